@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds helpdesk-base: a Debian bookworm rootfs made by debootstrap (no registry
+# needed) with PostgreSQL and Redis installed, imported with `docker import`.
+# Rebuilt only when the package list changes. Prints the image reference.
+source "$(dirname "$0")/lib.sh"
+
+packages="$STACK_DIR/images/base/packages.txt"
+tag="helpdesk-base:$(content_hash "$packages")"
+if image_exists "$tag"; then echo "$tag"; exit 0; fi
+
+command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
+[ "$(id -u)" = 0 ] || die "debootstrap needs root"
+
+# The mirror apt is already configured with: never hard-coded in the repo.
+mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"
+[ -n "$mirror" ] || mirror="$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+[ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
+
+rootfs="$(mktemp -d /var/tmp/helpdesk-rootfs.XXXXXX)"
+trap 'rm -rf "$rootfs"' EXIT
+say "debootstrap bookworm into $rootfs (a few minutes)"
+include="$(grep -v '^#' "$packages" | paste -sd, -)"
+debootstrap --variant=minbase --include="$include" bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
+  die "debootstrap failed; last lines of $rootfs.log:
+$(tail -n 20 "$rootfs.log")"
+rm -f "$rootfs.log"
+chroot "$rootfs" apt-get clean
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
+  "$rootfs"/var/lib/postgresql/15/main
+say "importing $tag"
+tar -C "$rootfs" -c . | docker import - "$tag" >/dev/null
+echo "$tag"

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Initialises the cluster on first start (like the official postgres image), then runs it.
+set -eu
+: "${POSTGRES_USER:?POSTGRES_USER is required}"
+: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
+: "${POSTGRES_DB:=$POSTGRES_USER}"
+BIN=/usr/lib/postgresql/15/bin
+as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+sql() { psql -X -q -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" "$@"; }
+
+mkdir -p "$PGDATA" /var/run/postgresql
+chown postgres:postgres "$PGDATA" /var/run/postgresql
+chmod 700 "$PGDATA"
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  pwfile="$(mktemp)"
+  printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+  chown postgres "$pwfile"
+  as_postgres "$BIN/initdb" -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f "$pwfile"
+  cat >>"$PGDATA/postgresql.conf" <<CONF
+listen_addresses = '*'
+unix_socket_directories = '/var/run/postgresql'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+CONF
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  as_postgres "$BIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  [ "$POSTGRES_DB" = postgres ] || sql -d postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
+  sql -d "$POSTGRES_DB" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+  echo "database $POSTGRES_DB initialised"
+fi
+exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA"
