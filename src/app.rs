@@ -1,0 +1,40 @@
+//! Dispatches a parsed command line to its command; returns the exit code.
+
+use crate::cli::{CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
+use crate::error::Error;
+use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
+
+pub async fn run(cli: Cli) -> Result<u8, Error> {
+    let config = cli.config.as_deref();
+    match &cli.command {
+        Command::Diagnose(args) => diagnose::run(args, config, &cli.checks_dir, cli.color).await,
+        Command::Wait(args) => wait::run(args, config, &cli.checks_dir).await,
+        Command::Checks(ChecksCommand::List) => list_checks(config, &cli.checks_dir),
+        Command::Cache(CacheCommand::Flush(args)) => {
+            runbook::cache::flush(args, &Profile::load(config)?).await
+        }
+        Command::Tokens(TokensCommand::Purge(args)) => {
+            runbook::tokens::purge(args, &Profile::load(config)?).await
+        }
+    }
+}
+
+fn list_checks(config: Option<&std::path::Path>, dirs: &[std::path::PathBuf]) -> Result<u8, Error> {
+    let profile = Profile::load(config)?;
+    let mut text = String::new();
+    for check in catalog::load(&profile, dirs)? {
+        let needs = if check.def.needs.is_empty() {
+            String::new()
+        } else {
+            format!("  needs {}", check.def.needs.join(", "))
+        };
+        text.push_str(&format!(
+            "{:<36} {:<22} {}{needs}\n",
+            check.def.id,
+            check.def.probe.kind(),
+            check.source
+        ));
+    }
+    diagnose::write_output(std::path::Path::new("-"), &text)?;
+    Ok(exit_code::OK)
+}

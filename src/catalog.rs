@@ -1,0 +1,442 @@
+//! The check catalog: `checks/*.toml` embedded at build time plus the user's
+//! `--checks-dir`, parsed, expanded per service or container, and validated.
+
+use crate::error::Error;
+use crate::probe::Probe;
+use crate::profile::{Profile, ROLES};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The built-in catalog, compiled into the binary so it runs anywhere.
+const BUILTIN: &[(&str, &str)] = &[
+    ("checks/docker.toml", include_str!("../checks/docker.toml")),
+    (
+        "checks/containers.toml",
+        include_str!("../checks/containers.toml"),
+    ),
+    ("checks/env.toml", include_str!("../checks/env.toml")),
+    ("checks/ports.toml", include_str!("../checks/ports.toml")),
+    ("checks/host.toml", include_str!("../checks/host.toml")),
+    ("checks/http.toml", include_str!("../checks/http.toml")),
+    (
+        "checks/postgres.toml",
+        include_str!("../checks/postgres.toml"),
+    ),
+    ("checks/redis.toml", include_str!("../checks/redis.toml")),
+    ("checks/logs.toml", include_str!("../checks/logs.toml")),
+];
+
+/// One check as written in a catalog file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDef {
+    pub id: String,
+    pub title: String,
+    /// Repeat this definition for every `service` or every `container` of the profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<ForEach>,
+    /// With `for_each`: only these services (default: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Gates: when one of these does not pass, this check is skipped.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Checks whose failure explains this one's (named as its root cause).
+    #[serde(default)]
+    pub causes: Vec<String>,
+    /// The fix shown next to a warning or failure.
+    pub hint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    pub probe: Probe,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForEach {
+    Service,
+    Container,
+}
+
+/// A check ready to run: expanded, with the file it came from.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub def: CheckDef,
+    pub source: String,
+    /// The line of its definition's `id`.
+    pub line: usize,
+}
+
+/// Loads the built-in catalog and every `*.toml` of `dirs` (a user check with a
+/// built-in's id replaces it), expanded for `profile`. All errors are reported at once.
+pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
+    let mut sources: Vec<(String, String)> = BUILTIN
+        .iter()
+        .map(|(path, text)| (path.to_string(), text.to_string()))
+        .collect();
+    for dir in dirs {
+        sources.extend(read_dir(dir)?);
+    }
+    let mut errors = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (path, text) in &sources {
+        match parse_file(profile, path, text) {
+            Ok(expanded) => {
+                for check in expanded {
+                    match index.get(&check.def.id) {
+                        Some(&i) if checks[i].source == check.source => errors.push(format!(
+                            "{path}:{}: duplicate check id {:?} (also at line {})",
+                            check.line, check.def.id, checks[i].line
+                        )),
+                        Some(&i) => checks[i] = check,
+                        None => {
+                            index.insert(check.def.id.clone(), checks.len());
+                            checks.push(check);
+                        }
+                    }
+                }
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    errors.extend(check_references(&checks));
+    if errors.is_empty() {
+        Ok(checks)
+    } else {
+        Err(Error::Catalog(errors.join("\n")))
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::Catalog(format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| Error::Catalog(format!("{}: {e}", p.display())))?;
+            Ok((p.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// Parses one file and expands its checks; every error names the file and line.
+/// Values are templates until expanded, so each check is typed after expansion.
+pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check>, Vec<String>> {
+    let mut document: toml::Table =
+        toml::from_str(text).map_err(|e| vec![describe_toml_error(Path::new(path), text, &e)])?;
+    let raw_checks = match document.remove("check") {
+        None => vec![],
+        Some(toml::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(vec![format!(
+                "{path}:{}: `check` must be an array of tables ([[check]])",
+                line_of(text, "check")
+            )]);
+        }
+    };
+    if let Some(key) = document.keys().next() {
+        return Err(vec![format!(
+            "{path}:{}: unknown top-level key `{key}` (expected [[check]] tables)",
+            line_of(text, key)
+        )]);
+    }
+    let mut checks = Vec::new();
+    let mut errors = Vec::new();
+    for raw in raw_checks {
+        let id = raw
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let offset = if id.is_empty() {
+            0
+        } else {
+            text.find(&format!("\"{id}\"")).unwrap_or(0)
+        };
+        let line = text[..offset].matches('\n').count() + 1;
+        match expand_all(profile, &raw) {
+            Ok(defs) => checks.extend(defs.into_iter().map(|def| Check {
+                def,
+                source: path.to_string(),
+                line,
+            })),
+            Err(Problem::UnknownVariable(name, known)) => errors.push(format!(
+                "{path}:{}: unknown variable {{{name}}} in check {id:?} (known: {known})",
+                line_of(&text[offset..], &format!("{{{name}}}")) + line - 1
+            )),
+            Err(Problem::Shape(message)) => {
+                let at = field_named_in(&message)
+                    .map(|f| line_of(&text[offset..], &format!("{f} =")) + line - 1);
+                errors.push(format!(
+                    "{path}:{}: check {id:?}: {message}",
+                    at.unwrap_or(line)
+                ))
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(checks)
+    } else {
+        Err(errors)
+    }
+}
+
+enum Problem {
+    UnknownVariable(String, String),
+    Shape(String),
+}
+
+/// Expands one raw `[[check]]` table for each instance of its `for_each`, then types it.
+fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Problem> {
+    let for_each: Option<ForEach> =
+        match raw.get("for_each") {
+            None => None,
+            Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {
+                Problem::Shape(format!("for_each: {}", e.message()))
+            })?),
+        };
+    let services: Vec<String> = raw
+        .get("services")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let wanted = |vars: &BTreeMap<String, String>| {
+        services.is_empty() || vars.get("service").is_some_and(|s| services.contains(s))
+    };
+    let mut defs = Vec::new();
+    for vars in instances(profile, for_each).into_iter().filter(wanted) {
+        let mut value = raw.clone();
+        substitute(&mut value, &vars).map_err(|name| {
+            Problem::UnknownVariable(name, vars.keys().cloned().collect::<Vec<_>>().join(", "))
+        })?;
+        let def: CheckDef = value
+            .try_into()
+            .map_err(|e: toml::de::Error| Problem::Shape(e.message().trim().to_string()))?;
+        defs.push(def);
+    }
+    Ok(defs)
+}
+
+/// The field a serde message is about (`unknown field `x``, `missing field `x``).
+fn field_named_in(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let end = start + message[start..].find('`')?;
+    Some(&message[start..end])
+}
+
+/// The variable sets a definition is expanded with.
+fn instances(profile: &Profile, for_each: Option<ForEach>) -> Vec<BTreeMap<String, String>> {
+    let with_profile = |mut vars: BTreeMap<String, String>| {
+        vars.extend(profile.vars());
+        vars
+    };
+    match for_each {
+        None => vec![profile.vars()],
+        Some(ForEach::Service) => profile
+            .services
+            .iter()
+            .map(|s| with_profile(s.vars()))
+            .collect(),
+        Some(ForEach::Container) => profile
+            .services
+            .iter()
+            .flat_map(|s| ROLES.iter().map(move |role| s.container_vars(role)))
+            .map(with_profile)
+            .collect(),
+    }
+}
+
+/// Substitutes `{var}` in every string. A string that is exactly one variable
+/// takes the variable's type (`port = "{db_port}"` becomes a number).
+fn substitute(value: &mut toml::Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    match value {
+        toml::Value::String(s) => {
+            let replaced = substitute_str(s, vars)?;
+            let whole_variable =
+                s.starts_with('{') && s.ends_with('}') && s.matches('{').count() == 1;
+            *value = match (
+                whole_variable,
+                replaced.parse::<i64>(),
+                replaced.parse::<f64>(),
+            ) {
+                (true, Ok(n), _) => toml::Value::Integer(n),
+                (true, _, Ok(x)) => toml::Value::Float(x),
+                _ => toml::Value::String(replaced),
+            };
+        }
+        toml::Value::Array(items) => items.iter_mut().try_for_each(|v| substitute(v, vars))?,
+        toml::Value::Table(table) => table
+            .iter_mut()
+            .try_for_each(|(_, v)| substitute(v, vars))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Replaces `{name}` (lowercase letters and `_`) by its value; other braces are kept.
+pub fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with('}') {
+            let name = &after[..name_len];
+            out.push_str(vars.get(name).ok_or_else(|| name.to_string())?);
+            rest = &after[name_len + 1..];
+        } else {
+            out.push('{');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `needs` and `causes` must name existing checks, and `needs` must not loop.
+fn check_references(checks: &[Check]) -> Vec<String> {
+    let ids: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
+    let mut errors = Vec::new();
+    for check in checks {
+        for reference in check.def.needs.iter().chain(&check.def.causes) {
+            if !ids.contains_key(reference.as_str()) {
+                errors.push(format!(
+                    "{}:{}: check {:?} refers to unknown check {:?}",
+                    check.source, check.line, check.def.id, reference
+                ));
+            }
+        }
+    }
+    if errors.is_empty()
+        && let Some(cycle) = find_cycle(checks)
+    {
+        errors.push(format!(
+            "checks depend on each other in a loop: {}",
+            cycle.join(" -> ")
+        ));
+    }
+    errors
+}
+
+fn find_cycle(checks: &[Check]) -> Option<Vec<String>> {
+    let needs: HashMap<&str, &[String]> = checks
+        .iter()
+        .map(|c| (c.def.id.as_str(), c.def.needs.as_slice()))
+        .collect();
+    fn visit<'a>(
+        id: &'a str,
+        needs: &HashMap<&'a str, &'a [String]>,
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> bool {
+        if done.contains(&id) {
+            return false;
+        }
+        if path.contains(&id) {
+            path.push(id);
+            return true;
+        }
+        path.push(id);
+        for next in needs.get(id).copied().unwrap_or_default() {
+            if visit(next, needs, path, done) {
+                return true;
+            }
+        }
+        path.pop();
+        done.push(id);
+        false
+    }
+    let mut done = Vec::new();
+    for check in checks {
+        let mut path = Vec::new();
+        if visit(&check.def.id, &needs, &mut path, &mut done) {
+            return Some(path.iter().map(|s| s.to_string()).collect());
+        }
+    }
+    None
+}
+
+/// The 1-based line of the first occurrence of `needle` in `text` (1 if absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map(|at| text[..at].lines().count().max(1))
+        .unwrap_or(1)
+}
+
+/// `path:line:column: message` for a TOML parse or shape error.
+pub fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let (line, column) = match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            (line, column)
+        }
+        None => (1, 1),
+    };
+    format!(
+        "{}:{line}:{column}: {}",
+        path.display(),
+        error.message().trim()
+    )
+}
+
+/// Whether `id` matches a glob of `*` (any run) and `?` (one character).
+pub fn glob_match(pattern: &str, id: &str) -> bool {
+    fn matches(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => matches(&p[1..], s) || (!s.is_empty() && matches(p, &s[1..])),
+            (Some(b'?'), Some(_)) => matches(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), id.as_bytes())
+}
+
+/// The checks selected by `--only` / `--skip` globs, plus the gates they need.
+pub fn select(checks: Vec<Check>, only: &[String], skip: &[String]) -> Vec<Check> {
+    let chosen = |id: &str| {
+        (only.is_empty() || only.iter().any(|p| glob_match(p, id)))
+            && !skip.iter().any(|p| glob_match(p, id))
+    };
+    let mut keep: Vec<String> = checks
+        .iter()
+        .filter(|c| chosen(&c.def.id))
+        .map(|c| c.def.id.clone())
+        .collect();
+    let mut i = 0;
+    while i < keep.len() {
+        let needs = checks
+            .iter()
+            .find(|c| c.def.id == keep[i])
+            .map(|c| c.def.needs.clone())
+            .unwrap_or_default();
+        for need in needs {
+            if !keep.contains(&need) {
+                keep.push(need);
+            }
+        }
+        i += 1;
+    }
+    checks
+        .into_iter()
+        .filter(|c| keep.contains(&c.def.id))
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! The result model: one flat, serialisable result per check (goss-style).
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Skip,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Skip => "skip",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+
+    /// Whether checks that need this one may run.
+    pub fn opens_gate(self) -> bool {
+        matches!(self, Status::Pass | Status::Warn)
+    }
+}
+
+/// What a probe found, before the runner adds identity and timing.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    /// A fix more precise than the catalog's (e.g. NOAUTH vs WRONGPASS).
+    pub hint: Option<String>,
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Outcome {
+    pub fn new(status: Status, message: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            message: message.into(),
+            hint: None,
+            details: Default::default(),
+        }
+    }
+    pub fn pass(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Pass, message)
+    }
+    pub fn warn(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Warn, message)
+    }
+    pub fn fail(message: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Fail, message)
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Outcome {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn detail(mut self, key: &str, value: impl Serialize) -> Outcome {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.details.insert(key.to_string(), value);
+        self
+    }
+}
+
+/// One check's result as every report shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub kind: String,
+    pub target: String,
+    pub title: String,
+    pub status: Status,
+    pub message: String,
+    pub hint: Option<String>,
+    pub duration_ms: u64,
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Counts per status, and the overall status of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub duration_ms: u64,
+}
+
+impl Summary {
+    pub fn of(results: &[CheckResult], duration_ms: u64) -> Summary {
+        let count = |s| results.iter().filter(|r| r.status == s).count();
+        Summary {
+            total: results.len(),
+            pass: count(Status::Pass),
+            warn: count(Status::Warn),
+            fail: count(Status::Fail),
+            skip: count(Status::Skip),
+            duration_ms,
+        }
+    }
+
+    /// fail if anything failed, else warn if anything warned, else pass.
+    pub fn status(&self) -> Status {
+        if self.fail > 0 {
+            Status::Fail
+        } else if self.warn > 0 {
+            Status::Warn
+        } else {
+            Status::Pass
+        }
+    }
+}

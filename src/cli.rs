@@ -1,0 +1,204 @@
+//! Command-line types (clap derive) and nothing else.
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Diagnoses and repairs a helpdesk microservices deployment (docker-compose,
+/// PostgreSQL, Redis): every check of the troubleshooting guide at once, its
+/// runbooks done safely, and a CI smoke gate.
+///
+/// Exit codes: 0 healthy (warnings allowed), 1 a check failed, 2 usage or invalid
+/// config/check file, 3 the doctor could not run, 4 `wait` timed out, 5 a runbook
+/// was refused before changing anything, 6 a runbook failed.
+#[derive(Debug, Parser)]
+#[command(name = "helpdesk-doctor", version, about, long_about)]
+pub struct Cli {
+    /// Deployment profile (TOML) overriding the built-in default (the guide's layout).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "HELPDESK_DOCTOR_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+    /// Extra check files (*.toml); a check with a built-in's id replaces it.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub checks_dir: Vec<PathBuf>,
+    /// Colour: auto (on a TTY unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every check at once and print the fix next to each failure.
+    Diagnose(DiagnoseArgs),
+    /// Re-run the checks until all pass or the timeout expires (for CI after `up`).
+    Wait(WaitArgs),
+    /// The check catalog.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+    /// Redis cache runbooks.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Refresh-token runbooks.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Run only checks whose id matches one of these globs (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Skip checks whose id matches one of these globs.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB")]
+    pub skip: Vec<String>,
+    /// Each probe's timeout (e.g. 2s, 500ms). Default: the profile's (2s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub probe_timeout: Option<Duration>,
+    /// The whole run's deadline. Default: the profile's (10s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub deadline: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report here ("-" = stdout).
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Warnings fail the run too (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Show the details of passing checks too.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Give up after this long (exit 4).
+    #[arg(long, value_parser = parse_duration, default_value = "120s", value_name = "DUR")]
+    pub timeout: Duration,
+    /// Pause between two rounds of checks.
+    #[arg(long, value_parser = parse_duration, default_value = "1s", value_name = "DUR")]
+    pub interval: Duration,
+    /// Containers (compose service names, e.g. `migrate`) that may have exited 0 on purpose.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
+    pub allow_exited: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// Print the catalog: id, kind, needs, source file.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete keys of a service's Redis by pattern (SCAN + UNLINK), or all of them (FLUSHDB ASYNC).
+    Flush(FlushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Confirmation {
+    /// Show what would change and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do it without asking (required without a TTY).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// auth, user or ticket: whose Redis.
+    pub service: String,
+    /// Delete keys matching this glob (e.g. 'auth-service:tokens:*').
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub pattern: Option<String>,
+    /// Flush the whole database (FLUSHDB ASYNC).
+    #[arg(long)]
+    pub all: bool,
+    /// Keys per SCAN/UNLINK batch.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub confirmation: Confirmation,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Delete expired refresh tokens from auth_db, in batches.
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Rows deleted per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: i64,
+    #[command(flatten)]
+    pub confirmation: Confirmation,
+}
+
+/// `500ms`, `2s`, `3m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 3m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3w").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,117 @@
+//! `diagnose`: load the profile and catalog, run the checks, write the report.
+
+use crate::catalog::{self, Check};
+use crate::check::{CheckResult, Status};
+use crate::cli::{Color, DiagnoseArgs, Selection};
+use crate::error::Error;
+use crate::exit_code;
+use crate::probe::Context;
+use crate::profile::Profile;
+use crate::report::{self, Report, Style};
+use crate::runner;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a run of the checks needs, loaded and validated once.
+pub struct Plan {
+    pub checks: Vec<Check>,
+    pub context: Arc<Context>,
+    pub deadline: std::time::Duration,
+}
+
+impl Plan {
+    pub fn load(
+        config: Option<&Path>,
+        checks_dirs: &[PathBuf],
+        selection: &Selection,
+    ) -> Result<Plan, Error> {
+        let mut profile = Profile::load(config)?;
+        if let Some(timeout) = selection.probe_timeout {
+            profile.timeouts.probe_ms = timeout.as_millis() as u64;
+        }
+        if let Some(deadline) = selection.deadline {
+            profile.timeouts.deadline_ms = deadline.as_millis() as u64;
+        }
+        let checks = catalog::select(
+            catalog::load(&profile, checks_dirs)?,
+            &selection.only,
+            &selection.skip,
+        );
+        if checks.is_empty() {
+            return Err(Error::Usage("no check matches --only/--skip".into()));
+        }
+        let deadline = std::time::Duration::from_millis(profile.timeouts.deadline_ms);
+        Ok(Plan {
+            checks,
+            context: Arc::new(Context::new(profile)),
+            deadline,
+        })
+    }
+
+    /// One round of every check; a fresh context each time, so nothing stale is reused.
+    pub async fn run(&self) -> (Vec<CheckResult>, u64) {
+        let context = Arc::new(Context::new(self.context.profile.clone()));
+        let started = Instant::now();
+        let results = runner::run(&self.checks, context, self.deadline).await;
+        (results, started.elapsed().as_millis() as u64)
+    }
+}
+
+pub async fn run(
+    args: &DiagnoseArgs,
+    config: Option<&Path>,
+    checks_dirs: &[PathBuf],
+    color: Color,
+) -> Result<u8, Error> {
+    let plan = Plan::load(config, checks_dirs, &args.selection)?;
+    let (results, duration_ms) = plan.run().await;
+    let report = Report::new(results, duration_ms);
+    let to_stdout = args.output.as_os_str() == "-";
+    let style = Style {
+        color: use_color(color, to_stdout),
+        verbose: args.verbose,
+    };
+    let text = report::exporter(args.format, style).render(&report);
+    write_output(&args.output, &text)?;
+    Ok(exit_code_for(report.status, args.strict))
+}
+
+pub fn exit_code_for(status: Status, strict: bool) -> u8 {
+    match status {
+        Status::Fail => exit_code::CHECK_FAILED,
+        Status::Warn if strict => exit_code::CHECK_FAILED,
+        Status::Warn | Status::Pass | Status::Skip => exit_code::OK,
+    }
+}
+
+pub fn use_color(color: Color, to_stdout: bool) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            to_stdout && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// Writes to stdout (a closed pipe is not an error) or atomically to a file.
+pub fn write_output(output: &Path, text: &str) -> Result<(), Error> {
+    if output.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        return match stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush())
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::CannotRun(format!("writing output: {e}")))
+            }
+            _ => Ok(()),
+        };
+    }
+    let temporary = output.with_extension("tmp-helpdesk-doctor");
+    std::fs::write(&temporary, text)
+        .and_then(|_| std::fs::rename(&temporary, output))
+        .map_err(|e| Error::CannotRun(format!("writing {}: {e}", output.display())))
+}

@@ -1,0 +1,16 @@
+//! The exit codes a pipeline can trust: named, documented, distinct.
+
+/// Everything checked is healthy (warnings allowed unless `--strict`); a runbook succeeded.
+pub const OK: u8 = 0;
+/// At least one check failed (or warned, under `--strict`).
+pub const CHECK_FAILED: u8 = 1;
+/// Usage error, or an invalid config or check file.
+pub const USAGE: u8 = 2;
+/// The doctor itself could not run (output not writable, engine unreachable for a runbook, …).
+pub const CANNOT_RUN: u8 = 3;
+/// `wait` gave up: the timeout expired before every check passed.
+pub const WAIT_TIMEOUT: u8 = 4;
+/// A runbook was refused before it changed anything: not confirmed, no TTY without `--yes`, lock held.
+pub const REFUSED: u8 = 5;
+/// A runbook started and failed (what was changed is reported).
+pub const RUNBOOK_FAILED: u8 = 6;

@@ -1,0 +1,485 @@
+//! Docker probes through the Engine API: engine, containers (found by compose
+//! labels, so scaled replicas count), logging, network, resources, DNS, exec.
+
+use super::{Context, cgroup};
+use crate::check::{Outcome, Status};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
+};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const LOG_LINES_WHEN_DOWN: usize = 10;
+const RESTART_LOOP_COUNT: i64 = 3;
+
+pub async fn engine(ctx: &Context) -> Outcome {
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::fail(e),
+    };
+    match docker.version().await {
+        Ok(v) => {
+            let version = v.version.unwrap_or_default();
+            let api = v.api_version.unwrap_or_default();
+            Outcome::pass(format!("Docker {version} (API {api})"))
+                .detail("version", version)
+                .detail("api_version", api)
+        }
+        Err(e) => Outcome::fail(format!("Docker engine did not answer: {e}")),
+    }
+}
+
+/// Every container of `compose_service` in the profile's compose project, or the
+/// one named `container` when no labelled one exists.
+pub async fn find(
+    ctx: &Context,
+    container: &str,
+    compose_service: &str,
+) -> Result<Vec<Arc<ContainerInspectResponse>>, String> {
+    let docker = ctx.docker().await?;
+    let project = format!("com.docker.compose.project={}", ctx.profile.compose_project);
+    let service = format!("com.docker.compose.service={compose_service}");
+    let filters = HashMap::from([("label", vec![project.as_str(), service.as_str()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| format!("listing containers: {e}"))?;
+    let mut names: Vec<String> = listed
+        .iter()
+        .filter_map(|c| {
+            c.names
+                .as_ref()?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
+        .collect();
+    if names.is_empty() {
+        names.push(container.to_string());
+    }
+    let mut found = Vec::new();
+    for name in names {
+        if let Some(inspected) = inspect(ctx, &name).await? {
+            found.push(inspected);
+        }
+    }
+    Ok(found)
+}
+
+/// Inspects one container by name, once per run; `Ok(None)` when it does not exist.
+pub async fn inspect(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<Arc<ContainerInspectResponse>>, String> {
+    ctx.inspected
+        .get_or_init(container, || async {
+            let docker = ctx.docker().await?;
+            match docker.inspect_container(container, None).await {
+                Ok(inspected) => Ok(Some(Arc::new(inspected))),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(format!("inspecting {container}: {e}")),
+            }
+        })
+        .await
+}
+
+fn display_name(c: &ContainerInspectResponse) -> String {
+    c.name
+        .clone()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string()
+}
+
+pub async fn container(ctx: &Context, container: &str, compose_service: &str) -> Outcome {
+    let replicas = match find(ctx, container, compose_service).await {
+        Ok(replicas) => replicas,
+        Err(e) => return Outcome::fail(e),
+    };
+    if replicas.is_empty() {
+        return Outcome::fail(format!("container {container} does not exist"));
+    }
+    let mut worst: Option<Outcome> = None;
+    for replica in &replicas {
+        let outcome = replica_state(ctx, replica).await;
+        if worst.as_ref().is_none_or(|w| outcome.status > w.status) {
+            worst = Some(outcome);
+        }
+    }
+    let mut outcome = worst.expect("at least one replica");
+    if replicas.len() > 1 && outcome.status == Status::Pass {
+        outcome.message = format!("{} replicas, all {}", replicas.len(), outcome.message);
+    }
+    outcome.detail("replicas", replicas.len())
+}
+
+async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
+    let name = display_name(c);
+    let compose_service = c
+        .config
+        .as_ref()
+        .and_then(|config| {
+            config
+                .labels
+                .as_ref()?
+                .get("com.docker.compose.service")
+                .cloned()
+        })
+        .unwrap_or_default();
+    let state = c.state.clone().unwrap_or_default();
+    let restarts = c.restart_count.unwrap_or(0);
+    let exit_code = state.exit_code.unwrap_or(0);
+    let oom = state.oom_killed.unwrap_or(false);
+    let running = state.running.unwrap_or(false);
+    let restarting = state.restarting.unwrap_or(false);
+    let health = state.health.clone().unwrap_or_default();
+    let health_status = health
+        .status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "none".into());
+    let streak = health.failing_streak.unwrap_or(0);
+    let base = |o: Outcome| {
+        o.detail("container", &name)
+            .detail("compose_service", compose_service.clone())
+            .detail("running", running)
+            .detail("restart_count", restarts)
+            .detail("exit_code", exit_code)
+            .detail("oom_killed", oom)
+            .detail("health", &health_status)
+            .detail("failing_streak", streak)
+    };
+    let looping = restarts >= RESTART_LOOP_COUNT && health_status != "healthy";
+    if restarting || looping {
+        let logs = tail(ctx, &name, LOG_LINES_WHEN_DOWN).await;
+        let message = format!(
+            "{name} is in a restart loop: restarted {restarts} times, last exit code {exit_code}{}",
+            oom_note(oom)
+        );
+        return base(Outcome::fail(message)).detail("last_logs", logs);
+    }
+    if !running {
+        let logs = tail(ctx, &name, LOG_LINES_WHEN_DOWN).await;
+        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let message = format!(
+            "{name} is not running ({status}, exit code {exit_code}{})",
+            oom_note(oom)
+        );
+        return base(Outcome::fail(message)).detail("last_logs", logs);
+    }
+    match health_status.as_str() {
+        "unhealthy" => {
+            let last = health
+                .log
+                .unwrap_or_default()
+                .last()
+                .and_then(|l| l.output.clone())
+                .unwrap_or_default();
+            let message = format!(
+                "{name} is unhealthy (failing streak {streak}): {}",
+                last.trim()
+            );
+            base(Outcome::fail(message))
+        }
+        "starting" => base(Outcome::warn(format!(
+            "{name} is running, health check still starting"
+        ))),
+        _ if restarts > 0 => base(Outcome::warn(format!(
+            "{name} is running ({health_status}) but restarted {restarts} times"
+        ))),
+        _ => base(Outcome::pass(format!(
+            "{name} running, health {health_status}"
+        ))),
+    }
+}
+
+fn oom_note(oom: bool) -> &'static str {
+    if oom { ", OOM-killed" } else { "" }
+}
+
+/// The last `lines` log lines of a container (stdout and stderr).
+pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
+    let Ok(docker) = ctx.docker().await else {
+        return vec![];
+    };
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    let chunks: Vec<_> = docker.logs(container, Some(options)).collect().await;
+    let text: String = chunks
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|c| c.to_string())
+        .collect();
+    text.lines().map(|l| ctx.secrets.redact(l)).collect()
+}
+
+pub async fn logging(ctx: &Context, container: &str) -> Outcome {
+    let c = match inspect(ctx, container).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
+        Err(e) => return Outcome::fail(e),
+    };
+    let log_config = c
+        .host_config
+        .clone()
+        .and_then(|h| h.log_config)
+        .unwrap_or_default();
+    let driver = log_config.typ.unwrap_or_default();
+    let options = log_config.config.unwrap_or_default();
+    let rotated = match driver.as_str() {
+        "json-file" => options.contains_key("max-size"),
+        "local" | "journald" | "syslog" | "fluentd" | "gelf" => true,
+        _ => false,
+    };
+    let described = format!(
+        "driver {driver}, max-size {}, max-file {}",
+        options
+            .get("max-size")
+            .map(String::as_str)
+            .unwrap_or("unset"),
+        options
+            .get("max-file")
+            .map(String::as_str)
+            .unwrap_or("unset")
+    );
+    let outcome = if rotated {
+        Outcome::pass(described)
+    } else {
+        Outcome::warn(format!("logs are not rotated: {described}"))
+    };
+    outcome.detail("driver", driver).detail("options", options)
+}
+
+pub async fn network(ctx: &Context, container: &str, network: &str) -> Outcome {
+    let c = match inspect(ctx, container).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
+        Err(e) => return Outcome::fail(e),
+    };
+    let networks: Vec<String> = c
+        .network_settings
+        .clone()
+        .and_then(|n| n.networks)
+        .map(|n| n.into_keys().collect())
+        .unwrap_or_default();
+    if networks.iter().any(|n| n == network) {
+        Outcome::pass(format!("attached to {network}")).detail("networks", networks)
+    } else {
+        Outcome::fail(format!(
+            "{container} is not attached to {network} (attached to: {})",
+            networks.join(", ")
+        ))
+        .detail("networks", networks)
+    }
+}
+
+/// Memory (and CPU) against the container's limit: from its cgroup when the
+/// doctor runs on the Docker host, else from the engine's one-shot stats.
+pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Outcome {
+    let inspected = match inspect(ctx, container).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
+        Err(e) => return Outcome::fail(e),
+    };
+    let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
+    let (used, limit, cpu) = match cgroup::usage(pid).await {
+        Some(u) => (u.memory_bytes, u.memory_limit_bytes, Some(u.cpu_percent)),
+        None => match engine_memory(ctx, container).await {
+            Ok((used, limit)) => (used, limit, None),
+            Err(e) => return Outcome::fail(e),
+        },
+    };
+    let cpu_text = cpu.map(|c| format!(", CPU {c:.0}%")).unwrap_or_default();
+    let Some(limit) = limit.filter(|l| *l > 0) else {
+        return Outcome::pass(format!("memory {} (no limit){cpu_text}", mib(used)))
+            .detail("memory_bytes", used)
+            .detail("cpu_percent", cpu);
+    };
+    let percent = used as f64 * 100.0 / limit as f64;
+    let message = format!(
+        "memory {} of {} ({percent:.1}%){cpu_text}",
+        mib(used),
+        mib(limit)
+    );
+    let outcome = if percent >= warn_percent {
+        Outcome::warn(message)
+    } else {
+        Outcome::pass(message)
+    };
+    outcome
+        .detail("memory_bytes", used)
+        .detail("memory_limit_bytes", limit)
+        .detail("memory_percent", percent)
+        .detail("cpu_percent", cpu)
+}
+
+/// Memory use and limit from the engine's stats (slow: the engine samples once a second).
+async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), String> {
+    let docker = ctx.docker().await?;
+    let options = StatsOptionsBuilder::new()
+        .stream(false)
+        .one_shot(true)
+        .build();
+    let stats = match docker.stats(container, Some(options)).next().await {
+        Some(Ok(stats)) => stats,
+        Some(Err(e)) => return Err(format!("stats of {container}: {e}")),
+        None => return Err(format!("no stats for {container}")),
+    };
+    let memory = stats.memory_stats.unwrap_or_default();
+    let cache = memory
+        .stats
+        .as_ref()
+        .and_then(|s| s.get("inactive_file").or(s.get("cache")).copied())
+        .unwrap_or(0);
+    Ok((
+        memory.usage.unwrap_or(0).saturating_sub(cache),
+        memory.limit,
+    ))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+/// Whether `container` can resolve each of `hosts`: by Docker's embedded DNS rules
+/// (the target runs and shares a user-defined network on which its name or an
+/// alias is `host`), and with `exec` also by `getent hosts` inside the container.
+pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: bool) -> Outcome {
+    let from = match inspect(ctx, container).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
+        Err(e) => return Outcome::fail(e),
+    };
+    let mut unresolved = Vec::new();
+    for host in hosts {
+        match inspect(ctx, host).await {
+            Ok(Some(target)) if resolvable(&from, &target, host) => {}
+            Ok(_) => unresolved.push(host.as_str()),
+            Err(e) => return Outcome::fail(e),
+        }
+    }
+    if unresolved.is_empty() && exec_too {
+        let mut cmd = vec!["getent", "hosts"];
+        cmd.extend(hosts.iter().map(String::as_str));
+        let output = match exec(ctx, container, &cmd, &[]).await {
+            Ok((_, output)) => output,
+            Err(e) => return Outcome::fail(e),
+        };
+        unresolved = hosts
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !output.split_whitespace().any(|w| w == *h))
+            .collect();
+    }
+    if unresolved.is_empty() {
+        Outcome::pass(format!("resolves {}", hosts.join(", "))).detail("exec", exec_too)
+    } else {
+        Outcome::fail(format!(
+            "{container} cannot resolve {} (ENOTFOUND)",
+            unresolved.join(", ")
+        ))
+    }
+}
+
+/// Docker's embedded DNS answers `host` to `from` when `target` is running and both
+/// are on a user-defined network where `host` is the target's name or an alias.
+fn resolvable(
+    from: &ContainerInspectResponse,
+    target: &ContainerInspectResponse,
+    host: &str,
+) -> bool {
+    let running = target
+        .state
+        .as_ref()
+        .and_then(|s| s.running)
+        .unwrap_or(false);
+    let networks = |c: &ContainerInspectResponse| {
+        c.network_settings
+            .as_ref()
+            .and_then(|n| n.networks.clone())
+            .unwrap_or_default()
+    };
+    let from_networks = networks(from);
+    running
+        && networks(target).iter().any(|(name, endpoint)| {
+            let user_defined = !matches!(name.as_str(), "bridge" | "host" | "none");
+            let named = display_name(target) == host
+                || endpoint
+                    .aliases
+                    .as_ref()
+                    .is_some_and(|a| a.iter().any(|x| x == host));
+            user_defined && named && from_networks.contains_key(name)
+        })
+}
+
+/// Runs `cmd` in `container` with extra environment `env` (secrets go there, never
+/// in argv); returns the exit code from exec inspect and the combined output.
+pub async fn exec(
+    ctx: &Context,
+    container: &str,
+    cmd: &[&str],
+    env: &[String],
+) -> Result<(i64, String), String> {
+    let docker = ctx.docker().await?;
+    let options = CreateExecOptions {
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        env: Some(env.to_vec()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let created = docker
+        .create_exec(container, options)
+        .await
+        .map_err(|e| format!("exec in {container}: {e}"))?;
+    let mut output = String::new();
+    if let StartExecResults::Attached {
+        output: mut stream, ..
+    } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| format!("exec in {container}: {e}"))?
+    {
+        while let Some(chunk) = stream.next().await {
+            output.push_str(
+                &chunk
+                    .map_err(|e| format!("exec in {container}: {e}"))?
+                    .to_string(),
+            );
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| format!("exec inspect: {e}"))?;
+    Ok((inspected.exit_code.unwrap_or(-1), output))
+}
+
+/// A container's environment as a map (values are secrets until proven otherwise).
+pub async fn environment(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<HashMap<String, String>>, String> {
+    let Some(c) = inspect(ctx, container).await? else {
+        return Ok(None);
+    };
+    let env = c.config.clone().and_then(|c| c.env).unwrap_or_default();
+    Ok(Some(
+        env.into_iter()
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect(),
+    ))
+}

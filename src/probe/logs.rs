@@ -1,0 +1,66 @@
+//! Recent log lines of a container matching the guide's patterns (error,
+//! ECONNREFUSED, EADDRINUSE, timeout, slow), summarised per pattern.
+
+use super::Context;
+use crate::check::Outcome;
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures::StreamExt;
+use std::collections::BTreeMap;
+
+const MAX_LINES: usize = 2000;
+const EXAMPLES: usize = 3;
+
+pub async fn scan(
+    ctx: &Context,
+    container: &str,
+    patterns: &[String],
+    window_minutes: i64,
+) -> Outcome {
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::fail(e),
+    };
+    let since = now_seconds() - window_minutes * 60;
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .since(since as i32)
+        .tail(&MAX_LINES.to_string())
+        .build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut examples = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk.to_string(),
+            Err(e) => return Outcome::fail(format!("reading logs of {container}: {e}")),
+        };
+        for line in chunk.lines() {
+            let lower = line.to_lowercase();
+            let matched: Vec<&String> = patterns
+                .iter()
+                .filter(|p| lower.contains(&p.to_lowercase()))
+                .collect();
+            for pattern in &matched {
+                *counts.entry(pattern.to_string()).or_default() += 1;
+            }
+            if !matched.is_empty() && examples.len() < EXAMPLES {
+                examples.push(ctx.secrets.redact(line.trim()));
+            }
+        }
+    }
+    if counts.is_empty() {
+        return Outcome::pass(format!("no error lines in the last {window_minutes} min"));
+    }
+    let summary: Vec<String> = counts.iter().map(|(p, n)| format!("{p} ×{n}")).collect();
+    Outcome::warn(format!("last {window_minutes} min: {}", summary.join(", ")))
+        .detail("counts", counts)
+        .detail("examples", examples)
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

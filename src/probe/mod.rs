@@ -1,0 +1,287 @@
+//! Probes: one file per protocol, one entry point per kind, all with the same
+//! signature `(params, &Context) -> Outcome`. The runner owns the timeouts.
+
+pub mod cgroup;
+pub mod docker;
+pub mod env;
+pub mod host;
+pub mod http;
+pub mod listener;
+pub mod logs;
+pub mod memo;
+pub mod postgres;
+pub mod redis;
+pub mod tcp;
+
+use crate::check::Outcome;
+use crate::profile::{Profile, Service};
+use crate::secrets::Secrets;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What a check probes, as written in the catalog (`probe = { kind = "...", ... }`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Probe {
+    DockerEngine,
+    Container {
+        container: String,
+        compose_service: String,
+    },
+    ContainerLogging {
+        container: String,
+    },
+    ContainerNetwork {
+        container: String,
+        network: String,
+    },
+    ContainerResources {
+        container: String,
+        memory_warn_percent: f64,
+    },
+    /// Static: Docker's DNS rules from inspect data (fast); `exec = true` also runs
+    /// `getent hosts` inside the container, as the guide's nslookup does.
+    ContainerDns {
+        container: String,
+        hosts: Vec<String>,
+        #[serde(default)]
+        exec: bool,
+    },
+    ContainerEnv {
+        container: String,
+        vars: BTreeMap<String, env::Format>,
+    },
+    ContainerLogs {
+        container: String,
+        patterns: Vec<String>,
+        window_minutes: i64,
+    },
+    Tcp {
+        port: u16,
+        owner: String,
+    },
+    Disk {
+        warn_gb: f64,
+        fail_gb: f64,
+    },
+    HostMemory {
+        warn_percent: f64,
+    },
+    HostLoad,
+    HttpHealth {
+        url: String,
+    },
+    HttpVerify {
+        url: String,
+    },
+    PostgresConnect {
+        service: String,
+    },
+    PostgresTables {
+        service: String,
+        tables: Vec<String>,
+    },
+    PostgresIndexes {
+        service: String,
+        table: String,
+        columns: Vec<String>,
+    },
+    PostgresSlowQueries {
+        service: String,
+        threshold_ms: f64,
+        min_calls: i64,
+    },
+    PostgresScalar {
+        service: String,
+        sql: String,
+        warn_above: i64,
+        label: String,
+    },
+    RedisPing {
+        service: String,
+    },
+    RedisInfo {
+        service: String,
+    },
+}
+
+impl Probe {
+    /// The kind's name, as in the catalog.
+    pub fn kind(&self) -> String {
+        let value = toml::Value::try_from(self).expect("a probe serialises");
+        value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// What the probe looks at, for reports.
+    pub fn target(&self, ctx: &Context) -> String {
+        use Probe::*;
+        match self {
+            DockerEngine => "docker".into(),
+            Container { container, .. }
+            | ContainerLogging { container }
+            | ContainerNetwork { container, .. }
+            | ContainerResources { container, .. }
+            | ContainerDns { container, .. }
+            | ContainerEnv { container, .. }
+            | ContainerLogs { container, .. } => container.clone(),
+            Tcp { port, .. } => format!("{}:{port}", ctx.profile.host),
+            Disk { .. } | HostMemory { .. } | HostLoad => "host".into(),
+            HttpHealth { url } | HttpVerify { url } => url.clone(),
+            PostgresConnect { service }
+            | PostgresTables { service, .. }
+            | PostgresIndexes { service, .. }
+            | PostgresSlowQueries { service, .. }
+            | PostgresScalar { service, .. } => match ctx.profile.service(service) {
+                Some(s) => format!("{}@{}:{}", s.database, ctx.profile.host, s.db_port),
+                None => service.clone(),
+            },
+            RedisPing { service } | RedisInfo { service } => match ctx.profile.service(service) {
+                Some(s) => format!("redis@{}:{}", ctx.profile.host, s.redis_port),
+                None => service.clone(),
+            },
+        }
+    }
+
+    pub async fn run(&self, ctx: &Context) -> Outcome {
+        use Probe::*;
+        match self {
+            DockerEngine => docker::engine(ctx).await,
+            Container {
+                container,
+                compose_service,
+            } => docker::container(ctx, container, compose_service).await,
+            ContainerLogging { container } => docker::logging(ctx, container).await,
+            ContainerNetwork { container, network } => {
+                docker::network(ctx, container, network).await
+            }
+            ContainerResources {
+                container,
+                memory_warn_percent,
+            } => docker::resources(ctx, container, *memory_warn_percent).await,
+            ContainerDns {
+                container,
+                hosts,
+                exec,
+            } => docker::dns(ctx, container, hosts, *exec).await,
+            ContainerEnv { container, vars } => env::check(ctx, container, vars).await,
+            ContainerLogs {
+                container,
+                patterns,
+                window_minutes,
+            } => logs::scan(ctx, container, patterns, *window_minutes).await,
+            Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
+            Disk { warn_gb, fail_gb } => host::disk(ctx, *warn_gb, *fail_gb).await,
+            HostMemory { warn_percent } => host::memory(*warn_percent),
+            HostLoad => host::load(),
+            HttpHealth { url } => http::health(ctx, url).await,
+            HttpVerify { url } => http::verify(ctx, url).await,
+            PostgresConnect { service } => {
+                with_service(ctx, service, |s| postgres::connect(ctx, s)).await
+            }
+            PostgresTables { service, tables } => {
+                with_service(ctx, service, |s| postgres::tables(ctx, s, tables)).await
+            }
+            PostgresIndexes {
+                service,
+                table,
+                columns,
+            } => with_service(ctx, service, |s| postgres::indexes(ctx, s, table, columns)).await,
+            PostgresSlowQueries {
+                service,
+                threshold_ms,
+                min_calls,
+            } => {
+                with_service(ctx, service, |s| {
+                    postgres::slow_queries(ctx, s, *threshold_ms, *min_calls)
+                })
+                .await
+            }
+            PostgresScalar {
+                service,
+                sql,
+                warn_above,
+                label,
+            } => {
+                with_service(ctx, service, |s| {
+                    postgres::scalar(ctx, s, sql, *warn_above, label)
+                })
+                .await
+            }
+            RedisPing { service } => with_service(ctx, service, |s| redis::ping(ctx, s)).await,
+            RedisInfo { service } => with_service(ctx, service, |s| redis::info(ctx, s)).await,
+        }
+    }
+}
+
+async fn with_service<'a, F, Fut>(ctx: &'a Context, name: &str, probe: F) -> Outcome
+where
+    F: FnOnce(&'a Service) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    match ctx.profile.service(name) {
+        Some(service) => probe(service).await,
+        None => Outcome::fail(format!("service {name:?} is not in the profile")),
+    }
+}
+
+/// What every probe shares: the profile, clients, the redactor and the probe timeout.
+pub struct Context {
+    pub profile: Profile,
+    pub secrets: Secrets,
+    pub timeout: Duration,
+    pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, postgres::Failure>>,
+    pub inspected: memo::Memo<
+        Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, String>,
+    >,
+    docker: tokio::sync::OnceCell<Result<bollard::Docker, String>>,
+    http: reqwest::Client,
+}
+
+impl Context {
+    pub fn new(profile: Profile) -> Context {
+        let timeout = Duration::from_millis(profile.timeouts.probe_ms);
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Context {
+            profile,
+            secrets: Secrets::default(),
+            timeout,
+            postgres: Default::default(),
+            inspected: Default::default(),
+            docker: Default::default(),
+            http,
+        }
+    }
+
+    /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).
+    pub async fn docker(&self) -> Result<&bollard::Docker, String> {
+        let connected = self.docker.get_or_init(|| async {
+            let host = std::env::var("DOCKER_HOST")
+                .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+            let docker = bollard::Docker::connect_with_defaults()
+                .map_err(|e| format!("Docker engine not reachable at {host}: {e}"))?;
+            match tokio::time::timeout(self.timeout, docker.negotiate_version()).await {
+                Ok(Ok(docker)) => Ok(docker),
+                Ok(Err(e)) => Err(format!("Docker engine not reachable at {host}: {e}")),
+                Err(_) => Err(format!(
+                    "Docker engine at {host} did not answer within {:?}",
+                    self.timeout
+                )),
+            }
+        });
+        connected.await.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}

@@ -1,0 +1,316 @@
+//! PostgreSQL probes over the published port: connect (failure classified),
+//! tables, indexes, slow queries from pg_stat_statements, and scalar SQL checks.
+//! One connection per database, shared by the checks of a run.
+
+use super::{Context, docker};
+use crate::check::Outcome;
+use crate::profile::Service;
+use crate::secrets;
+use std::sync::Arc;
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+/// Why a connection failed, classified for the diagnosis.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: String,
+}
+
+/// The password: `HELPDESK_<SVC>_DB_PASSWORD` / `HELPDESK_DB_PASSWORD` (or `_FILE`),
+/// else the database container's own `POSTGRES_PASSWORD`.
+pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
+    let password = match secrets::from_env(&service.name, "DB_PASSWORD") {
+        Some(p) => Some(p),
+        None => docker::environment(ctx, &service.container("db"))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|env| env.get("POSTGRES_PASSWORD").cloned()),
+    };
+    if let Some(p) = &password {
+        ctx.secrets.add(p);
+    }
+    password
+}
+
+pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
+    ctx.postgres
+        .get_or_init(&service.name, || open(ctx, service))
+        .await
+}
+
+async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&ctx.profile.host)
+        .port(service.db_port)
+        .dbname(&service.database)
+        .user(&service.db_user)
+        .application_name("helpdesk-doctor")
+        .connect_timeout(ctx.timeout);
+    if let Some(password) = password(ctx, service).await {
+        config.password(password);
+    }
+    let connecting = config.connect(tokio_postgres::NoTls);
+    match tokio::time::timeout(ctx.timeout, connecting).await {
+        Ok(Ok((client, connection))) => {
+            tokio::spawn(connection);
+            Ok(Arc::new(client))
+        }
+        Ok(Err(e)) => Err(classify(service, &e)),
+        Err(_) => Err(Failure {
+            message: format!(
+                "{}: connect timed out after {:?}",
+                service.database, ctx.timeout
+            ),
+            hint: format!(
+                "Check that {} is running and reachable on port {}.",
+                service.container("db"),
+                service.db_port
+            ),
+        }),
+    }
+}
+
+fn classify(service: &Service, e: &tokio_postgres::Error) -> Failure {
+    let db = &service.database;
+    let container = service.container("db");
+    let compose = service.compose_service("db");
+    if let Some(db_error) = e.as_db_error() {
+        let code = db_error.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return Failure {
+                message: format!(
+                    "{db}: password authentication failed for user {:?}",
+                    service.db_user
+                ),
+                hint: format!(
+                    "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}; compare with \
+                     `docker exec {} env | grep DATABASE` (the password is in DATABASE_URL).",
+                    service.name.to_uppercase(),
+                    service.db_user,
+                    service.container("service")
+                ),
+            };
+        }
+        if *code == SqlState::INVALID_CATALOG_NAME {
+            return Failure {
+                message: format!("{db}: database does not exist"),
+                hint: format!(
+                    "Recreate it: docker exec -it {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
+                     then restart the service so its migrations run.",
+                    service.db_user
+                ),
+            };
+        }
+        return Failure {
+            message: format!("{db}: {}", db_error.message()),
+            hint: logs_hint(&compose),
+        };
+    }
+    let text = e.to_string();
+    let refused = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+    if refused {
+        Failure {
+            message: format!(
+                "{db}: connection refused (ECONNREFUSED) on port {}",
+                service.db_port
+            ),
+            hint: format!(
+                "Start the database: docker-compose -f docker-compose.services.yml up -d {compose}; then {}",
+                logs_hint(&compose)
+            ),
+        }
+    } else {
+        Failure {
+            message: format!("{db}: {text}"),
+            hint: logs_hint(&compose),
+        }
+    }
+}
+
+fn logs_hint(compose_service: &str) -> String {
+    format!(
+        "Read its logs: docker-compose -f docker-compose.services.yml logs --tail=50 {compose_service}"
+    )
+}
+
+/// Runs `probe` with the service's client, turning a connection failure into FAIL.
+async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
+where
+    F: FnOnce(Arc<Client>) -> Fut,
+    Fut: std::future::Future<Output = Result<Outcome, tokio_postgres::Error>>,
+{
+    match client(ctx, service).await {
+        Ok(client) => probe(client)
+            .await
+            .unwrap_or_else(|e| Outcome::fail(format!("{}: {e}", service.database))),
+        Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
+    }
+}
+
+pub async fn connect(ctx: &Context, service: &Service) -> Outcome {
+    with_client(ctx, service, |client| async move {
+        let row = client
+            .query_one("SELECT 1::int, current_setting('server_version')", &[])
+            .await?;
+        let version: String = row.get(1);
+        Ok(Outcome::pass(format!("SELECT 1 ok, PostgreSQL {version}"))
+            .detail("server_version", version))
+    })
+    .await
+}
+
+pub async fn tables(ctx: &Context, service: &Service, expected: &[String]) -> Outcome {
+    with_client(ctx, service, |client| async move {
+        let rows = client
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+                &[],
+            )
+            .await?;
+        let present: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let missing: Vec<&String> = expected.iter().filter(|t| !present.contains(t)).collect();
+        Ok(if missing.is_empty() {
+            Outcome::pass(format!("tables present: {}", expected.join(", ")))
+        } else {
+            Outcome::fail(format!(
+                "missing tables: {}",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+        .detail("tables", present))
+    })
+    .await
+}
+
+pub async fn indexes(ctx: &Context, service: &Service, table: &str, columns: &[String]) -> Outcome {
+    with_client(ctx, service, |client| async move {
+        let rows = client
+            .query(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = $1",
+                &[&table],
+            )
+            .await?;
+        let defs: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let leads = |column: &String| {
+            defs.iter()
+                .any(|d| d.contains(&format!("({column})")) || d.contains(&format!("({column},")))
+        };
+        let missing: Vec<&String> = columns.iter().filter(|c| !leads(c)).collect();
+        Ok(if missing.is_empty() {
+            Outcome::pass(format!("{table} indexed on {}", columns.join(", ")))
+        } else {
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            Outcome::warn(format!("{table} has no index on {}", names.join(", ")))
+        }
+        .detail("indexes", defs))
+    })
+    .await
+}
+
+pub async fn slow_queries(
+    ctx: &Context,
+    service: &Service,
+    threshold_ms: f64,
+    min_calls: i64,
+) -> Outcome {
+    let user = service.db_user.clone();
+    with_client(ctx, service, |client| async move {
+        let installed: Option<String> =
+            client.query_one("SELECT to_regclass('pg_stat_statements')::text", &[]).await?.get(0);
+        if installed.is_none() {
+            return Ok(Outcome::warn("pg_stat_statements is not installed in this database"));
+        }
+        // PostgreSQL 13 renamed mean_time/total_time; an extension never upgraded keeps
+        // the old names on a new server, so read the view's columns, not the version.
+        let columns = client
+            .query(
+                "SELECT attname::text FROM pg_attribute WHERE attrelid = 'pg_stat_statements'::regclass \
+                 AND attname IN ('mean_exec_time', 'mean_time')",
+                &[],
+            )
+            .await?;
+        let new_names = columns.iter().any(|r| r.get::<_, String>(0) == "mean_exec_time");
+        let (mean, total) = if new_names { ("mean_exec_time", "total_exec_time") } else { ("mean_time", "total_time") };
+        let can_read_all: bool = client
+            .query_one(
+                "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )
+            .await?
+            .get(0);
+        let sql = format!(
+            "SELECT query, calls, {mean}::float8, {total}::float8 FROM pg_stat_statements \
+             WHERE calls >= $1 AND {mean} > $2 AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             ORDER BY {mean} DESC LIMIT 10"
+        );
+        let rows = client.query(&sql, &[&min_calls, &threshold_ms]).await?;
+        let slow: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "query": ctx.secrets.redact(&r.get::<_, String>(0)),
+                    "calls": r.get::<_, i64>(1),
+                    "mean_ms": (r.get::<_, f64>(2) * 10.0).round() / 10.0,
+                    "total_ms": r.get::<_, f64>(3).round(),
+                })
+            })
+            .collect();
+        let outcome = if !can_read_all {
+            Outcome::warn(format!("role {user:?} cannot read other sessions' statistics: the slow-query list may be incomplete"))
+                .with_hint(format!("GRANT pg_read_all_stats TO \"{user}\"; (as a superuser)"))
+        } else if slow.is_empty() {
+            Outcome::pass(format!("no repeated query slower than {threshold_ms} ms on average"))
+        } else {
+            let worst = &slow[0];
+            Outcome::warn(format!(
+                "{} slow queries; slowest {} ms mean over {} calls: {}",
+                slow.len(),
+                worst["mean_ms"],
+                worst["calls"],
+                truncate(worst["query"].as_str().unwrap_or_default(), 80)
+            ))
+        };
+        Ok(outcome.detail("column", mean).detail("slow_queries", slow))
+    })
+    .await
+}
+
+pub async fn scalar(
+    ctx: &Context,
+    service: &Service,
+    sql: &str,
+    warn_above: i64,
+    label: &str,
+) -> Outcome {
+    with_client(ctx, service, |client| async move {
+        let value: i64 = client.query_one(sql, &[]).await?.get(0);
+        let message = format!("{value} {label}");
+        Ok(if value > warn_above {
+            Outcome::warn(format!("{message} (over {warn_above})"))
+        } else {
+            Outcome::pass(message)
+        }
+        .detail("value", value))
+    })
+    .await
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    }
+}

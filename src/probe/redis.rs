@@ -1,0 +1,198 @@
+//! Redis probes over the published port: PING with the password (NOAUTH told
+//! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
+
+use super::{Context, docker};
+use crate::check::Outcome;
+use crate::profile::Service;
+use crate::secrets;
+use redis::aio::MultiplexedConnection;
+use std::collections::HashMap;
+
+/// Why a connection failed, with the fix.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: String,
+}
+
+/// The password: `HELPDESK_<SVC>_REDIS_PASSWORD` / `HELPDESK_REDIS_PASSWORD` (or `_FILE`),
+/// else the container's own `REDIS_PASSWORD`, else the guide's `redispass`.
+pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
+    let from_container = || async {
+        docker::environment(ctx, &service.container("redis"))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|env| env.get("REDIS_PASSWORD").cloned())
+    };
+    let password = match secrets::from_env(&service.name, "REDIS_PASSWORD") {
+        Some(p) => p,
+        None => from_container().await.unwrap_or_else(|| "redispass".into()),
+    };
+    ctx.secrets.add(&password);
+    (!password.is_empty()).then_some(password)
+}
+
+/// An authenticated connection to the service's Redis.
+pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
+    let password = password(ctx, service).await;
+    let connecting = async {
+        let url = format!("redis://{}:{}/", ctx.profile.host, service.redis_port);
+        let client = redis::Client::open(url)?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(ctx.timeout))
+            .set_response_timeout(Some(ctx.timeout));
+        let mut connection = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        if let Some(password) = &password {
+            redis::cmd("AUTH")
+                .arg(password)
+                .query_async::<()>(&mut connection)
+                .await?;
+        }
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await?;
+        Ok::<_, redis::RedisError>(connection)
+    };
+    match tokio::time::timeout(ctx.timeout, connecting).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(e)) => Err(classify(service, &e)),
+        Err(_) => Err(Failure {
+            message: format!(
+                "{}: no answer within {:?}",
+                service.container("redis"),
+                ctx.timeout
+            ),
+            hint: format!(
+                "Check {} (docker-compose logs {}).",
+                service.container("redis"),
+                service.compose_service("redis")
+            ),
+        }),
+    }
+}
+
+fn classify(service: &Service, e: &redis::RedisError) -> Failure {
+    let container = service.container("redis");
+    let env_var = format!("HELPDESK_{}_REDIS_PASSWORD", service.name.to_uppercase());
+    match e.code() {
+        Some("NOAUTH") => Failure {
+            message: format!(
+                "{container}: NOAUTH, the server requires a password and none was given"
+            ),
+            hint: format!(
+                "Set {env_var} (or HELPDESK_REDIS_PASSWORD) to the server's requirepass."
+            ),
+        },
+        Some("WRONGPASS") | Some("ERR") if e.to_string().to_lowercase().contains("pass") => {
+            Failure {
+                message: format!("{container}: WRONGPASS, the password was refused"),
+                hint: format!(
+                    "The password differs from the server's requirepass: set {env_var}, or compare REDIS_URL in \
+                 `docker exec {} env` with the server's config (CONFIG GET requirepass).",
+                    service.container("service")
+                ),
+            }
+        }
+        Some("NOPERM") => Failure {
+            message: format!("{container}: NOPERM, the user lacks the rights for this command"),
+            hint: "Grant the ACL user +ping +info (ACL SETUSER …).".into(),
+        },
+        _ if e.is_connection_refusal() => Failure {
+            message: format!(
+                "{container}: connection refused (ECONNREFUSED) on port {}",
+                service.redis_port
+            ),
+            hint: format!(
+                "Start it: docker-compose -f docker-compose.services.yml up -d {0}; read docker-compose logs {0}",
+                service.compose_service("redis")
+            ),
+        },
+        _ => Failure {
+            message: format!("{container}: {e}"),
+            hint: format!(
+                "Read its logs: docker-compose logs {}",
+                service.compose_service("redis")
+            ),
+        },
+    }
+}
+
+pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
+    match connect(ctx, service).await {
+        Ok(_) => Outcome::pass("PING → PONG (authenticated)"),
+        Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
+    }
+}
+
+pub async fn info(ctx: &Context, service: &Service) -> Outcome {
+    let mut connection = match connect(ctx, service).await {
+        Ok(c) => c,
+        Err(failure) => return Outcome::fail(failure.message).with_hint(failure.hint),
+    };
+    let text: String = match redis::cmd("INFO")
+        .arg("all")
+        .query_async(&mut connection)
+        .await
+    {
+        Ok(text) => text,
+        Err(e) => return Outcome::fail(format!("INFO failed: {e}")),
+    };
+    let info: HashMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| l.trim_end().split_once(':'))
+        .collect();
+    let number = |key: &str| {
+        info.get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (used, max, evicted, clients) = (
+        number("used_memory"),
+        number("maxmemory"),
+        number("evicted_keys"),
+        number("connected_clients"),
+    );
+    let last_save = info
+        .get("rdb_last_bgsave_status")
+        .copied()
+        .unwrap_or("unknown")
+        .to_string();
+    let mut problems = Vec::new();
+    if max > 0 && used as f64 >= max as f64 * 0.9 {
+        problems.push(format!(
+            "memory at {:.0}% of maxmemory",
+            used as f64 * 100.0 / max as f64
+        ));
+    }
+    if evicted > 0 {
+        problems.push(format!("{evicted} keys evicted"));
+    }
+    if last_save != "ok" {
+        problems.push(format!("last background save {last_save}"));
+    }
+    let memory = if max > 0 {
+        format!("{} of {}", human(used), human(max))
+    } else {
+        format!("{} (no maxmemory)", human(used))
+    };
+    let summary =
+        format!("memory {memory}, {clients} clients, {evicted} evicted, last save {last_save}");
+    let outcome = if problems.is_empty() {
+        Outcome::pass(summary)
+    } else {
+        Outcome::warn(format!("{}: {summary}", problems.join("; ")))
+    };
+    outcome
+        .detail("used_memory", used)
+        .detail("maxmemory", max)
+        .detail("evicted_keys", evicted)
+        .detail("connected_clients", clients)
+        .detail("rdb_last_bgsave_status", last_save)
+}
+
+fn human(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+}

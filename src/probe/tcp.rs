@@ -1,0 +1,51 @@
+//! TCP port probe: open or closed, and when the owning container is down but the
+//! port answers, the process that holds it (the guide's EADDRINUSE case).
+
+use super::{Context, docker, listener};
+use crate::check::Outcome;
+use std::time::Instant;
+
+pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
+    let address = format!("{}:{port}", ctx.profile.host);
+    let started = Instant::now();
+    let connected =
+        tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
+    let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let owner_running = owner_running(ctx, owner).await;
+    match connected {
+        Ok(Ok(_)) if owner_running == Some(false) => {
+            let holder = match listener::find(port) {
+                Some(l) => format!("pid {} ({})", l.pid, l.name),
+                None => "a process this user cannot see".into(),
+            };
+            Outcome::fail(format!("port {port} is held by {holder} while {owner} is not running (EADDRINUSE)"))
+                .detail("holder", holder)
+                .with_hint(format!(
+                    "Stop the process holding port {port} (see: ss -ltnp 'sport = :{port}'; kill <PID>), \
+                     or publish {owner} on another port, then start {owner} again."
+                ))
+        }
+        Ok(Ok(_)) => Outcome::pass(format!("port {port} open ({connect_ms:.1} ms)"))
+            .detail("connect_ms", connect_ms),
+        Ok(Err(e)) => {
+            let why = match owner_running {
+                Some(false) => format!("; {owner} is not running"),
+                _ => String::new(),
+            };
+            Outcome::fail(format!("port {port} closed ({e}){why}"))
+        }
+        Err(_) => Outcome::fail(format!(
+            "port {port}: no answer within {:?} (filtered or unroutable)",
+            ctx.timeout
+        )),
+    }
+}
+
+/// Whether the container that should own the port is running (None if unknown).
+async fn owner_running(ctx: &Context, owner: &str) -> Option<bool> {
+    match docker::inspect(ctx, owner).await {
+        Ok(Some(c)) => Some(c.state.as_ref().and_then(|s| s.running).unwrap_or(false)),
+        Ok(None) => Some(false),
+        Err(_) => None,
+    }
+}

@@ -1,0 +1,188 @@
+//! The deployment the doctor knows: services, containers, ports, thresholds.
+//! The default is the troubleshooting guide's; a TOML file (`--config`) overrides any of it.
+
+use crate::error::Error;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    pub compose_project: String,
+    pub compose_file: String,
+    pub network: String,
+    /// Where the published ports are reached from the doctor.
+    pub host: String,
+    pub services: Vec<Service>,
+    pub thresholds: Thresholds,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub app_port: u16,
+    pub db_port: u16,
+    pub redis_port: u16,
+    pub database: String,
+    pub db_user: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    pub disk_warn_gb: f64,
+    pub disk_fail_gb: f64,
+    pub memory_warn_percent: f64,
+    pub slow_query_ms: f64,
+    pub expired_tokens_warn: i64,
+    pub log_window_minutes: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// Every probe's own timeout.
+    pub probe_ms: u64,
+    /// The whole run's deadline.
+    pub deadline_ms: u64,
+}
+
+impl Default for Profile {
+    fn default() -> Profile {
+        let service = |name: &str, n: u16, user: &str| Service {
+            name: name.into(),
+            app_port: 3000 + n,
+            db_port: 5400 + n,
+            redis_port: 6300 + n,
+            database: format!("{name}_db"),
+            db_user: user.into(),
+        };
+        Profile {
+            compose_project: "helpdesk-microservices".into(),
+            compose_file: "docker-compose.services.yml".into(),
+            network: "helpdesk-network".into(),
+            host: "127.0.0.1".into(),
+            services: vec![
+                service("auth", 1, "user"),
+                service("user", 2, "user"),
+                service("ticket", 3, "ticket"),
+            ],
+            thresholds: Thresholds::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            disk_warn_gb: 5.0,
+            disk_fail_gb: 1.0,
+            memory_warn_percent: 90.0,
+            slow_query_ms: 100.0,
+            expired_tokens_warn: 100,
+            log_window_minutes: 15,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            probe_ms: 2000,
+            deadline_ms: 10_000,
+        }
+    }
+}
+
+impl Profile {
+    /// The default profile, overridden by `path` when given.
+    pub fn load(path: Option<&Path>) -> Result<Profile, Error> {
+        let Some(path) = path else {
+            return Ok(Profile::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        toml::from_str(&text)
+            .map_err(|e| Error::Config(crate::catalog::describe_toml_error(path, &text, &e)))
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// Template variables shared by every check.
+    pub fn vars(&self) -> BTreeMap<String, String> {
+        let t = &self.thresholds;
+        BTreeMap::from([
+            ("compose_project".into(), self.compose_project.clone()),
+            ("compose_file".into(), self.compose_file.clone()),
+            ("network".into(), self.network.clone()),
+            ("host".into(), self.host.clone()),
+            ("disk_warn_gb".into(), t.disk_warn_gb.to_string()),
+            ("disk_fail_gb".into(), t.disk_fail_gb.to_string()),
+            (
+                "memory_warn_percent".into(),
+                t.memory_warn_percent.to_string(),
+            ),
+            ("slow_query_ms".into(), t.slow_query_ms.to_string()),
+            (
+                "expired_tokens_warn".into(),
+                t.expired_tokens_warn.to_string(),
+            ),
+            (
+                "log_window_minutes".into(),
+                t.log_window_minutes.to_string(),
+            ),
+        ])
+    }
+}
+
+/// A container's role in a service.
+pub const ROLES: [&str; 3] = ["service", "db", "redis"];
+
+impl Service {
+    pub fn container(&self, role: &str) -> String {
+        format!("helpdesk-{}-{role}", self.name)
+    }
+
+    pub fn compose_service(&self, role: &str) -> String {
+        format!("{}-{role}", self.name)
+    }
+
+    /// Template variables of one service (`for_each = "service"`).
+    pub fn vars(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("service".into(), self.name.clone()),
+            ("app_container".into(), self.container("service")),
+            (
+                "app_compose_service".into(),
+                self.compose_service("service"),
+            ),
+            ("app_port".into(), self.app_port.to_string()),
+            ("db_container".into(), self.container("db")),
+            ("db_compose_service".into(), self.compose_service("db")),
+            ("db_port".into(), self.db_port.to_string()),
+            ("database".into(), self.database.clone()),
+            ("db_user".into(), self.db_user.clone()),
+            ("redis_container".into(), self.container("redis")),
+            (
+                "redis_compose_service".into(),
+                self.compose_service("redis"),
+            ),
+            ("redis_port".into(), self.redis_port.to_string()),
+        ])
+    }
+
+    /// Template variables of one of its containers (`for_each = "container"`).
+    pub fn container_vars(&self, role: &str) -> BTreeMap<String, String> {
+        let mut vars = self.vars();
+        vars.insert("role".into(), role.into());
+        vars.insert("container".into(), self.container(role));
+        vars.insert("compose_service".into(), self.compose_service(role));
+        vars
+    }
+}

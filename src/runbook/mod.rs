@@ -1,0 +1,38 @@
+//! Runbooks: the guide's repair procedures, done safely — a plan first,
+//! `--dry-run`, a confirmation (or `--yes`), one runbook at a time.
+
+pub mod cache;
+pub mod lock;
+pub mod tokens;
+
+use crate::cli::Confirmation;
+use crate::error::Error;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Asks `question` on the terminal; without a TTY, only `--yes` proceeds.
+pub fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error> {
+    if confirmation.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Refused(
+            "no terminal to confirm on: nothing was changed; re-run with --yes to proceed (or --dry-run to see the plan)".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::CannotRun(format!("reading the answer: {e}")))?;
+    match answer.trim().to_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Error::Refused("not confirmed: nothing was changed".into())),
+    }
+}
+
+/// Prints a runbook's progress line on stderr (stdout stays for results).
+pub fn say(message: &str) {
+    eprintln!("{message}");
+}

@@ -1,0 +1,150 @@
+//! `wait`: re-runs the checks until every one is ready or the timeout expires.
+//! Stricter than a health status alone: a container still `starting` is not ready;
+//! one that crashed and then became healthy is; a one-shot container that exited 0
+//! is ready when named in `--allow-exited`.
+
+use crate::check::{CheckResult, Status};
+use crate::cli::WaitArgs;
+use crate::diagnose::Plan;
+use crate::error::Error;
+use crate::exit_code;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub async fn run(
+    args: &WaitArgs,
+    config: Option<&Path>,
+    checks_dirs: &[PathBuf],
+) -> Result<u8, Error> {
+    let plan = Plan::load(config, checks_dirs, &args.selection)?;
+    let started = Instant::now();
+    let mut last_waiting: Vec<String> = Vec::new();
+    loop {
+        let (results, _) = plan.run().await;
+        let not_ready: Vec<&CheckResult> = results
+            .iter()
+            .filter(|r| !ready(r, &args.allow_exited))
+            .collect();
+        if not_ready.is_empty() {
+            eprintln!(
+                "ready: {} checks pass after {:.1}s",
+                results.len(),
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(exit_code::OK);
+        }
+        let waiting: Vec<String> = not_ready.iter().map(|r| r.id.clone()).collect();
+        if started.elapsed() + args.interval >= args.timeout {
+            eprintln!(
+                "timed out after {:.1}s; these checks never passed:",
+                started.elapsed().as_secs_f64()
+            );
+            for result in not_ready {
+                eprintln!(
+                    "  {} {}: {}",
+                    result.status.as_str().to_uppercase(),
+                    result.id,
+                    result.message
+                );
+                if let Some(hint) = &result.hint {
+                    eprintln!("      fix: {hint}");
+                }
+            }
+            return Ok(exit_code::WAIT_TIMEOUT);
+        }
+        if waiting != last_waiting {
+            eprintln!(
+                "[{:>5.1}s] waiting for {} checks: {}",
+                started.elapsed().as_secs_f64(),
+                waiting.len(),
+                summarise(&waiting)
+            );
+            last_waiting = waiting;
+        }
+        tokio::time::sleep(args.interval).await;
+    }
+}
+
+/// Whether a check's result lets `wait` stop waiting for it.
+fn ready(result: &CheckResult, allow_exited: &[String]) -> bool {
+    let detail = |key: &str| result.details.get(key);
+    match result.status {
+        Status::Pass => true,
+        Status::Warn => {
+            !(result.kind == "container"
+                && detail("health").and_then(|h| h.as_str()) == Some("starting"))
+        }
+        Status::Fail => {
+            let exited_cleanly = detail("exit_code").and_then(|c| c.as_i64()) == Some(0)
+                && detail("running").and_then(|r| r.as_bool()) == Some(false);
+            let allowed = detail("compose_service")
+                .and_then(|s| s.as_str())
+                .is_some_and(|s| allow_exited.iter().any(|a| a == s));
+            result.kind == "container" && exited_cleanly && allowed
+        }
+        Status::Skip => false,
+    }
+}
+
+fn summarise(ids: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(status: Status, details: serde_json::Value) -> CheckResult {
+        CheckResult {
+            id: "container.migrate".into(),
+            kind: "container".into(),
+            target: "migrate".into(),
+            title: String::new(),
+            status,
+            message: String::new(),
+            hint: None,
+            duration_ms: 0,
+            details: details.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn starting_is_not_ready_but_a_recovered_crash_is() {
+        assert!(!ready(
+            &container(Status::Warn, serde_json::json!({"health": "starting"})),
+            &[]
+        ));
+        assert!(ready(
+            &container(
+                Status::Warn,
+                serde_json::json!({"health": "healthy", "restart_count": 2})
+            ),
+            &[]
+        ));
+    }
+
+    #[test]
+    fn an_exited_one_shot_is_ready_only_when_allowed() {
+        let exited = container(
+            Status::Fail,
+            serde_json::json!({"exit_code": 0, "running": false, "compose_service": "migrate"}),
+        );
+        assert!(!ready(&exited, &[]));
+        assert!(ready(&exited, &["migrate".to_string()]));
+        let crashed = container(
+            Status::Fail,
+            serde_json::json!({"exit_code": 1, "running": false, "compose_service": "migrate"}),
+        );
+        assert!(!ready(&crashed, &["migrate".to_string()]));
+    }
+}
