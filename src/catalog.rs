@@ -150,17 +150,19 @@ pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check
     }
     let mut checks = Vec::new();
     let mut errors = Vec::new();
+    // Checks appear in file order: each one's id is searched after the previous one's.
+    let mut cursor = 0;
     for raw in raw_checks {
         let id = raw
             .get("id")
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string();
-        let offset = if id.is_empty() {
-            0
-        } else {
-            text.find(&format!("\"{id}\"")).unwrap_or(0)
-        };
+        let found = text[cursor..]
+            .find(&format!("\"{id}\""))
+            .filter(|_| !id.is_empty());
+        let offset = found.map(|at| cursor + at).unwrap_or(cursor);
+        cursor = offset + id.len();
         let line = text[..offset].matches('\n').count() + 1;
         match expand_all(profile, &raw) {
             Ok(defs) => checks.extend(defs.into_iter().map(|def| Check {
@@ -374,7 +376,7 @@ fn find_cycle(checks: &[Check]) -> Option<Vec<String>> {
 /// The 1-based line of the first occurrence of `needle` in `text` (1 if absent).
 fn line_of(text: &str, needle: &str) -> usize {
     text.find(needle)
-        .map(|at| text[..at].lines().count().max(1))
+        .map(|at| text[..at].matches('\n').count() + 1)
         .unwrap_or(1)
 }
 

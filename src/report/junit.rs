@@ -66,7 +66,7 @@ mod tests {
     fn failures_and_skips_are_marked() {
         let xml = JunitExporter.render(&super::super::sample());
         assert!(
-            xml.contains("<testsuites name=\"helpdesk-doctor\" tests=\"4\" failures=\"1\""),
+            xml.contains("<testsuites name=\"helpdesk-doctor\" tests=\"4\" skipped=\"1\" failures=\"1\" errors=\"0\""),
             "{xml}"
         );
         assert!(

@@ -1,0 +1,13 @@
+//! Integration tests against the real bundled stack (tests/stack/up.sh brings it up).
+//! Tests that change the stack take the stack lock exclusively and put it back.
+
+mod support;
+
+mod cache_flush;
+mod canary;
+mod catalog_errors;
+mod diagnose_faults;
+mod diagnose_healthy;
+mod stack;
+mod tokens_purge;
+mod wait;

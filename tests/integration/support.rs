@@ -1,0 +1,228 @@
+//! What the tests share: running the doctor, the stack lock, and clients for the
+//! stack's Docker engine, PostgreSQL and Redis.
+
+#![allow(dead_code)]
+
+use bollard::Docker;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+pub const CONTAINERS: [&str; 9] = [
+    "helpdesk-auth-service",
+    "helpdesk-auth-db",
+    "helpdesk-auth-redis",
+    "helpdesk-user-service",
+    "helpdesk-user-db",
+    "helpdesk-user-redis",
+    "helpdesk-ticket-service",
+    "helpdesk-ticket-db",
+    "helpdesk-ticket-redis",
+];
+
+static STACK: RwLock<()> = RwLock::new(());
+
+/// For tests that only read the stack: many at once, never during a fault.
+pub fn stack_shared() -> RwLockReadGuard<'static, ()> {
+    STACK.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// For tests that break the stack: alone. They restore it before releasing.
+pub fn stack_exclusive() -> RwLockWriteGuard<'static, ()> {
+    STACK.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The doctor binary with a quiet, reproducible environment.
+pub fn doctor() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_helpdesk-doctor"));
+    command
+        .env("RUST_BACKTRACE", "0")
+        .env("NO_COLOR", "1")
+        .env_remove("HELPDESK_REDIS_PASSWORD")
+        .env_remove("HELPDESK_DB_PASSWORD")
+        .env(
+            "HELPDESK_DOCTOR_LOCK",
+            std::env::temp_dir().join(format!("helpdesk-doctor-test-{}.lock", std::process::id())),
+        )
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let started = Instant::now();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run helpdesk-doctor");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// `diagnose --format json` with extra arguments.
+pub fn diagnose_json(args: &[&str]) -> (Run, serde_json::Value) {
+    let run = run(doctor().args(["diagnose", "--format", "json"]).args(args));
+    let json = run.json();
+    (run, json)
+}
+
+/// The result of check `id` in a JSON report.
+pub fn result<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"] == id))
+        .unwrap_or_else(|| panic!("no result {id} in {report:#}"))
+}
+
+pub fn status_of(report: &serde_json::Value, id: &str) -> String {
+    result(report, id)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn docker() -> Docker {
+    Docker::connect_with_defaults().expect("docker client")
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Runs a shell command (for docker/compose plumbing in tests); panics with its output on failure.
+pub fn sh(script: &str) -> String {
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(repo())
+        .output()
+        .expect("bash");
+    assert!(
+        output.status.success(),
+        "`{script}` failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// docker-compose on the bundled stack.
+pub fn compose(args: &str) -> String {
+    sh(&format!(
+        "docker-compose -p helpdesk-microservices -f tests/stack/docker-compose.services.yml {args} 2>&1"
+    ))
+}
+
+pub fn health_of(container: &str) -> String {
+    sh(&format!("docker inspect -f '{{{{if .State.Health}}}}{{{{.State.Health.Status}}}}{{{{else}}}}{{{{.State.Status}}}}{{{{end}}}}' {container} 2>/dev/null || echo missing"))
+        .trim()
+        .to_string()
+}
+
+/// Waits until every container of the stack is healthy (panics after 90 s).
+pub fn wait_stack_healthy() {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let sick: Vec<String> = CONTAINERS
+            .iter()
+            .map(|c| (c, health_of(c)))
+            .filter(|(_, h)| h != "healthy")
+            .map(|(c, h)| format!("{c}={h}"))
+            .collect();
+        if sick.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stack not healthy again: {sick:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Runs `restore` when dropped, even if the test panicked, then waits for health.
+pub struct Restore<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for Restore<F> {
+    fn drop(&mut self) {
+        (self.0)();
+        wait_stack_healthy();
+    }
+}
+
+/// psql inside a database container (trusted local socket, no password in argv).
+pub fn psql(container: &str, user: &str, db: &str, sql: &str) -> String {
+    let output = Command::new("docker")
+        .args([
+            "exec",
+            "-i",
+            container,
+            "psql",
+            "-X",
+            "-qAt",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            user,
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("docker exec psql");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// An authenticated Redis connection to a service's instance on its published port.
+pub fn redis(port: u16, password: &str) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("redis url");
+    let mut connection = client
+        .get_connection_with_timeout(Duration::from_secs(3))
+        .expect("redis connect");
+    redis::cmd("AUTH")
+        .arg(password)
+        .query::<()>(&mut connection)
+        .expect("redis auth");
+    connection
+}
+
+pub const REDIS_PASSWORD: &str = "redispass";
+
+/// A file in a fresh temporary directory.
+pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
