@@ -1,1 +1,123 @@
-//! placeholder
+//! Secrets never leave: a canary planted as JWT_SECRET, as the auth database's
+//! password (in DATABASE_URL) and as the auth Redis password never appears in
+//! the table, JSON or JUnit output, nor in runbook output.
+
+use crate::support::*;
+
+const CANARY: &str = "canary-5ecr3t-7f3a9c";
+
+fn compose_auth_service(env: &str) {
+    sh(&format!(
+        "{env} docker-compose -p helpdesk-microservices -f tests/stack/docker-compose.services.yml up -d --no-deps auth-service 2>&1"
+    ));
+}
+
+#[test]
+fn a_canary_secret_never_appears_in_any_report() {
+    let _stack = stack_exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = temp_file(dir.path(), "auth.env", &format!("JWT_SECRET={CANARY}\n"));
+    let _restore = Restore(|| {
+        let mut redis = redis(6301, CANARY);
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("requirepass")
+            .arg(REDIS_PASSWORD)
+            .query::<()>(&mut redis)
+            .ok();
+        psql(
+            "helpdesk-auth-db",
+            "user",
+            "auth_db",
+            "ALTER ROLE \"user\" PASSWORD 'helpdesk-db-pass'",
+        );
+        compose("up -d --no-deps auth-service");
+    });
+    psql(
+        "helpdesk-auth-db",
+        "user",
+        "auth_db",
+        &format!("ALTER ROLE \"user\" PASSWORD '{CANARY}'"),
+    );
+    let mut redis = redis(6301, REDIS_PASSWORD);
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(CANARY)
+        .query::<()>(&mut redis)
+        .unwrap();
+    compose_auth_service(&format!(
+        "HELPDESK_AUTH_ENV_FILE={} HELPDESK_DB_PASSWORD={CANARY} HELPDESK_REDIS_PASSWORD={CANARY}",
+        env_file.display()
+    ));
+    wait_stack_healthy();
+
+    let with_canary = |args: &[&str]| {
+        run(doctor()
+            .env("HELPDESK_AUTH_DB_PASSWORD", CANARY)
+            .env("HELPDESK_AUTH_REDIS_PASSWORD", CANARY)
+            .env("HELPDESK_USER_REDIS_PASSWORD", CANARY) // wrong for user: its error must not echo it
+            .args(args))
+    };
+    let table = with_canary(&["diagnose", "--verbose"]);
+    let json = with_canary(&["diagnose", "--format", "json", "--verbose"]);
+    let junit_path = dir.path().join("report.xml");
+    let junit = with_canary(&[
+        "diagnose",
+        "--format",
+        "junit",
+        "--output",
+        junit_path.to_str().unwrap(),
+    ]);
+    let flush = with_canary(&[
+        "cache",
+        "flush",
+        "auth",
+        "--pattern",
+        "nothing:*",
+        "--dry-run",
+    ]);
+    let junit_xml = std::fs::read_to_string(&junit_path).unwrap();
+
+    // The canary was really in use: the checks that need it passed.
+    let report = json.json();
+    for id in [
+        "env.auth",
+        "postgres.auth.connect",
+        "redis.auth.ping",
+        "http.auth.health",
+    ] {
+        assert_eq!(
+            status_of(&report, id),
+            "pass",
+            "{id}: {}",
+            result(&report, id)
+        );
+    }
+    assert!(
+        result(&report, "redis.user.ping")["message"]
+            .as_str()
+            .unwrap()
+            .contains("WRONGPASS")
+    );
+    assert_eq!(flush.code, 0, "{}", flush.stderr);
+
+    for (name, text) in [
+        ("table", &table.stdout),
+        ("table stderr", &table.stderr),
+        ("json", &json.stdout),
+        ("junit", &junit_xml),
+        ("junit stdout", &junit.stdout),
+        ("cache flush", &flush.stdout),
+        ("cache flush stderr", &flush.stderr),
+    ] {
+        assert!(
+            !text.contains(CANARY),
+            "the canary leaked into the {name} output"
+        );
+        assert!(
+            !text.contains("5ecr3t"),
+            "part of the canary leaked into the {name} output"
+        );
+    }
+}

@@ -1,1 +1,48 @@
-//! placeholder
+//! `wait`: returns once a starting stack is healthy; times out with its own code
+//! naming what never passed.
+
+use crate::support::*;
+
+#[test]
+fn wait_returns_0_once_a_restarted_service_is_healthy_again() {
+    let _stack = stack_exclusive();
+    sh("docker restart -t 5 helpdesk-ticket-service >/dev/null");
+    assert_ne!(
+        health_of("helpdesk-ticket-service"),
+        "healthy",
+        "still starting right after a restart"
+    );
+    let run = run(doctor().args(["wait", "--timeout", "60s", "--interval", "500ms"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("waiting for") && run.stderr.contains("container.ticket.service"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(health_of("helpdesk-ticket-service"), "healthy");
+}
+
+#[test]
+fn wait_times_out_with_code_4_naming_the_stopped_database() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-db >/dev/null");
+    });
+    sh("docker stop -t 5 helpdesk-user-db >/dev/null");
+    let run = run(doctor().args([
+        "wait",
+        "--timeout",
+        "3s",
+        "--interval",
+        "500ms",
+        "--only",
+        "container.user.*,postgres.user.*",
+    ]));
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("helpdesk-user-db is not running"),
+        "{}",
+        run.stderr
+    );
+}

@@ -36,7 +36,7 @@ impl Database {
         client
             .batch_execute(schema(service))
             .await
-            .map_err(|e| format!("migration failed: {e}"))
+            .map_err(|e| format!("migration failed: {}", describe(&e)))
     }
 }
 
@@ -45,7 +45,7 @@ async fn open(url: &str) -> Result<Client, String> {
     let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| "database connect timeout".to_string())?
-        .map_err(|e| format!("database connect ECONNREFUSED or rejected: {e}"))?;
+        .map_err(|e| format!("database connect failed: {}", describe(&e)))?;
     tokio::spawn(connection);
     Ok(client)
 }
@@ -79,5 +79,18 @@ fn schema(service: &str) -> &'static str {
                 id serial PRIMARY KEY, ticket_id integer NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
                 body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
         }
+    }
+}
+
+/// The server's own words when it answered (e.g. FATAL: password authentication failed).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => format!(
+            "{e} ({})",
+            std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        ),
     }
 }
