@@ -442,3 +442,70 @@ pub fn select(checks: Vec<Check>, only: &[String], skip: &[String]) -> Vec<Check
         .filter(|c| keep.contains(&c.def.id))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("service".to_string(), "ticket".to_string()),
+            ("db_port".to_string(), "5403".to_string()),
+        ])
+    }
+
+    #[test]
+    fn substitutes_known_variables_and_keeps_other_braces() {
+        assert_eq!(
+            substitute_str("port.{service}.db:{db_port}", &vars()).unwrap(),
+            "port.ticket.db:5403"
+        );
+        assert_eq!(
+            substitute_str("json {} and {\"a\": 1}", &vars()).unwrap(),
+            "json {} and {\"a\": 1}"
+        );
+        assert_eq!(substitute_str("{nope}", &vars()), Err("nope".to_string()));
+    }
+
+    #[test]
+    fn a_whole_variable_takes_its_type() {
+        let mut value = toml::Value::String("{db_port}".into());
+        substitute(&mut value, &vars()).unwrap();
+        assert_eq!(value, toml::Value::Integer(5403));
+        let mut value = toml::Value::String("port {db_port}".into());
+        substitute(&mut value, &vars()).unwrap();
+        assert_eq!(value, toml::Value::String("port 5403".into()));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("postgres.*", "postgres.ticket.connect"));
+        assert!(glob_match("*.ticket.?b", "port.ticket.db"));
+        assert!(!glob_match("redis.*", "postgres.ticket.connect"));
+    }
+
+    #[test]
+    fn the_builtin_catalog_loads_for_the_default_profile() {
+        let checks = load(&Profile::default(), &[]).unwrap();
+        let ids: Vec<&str> = checks.iter().map(|c| c.def.id.as_str()).collect();
+        for id in [
+            "docker.engine",
+            "container.ticket.db",
+            "port.auth.redis",
+            "postgres.ticket.slow_queries",
+            "env.auth",
+        ] {
+            assert!(ids.contains(&id), "{id}");
+        }
+        assert_eq!(ids.iter().filter(|id| id.starts_with("port.")).count(), 9);
+    }
+
+    #[test]
+    fn selection_keeps_the_gates_a_check_needs() {
+        let checks = load(&Profile::default(), &[]).unwrap();
+        let selected = select(checks, &["postgres.user.tables".to_string()], &[]);
+        let ids: Vec<&str> = selected.iter().map(|c| c.def.id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids.contains(&"postgres.user.connect") && ids.contains(&"port.user.db"));
+    }
+}

@@ -8,8 +8,12 @@ packages="$STACK_DIR/images/base/packages.txt"
 tag="helpdesk-base:$(content_hash "$packages")"
 if image_exists "$tag"; then echo "$tag"; exit 0; fi
 
-command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
 [ "$(id -u)" = 0 ] || die "debootstrap needs root"
+if ! command -v debootstrap >/dev/null; then
+  say "installing debootstrap"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >/dev/null ||
+    die "could not install debootstrap (apt-get install debootstrap)"
+fi
 
 # The mirror apt is already configured with: never hard-coded in the repo.
 mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what the tests need, builds
+# the images (no registry), starts the bundled stack, gates on its health with
+# the doctor itself (wait, then a JUnit diagnose), seeds it and runs every test.
+source "$(dirname "$0")/stack/lib.sh"
+cd "$REPO_DIR"
+
+phase() { echo "==> [$(date +%T)] $*" >&2; }
+
+missing=()
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+if ((${#missing[@]})); then
+  phase "installing ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null ||
+    die "could not install ${missing[*]}"
+fi
+
+phase "bringing the stack up"
+"$STACK_DIR/up.sh"
+phase "building the doctor and the tests"
+cargo build -q --workspace --all-targets
+doctor="$REPO_DIR/target/debug/helpdesk-doctor"
+phase "smoke gate: wait, then diagnose --format junit"
+"$doctor" wait --timeout 120s
+mkdir -p "$REPO_DIR/target"
+"$doctor" diagnose --format junit --output "$REPO_DIR/target/diagnose-report.xml" ||
+  die "the bundled stack is not healthy: see target/diagnose-report.xml"
+phase "seeding"
+"$STACK_DIR/seed.sh"
+phase "running the tests"
+cargo test -q --workspace
+phase "done"
