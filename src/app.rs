@@ -1,6 +1,6 @@
 //! Dispatches a parsed command line to its command; returns the exit code.
 
-use crate::cli::{CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
+use crate::cli::{BackupAction, CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
 use crate::error::Error;
 use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
 
@@ -16,6 +16,13 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Tokens(TokensCommand::Purge(args)) => {
             runbook::tokens::purge(args, &Profile::load(config)?).await
         }
+        Command::Backup(backup) => match &backup.action {
+            None => runbook::backup::run(&backup.args, &Profile::load(config)?).await,
+            Some(BackupAction::Verify { dir }) => runbook::backup::verify(dir),
+            Some(BackupAction::List { dir }) => runbook::backup::list(dir),
+            Some(BackupAction::Prune(args)) => runbook::backup::prune(args),
+        },
+        Command::Restore(args) => runbook::restore::run(args, &Profile::load(config)?).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line types (clap derive) and nothing else.
 
 use crate::report::Format;
+use crate::runbook::pg_tool::Via;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,6 +56,84 @@ pub enum Command {
     /// Refresh-token runbooks.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Back up the databases (the guide's emergency-backup.sh, done safely), or
+    /// verify, list and prune backups.
+    Backup(BackupCommand),
+    /// Restore databases from a backup: verified, planned, confirmed, all-or-nothing.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupCommand {
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+    #[command(flatten)]
+    pub args: BackupArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to create emergency-backup-YYYYmmdd_HHMMSS/ (UTC).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only these services' databases (comma-separated: auth,user,ticket).
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
+    pub only: Vec<String>,
+    /// Also archive each database volume. This STOPS each database container for
+    /// the time of the archive (a running data directory is not a consistent
+    /// backup), then starts it again and waits until it is healthy.
+    #[arg(long)]
+    pub volumes: bool,
+    /// Run pg_dump inside the database containers (docker) or on this host over
+    /// the published ports (direct, for databases that are not containers).
+    #[arg(long, value_enum, default_value_t = Via::Docker)]
+    pub via: Via,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Check a backup: manifest present and well-formed, every file with its size and sha256.
+    Verify { dir: PathBuf },
+    /// Backups found in DIR, newest first: status (complete, failed, incomplete), size, age.
+    List {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Keep the newest N complete backups and delete the rest (a dry run unless --yes).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// How many complete backups to keep (the last complete one is always kept).
+    #[arg(long)]
+    pub keep: usize,
+    /// Where the backups are.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Delete (without it, only show what would be deleted).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory (emergency-backup-…).
+    pub dir: PathBuf,
+    /// Only these services' databases (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
+    pub only: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Via::Docker)]
+    pub via: Via,
+    /// Skip the backup of the current databases taken before restoring.
+    #[arg(long)]
+    pub no_safety_backup: bool,
+    /// Where the safety backup goes.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub safety_dir: PathBuf,
+    #[command(flatten)]
+    pub confirmation: Confirmation,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,17 @@
 //! Runbooks: the guide's repair procedures, done safely — a plan first,
 //! `--dry-run`, a confirmation (or `--yes`), one runbook at a time.
 
+pub mod backup;
 pub mod cache;
+mod exec;
+mod files;
 pub mod lock;
+mod manifest;
+pub mod pg_tool;
+mod progress;
+pub mod restore;
 pub mod tokens;
+mod volumes;
 
 use crate::cli::Confirmation;
 use crate::error::Error;

@@ -1,0 +1,368 @@
+//! `backup`: dump every database concurrently, streamed and compressed, each file
+//! hashed on the way and committed atomically; the manifest is written last.
+//! Also `backup verify`, `backup list` and `backup prune`.
+
+use super::files::{self, HashingWriter, PendingFile};
+use super::manifest::{self, DatabaseEntry, FileEntry, Manifest};
+use super::pg_tool::{self, Via};
+use super::progress::{Progress, Task};
+use super::{lock, volumes};
+use crate::cli::{BackupArgs, PruneArgs};
+use crate::error::Error;
+use crate::exit_code;
+use crate::probe::Context;
+use crate::profile::{Profile, Service};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+pub async fn run(args: &BackupArgs, profile: &Profile) -> Result<u8, Error> {
+    let services = select(profile, &args.only)?;
+    let _lock = lock::acquire()?;
+    let ctx = Context::new(profile.clone());
+    let (dir, manifest) = make(&ctx, &args.out, &services, args.via, args.volumes).await?;
+    println!(
+        "{}: backup {} ({} databases)",
+        dir.display(),
+        manifest.status,
+        manifest.databases.len()
+    );
+    for db in &manifest.databases {
+        match (&db.file, &db.error) {
+            (Some(file), _) => println!(
+                "  {:<10} {} bytes, sha256 {}",
+                db.database, file.size, file.sha256
+            ),
+            (None, error) => println!(
+                "  {:<10} FAILED: {}",
+                db.database,
+                error.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    Ok(if manifest.status == "complete" {
+        exit_code::OK
+    } else {
+        exit_code::RUNBOOK_FAILED
+    })
+}
+
+/// The services named by `--only` (all by default).
+pub fn select<'a>(profile: &'a Profile, only: &[String]) -> Result<Vec<&'a Service>, Error> {
+    if only.is_empty() {
+        return Ok(profile.services.iter().collect());
+    }
+    only.iter()
+        .map(|name| {
+            profile.service(name).ok_or_else(|| {
+                let known: Vec<&str> = profile.services.iter().map(|s| s.name.as_str()).collect();
+                Error::Usage(format!(
+                    "unknown service {name:?} (one of: {})",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Makes a backup under `out`: the databases concurrently, then the volumes if
+/// asked, then the manifest. A failed database does not stop the others.
+pub async fn make(
+    ctx: &Context,
+    out: &Path,
+    services: &[&Service],
+    via: Via,
+    with_volumes: bool,
+) -> Result<(PathBuf, Manifest), Error> {
+    let dir = new_backup_dir(out)?;
+    let progress = Progress::new();
+    let dumps = services
+        .iter()
+        .map(|service| dump(ctx, &dir, service, via, &progress));
+    let databases: Vec<DatabaseEntry> = futures::future::join_all(dumps).await;
+    let mut failed = databases.iter().any(|d| d.status != "complete");
+    let mut volume_files = Vec::new();
+    if with_volumes {
+        for service in services {
+            match volumes::archive(ctx, &dir, service, &progress).await {
+                Ok(entry) => volume_files.push(entry),
+                Err(e) => {
+                    eprintln!("{}: volume archive failed: {e}", service.container("db"));
+                    failed = true;
+                }
+            }
+        }
+    }
+    let manifest = Manifest {
+        format: 1,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        via: format!("{via:?}").to_lowercase(),
+        status: if failed { "failed" } else { "complete" }.into(),
+        databases,
+        volumes: volume_files,
+    };
+    manifest
+        .write(&dir)
+        .map_err(|e| Error::CannotRun(format!("writing the manifest in {}: {e}", dir.display())))?;
+    Ok((dir, manifest))
+}
+
+/// `emergency-backup-YYYYmmdd_HHMMSS` (with `_2`, `_3`… if that second is taken).
+fn new_backup_dir(out: &Path) -> Result<PathBuf, Error> {
+    let name = format!("{}{}", manifest::PREFIX, timestamp(SystemTime::now()));
+    for attempt in 1.. {
+        let dir = if attempt == 1 {
+            out.join(&name)
+        } else {
+            out.join(format!("{name}_{attempt}"))
+        };
+        match files::private_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::CannotRun(format!("creating {}: {e}", dir.display()))),
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
+/// `20261125_031502`: the guide's directory suffix, in UTC.
+fn timestamp(at: SystemTime) -> String {
+    let rfc = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-25T03:15:02Z
+    rfc.trim_end_matches('Z')
+        .replace(['-', ':'], "")
+        .replace('T', "_")
+}
+
+async fn dump(
+    ctx: &Context,
+    dir: &Path,
+    service: &Service,
+    via: Via,
+    progress: &Progress,
+) -> DatabaseEntry {
+    let task = progress.task(&service.database, "dumping");
+    let mut entry = DatabaseEntry {
+        service: service.name.clone(),
+        database: service.database.clone(),
+        user: service.db_user.clone(),
+        status: "failed".into(),
+        error: None,
+        file: None,
+        server_version_num: 0,
+        tables: Default::default(),
+    };
+    let described = pg_tool::describe(ctx, via, service).await;
+    let result = match described {
+        Ok((version, tables)) => {
+            entry.server_version_num = version;
+            entry.tables = tables.into_iter().collect();
+            dump_to_file(ctx, dir, service, via, &task).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(file) => {
+            task.done(&format!("{} bytes compressed", file.size));
+            entry.status = "complete".into();
+            entry.file = Some(file);
+        }
+        Err(e) => {
+            task.done(&format!("FAILED: {e}"));
+            entry.error = Some(ctx.secrets.redact(&e));
+        }
+    }
+    entry
+}
+
+/// pg_dump → gzip → sha256 → `<database>.sql.gz`, streamed in constant memory.
+async fn dump_to_file(
+    ctx: &Context,
+    dir: &Path,
+    service: &Service,
+    via: Via,
+    task: &Task,
+) -> Result<FileEntry, String> {
+    let name = format!("{}.sql.gz", service.database);
+    let path = dir.join(&name);
+    let pending =
+        PendingFile::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let mut gzip = GzEncoder::new(
+        HashingWriter::new(BufWriter::with_capacity(1 << 20, pending)),
+        Compression::fast(),
+    );
+    // --clean --if-exists: the dump drops what it recreates, so the guide's own
+    // `psql < dump` restores it into a live database too.
+    let finished = pg_tool::run(
+        ctx,
+        via,
+        service,
+        "pg_dump",
+        &["--clean", "--if-exists"],
+        None,
+        |chunk| {
+            task.advance(chunk.len() as u64);
+            gzip.write_all(chunk)
+        },
+    )
+    .await;
+    let failure = match finished {
+        Ok(f) if f.exit_code == 0 => None,
+        Ok(f) => Some(format!(
+            "pg_dump exited with code {}: {}",
+            f.exit_code, f.stderr
+        )),
+        Err(e) => Some(e),
+    };
+    if let Some(failure) = failure {
+        std::fs::remove_file(path.with_file_name(format!("{name}.partial"))).ok();
+        return Err(failure);
+    }
+    let hashing = gzip.finish().map_err(|e| format!("compressing: {e}"))?;
+    let (buffered, size, sha256) = hashing.finish();
+    let pending = buffered
+        .into_inner()
+        .map_err(|e| format!("writing {}: {}", path.display(), e.error()))?;
+    pending
+        .commit()
+        .map_err(|e| format!("committing {}: {e}", path.display()))?;
+    Ok(FileEntry { name, size, sha256 })
+}
+
+pub fn verify(dir: &Path) -> Result<u8, Error> {
+    match Manifest::verify(dir) {
+        Ok(manifest) => {
+            let files = manifest.databases.len() + manifest.volumes.len();
+            println!(
+                "{}: complete and intact ({files} files match their size and sha256)",
+                dir.display()
+            );
+            Ok(exit_code::OK)
+        }
+        Err(invalid) => {
+            eprintln!("helpdesk-doctor: backup invalid: {invalid}");
+            Ok(exit_code::CHECK_FAILED)
+        }
+    }
+}
+
+/// A backup directory found on disk, and what state it is in.
+pub struct Found {
+    pub path: PathBuf,
+    pub status: &'static str,
+    pub bytes: u64,
+    pub modified: SystemTime,
+}
+
+/// Every `emergency-backup-*` directory in `dir`, newest first.
+pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::CannotRun(format!("reading {}: {e}", dir.display())))?;
+    let mut found: Vec<Found> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(manifest::PREFIX)
+                && e.path().is_dir()
+        })
+        .map(|e| {
+            let path = e.path();
+            let status = match Manifest::read(&path) {
+                Ok(m) if m.status == "complete" => "complete",
+                Ok(_) => "failed",
+                Err(_) => "incomplete",
+            };
+            let bytes = std::fs::read_dir(&path)
+                .map(|files| {
+                    files
+                        .filter_map(Result::ok)
+                        .filter_map(|f| f.metadata().ok())
+                        .map(|m| m.len())
+                        .sum()
+                })
+                .unwrap_or(0);
+            let modified = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            Found {
+                path,
+                status,
+                bytes,
+                modified,
+            }
+        })
+        .collect();
+    // The name carries the creation time: sort by it, newest first.
+    found.sort_by(|a, b| b.path.file_name().cmp(&a.path.file_name()));
+    Ok(found)
+}
+
+pub fn list(dir: &Path) -> Result<u8, Error> {
+    let found = find(dir)?;
+    if found.is_empty() {
+        println!("no backups in {}", dir.display());
+    }
+    for backup in found {
+        let age = SystemTime::now()
+            .duration_since(backup.modified)
+            .unwrap_or_default();
+        let age = humantime::format_duration(std::time::Duration::from_secs(age.as_secs()));
+        println!(
+            "{:<11} {:>12} bytes  {:<16} {}",
+            backup.status,
+            backup.bytes,
+            format!("{age} ago"),
+            backup.path.display()
+        );
+    }
+    Ok(exit_code::OK)
+}
+
+/// Keeps the newest `keep` complete backups (never fewer than one) and deletes the rest.
+pub fn prune(args: &PruneArgs) -> Result<u8, Error> {
+    let _lock = if args.yes {
+        Some(lock::acquire()?)
+    } else {
+        None
+    };
+    let found = find(&args.dir)?;
+    let keep = args.keep.max(1);
+    let mut kept_complete = 0;
+    let mut doomed = Vec::new();
+    for backup in &found {
+        if backup.status == "complete" && kept_complete < keep {
+            kept_complete += 1;
+            println!("keep    {}", backup.path.display());
+        } else {
+            doomed.push(backup);
+        }
+    }
+    for backup in &doomed {
+        if args.yes {
+            std::fs::remove_dir_all(&backup.path)
+                .map_err(|e| Error::Runbook(format!("deleting {}: {e}", backup.path.display())))?;
+            println!("deleted {} ({})", backup.path.display(), backup.status);
+        } else {
+            println!("would delete {} ({})", backup.path.display(), backup.status);
+        }
+    }
+    if !args.yes && !doomed.is_empty() {
+        println!("dry run: nothing deleted; add --yes to delete");
+    }
+    Ok(exit_code::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_follow_the_guide() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_576_502);
+        assert_eq!(timestamp(at), "20261125_031502");
+    }
+}

@@ -1,0 +1,108 @@
+//! Commands run inside containers through the Engine API, streamed: stdout goes
+//! to a sink chunk by chunk (constant memory), stdin comes from a channel, and
+//! the exit code is read from exec inspect — clean output can hide a failure.
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+const STDERR_KEPT: usize = 4096;
+const CHUNK_CAPACITY: usize = 1 << 20;
+
+pub struct Finished {
+    pub exit_code: i64,
+    /// The end of stderr, for the error message.
+    pub stderr: String,
+}
+
+/// Runs `cmd` in `container` with `env` (where secrets go; never argv). Every
+/// stdout chunk is passed to `on_stdout`; `stdin`, when given, is fed then closed.
+pub async fn run(
+    docker: &Docker,
+    container: &str,
+    cmd: &[&str],
+    env: &[String],
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<Finished, String> {
+    let options = CreateExecOptions {
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        env: Some(env.to_vec()),
+        attach_stdin: Some(stdin.is_some()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let created = docker
+        .create_exec(container, options)
+        .await
+        .map_err(|e| format!("exec in {container}: {e}"))?;
+    let start = StartExecOptions {
+        detach: false,
+        tty: false,
+        output_capacity: Some(CHUNK_CAPACITY),
+    };
+    let started = docker
+        .start_exec(&created.id, Some(start))
+        .await
+        .map_err(|e| format!("exec in {container}: {e}"))?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        return Err(format!("exec in {container} did not attach"));
+    };
+    let feeding = async move {
+        if let Some(mut stdin) = stdin {
+            while let Some(chunk) = stdin.recv().await {
+                input.write_all(&chunk).await?;
+            }
+            input.shutdown().await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let reading = async {
+        let mut stderr = String::new();
+        while let Some(chunk) = output.next().await {
+            match chunk.map_err(|e| format!("exec in {container}: {e}"))? {
+                LogOutput::StdOut { message } => {
+                    on_stdout(&message).map_err(|e| format!("writing: {e}"))?
+                }
+                LogOutput::StdErr { message } => {
+                    stderr.push_str(&String::from_utf8_lossy(&message));
+                    if stderr.len() > STDERR_KEPT {
+                        stderr = stderr.split_off(stderr.len() - STDERR_KEPT);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok::<_, String>(stderr)
+    };
+    let (fed, stderr) = tokio::join!(feeding, reading);
+    let stderr = stderr?;
+    fed.map_err(|e| format!("feeding exec in {container}: {e}"))?;
+    Ok(Finished {
+        exit_code: exit_code(docker, &created.id).await?,
+        stderr: stderr.trim().to_string(),
+    })
+}
+
+/// The exec's exit code, once exec inspect says it is no longer running.
+async fn exit_code(docker: &Docker, id: &str) -> Result<i64, String> {
+    for _ in 0..250 {
+        let inspected = docker
+            .inspect_exec(id)
+            .await
+            .map_err(|e| format!("exec inspect: {e}"))?;
+        if inspected.running != Some(true) {
+            return Ok(inspected.exit_code.unwrap_or(-1));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err("the exec's output ended but it kept running".into())
+}

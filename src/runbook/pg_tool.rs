@@ -1,0 +1,198 @@
+//! PostgreSQL's own tools (pg_dump, psql) run either inside the database
+//! container through the Engine API (`--via docker`, as the guide does) or on
+//! this host against the published port (`--via direct`). The password goes in
+//! the environment (PGPASSWORD), never in argv.
+
+use super::exec;
+use crate::probe::{Context, postgres};
+use crate::profile::Service;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    Docker,
+    Direct,
+}
+
+/// Runs `program` (pg_dump, psql) for `service`'s database with `args`; stdout
+/// is streamed to `on_stdout`, `stdin` (if any) fed to it. Returns the exit code and stderr.
+pub async fn run(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+    program: &str,
+    args: &[&str],
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<exec::Finished, String> {
+    let password = postgres::password(ctx, service).await;
+    match via {
+        Via::Docker => {
+            let docker = ctx.docker().await?;
+            let mut cmd = vec![
+                program,
+                "-U",
+                &service.db_user,
+                "-d",
+                &service.database,
+                "-w",
+            ];
+            cmd.extend_from_slice(args);
+            let env: Vec<String> = password
+                .map(|p| vec![format!("PGPASSWORD={p}")])
+                .unwrap_or_default();
+            exec::run(
+                docker,
+                &service.container("db"),
+                &cmd,
+                &env,
+                stdin,
+                on_stdout,
+            )
+            .await
+        }
+        Via::Direct => local(ctx, service, program, args, password, stdin, on_stdout).await,
+    }
+}
+
+async fn local(
+    ctx: &Context,
+    service: &Service,
+    program: &str,
+    args: &[&str],
+    password: Option<String>,
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<exec::Finished, String> {
+    let port = service.db_port.to_string();
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args([
+            "-h",
+            &ctx.profile.host,
+            "-p",
+            &port,
+            "-U",
+            &service.db_user,
+            "-d",
+            &service.database,
+            "-w",
+        ])
+        .args(args)
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("{program} on this host: {e} (install postgresql-client)"))?;
+    let (mut out, mut err) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
+    let child_stdin = child.stdin.take();
+    let feeding = async move {
+        if let (Some(mut stdin), Some(mut input)) = (stdin, child_stdin) {
+            while let Some(chunk) = stdin.recv().await {
+                input.write_all(&chunk).await?;
+            }
+            input.shutdown().await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let reading = async {
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = out.read(&mut buffer).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            on_stdout(&buffer[..n])?;
+        }
+    };
+    let mut stderr = String::new();
+    let (fed, read, _) = tokio::join!(feeding, reading, err.read_to_string(&mut stderr));
+    read.map_err(|e| format!("{program}: {e}"))?;
+    fed.map_err(|e| format!("feeding {program}: {e}"))?;
+    let status = child.wait().await.map_err(|e| format!("{program}: {e}"))?;
+    Ok(exec::Finished {
+        exit_code: status.code().unwrap_or(-1) as i64,
+        stderr: stderr.trim().to_string(),
+    })
+}
+
+/// One psql query's text output (`-XAt`: unaligned, tuples only).
+pub async fn query(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+    sql: &str,
+) -> Result<String, String> {
+    let mut output = Vec::new();
+    let finished = run(
+        ctx,
+        via,
+        service,
+        "psql",
+        &["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        None,
+        |chunk| {
+            output.extend_from_slice(chunk);
+            Ok(())
+        },
+    )
+    .await?;
+    if finished.exit_code != 0 {
+        return Err(format!(
+            "{}: psql exited {}: {}",
+            service.database, finished.exit_code, finished.stderr
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output).trim().to_string())
+}
+
+/// The server's version number (e.g. 150018) and every public table's exact row count.
+pub async fn describe(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+) -> Result<(i64, Vec<(String, i64)>), String> {
+    let version = query(
+        ctx,
+        via,
+        service,
+        "SELECT current_setting('server_version_num')",
+    )
+    .await?;
+    let counts = query(
+        ctx,
+        via,
+        service,
+        "SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
+         table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .await?;
+    let tables = counts
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .and_then(|(t, c)| Some((t.to_string(), c.parse().ok()?)))
+        })
+        .collect();
+    Ok((
+        version
+            .parse()
+            .map_err(|_| format!("unexpected server version {version:?}"))?,
+        tables,
+    ))
+}
