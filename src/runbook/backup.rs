@@ -154,13 +154,15 @@ async fn dump(
         server_version_num: 0,
         tables: Default::default(),
     };
-    let described = pg_tool::describe(ctx, via, service).await;
-    let result = match described {
-        Ok((version, tables)) => {
-            entry.server_version_num = version;
-            entry.tables = tables.into_iter().collect();
-            dump_to_file(ctx, dir, service, via, &task).await
-        }
+    // The dump first: the row counts after it are a cross-check for the restore.
+    let result = match dump_to_file(ctx, dir, service, via, &task).await {
+        Ok(file) => pg_tool::describe(ctx, via, service)
+            .await
+            .map(|(version, tables)| {
+                entry.server_version_num = version;
+                entry.tables = tables.into_iter().collect();
+                file
+            }),
         Err(e) => Err(e),
     };
     match result {

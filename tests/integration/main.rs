@@ -3,6 +3,7 @@
 
 mod support;
 
+mod backup_restore;
 mod cache_flush;
 mod canary;
 mod catalog_errors;

@@ -1,0 +1,553 @@
+//! `backup` and `restore` against the real databases: a round trip that restores
+//! exactly, by the tool and by hand, and the faults that must change nothing.
+
+use crate::support::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const DATABASES: [(&str, &str, &str); 3] = [
+    ("helpdesk-auth-db", "user", "auth_db"),
+    ("helpdesk-user-db", "user", "user_db"),
+    ("helpdesk-ticket-db", "ticket", "ticket_db"),
+];
+
+/// Every public table's name and an md5 of its whole content, per database.
+fn digests() -> Vec<String> {
+    DATABASES
+        .iter()
+        .map(|(container, user, db)| {
+            let tables = psql(container, user, db, "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'");
+            let parts: Vec<String> = tables
+                .split_whitespace()
+                .map(|t| {
+                    let sql = format!("SELECT '{t}:' || count(*) || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x");
+                    psql(container, user, db, &sql)
+                })
+                .collect();
+            format!("{db} {}", parts.join(" "))
+        })
+        .collect()
+}
+
+fn change_every_database() {
+    psql(
+        "helpdesk-auth-db",
+        "user",
+        "auth_db",
+        "DELETE FROM refresh_tokens WHERE id % 3 = 0; UPDATE users SET email = email || '.changed' WHERE id < 10",
+    );
+    psql(
+        "helpdesk-user-db",
+        "user",
+        "user_db",
+        "DELETE FROM profiles WHERE user_id % 2 = 0; UPDATE users SET name = 'renamed'",
+    );
+    psql(
+        "helpdesk-ticket-db",
+        "ticket",
+        "ticket_db",
+        "DELETE FROM tickets WHERE id % 5 = 0; UPDATE tickets SET status = 'closed'",
+    );
+}
+
+fn backup(out: &Path, args: &[&str]) -> (Run, PathBuf) {
+    let run = run(doctor().arg("backup").arg("--out").arg(out).args(args));
+    let dir = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("emergency-backup-")
+        })
+        .max()
+        .expect("a backup directory");
+    (run, dir)
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn all_services_healthy() {
+    for container in [
+        "helpdesk-auth-service",
+        "helpdesk-user-service",
+        "helpdesk-ticket-service",
+    ] {
+        assert_eq!(health_of(container), "healthy", "{container}");
+    }
+}
+
+#[test]
+fn a_backup_restores_every_table_exactly() {
+    let _stack = stack_exclusive();
+    sh("tests/stack/seed.sh 2>&1");
+    let out = tempfile::tempdir().unwrap();
+    let before = digests();
+    let (made, dir) = backup(out.path(), &[]);
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    let manifest = manifest(&dir);
+    assert_eq!(manifest["status"], "complete");
+    assert_eq!(manifest["databases"][2]["tables"]["tickets"], 3000);
+    assert!(
+        manifest["databases"][0]["server_version_num"]
+            .as_i64()
+            .unwrap()
+            >= 150000
+    );
+    assert_eq!(run_verify(&dir).code, 0);
+
+    change_every_database();
+    assert_ne!(digests(), before);
+    let safety = tempfile::tempdir().unwrap();
+    let restored = run(doctor()
+        .arg("restore")
+        .arg(&dir)
+        .arg("--yes")
+        .arg("--safety-dir")
+        .arg(safety.path()));
+    assert_eq!(restored.code, 0, "{}{}", restored.stdout, restored.stderr);
+    assert_eq!(
+        digests(),
+        before,
+        "every table identical to the moment of the backup"
+    );
+    all_services_healthy();
+    assert!(
+        restored.stdout.contains("safety backup:"),
+        "{}",
+        restored.stdout
+    );
+    let listed = run(doctor().args(["backup", "list"]).arg(safety.path()));
+    assert!(
+        listed.stdout.starts_with("complete"),
+        "the safety backup is complete: {}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn a_backup_restores_by_hand_with_the_guides_psql_commands() {
+    let _stack = stack_exclusive();
+    sh("tests/stack/seed.sh 2>&1");
+    let out = tempfile::tempdir().unwrap();
+    let before = digests();
+    let (made, dir) = backup(out.path(), &[]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    change_every_database();
+    // The README's commands: decompress, then the guide's restore-emergency.sh lines.
+    let d = dir.display();
+    sh(&format!(
+        "set -e; docker-compose -p helpdesk-microservices -f tests/stack/docker-compose.services.yml stop auth-service user-service ticket-service 2>/dev/null
+         gunzip -k {d}/auth_db.sql.gz {d}/user_db.sql.gz {d}/ticket_db.sql.gz
+         docker exec -i helpdesk-auth-db psql -U user auth_db < {d}/auth_db.sql >/dev/null
+         docker exec -i helpdesk-user-db psql -U user user_db < {d}/user_db.sql >/dev/null
+         docker exec -i helpdesk-ticket-db psql -U ticket ticket_db < {d}/ticket_db.sql >/dev/null
+         docker-compose -p helpdesk-microservices -f tests/stack/docker-compose.services.yml start auth-service user-service ticket-service 2>/dev/null"
+    ));
+    assert_eq!(digests(), before);
+    wait_stack_healthy();
+}
+
+fn run_verify(dir: &Path) -> Run {
+    run(doctor().args(["backup", "verify"]).arg(dir))
+}
+
+/// A copy of `dir` whose file `name` has been changed by `damage`.
+fn damaged_copy(dir: &Path, into: &Path, name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
+    let copy = into.join(dir.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let mut bytes = std::fs::read(copy.join(name)).unwrap();
+    damage(&mut bytes);
+    std::fs::write(copy.join(name), bytes).unwrap();
+    copy
+}
+
+#[test]
+fn a_damaged_backup_is_refused_by_verify_and_restore_and_nothing_changes() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "ticket"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    psql(
+        "helpdesk-ticket-db",
+        "ticket",
+        "ticket_db",
+        "UPDATE tickets SET title = 'after the backup' WHERE id < 5",
+    );
+    let before = digests();
+    let cases: Vec<(&str, &str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+        (
+            "flipped",
+            "does not match its sha256",
+            Box::new(|b: &mut Vec<u8>| {
+                let i = b.len() / 2;
+                b[i] ^= 0x01;
+            }),
+        ),
+        (
+            "truncated",
+            "truncated",
+            Box::new(|b: &mut Vec<u8>| b.truncate(b.len() - 10)),
+        ),
+    ];
+    for (what, error, damage) in cases {
+        let place = tempfile::tempdir().unwrap();
+        let copy = damaged_copy(&dir, place.path(), "ticket_db.sql.gz", damage);
+        let verify = run_verify(&copy);
+        assert_eq!(verify.code, 1, "{what}: {}", verify.stderr);
+        assert!(
+            verify.stderr.contains(error) && verify.stderr.contains("ticket_db.sql.gz"),
+            "{what}: {}",
+            verify.stderr
+        );
+        let restore = run(doctor()
+            .arg("restore")
+            .arg(&copy)
+            .args(["--yes", "--no-safety-backup"]));
+        assert_eq!(restore.code, 5, "{what}: refused ({})", restore.stderr);
+        assert!(
+            restore.stderr.contains("nothing was changed"),
+            "{}",
+            restore.stderr
+        );
+    }
+    let place = tempfile::tempdir().unwrap();
+    let broken = damaged_copy(&dir, place.path(), "manifest.json", |b| {
+        b.truncate(b.len() / 2)
+    });
+    let verify = run_verify(&broken);
+    assert_eq!(verify.code, 1);
+    assert!(
+        verify.stderr.contains("broken manifest"),
+        "{}",
+        verify.stderr
+    );
+    std::fs::remove_file(broken.join("manifest.json")).unwrap();
+    assert!(run_verify(&broken).stderr.contains("no manifest.json"));
+    assert_eq!(digests(), before, "nothing changed");
+}
+
+#[test]
+fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "ticket"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    // Break the dump after its data, before its indexes, and keep the manifest consistent.
+    let d = dir.display();
+    sh(&format!(
+        "set -e; cd {d}; gunzip -c ticket_db.sql.gz | awk '/^CREATE INDEX/ && !done {{print \"SELECT no_such_function();\"; done=1}} {{print}}' | gzip > t && mv t ticket_db.sql.gz"
+    ));
+    let (size, sha) = {
+        let bytes = std::fs::read(dir.join("ticket_db.sql.gz")).unwrap();
+        let sha = sh(&format!("sha256sum {d}/ticket_db.sql.gz | cut -d' ' -f1"));
+        (bytes.len(), sha.trim().to_string())
+    };
+    let mut manifest = manifest(&dir);
+    manifest["databases"][0]["file"]["size"] = size.into();
+    manifest["databases"][0]["file"]["sha256"] = sha.into();
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    assert_eq!(
+        run_verify(&dir).code,
+        0,
+        "the manifest matches the broken dump"
+    );
+
+    psql(
+        "helpdesk-ticket-db",
+        "ticket",
+        "ticket_db",
+        "DELETE FROM tickets WHERE id > 2500",
+    );
+    let before = digests();
+    let restore = run(doctor()
+        .arg("restore")
+        .arg(&dir)
+        .args(["--yes", "--no-safety-backup"]));
+    assert_eq!(restore.code, 6, "{}{}", restore.stdout, restore.stderr);
+    assert!(
+        restore.stdout.contains("ticket_db  FAILED, left unchanged")
+            && restore.stdout.contains("no_such_function"),
+        "{}",
+        restore.stdout
+    );
+    assert_eq!(digests(), before, "the failed restore changed nothing");
+    all_services_healthy();
+    sh("tests/stack/seed.sh 2>&1");
+}
+
+#[test]
+fn restore_without_a_terminal_or_yes_is_refused_and_dry_run_changes_nothing() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let (_, dir) = backup(out.path(), &["--only", "user"]);
+    psql(
+        "helpdesk-user-db",
+        "user",
+        "user_db",
+        "UPDATE users SET name = 'changed after backup' WHERE id = 1",
+    );
+    let before = digests();
+    let refused = run(doctor().arg("restore").arg(&dir));
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"));
+    let dry = run(doctor().arg("restore").arg(&dir).arg("--dry-run"));
+    assert_eq!(dry.code, 0);
+    assert!(
+        dry.stdout
+            .contains("stop the application containers: helpdesk-user-service"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("restore user_db in helpdesk-user-db"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(digests(), before);
+    all_services_healthy();
+}
+
+#[test]
+fn files_are_private_even_under_umask_000() {
+    let _stack = stack_shared();
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" backup --only user --out \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_helpdesk-doctor"))
+        .arg(out.path())
+        .env("HELPDESK_DOCTOR_LOCK", out.path().join("lock"))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let file = file.unwrap();
+        assert_eq!(
+            file.metadata().unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{:?}",
+            file.path()
+        );
+    }
+}
+
+/// The argv of every exec running in `container`, from exec inspect.
+fn exec_argv(container: &str) -> String {
+    runtime().block_on(async {
+        let docker = docker().negotiate_version().await.unwrap();
+        let inspected = docker.inspect_container(container, None).await.unwrap();
+        let mut argv = String::new();
+        for id in inspected.exec_ids.unwrap_or_default() {
+            if let Ok(exec) = docker.inspect_exec(&id).await {
+                let process = exec.process_config.unwrap_or_default();
+                argv.push_str(&format!(
+                    "{} {:?}\n",
+                    process.entrypoint.unwrap_or_default(),
+                    process.arguments.unwrap_or_default()
+                ));
+            }
+        }
+        argv
+    })
+}
+
+/// Kills the child process if the test ends early.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+    }
+}
+
+#[test]
+fn a_killed_dump_marks_the_backup_failed_and_no_password_reaches_argv() {
+    let _stack = stack_exclusive();
+    const CANARY: &str = "canary-pgpass-93b1";
+    // A session holding an exclusive lock makes pg_dump wait, so it can be killed mid-way.
+    let mut locker = KillOnDrop(
+        std::process::Command::new("docker")
+            .args([
+                "exec",
+                "helpdesk-ticket-db",
+                "psql",
+                "-U",
+                "ticket",
+                "-d",
+                "ticket_db",
+                "-c",
+                "BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30);",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lock_held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                     WHERE c.relname = 'tickets' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    while psql("helpdesk-ticket-db", "ticket", "ticket_db", lock_held) != "1" {
+        assert!(Instant::now() < deadline, "the lock was never taken");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let mut child = KillOnDrop(
+        doctor()
+            .env("HELPDESK_TICKET_DB_PASSWORD", CANARY)
+            .arg("backup")
+            .arg("--out")
+            .arg(out.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'";
+    while psql("helpdesk-ticket-db", "ticket", "ticket_db", waiting) != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "pg_dump never waited on the lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let argv = exec_argv("helpdesk-ticket-db");
+    assert!(
+        argv.contains("pg_dump"),
+        "the running dump exec is visible: {argv}"
+    );
+    assert!(
+        !argv.contains(CANARY),
+        "no password in any exec's argv: {argv}"
+    );
+    sh("docker exec helpdesk-ticket-db pkill -x pg_dump");
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    use std::io::Read;
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.0.wait().unwrap();
+    drop(locker);
+    psql(
+        "helpdesk-ticket-db",
+        "ticket",
+        "ticket_db",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE%'",
+    );
+    assert_eq!(status.code(), Some(6), "{stdout}{stderr}");
+    let dir = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let manifest = manifest(&dir);
+    assert_eq!(manifest["status"], "failed");
+    let ticket = manifest["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["database"] == "ticket_db")
+        .unwrap();
+    assert_eq!(ticket["status"], "failed");
+    assert!(
+        ticket["error"].as_str().unwrap().contains("pg_dump exited"),
+        "{ticket}"
+    );
+    assert_eq!(
+        manifest["databases"][0]["status"], "complete",
+        "the other databases were still dumped"
+    );
+    assert!(
+        !dir.join("ticket_db.sql.gz").exists() && !dir.join("ticket_db.sql.gz.partial").exists()
+    );
+    let listed = run(doctor().args(["backup", "list"]).arg(out.path()));
+    assert!(listed.stdout.starts_with("failed"), "{}", listed.stdout);
+    assert_eq!(run_verify(&dir).code, 1);
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(CANARY));
+    }
+    assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+    wait_stack_healthy();
+}
+
+#[test]
+fn a_second_runbook_is_refused_and_prune_keeps_the_newest_complete_backups() {
+    let _stack = stack_shared();
+    let out = tempfile::tempdir().unwrap();
+    let lock = out.path().join("lock");
+    let holder = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .unwrap();
+    holder.try_lock().unwrap();
+    let refused = run(doctor()
+        .env("HELPDESK_DOCTOR_LOCK", &lock)
+        .args(["backup", "--only", "user", "--out"])
+        .arg(out.path()));
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("another helpdesk-doctor runbook is running")
+    );
+    drop(holder);
+
+    let backups = tempfile::tempdir().unwrap();
+    for _ in 0..3 {
+        assert_eq!(backup(backups.path(), &["--only", "user"]).0.code, 0);
+    }
+    std::fs::create_dir(backups.path().join("emergency-backup-20000101_000000")).unwrap();
+    let count = || std::fs::read_dir(backups.path()).unwrap().count();
+    let dry = run(doctor()
+        .args(["backup", "prune", "--keep", "1", "--dir"])
+        .arg(backups.path()));
+    assert_eq!(dry.code, 0);
+    assert_eq!(count(), 4, "a dry run deletes nothing: {}", dry.stdout);
+    let zero = run(doctor()
+        .args(["backup", "prune", "--keep", "0", "--yes", "--dir"])
+        .arg(backups.path()));
+    assert_eq!(zero.code, 0, "{}", zero.stderr);
+    assert_eq!(count(), 1, "{}", zero.stdout);
+    let listed = run(doctor().args(["backup", "list"]).arg(backups.path()));
+    assert!(
+        listed.stdout.starts_with("complete"),
+        "the last complete backup is never deleted: {}",
+        listed.stdout
+    );
+}
