@@ -158,6 +158,9 @@ fn run_verify(dir: &Path) -> Run {
     run(doctor().args(["backup", "verify"]).arg(dir))
 }
 
+/// A change made to a backup file.
+type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+
 /// A copy of `dir` whose file `name` has been changed by `damage`.
 fn damaged_copy(dir: &Path, into: &Path, name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
     let copy = into.join(dir.file_name().unwrap());
@@ -185,7 +188,7 @@ fn a_damaged_backup_is_refused_by_verify_and_restore_and_nothing_changes() {
         "UPDATE tickets SET title = 'after the backup' WHERE id < 5",
     );
     let before = digests();
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+    let cases: Vec<(&str, &str, Damage)> = vec![
         (
             "flipped",
             "does not match its sha256",
@@ -387,7 +390,7 @@ fn a_killed_dump_marks_the_backup_failed_and_no_password_reaches_argv() {
     let _stack = stack_exclusive();
     const CANARY: &str = "canary-pgpass-93b1";
     // A session holding an exclusive lock makes pg_dump wait, so it can be killed mid-way.
-    let mut locker = KillOnDrop(
+    let locker = KillOnDrop(
         std::process::Command::new("docker")
             .args([
                 "exec",
