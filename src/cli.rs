@@ -216,8 +216,8 @@ pub struct FlushArgs {
     /// Flush the whole database (FLUSHDB ASYNC).
     #[arg(long)]
     pub all: bool,
-    /// Keys per SCAN/UNLINK batch.
-    #[arg(long, default_value_t = 1000)]
+    /// Keys per SCAN/UNLINK batch (300 keeps other clients' p99 latency under 5 ms here).
+    #[arg(long, default_value_t = 300)]
     pub batch: usize,
     #[command(flatten)]
     pub confirmation: Confirmation,

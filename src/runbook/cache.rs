@@ -31,13 +31,18 @@ pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
         .await
         .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
     let before = dbsize(&mut connection).await?;
-    let (matching, examples) = match &args.pattern {
-        Some(pattern) => count_matching(&mut connection, pattern, args.batch).await?,
-        None => (before, Vec::new()),
+    // Counting takes a full SCAN: only worth it for a dry run or a question.
+    let counted = match &args.pattern {
+        Some(pattern) if !args.confirmation.yes || args.confirmation.dry_run => {
+            Some(count_matching(&mut connection, pattern, args.batch).await?)
+        }
+        _ => None,
     };
-    let what = match &args.pattern {
-        Some(pattern) => format!("{matching} keys matching {pattern:?} of {before} in {container}"),
-        None => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
+    let examples = counted.as_ref().map(|(_, e)| e.clone()).unwrap_or_default();
+    let what = match (&args.pattern, &counted) {
+        (Some(pattern), Some((matching, _))) => format!("{matching} keys matching {pattern:?} of {before} in {container}"),
+        (Some(pattern), None) => format!("the keys matching {pattern:?} of {before} in {container}"),
+        (None, _) => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
     };
     if args.confirmation.dry_run {
         println!("dry run: would delete {what}; nothing changed");

@@ -37,7 +37,7 @@ guide() { cli KEYS 'bench:tokens:*' | xargs -r -n 10000 redis-cli --no-auth-warn
 echo "filling $KEYS keys"; fill
 echo "| method | total | latency seen by another client |"
 echo "|---|---|---|"
-measure "helpdesk-doctor cache flush (SCAN + UNLINK, batches of 1000)" "$doctor" cache flush user --pattern 'bench:tokens:*' --yes
+measure "helpdesk-doctor cache flush (SCAN + UNLINK, batches of ${BATCH:-300})" "$doctor" cache flush user --pattern 'bench:tokens:*' --yes --batch "${BATCH:-300}"
 echo "refilling" >&2; fill >&2
 measure "guide: KEYS + DEL" guide
 echo "  left: $(cli DBSIZE) keys" >&2

@@ -10,10 +10,14 @@ out=target/bench
 mkdir -p "$out"
 
 echo "== healthy stack: diagnose (all checks) vs the guide's sequential script"
-hyperfine -N --warmup 3 --runs 30 --export-markdown "$out/diagnose-healthy.md" \
+hyperfine -N --warmup 3 --runs 30 --export-markdown "$out/diagnose-healthy.md" --export-json "$out/diagnose-healthy.json" \
   -n "helpdesk-doctor diagnose (${doctor##*/}, all checks)" "$doctor diagnose --format json --output /dev/null" \
   -n "guide script, sequential (compose ps, curl x3, 9 ports, df)" "bash tests/bench/guide-diagnose.sh"
 
+python3 -c "
+import json, sys
+for r in json.load(open('$out/diagnose-healthy.json'))['results']:
+    print(f\"median {r['median'] * 1000:.1f} ms  {r['command']}\")"
 echo "== peak memory of one diagnose"
 /usr/bin/time -f "peak RSS %M KB" "$doctor" diagnose --format json --output /dev/null
 
