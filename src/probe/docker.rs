@@ -1,9 +1,8 @@
 //! Docker probes through the Engine API: engine, containers (found by compose
 //! labels, so scaled replicas count), logging, network, resources, DNS, exec.
 
-use super::{Context, cgroup};
+use super::{Context, cgroup, exec};
 use crate::check::{Outcome, Status};
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
@@ -371,10 +370,21 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
     if unresolved.is_empty() && exec_too {
         let mut cmd = vec!["getent", "hosts"];
         cmd.extend(hosts.iter().map(String::as_str));
-        let output = match exec(ctx, container, &cmd, &[]).await {
-            Ok((_, output)) => output,
-            Err(e) => return Outcome::fail(e),
+        let mut output = Vec::new();
+        let ran = match ctx.docker().await {
+            Ok(docker) => {
+                exec::run(docker, container, &cmd, &[], None, |chunk| {
+                    output.extend_from_slice(chunk);
+                    Ok(())
+                })
+                .await
+            }
+            Err(e) => Err(e),
         };
+        if let Err(e) = ran {
+            return Outcome::fail(e);
+        }
+        let output = String::from_utf8_lossy(&output);
         unresolved = hosts
             .iter()
             .map(String::as_str)
@@ -420,49 +430,6 @@ fn resolvable(
                     .is_some_and(|a| a.iter().any(|x| x == host));
             user_defined && named && from_networks.contains_key(name)
         })
-}
-
-/// Runs `cmd` in `container` with extra environment `env` (secrets go there, never
-/// in argv); returns the exit code from exec inspect and the combined output.
-pub async fn exec(
-    ctx: &Context,
-    container: &str,
-    cmd: &[&str],
-    env: &[String],
-) -> Result<(i64, String), String> {
-    let docker = ctx.docker().await?;
-    let options = CreateExecOptions {
-        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-        env: Some(env.to_vec()),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        ..Default::default()
-    };
-    let created = docker
-        .create_exec(container, options)
-        .await
-        .map_err(|e| format!("exec in {container}: {e}"))?;
-    let mut output = String::new();
-    if let StartExecResults::Attached {
-        output: mut stream, ..
-    } = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| format!("exec in {container}: {e}"))?
-    {
-        while let Some(chunk) = stream.next().await {
-            output.push_str(
-                &chunk
-                    .map_err(|e| format!("exec in {container}: {e}"))?
-                    .to_string(),
-            );
-        }
-    }
-    let inspected = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(|e| format!("exec inspect: {e}"))?;
-    Ok((inspected.exit_code.unwrap_or(-1), output))
 }
 
 /// A container's environment as a map (values are secrets until proven otherwise).

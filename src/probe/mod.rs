@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod docker;
 pub mod env;
+pub mod exec;
 pub mod host;
 pub mod http;
 pub mod listener;

@@ -2,7 +2,7 @@
 //! hashed on the way and committed atomically; the manifest is written last.
 //! Also `backup verify`, `backup list` and `backup prune`.
 
-use super::files::{self, HashingWriter, PendingFile};
+use super::files::{self, CompressedFile};
 use super::manifest::{self, DatabaseEntry, FileEntry, Manifest};
 use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
@@ -12,9 +12,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::probe::Context;
 use crate::profile::{Profile, Service};
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -188,13 +186,7 @@ async fn dump_to_file(
     task: &Task,
 ) -> Result<FileEntry, String> {
     let name = format!("{}.sql.gz", service.database);
-    let path = dir.join(&name);
-    let pending =
-        PendingFile::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let mut gzip = GzEncoder::new(
-        HashingWriter::new(BufWriter::with_capacity(1 << 20, pending)),
-        Compression::fast(),
-    );
+    let mut file = CompressedFile::create(&dir.join(&name))?;
     // --clean --if-exists: the dump drops what it recreates, so the guide's own
     // `psql < dump` restores it into a live database too.
     let finished = pg_tool::run(
@@ -206,7 +198,7 @@ async fn dump_to_file(
         None,
         |chunk| {
             task.advance(chunk.len() as u64);
-            gzip.write_all(chunk)
+            file.write_all(chunk)
         },
     )
     .await;
@@ -219,17 +211,10 @@ async fn dump_to_file(
         Err(e) => Some(e),
     };
     if let Some(failure) = failure {
-        std::fs::remove_file(path.with_file_name(format!("{name}.partial"))).ok();
+        file.abandon();
         return Err(failure);
     }
-    let hashing = gzip.finish().map_err(|e| format!("compressing: {e}"))?;
-    let (buffered, size, sha256) = hashing.finish();
-    let pending = buffered
-        .into_inner()
-        .map_err(|e| format!("writing {}: {}", path.display(), e.error()))?;
-    pending
-        .commit()
-        .map_err(|e| format!("committing {}: {e}", path.display()))?;
+    let (size, sha256) = file.finish()?;
     Ok(FileEntry { name, size, sha256 })
 }
 

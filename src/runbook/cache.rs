@@ -40,8 +40,12 @@ pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
     };
     let examples = counted.as_ref().map(|(_, e)| e.clone()).unwrap_or_default();
     let what = match (&args.pattern, &counted) {
-        (Some(pattern), Some((matching, _))) => format!("{matching} keys matching {pattern:?} of {before} in {container}"),
-        (Some(pattern), None) => format!("the keys matching {pattern:?} of {before} in {container}"),
+        (Some(pattern), Some((matching, _))) => {
+            format!("{matching} keys matching {pattern:?} of {before} in {container}")
+        }
+        (Some(pattern), None) => {
+            format!("the keys matching {pattern:?} of {before} in {container}")
+        }
         (None, _) => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
     };
     if args.confirmation.dry_run {

@@ -1,9 +1,11 @@
 //! Files a backup is made of: private (0700 directories, 0600 files, whatever the
 //! umask), written under a temporary name, fsynced, then renamed into place.
 
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -103,6 +105,60 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// A gzip file being written: compressed, then counted and hashed on its way to
+/// a `PendingFile`. `finish` commits it; dropping it unfinished leaves only `.partial`.
+pub struct CompressedFile {
+    gzip: GzEncoder<HashingWriter<BufWriter<PendingFile>>>,
+    path: PathBuf,
+}
+
+impl CompressedFile {
+    pub fn create(path: &Path) -> Result<CompressedFile, String> {
+        let pending =
+            PendingFile::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+        let writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, pending));
+        Ok(CompressedFile {
+            gzip: GzEncoder::new(writer, Compression::fast()),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Commits the file; returns its size and hex sha256.
+    pub fn finish(self) -> Result<(u64, String), String> {
+        let path = self.path.display().to_string();
+        let (buffered, size, sha256) = self
+            .gzip
+            .finish()
+            .map_err(|e| format!("compressing {path}: {e}"))?
+            .finish();
+        let pending = buffered
+            .into_inner()
+            .map_err(|e| format!("writing {path}: {}", e.error()))?;
+        pending
+            .commit()
+            .map_err(|e| format!("committing {path}: {e}"))?;
+        Ok((size, sha256))
+    }
+
+    /// Removes what was written of a file that will not be finished.
+    pub fn abandon(self) {
+        let partial = self
+            .path
+            .with_file_name(format!("{}.partial", file_name(&self.path)));
+        drop(self.gzip);
+        fs::remove_file(partial).ok();
+    }
+}
+
+impl Write for CompressedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.gzip.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.gzip.flush()
     }
 }
 

@@ -3,7 +3,6 @@
 
 pub mod backup;
 pub mod cache;
-mod exec;
 mod files;
 pub mod lock;
 mod manifest;

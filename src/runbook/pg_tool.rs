@@ -3,8 +3,7 @@
 //! this host against the published port (`--via direct`). The password goes in
 //! the environment (PGPASSWORD), never in argv.
 
-use super::exec;
-use crate::probe::{Context, postgres};
+use crate::probe::{Context, exec, postgres};
 use crate::profile::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;

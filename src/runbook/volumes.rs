@@ -2,17 +2,15 @@
 //! from a running database (a tarball of a live data directory is not a consistent
 //! backup): stop the container, archive, start it again, wait until healthy.
 
-use super::files::{HashingWriter, PendingFile};
+use super::files::CompressedFile;
 use super::manifest::FileEntry;
 use super::progress::Progress;
 use crate::probe::Context;
 use crate::profile::Service;
 use bollard::Docker;
 use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, StopContainerOptionsBuilder};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use futures::StreamExt;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -74,33 +72,26 @@ async fn download(
     advance: impl Fn(u64),
 ) -> Result<FileEntry, String> {
     let name = format!("{service}-db-data.tar.gz");
-    let target = dir.join(&name);
-    let pending =
-        PendingFile::create(&target).map_err(|e| format!("creating {}: {e}", target.display()))?;
-    let mut gzip = GzEncoder::new(
-        HashingWriter::new(BufWriter::with_capacity(1 << 20, pending)),
-        Compression::fast(),
-    );
+    let mut file = CompressedFile::create(&dir.join(&name))?;
     let options = DownloadFromContainerOptionsBuilder::new()
         .path(path)
         .build();
     let mut stream = docker.download_from_container(container, Some(options));
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("archiving {container}:{path}: {e}"))?;
-        advance(chunk.len() as u64);
-        gzip.write_all(&chunk)
-            .map_err(|e| format!("writing {}: {e}", target.display()))?;
+        let written = match chunk {
+            Ok(chunk) => {
+                advance(chunk.len() as u64);
+                file.write_all(&chunk)
+                    .map_err(|e| format!("writing {name}: {e}"))
+            }
+            Err(e) => Err(format!("archiving {container}:{path}: {e}")),
+        };
+        if let Err(e) = written {
+            file.abandon();
+            return Err(e);
+        }
     }
-    let (buffered, size, sha256) = gzip
-        .finish()
-        .map_err(|e| format!("compressing: {e}"))?
-        .finish();
-    let pending = buffered
-        .into_inner()
-        .map_err(|e| format!("writing {}: {}", target.display(), e.error()))?;
-    pending
-        .commit()
-        .map_err(|e| format!("committing {}: {e}", target.display()))?;
+    let (size, sha256) = file.finish()?;
     Ok(FileEntry { name, size, sha256 })
 }
 

@@ -1,4 +1,5 @@
-//! Commands run inside containers through the Engine API, streamed: stdout goes
+//! Commands run inside containers through the Engine API (for probes and
+//! runbooks), streamed: stdout goes
 //! to a sink chunk by chunk (constant memory), stdin comes from a channel, and
 //! the exit code is read from exec inspect — clean output can hide a failure.
 
