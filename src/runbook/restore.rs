@@ -4,7 +4,7 @@
 
 use super::manifest::{DatabaseEntry, Manifest};
 use super::pg_tool::{self, Via};
-use super::{backup, confirm, lock, volumes};
+use super::{backup, confirm, lock};
 use crate::check::Status;
 use crate::cli::RestoreArgs;
 use crate::error::Error;
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+const HEALTH_POLL: Duration = Duration::from_millis(200);
 
 pub async fn run(args: &RestoreArgs, profile: &Profile) -> Result<u8, Error> {
     let manifest = Manifest::verify(&args.dir)
@@ -178,18 +179,19 @@ fn print_plan(args: &RestoreArgs, targets: &[(&Service, &DatabaseEntry)], apps: 
     );
 }
 
+/// Stops every application container at once.
 async fn stop(ctx: &Context, apps: &[String]) -> Result<(), Error> {
     let docker = ctx
         .docker()
         .await
         .map_err(|e| Error::CannotRun(e.to_string()))?;
-    for app in apps {
+    let stops = apps.iter().map(|app| async move {
         docker
             .stop_container(app, Some(StopContainerOptionsBuilder::new().t(10).build()))
             .await
-            .map_err(|e| Error::Runbook(format!("stopping {app}: {e}; nothing was restored")))?;
-    }
-    Ok(())
+            .map_err(|e| Error::Runbook(format!("stopping {app}: {e}; nothing was restored")))
+    });
+    futures::future::try_join_all(stops).await.map(|_| ())
 }
 
 /// Streams the decompressed dump into psql in one transaction that stops at the
@@ -241,20 +243,22 @@ async fn restore_one(
     })
 }
 
-/// Starts the application containers again and waits for their health endpoints.
+/// Starts the application containers again and waits until diagnose's health
+/// check passes for each restored service (all at once).
 async fn start_and_wait(
     ctx: &Context,
     apps: &[String],
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), String> {
     let docker = ctx.docker().await?;
-    let mut errors = Vec::new();
-    for app in apps {
-        if let Err(e) = volumes::start_and_wait_healthy(docker, app).await {
-            errors.push(e);
-        }
-    }
-    for (service, _) in targets {
+    let starts = apps.iter().map(|app| async move {
+        docker
+            .start_container(app, None)
+            .await
+            .map_err(|e| format!("starting {app}: {e}"))
+    });
+    let started: Vec<Result<(), String>> = futures::future::join_all(starts).await;
+    let waits = targets.iter().map(|(service, _)| async move {
         let url = format!(
             "http://{}:{}/api/v1/health",
             ctx.profile.host, service.app_port
@@ -262,12 +266,18 @@ async fn start_and_wait(
         let deadline = Instant::now() + HEALTH_TIMEOUT;
         while http::health(ctx, &url).await.status != Status::Pass {
             if Instant::now() > deadline {
-                errors.push(format!("{url} not healthy after {HEALTH_TIMEOUT:?}"));
-                break;
+                return Err(format!("{url} not healthy after {HEALTH_TIMEOUT:?}"));
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(HEALTH_POLL).await;
         }
-    }
+        Ok(())
+    });
+    let healthy: Vec<Result<(), String>> = futures::future::join_all(waits).await;
+    let errors: Vec<String> = started
+        .into_iter()
+        .chain(healthy)
+        .filter_map(Result::err)
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

@@ -95,7 +95,7 @@ async fn download(
     Ok(FileEntry { name, size, sha256 })
 }
 
-pub async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), String> {
+async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), String> {
     docker
         .start_container(container, None)
         .await

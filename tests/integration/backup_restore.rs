@@ -554,3 +554,28 @@ fn a_second_runbook_is_refused_and_prune_keeps_the_newest_complete_backups() {
         listed.stdout
     );
 }
+
+#[test]
+fn volumes_are_archived_from_a_stopped_database_that_comes_back_healthy() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let started_before = sh("docker inspect -f '{{.State.StartedAt}}' helpdesk-user-db");
+    let (made, dir) = backup(out.path(), &["--only", "user", "--volumes"]);
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    let manifest = manifest(&dir);
+    assert_eq!(manifest["volumes"][0]["name"], "user-db-data.tar.gz");
+    assert_eq!(run_verify(&dir).code, 0);
+    let listing = sh(&format!("tar -tzf {}/user-db-data.tar.gz", dir.display()));
+    assert!(
+        listing.contains("data/PG_VERSION"),
+        "the data directory is archived: {}",
+        &listing[..listing.len().min(300)]
+    );
+    assert_ne!(
+        sh("docker inspect -f '{{.State.StartedAt}}' helpdesk-user-db"),
+        started_before,
+        "it was stopped and started"
+    );
+    assert_eq!(health_of("helpdesk-user-db"), "healthy");
+    wait_stack_healthy();
+}
