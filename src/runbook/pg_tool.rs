@@ -159,39 +159,35 @@ pub async fn query(
     Ok(String::from_utf8_lossy(&output).trim().to_string())
 }
 
-/// The server's version number (e.g. 150018) and every public table's exact row count.
+/// The server's version number (e.g. 150018) and every public table's exact row
+/// count, in one psql run.
 pub async fn describe(
     ctx: &Context,
     via: Via,
     service: &Service,
 ) -> Result<(i64, Vec<(String, i64)>), String> {
-    let version = query(
+    let output = query(
         ctx,
         via,
         service,
-        "SELECT current_setting('server_version_num')",
-    )
-    .await?;
-    let counts = query(
-        ctx,
-        via,
-        service,
-        "SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
+        "SELECT 'server_version_num=' || current_setting('server_version_num') UNION ALL \
+         (SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
          table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables \
-         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name)",
     )
     .await?;
-    let tables = counts
-        .lines()
-        .filter_map(|l| {
-            l.split_once('=')
-                .and_then(|(t, c)| Some((t.to_string(), c.parse().ok()?)))
-        })
-        .collect();
-    Ok((
-        version
-            .parse()
-            .map_err(|_| format!("unexpected server version {version:?}"))?,
-        tables,
-    ))
+    let mut pairs = output.lines().filter_map(|l| {
+        l.split_once('=')
+            .and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+    });
+    let version = match pairs.next() {
+        Some((key, version)) if key == "server_version_num" => version,
+        _ => {
+            return Err(format!(
+                "{}: unexpected answer to the version query: {output:?}",
+                service.database
+            ));
+        }
+    };
+    Ok((version, pairs.collect()))
 }

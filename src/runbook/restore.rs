@@ -108,15 +108,10 @@ async fn check_versions(
     via: Via,
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), Error> {
-    for (service, entry) in targets {
+    let checks = targets.iter().map(|(service, entry)| async move {
         let server = pg_tool::query(ctx, via, service, "SHOW server_version_num")
             .await
-            .map_err(|e| {
-                Error::CannotRun(format!(
-                    "reading the server version of {}: {e}",
-                    service.database
-                ))
-            })?;
+            .map_err(|e| Error::CannotRun(format!("reading the server version of {}: {e}", service.database)))?;
         let server: i64 = server.parse().unwrap_or(0);
         if entry.server_version_num / 10000 > server / 10000 {
             return Err(Error::Refused(format!(
@@ -126,8 +121,9 @@ async fn check_versions(
                 server / 10000
             )));
         }
-    }
-    Ok(())
+        Ok(())
+    });
+    futures::future::try_join_all(checks).await.map(|_| ())
 }
 
 /// The running application containers (every replica) of the services to restore.
