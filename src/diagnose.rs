@@ -17,7 +17,7 @@ use std::time::Instant;
 /// Everything a run of the checks needs, loaded and validated once.
 pub struct Plan {
     pub checks: Vec<Check>,
-    pub context: Arc<Context>,
+    pub profile: Profile,
     pub deadline: std::time::Duration,
 }
 
@@ -45,14 +45,14 @@ impl Plan {
         let deadline = std::time::Duration::from_millis(profile.timeouts.deadline_ms);
         Ok(Plan {
             checks,
-            context: Arc::new(Context::new(profile)),
+            profile,
             deadline,
         })
     }
 
     /// One round of every check; a fresh context each time, so nothing stale is reused.
     pub async fn run(&self) -> (Vec<CheckResult>, u64) {
-        let context = Arc::new(Context::new(self.context.profile.clone()));
+        let context = Arc::new(Context::new(self.profile.clone()));
         let started = Instant::now();
         let results = runner::run(&self.checks, context, self.deadline).await;
         (results, started.elapsed().as_millis() as u64)
