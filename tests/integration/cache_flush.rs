@@ -229,3 +229,61 @@ fn a_second_runbook_is_refused_while_one_holds_the_lock() {
     );
     drop(holder);
 }
+
+/// Runs the doctor on a pseudo-terminal (util-linux `script`), typing `answer`.
+fn on_a_terminal(args: &str, answer: &str) -> Run {
+    let doctor = env!("CARGO_BIN_EXE_helpdesk-doctor");
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &format!("{doctor} {args}"), "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped());
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: Duration::ZERO,
+    }
+}
+
+#[test]
+fn on_a_terminal_the_flush_asks_and_only_yes_deletes() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("tests/stack/seed.sh 2>&1");
+    });
+    fill("user-service:asked:", 50);
+    let question = "Delete 50 keys matching \"user-service:asked:*\"";
+    let declined = on_a_terminal("cache flush user --pattern 'user-service:asked:*'", "n\n");
+    assert_eq!(declined.code, 5, "{}", declined.stdout);
+    assert!(
+        declined.stdout.contains(question) && declined.stdout.contains("[y/N]"),
+        "{}",
+        declined.stdout
+    );
+    assert_eq!(
+        count("user-service:asked:*"),
+        50,
+        "declined: nothing deleted"
+    );
+    let accepted = on_a_terminal("cache flush user --pattern 'user-service:asked:*'", "y\n");
+    assert_eq!(accepted.code, 0, "{}", accepted.stdout);
+    assert!(
+        accepted.stdout.contains("deleted 50"),
+        "{}",
+        accepted.stdout
+    );
+    assert_eq!(count("user-service:asked:*"), 0);
+}
