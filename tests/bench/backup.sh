@@ -50,10 +50,16 @@ payload helpdesk-user-db user user_db "$RESTORE_ROWS"
 rm -rf "$work/r" && mkdir -p "$work/r"
 "$doctor" backup --out "$work/r" >/dev/null
 backup_dir="$(ls -d "$work"/r/emergency-backup-*)"
+# The baseline: the same dumps piped by hand into psql, one transaction each.
+raw="$work/raw-restore.sh"
+printf '%s\n' 'gunzip -c "$1/$4.sql.gz" | docker exec -i "$2" psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U "$3" -d "$4" >/dev/null' >"$raw"
+raw="sh $raw $backup_dir"
 hyperfine --runs 3 --export-markdown "$out/restore.md" \
   -n "restore all three databases (concurrently)" "$doctor restore $backup_dir --yes --no-safety-backup" \
   -n "restore ticket_db alone" "$doctor restore $backup_dir --only ticket --yes --no-safety-backup" \
   -n "restore auth_db alone" "$doctor restore $backup_dir --only auth --yes --no-safety-backup" \
-  -n "restore user_db alone" "$doctor restore $backup_dir --only user --yes --no-safety-backup"
+  -n "restore user_db alone" "$doctor restore $backup_dir --only user --yes --no-safety-backup" \
+  -n "raw psql, three in parallel" "bash -c '$raw helpdesk-auth-db user auth_db & $raw helpdesk-user-db user user_db & $raw helpdesk-ticket-db ticket ticket_db & wait'" \
+  -n "raw psql, ticket_db alone" "bash -c '$raw helpdesk-ticket-db ticket ticket_db'"
 fi
 cat "$out"/backup.md "$out"/restore.md 2>/dev/null || true
