@@ -10,6 +10,7 @@ phase() { echo "==> [$(date +%T)] $*" >&2; }
 missing=()
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v pg_dump >/dev/null || missing+=(postgresql-client)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null ||

@@ -589,3 +589,28 @@ fn volumes_are_archived_from_a_stopped_database_that_comes_back_healthy() {
     assert_eq!(health_of("helpdesk-user-db"), "healthy");
     wait_stack_healthy();
 }
+
+#[test]
+fn via_direct_uses_the_hosts_pg_dump_and_psql_over_the_published_port() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "user", "--via", "direct"]);
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    assert_eq!(manifest(&dir)["via"], "direct");
+    let before = digests();
+    psql(
+        "helpdesk-user-db",
+        "user",
+        "user_db",
+        "DELETE FROM profiles; UPDATE users SET name = 'direct'",
+    );
+    let restored = run(doctor().arg("restore").arg(&dir).args([
+        "--via",
+        "direct",
+        "--yes",
+        "--no-safety-backup",
+    ]));
+    assert_eq!(restored.code, 0, "{}{}", restored.stdout, restored.stderr);
+    assert_eq!(digests(), before);
+    all_services_healthy();
+}
