@@ -114,6 +114,17 @@ impl Profile {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// The service named on the command line, or a usage error listing the known ones.
+    pub fn named_service(&self, name: &str) -> Result<&Service, Error> {
+        self.service(name).ok_or_else(|| {
+            let known: Vec<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
+            Error::Usage(format!(
+                "unknown service {name:?} (one of: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
     /// Template variables shared by every check.
     pub fn vars(&self) -> BTreeMap<String, String> {
         let t = &self.thresholds;

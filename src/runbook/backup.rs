@@ -53,15 +53,7 @@ pub fn select<'a>(profile: &'a Profile, only: &[String]) -> Result<Vec<&'a Servi
         return Ok(profile.services.iter().collect());
     }
     only.iter()
-        .map(|name| {
-            profile.service(name).ok_or_else(|| {
-                let known: Vec<&str> = profile.services.iter().map(|s| s.name.as_str()).collect();
-                Error::Usage(format!(
-                    "unknown service {name:?} (one of: {})",
-                    known.join(", ")
-                ))
-            })
-        })
+        .map(|name| profile.named_service(name))
         .collect()
 }
 

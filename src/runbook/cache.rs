@@ -12,19 +12,8 @@ use redis::aio::MultiplexedConnection;
 const EXAMPLES: usize = 5;
 
 pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
-    let service = profile.service(&args.service).ok_or_else(|| {
-        let known: Vec<&str> = profile.services.iter().map(|s| s.name.as_str()).collect();
-        Error::Usage(format!(
-            "unknown service {:?} (one of: {})",
-            args.service,
-            known.join(", ")
-        ))
-    })?;
-    let _lock = if args.confirmation.dry_run {
-        None
-    } else {
-        Some(lock::acquire()?)
-    };
+    let service = profile.named_service(&args.service)?;
+    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());
     let container = service.container("redis");
     let mut connection = redis_probe::connect(&ctx, service)

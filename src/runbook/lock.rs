@@ -47,3 +47,12 @@ pub fn acquire() -> Result<RunbookLock, Error> {
     file.flush().ok();
     Ok(RunbookLock { _file: file })
 }
+
+/// The lock for a runbook that will change things; none for a dry run.
+pub fn unless_dry_run(dry_run: bool) -> Result<Option<RunbookLock>, Error> {
+    if dry_run {
+        Ok(None)
+    } else {
+        acquire().map(Some)
+    }
+}

@@ -19,11 +19,7 @@ pub async fn purge(args: &PurgeArgs, profile: &Profile) -> Result<u8, Error> {
     let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
         Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
     })?;
-    let _lock = if args.confirmation.dry_run {
-        None
-    } else {
-        Some(lock::acquire()?)
-    };
+    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());
     let client = postgres::client(&ctx, service)
         .await
