@@ -522,13 +522,7 @@ fn a_second_runbook_is_refused_and_prune_keeps_the_newest_complete_backups() {
     let _stack = stack_shared();
     let out = tempfile::tempdir().unwrap();
     let lock = out.path().join("lock");
-    let holder = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .unwrap();
-    holder.try_lock().unwrap();
+    let holder = hold_runbook_lock(&lock, "4343");
     let refused = run(doctor()
         .env("HELPDESK_DOCTOR_LOCK", &lock)
         .args(["backup", "--only", "user", "--out"])

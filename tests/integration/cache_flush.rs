@@ -209,14 +209,7 @@ fn dry_run_and_refused_confirmation_change_nothing() {
 fn a_second_runbook_is_refused_while_one_holds_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let lock = dir.path().join("runbook.lock");
-    let holder = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .unwrap();
-    holder.try_lock().unwrap();
-    std::fs::write(&lock, "4242").unwrap();
+    let holder = hold_runbook_lock(&lock, "4242");
     let run = run(doctor()
         .env("HELPDESK_DOCTOR_LOCK", &lock)
         .args(["tokens", "purge", "--yes"]));

@@ -226,3 +226,16 @@ pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write temp file");
     path
 }
+
+/// Holds the runbook lock at `path` as another doctor would, with `pid` written in it.
+pub fn hold_runbook_lock(path: &Path, pid: &str) -> std::fs::File {
+    let holder = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .expect("lock file");
+    holder.try_lock().expect("lock free");
+    std::fs::write(path, pid).expect("write pid");
+    holder
+}
