@@ -298,28 +298,44 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
             Err(e) => return Outcome::fail(e),
         },
     };
-    let cpu_text = cpu.map(|c| format!(", CPU {c:.0}%")).unwrap_or_default();
-    let Some(limit) = limit.filter(|l| *l > 0) else {
-        return Outcome::pass(format!("memory {} (no limit){cpu_text}", mib(used)))
-            .detail("memory_bytes", used)
-            .detail("cpu_percent", cpu);
+    let cpu_limit = cpu_limit_cores(&inspected);
+    let cpu_text = match (cpu, cpu_limit) {
+        (Some(c), Some(cores)) => format!(", CPU {c:.0}% of a {cores:.2}-CPU limit"),
+        (Some(c), None) => format!(", CPU {c:.0}% (no CPU limit)"),
+        (None, _) => String::new(),
     };
-    let percent = used as f64 * 100.0 / limit as f64;
-    let message = format!(
-        "memory {} of {} ({percent:.1}%){cpu_text}",
-        mib(used),
-        mib(limit)
-    );
-    let outcome = if percent >= warn_percent {
+    let memory_limit = limit.filter(|l| *l > 0);
+    let memory_percent = memory_limit.map(|l| used as f64 * 100.0 / l as f64);
+    let memory_text = match (memory_limit, memory_percent) {
+        (Some(l), Some(p)) => format!("memory {} of {} ({p:.1}%)", mib(used), mib(l)),
+        _ => format!("memory {} (no limit)", mib(used)),
+    };
+    // CPU is a 50 ms sample: shown against its limit, too noisy to judge on.
+    let near_limit = memory_percent.is_some_and(|p| p >= warn_percent);
+    let message = format!("{memory_text}{cpu_text}");
+    let outcome = if near_limit {
         Outcome::warn(message)
     } else {
         Outcome::pass(message)
     };
     outcome
         .detail("memory_bytes", used)
-        .detail("memory_limit_bytes", limit)
-        .detail("memory_percent", percent)
+        .detail("memory_limit_bytes", memory_limit)
+        .detail("memory_percent", memory_percent)
         .detail("cpu_percent", cpu)
+        .detail("cpu_limit_cores", cpu_limit)
+}
+
+/// The container's CPU limit in cores (`cpus:` / `--cpus`, or a CFS quota), if any.
+fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
+    let host = c.host_config.as_ref()?;
+    match (host.nano_cpus, host.cpu_quota, host.cpu_period) {
+        (Some(nano), _, _) if nano > 0 => Some(nano as f64 / 1e9),
+        (_, Some(quota), Some(period)) if quota > 0 && period > 0 => {
+            Some(quota as f64 / period as f64)
+        }
+        _ => None,
+    }
 }
 
 /// Memory use and limit from the engine's stats (slow: the engine samples once a second).
