@@ -285,4 +285,27 @@ impl Context {
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
+
+    /// A password for `service`: `HELPDESK_<SVC>_<NAME>`, `HELPDESK_<NAME>` (or their
+    /// `_FILE`), else the `role` container's own `container_var`. Recorded as a secret.
+    pub async fn password(
+        &self,
+        service: &Service,
+        name: &str,
+        role: &str,
+        container_var: &str,
+    ) -> Option<String> {
+        let password = match crate::secrets::from_env(&service.name, name) {
+            Some(password) => Some(password),
+            None => docker::environment(self, &service.container(role))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|env| env.get(container_var).cloned()),
+        };
+        if let Some(password) = &password {
+            self.secrets.add(password);
+        }
+        password
+    }
 }

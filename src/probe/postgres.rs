@@ -2,10 +2,9 @@
 //! tables, indexes, slow queries from pg_stat_statements, and scalar SQL checks.
 //! One connection per database, shared by the checks of a run.
 
-use super::{Context, docker};
+use super::Context;
 use crate::check::Outcome;
 use crate::profile::Service;
-use crate::secrets;
 use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
@@ -20,18 +19,8 @@ pub struct Failure {
 /// The password: `HELPDESK_<SVC>_DB_PASSWORD` / `HELPDESK_DB_PASSWORD` (or `_FILE`),
 /// else the database container's own `POSTGRES_PASSWORD`.
 pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
-    let password = match secrets::from_env(&service.name, "DB_PASSWORD") {
-        Some(p) => Some(p),
-        None => docker::environment(ctx, &service.container("db"))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|env| env.get("POSTGRES_PASSWORD").cloned()),
-    };
-    if let Some(p) = &password {
-        ctx.secrets.add(p);
-    }
-    password
+    ctx.password(service, "DB_PASSWORD", "db", "POSTGRES_PASSWORD")
+        .await
 }
 
 pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {

@@ -1,10 +1,9 @@
 //! Redis probes over the published port: PING with the password (NOAUTH told
 //! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
 
-use super::{Context, docker};
+use super::Context;
 use crate::check::Outcome;
 use crate::profile::Service;
-use crate::secrets;
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 
@@ -18,17 +17,10 @@ pub struct Failure {
 /// The password: `HELPDESK_<SVC>_REDIS_PASSWORD` / `HELPDESK_REDIS_PASSWORD` (or `_FILE`),
 /// else the container's own `REDIS_PASSWORD`, else the guide's `redispass`.
 pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
-    let from_container = || async {
-        docker::environment(ctx, &service.container("redis"))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|env| env.get("REDIS_PASSWORD").cloned())
-    };
-    let password = match secrets::from_env(&service.name, "REDIS_PASSWORD") {
-        Some(p) => p,
-        None => from_container().await.unwrap_or_else(|| "redispass".into()),
-    };
+    let password = ctx
+        .password(service, "REDIS_PASSWORD", "redis", "REDIS_PASSWORD")
+        .await;
+    let password = password.unwrap_or_else(|| "redispass".into());
     ctx.secrets.add(&password);
     (!password.is_empty()).then_some(password)
 }

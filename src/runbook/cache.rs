@@ -1,7 +1,7 @@
 //! `cache flush`: delete a service's Redis keys by pattern with SCAN + UNLINK in
 //! batches (never KEYS, so Redis keeps answering), or all of them with FLUSHDB ASYNC.
 
-use super::{confirm, lock, say};
+use super::{confirm, lock};
 use crate::cli::FlushArgs;
 use crate::error::Error;
 use crate::exit_code;
@@ -126,7 +126,7 @@ async fn unlink_matching(
         }
         batches += 1;
         if batches.is_multiple_of(100) {
-            say(&format!("  … {deleted} keys deleted so far"));
+            eprintln!("  … {deleted} keys deleted so far");
         }
         if next == 0 {
             return Ok(deleted);

@@ -38,8 +38,3 @@ pub fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error>
         _ => Err(Error::Refused("not confirmed: nothing was changed".into())),
     }
 }
-
-/// Prints a runbook's progress line on stderr (stdout stays for results).
-pub fn say(message: &str) {
-    eprintln!("{message}");
-}
