@@ -96,7 +96,8 @@ pub fn use_color(color: Color, to_stdout: bool) -> bool {
     }
 }
 
-/// Writes to stdout (a closed pipe is not an error) or atomically to a file.
+/// Writes to stdout (a closed pipe is not an error), atomically to a regular
+/// file, or in place to anything else (a device, a FIFO).
 pub fn write_output(output: &Path, text: &str) -> Result<(), Error> {
     if output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
@@ -110,8 +111,14 @@ pub fn write_output(output: &Path, text: &str) -> Result<(), Error> {
             _ => Ok(()),
         };
     }
-    let temporary = output.with_extension("tmp-helpdesk-doctor");
-    std::fs::write(&temporary, text)
-        .and_then(|_| std::fs::rename(&temporary, output))
-        .map_err(|e| Error::CannotRun(format!("writing {}: {e}", output.display())))
+    let written = match std::fs::metadata(output) {
+        // A device or a FIFO (/dev/null, a pipe) is written in place: renaming a
+        // file over it would replace it.
+        Ok(meta) if !meta.is_file() => std::fs::write(output, text),
+        _ => {
+            let temporary = output.with_extension("tmp-helpdesk-doctor");
+            std::fs::write(&temporary, text).and_then(|_| std::fs::rename(&temporary, output))
+        }
+    };
+    written.map_err(|e| Error::CannotRun(format!("writing {}: {e}", output.display())))
 }

@@ -131,3 +131,39 @@ fn checks_list_prints_the_catalog() {
         run.stdout
     );
 }
+
+#[test]
+fn output_to_a_fifo_is_written_in_place_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = run(doctor()
+        .args([
+            "diagnose",
+            "--format",
+            "json",
+            "--only",
+            "host.load",
+            "--output",
+        ])
+        .arg(&fifo));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Checked before joining: a FIFO replaced by a file would leave the reader blocked.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO, not a renamed file"
+    );
+    let received: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(received["results"][0]["id"], "host.load");
+}
