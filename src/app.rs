@@ -2,10 +2,18 @@
 
 use crate::cli::{BackupAction, CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
 use crate::error::Error;
+use crate::runbook::interrupted::Record;
+use crate::runbook::manifest::Trust;
 use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.as_deref();
+    // A restore killed outright (kill -9) left applications stopped: say so first.
+    if !matches!(cli.command, Command::Restore(_)) {
+        if let Some(left) = Record::left_behind() {
+            eprintln!("{}", left.warning());
+        }
+    }
     match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, config, &cli.checks_dir, cli.color).await,
         Command::Wait(args) => wait::run(args, config, &cli.checks_dir).await,
@@ -18,7 +26,17 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Backup(backup) => match &backup.action {
             None => runbook::backup::run(&backup.args, &Profile::load(config)?).await,
-            Some(BackupAction::Verify { dir }) => runbook::backup::verify(dir),
+            Some(BackupAction::Verify {
+                dir,
+                trust_foreign_backup,
+            }) => runbook::backup::verify(
+                dir,
+                if *trust_foreign_backup {
+                    Trust::AlsoForeign
+                } else {
+                    Trust::OwnOnly
+                },
+            ),
             Some(BackupAction::List { dir }) => runbook::backup::list(dir),
             Some(BackupAction::Prune(args)) => runbook::backup::prune(args),
         },

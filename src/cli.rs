@@ -93,8 +93,14 @@ pub struct BackupArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BackupAction {
-    /// Check a backup: manifest present and well-formed, every file with its size and sha256.
-    Verify { dir: PathBuf },
+    /// Check a backup as a restore would: signed by this doctor, complete, every
+    /// file regular with its size and sha256, every dump pg_dump output.
+    Verify {
+        dir: PathBuf,
+        /// Accept a backup not signed by this doctor's key (it is still checked).
+        #[arg(long)]
+        trust_foreign_backup: bool,
+    },
     /// Backups found in DIR, newest first: status (complete, failed, incomplete), size, age.
     List {
         #[arg(default_value = ".")]
@@ -120,7 +126,16 @@ pub struct PruneArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The backup directory (emergency-backup-…).
-    pub dir: PathBuf,
+    #[arg(required_unless_present = "finish")]
+    pub dir: Option<PathBuf>,
+    /// Finish a restore that was interrupted: start the application containers
+    /// it left stopped and wait until they are healthy.
+    #[arg(long, conflicts_with_all = ["dir", "only", "no_safety_backup"])]
+    pub finish: bool,
+    /// Accept a backup not signed by this doctor's key (made on another host, or
+    /// by hand). It is still fully checked before anything changes.
+    #[arg(long)]
+    pub trust_foreign_backup: bool,
     /// Only these services' databases (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
     pub only: Vec<String>,

@@ -115,10 +115,9 @@ pub fn write_output(output: &Path, text: &str) -> Result<(), Error> {
         // A device or a FIFO (/dev/null, a pipe) is written in place: renaming a
         // file over it would replace it.
         Ok(meta) if !meta.is_file() => std::fs::write(output, text),
-        _ => {
-            let temporary = output.with_extension("tmp-helpdesk-doctor");
-            std::fs::write(&temporary, text).and_then(|_| std::fs::rename(&temporary, output))
-        }
+        // A regular file (or none yet): a unique temporary file, then rename —
+        // a planted symlink is replaced, never followed; concurrent runs never share it.
+        _ => crate::files::write_atomically(output, text.as_bytes(), 0o644),
     };
     written.map_err(|e| Error::CannotRun(format!("writing {}: {e}", output.display())))
 }

@@ -14,3 +14,6 @@ pub const WAIT_TIMEOUT: u8 = 4;
 pub const REFUSED: u8 = 5;
 /// A runbook started and failed (what was changed is reported).
 pub const RUNBOOK_FAILED: u8 = 6;
+/// A runbook was interrupted (SIGINT or SIGTERM): what it had begun was rolled
+/// back and what it had stopped was started again (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;

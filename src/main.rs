@@ -7,6 +7,7 @@ mod cli;
 mod diagnose;
 mod error;
 mod exit_code;
+mod files;
 mod probe;
 mod profile;
 mod report;
@@ -14,6 +15,7 @@ mod report;
 mod runbook;
 mod runner;
 mod secrets;
+mod state;
 mod wait;
 
 use clap::Parser;

@@ -48,6 +48,8 @@ pub struct Timeouts {
     pub probe_ms: u64,
     /// The whole run's deadline.
     pub deadline_ms: u64,
+    /// A runbook step (pg_dump, psql) that moves no byte for this long fails.
+    pub stall_ms: u64,
 }
 
 impl Default for Profile {
@@ -94,6 +96,7 @@ impl Default for Timeouts {
         Timeouts {
             probe_ms: 2000,
             deadline_ms: 10_000,
+            stall_ms: 60_000,
         }
     }
 }

@@ -2,14 +2,14 @@
 //! hashed on the way and committed atomically; the manifest is written last.
 //! Also `backup verify`, `backup list` and `backup prune`.
 
-use super::files::{self, CompressedFile};
-use super::manifest::{self, DatabaseEntry, FileEntry, Manifest};
+use super::manifest::{self, DatabaseEntry, FileEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
-use super::{lock, volumes};
+use super::{lock, snapshot, volumes};
 use crate::cli::{BackupArgs, PruneArgs};
 use crate::error::Error;
 use crate::exit_code;
+use crate::files::{self, CompressedFile};
 use crate::probe::Context;
 use crate::profile::{Profile, Service};
 use std::io::Write;
@@ -40,7 +40,7 @@ pub async fn run(args: &BackupArgs, profile: &Profile) -> Result<u8, Error> {
             ),
         }
     }
-    Ok(if manifest.status == "complete" {
+    Ok(if manifest.status == Status::Complete {
         exit_code::OK
     } else {
         exit_code::RUNBOOK_FAILED
@@ -72,7 +72,7 @@ pub async fn make(
         .iter()
         .map(|service| dump(ctx, &dir, service, via, &progress));
     let databases: Vec<DatabaseEntry> = futures::future::join_all(dumps).await;
-    let mut failed = databases.iter().any(|d| d.status != "complete");
+    let mut failed = databases.iter().any(|d| d.status != Status::Complete);
     let mut volume_files = Vec::new();
     if with_volumes {
         for service in services {
@@ -89,12 +89,17 @@ pub async fn make(
         format: 1,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        via: format!("{via:?}").to_lowercase(),
-        status: if failed { "failed" } else { "complete" }.into(),
+        via,
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Complete
+        },
         databases,
         volumes: volume_files,
+        hmac: None,
     };
-    manifest
+    let manifest = manifest
         .write(&dir)
         .map_err(|e| Error::CannotRun(format!("writing the manifest in {}: {e}", dir.display())))?;
     Ok((dir, manifest))
@@ -138,55 +143,55 @@ async fn dump(
         service: service.name.clone(),
         database: service.database.clone(),
         user: service.db_user.clone(),
-        status: "failed".into(),
+        status: Status::Failed,
         error: None,
         file: None,
         server_version_num: 0,
         tables: Default::default(),
     };
-    // The dump first: the row counts after it are a cross-check for the restore.
-    let result = match dump_to_file(ctx, dir, service, via, &task).await {
-        Ok(file) => pg_tool::describe(ctx, via, service)
-            .await
-            .map(|(version, tables)| {
-                entry.server_version_num = version;
-                entry.tables = tables.into_iter().collect();
-                file
-            }),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(file) => {
-            task.done(&format!("{} bytes compressed", file.size));
-            entry.status = "complete".into();
+    // The dump and the row counts read one snapshot: the counts are the dump's.
+    let dumped = snapshot::with_snapshot(ctx, via, service, |id| {
+        dump_to_file(ctx, dir, service, via, &task, id)
+    })
+    .await;
+    match dumped {
+        Ok((file, counts)) => {
+            task.done(&format!("{} compressed", indicatif::HumanBytes(file.size)));
+            entry.status = Status::Complete;
             entry.file = Some(file);
+            entry.server_version_num = counts.server_version_num;
+            entry.tables = counts.tables.into_iter().collect();
         }
         Err(e) => {
+            let e = ctx.secrets.redact(&e);
             task.done(&format!("FAILED: {e}"));
-            entry.error = Some(ctx.secrets.redact(&e));
+            entry.error = Some(e);
         }
     }
     entry
 }
 
-/// pg_dump → gzip → sha256 → `<database>.sql.gz`, streamed in constant memory.
+/// pg_dump (in `snapshot`) → gzip → sha256 → `<database>.sql.gz`, streamed in
+/// constant memory. Nothing is left behind if it fails.
 async fn dump_to_file(
     ctx: &Context,
     dir: &Path,
     service: &Service,
     via: Via,
     task: &Task,
+    snapshot: String,
 ) -> Result<FileEntry, String> {
     let name = format!("{}.sql.gz", service.database);
     let mut file = CompressedFile::create(&dir.join(&name))?;
     // --clean --if-exists: the dump drops what it recreates, so the guide's own
     // `psql < dump` restores it into a live database too.
+    let snapshot_arg = format!("--snapshot={snapshot}");
     let finished = pg_tool::run(
         ctx,
         via,
         service,
         "pg_dump",
-        &["--clean", "--if-exists"],
+        &["--clean", "--if-exists", &snapshot_arg],
         None,
         |chunk| {
             task.advance(chunk.len() as u64);
@@ -194,28 +199,31 @@ async fn dump_to_file(
         },
     )
     .await;
-    let failure = match finished {
-        Ok(f) if f.exit_code == 0 => None,
-        Ok(f) => Some(format!(
-            "pg_dump exited with code {}: {}",
-            f.exit_code, f.stderr
-        )),
-        Err(e) => Some(e),
-    };
-    if let Some(failure) = failure {
-        file.abandon();
-        return Err(failure);
+    match finished {
+        Ok(f) if f.exit_code == 0 => {}
+        Ok(f) => {
+            return Err(format!(
+                "pg_dump exited with code {}: {}",
+                f.exit_code, f.stderr
+            ));
+        }
+        Err(e) => return Err(e),
     }
-    let (size, sha256) = file.finish()?;
-    Ok(FileEntry { name, size, sha256 })
+    let written = file.finish()?;
+    Ok(FileEntry {
+        name,
+        size: written.size,
+        sha256: written.sha256,
+        raw_size: Some(written.raw_size),
+    })
 }
 
-pub fn verify(dir: &Path) -> Result<u8, Error> {
-    match Manifest::verify(dir) {
+pub fn verify(dir: &Path, trust: Trust) -> Result<u8, Error> {
+    match Manifest::verify(dir, trust) {
         Ok(manifest) => {
             let files = manifest.databases.len() + manifest.volumes.len();
             println!(
-                "{}: complete and intact ({files} files match their size and sha256)",
+                "{}: complete, intact and restorable ({files} files match their size and sha256; every dump is pg_dump output)",
                 dir.display()
             );
             Ok(exit_code::OK)
@@ -227,15 +235,34 @@ pub fn verify(dir: &Path) -> Result<u8, Error> {
     }
 }
 
+/// What a backup's manifest says of it (without checking its files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    Complete,
+    Failed,
+    /// No readable manifest: interrupted, or not a backup.
+    Incomplete,
+}
+
+impl std::fmt::Display for Listed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Listed::Complete => "complete",
+            Listed::Failed => "failed",
+            Listed::Incomplete => "incomplete",
+        })
+    }
+}
+
 /// A backup directory found on disk, and what state it is in.
 pub struct Found {
     pub path: PathBuf,
-    pub status: &'static str,
+    pub status: Listed,
     pub bytes: u64,
     pub modified: SystemTime,
 }
 
-/// Every `emergency-backup-*` directory in `dir`, newest first.
+/// Every `emergency-backup-*` directory in `dir` (not followed through symlinks), newest first.
 pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::CannotRun(format!("reading {}: {e}", dir.display())))?;
@@ -245,14 +272,14 @@ pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
             e.file_name()
                 .to_string_lossy()
                 .starts_with(manifest::PREFIX)
-                && e.path().is_dir()
+                && e.file_type().is_ok_and(|t| t.is_dir())
         })
         .map(|e| {
             let path = e.path();
             let status = match Manifest::read(&path) {
-                Ok(m) if m.status == "complete" => "complete",
-                Ok(_) => "failed",
-                Err(_) => "incomplete",
+                Ok(m) if m.status == Status::Complete => Listed::Complete,
+                Ok(_) => Listed::Failed,
+                Err(_) => Listed::Incomplete,
             };
             let bytes = std::fs::read_dir(&path)
                 .map(|files| {
@@ -291,9 +318,9 @@ pub fn list(dir: &Path) -> Result<u8, Error> {
             .unwrap_or_default();
         let age = humantime::format_duration(std::time::Duration::from_secs(age.as_secs()));
         println!(
-            "{:<11} {:>12} bytes  {:<16} {}",
+            "{:<11} {:>10}  {:<16} {}",
             backup.status,
-            backup.bytes,
+            indicatif::HumanBytes(backup.bytes).to_string(),
             format!("{age} ago"),
             backup.path.display()
         );
@@ -301,7 +328,9 @@ pub fn list(dir: &Path) -> Result<u8, Error> {
     Ok(exit_code::OK)
 }
 
-/// Keeps the newest `keep` complete backups (never fewer than one) and deletes the rest.
+/// Keeps the newest `keep` backups that verify (never fewer than one) and
+/// deletes the rest, saying why for each. A backup that does not verify never
+/// counts as kept, however new.
 pub fn prune(args: &PruneArgs) -> Result<u8, Error> {
     let _lock = if args.yes {
         Some(lock::acquire()?)
@@ -310,23 +339,38 @@ pub fn prune(args: &PruneArgs) -> Result<u8, Error> {
     };
     let found = find(&args.dir)?;
     let keep = args.keep.max(1);
-    let mut kept_complete = 0;
+    let mut kept = 0;
     let mut doomed = Vec::new();
     for backup in &found {
-        if backup.status == "complete" && kept_complete < keep {
-            kept_complete += 1;
-            println!("keep    {}", backup.path.display());
-        } else {
-            doomed.push(backup);
+        if kept == keep {
+            doomed.push((backup, format!("older than the {keep} kept")));
+            continue;
+        }
+        match Manifest::verify(&backup.path, Trust::AlsoForeign) {
+            Ok(_) => {
+                kept += 1;
+                println!(
+                    "keep    {} (verified intact; newest {kept} of {keep})",
+                    backup.path.display()
+                );
+            }
+            Err(invalid) => doomed.push((backup, format!("does not verify: {invalid}"))),
         }
     }
-    for backup in &doomed {
+    if kept == 0 {
+        println!(
+            "no backup in {} verifies: nothing deleted",
+            args.dir.display()
+        );
+        return Ok(exit_code::OK);
+    }
+    for (backup, why) in &doomed {
         if args.yes {
             std::fs::remove_dir_all(&backup.path)
                 .map_err(|e| Error::Runbook(format!("deleting {}: {e}", backup.path.display())))?;
-            println!("deleted {} ({})", backup.path.display(), backup.status);
+            println!("deleted {} ({why})", backup.path.display());
         } else {
-            println!("would delete {} ({})", backup.path.display(), backup.status);
+            println!("would delete {} ({why})", backup.path.display());
         }
     }
     if !args.yes && !doomed.is_empty() {

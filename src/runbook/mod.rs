@@ -3,12 +3,16 @@
 
 pub mod backup;
 pub mod cache;
-mod files;
+mod dump_check;
+pub mod interrupted;
 pub mod lock;
-mod manifest;
+pub mod manifest;
 pub mod pg_tool;
 mod progress;
 pub mod restore;
+mod signals;
+mod signing;
+mod snapshot;
 pub mod tokens;
 mod volumes;
 

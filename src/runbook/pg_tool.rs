@@ -1,14 +1,20 @@
 //! PostgreSQL's own tools (pg_dump, psql) run either inside the database
 //! container through the Engine API (`--via docker`, as the guide does) or on
 //! this host against the published port (`--via direct`). The password goes in
-//! the environment (PGPASSWORD), never in argv.
+//! the environment (PGPASSWORD), never in argv. A tool that moves no byte for
+//! the profile's stall timeout (a paused or hung database) is stopped.
 
 use crate::probe::{Context, exec, postgres};
 use crate::profile::Service;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     Docker,
@@ -16,8 +22,104 @@ pub enum Via {
 }
 
 /// Runs `program` (pg_dump, psql) for `service`'s database with `args`; stdout
-/// is streamed to `on_stdout`, `stdin` (if any) fed to it. Returns the exit code and stderr.
+/// is streamed to `on_stdout`, `stdin` (if any) fed to it. Returns the exit code
+/// and stderr; an error if it moved no byte for the stall timeout while it was
+/// not waiting for our input.
 pub async fn run(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+    program: &str,
+    args: &[&str],
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<exec::Finished, String> {
+    let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
+    let activity = Activity::new();
+    let (stdin, relay) = match stdin {
+        Some(original) => {
+            let (sender, receiver) = mpsc::channel(1);
+            (Some(receiver), Some(activity.relay(original, sender)))
+        }
+        None => (None, None),
+    };
+    let on_stdout = |chunk: &[u8]| {
+        activity.touch();
+        on_stdout(chunk)
+    };
+    let tool = start(ctx, via, service, program, args, stdin, on_stdout);
+    let relay = async {
+        if let Some(relay) = relay {
+            relay.await;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        finished = tool => finished,
+        _ = relay => unreachable!("the relay never ends"),
+        _ = activity.stalled(stall) => Err(format!(
+            "{program} on {} moved no data for {stall:?} (the database is paused or hung?): stopped; \
+             raise timeouts.stall_ms or --stall-timeout if this step is legitimately slow",
+            service.database
+        )),
+    }
+}
+
+/// When a tool last moved a byte, and whether it is waiting for our input.
+#[derive(Clone)]
+struct Activity {
+    started: Instant,
+    last_ms: Arc<AtomicU64>,
+    waiting_for_us: Arc<AtomicBool>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            started: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+            waiting_for_us: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn touch(&self) {
+        self.last_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Forwards our input, noting each chunk the tool takes and when it waits for us.
+    async fn relay(&self, mut from: mpsc::Receiver<Vec<u8>>, to: mpsc::Sender<Vec<u8>>) {
+        loop {
+            self.waiting_for_us.store(true, Ordering::Relaxed);
+            let chunk = from.recv().await;
+            self.waiting_for_us.store(false, Ordering::Relaxed);
+            self.touch();
+            let Some(chunk) = chunk else { return };
+            if to.send(chunk).await.is_err() {
+                return;
+            }
+            self.touch();
+        }
+    }
+
+    /// Resolves once nothing moved for `stall` while the tool was not waiting for us.
+    async fn stalled(&self, stall: Duration) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if self.waiting_for_us.load(Ordering::Relaxed) {
+                self.touch();
+                continue;
+            }
+            let idle =
+                self.started.elapsed().as_millis() as u64 - self.last_ms.load(Ordering::Relaxed);
+            if idle >= stall.as_millis() as u64 {
+                return;
+            }
+        }
+    }
+}
+
+async fn start(
     ctx: &Context,
     via: Via,
     service: &Service,
@@ -91,6 +193,9 @@ async fn local(
     if let Some(password) = password {
         command.env("PGPASSWORD", password);
     }
+    // A published port that accepts but never answers (a paused container).
+    let connect_timeout = ctx.timeout.as_secs().max(2).to_string();
+    command.env("PGCONNECT_TIMEOUT", connect_timeout);
     let mut child = command
         .spawn()
         .map_err(|e| format!("{program} on this host: {e} (install postgresql-client)"))?;
@@ -159,6 +264,13 @@ pub async fn query(
     Ok(String::from_utf8_lossy(&output).trim().to_string())
 }
 
+/// The server's version number and every public table's exact row count, as
+/// `key=value` lines (`server_version_num=150018`, then `table=rows`).
+pub const DESCRIBE_SQL: &str = "SELECT 'server_version_num=' || current_setting('server_version_num') UNION ALL \
+     (SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
+     table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables \
+     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name)";
+
 /// The server's version number (e.g. 150018) and every public table's exact row
 /// count, in one psql run.
 pub async fn describe(
@@ -166,28 +278,20 @@ pub async fn describe(
     via: Via,
     service: &Service,
 ) -> Result<(i64, Vec<(String, i64)>), String> {
-    let output = query(
-        ctx,
-        via,
-        service,
-        "SELECT 'server_version_num=' || current_setting('server_version_num') UNION ALL \
-         (SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
-         table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables \
-         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name)",
-    )
-    .await?;
+    let output = query(ctx, via, service, DESCRIBE_SQL).await?;
+    parse_description(&output).map_err(|e| format!("{}: {e}", service.database))
+}
+
+/// Reads `DESCRIBE_SQL`'s answer.
+pub fn parse_description(output: &str) -> Result<(i64, Vec<(String, i64)>), String> {
     let mut pairs = output.lines().filter_map(|l| {
         l.split_once('=')
             .and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
     });
-    let version = match pairs.next() {
-        Some((key, version)) if key == "server_version_num" => version,
-        _ => {
-            return Err(format!(
-                "{}: unexpected answer to the version query: {output:?}",
-                service.database
-            ));
-        }
-    };
-    Ok((version, pairs.collect()))
+    match pairs.next() {
+        Some((key, version)) if key == "server_version_num" => Ok((version, pairs.collect())),
+        _ => Err(format!(
+            "unexpected answer to the version query: {output:?}"
+        )),
+    }
 }

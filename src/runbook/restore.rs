@@ -1,11 +1,18 @@
-//! `restore`: verify first, plan, confirm, lock, take a safety backup, stop the
-//! application containers, restore each database all-or-nothing (one transaction,
-//! ON_ERROR_STOP), start the applications again whatever happened, wait for health.
+//! `restore`: verify first (signature, files, dumps), plan, confirm, lock, take a
+//! safety backup, stop the application containers, restore each database
+//! all-or-nothing, start the applications again whatever happened (a failure,
+//! Ctrl-C, SIGTERM), wait for health. All-or-nothing: the doctor sends `BEGIN`,
+//! streams the dump through the same validation, and sends `COMMIT` only after
+//! the last byte was read, validated and matched the manifest's sha256 — a cut
+//! stream (the doctor killed) ends psql without COMMIT and the server rolls back.
 
-use super::manifest::{DatabaseEntry, Manifest};
+use super::dump_check::DumpCheck;
+use super::interrupted::Record;
+use super::manifest::{self, DatabaseEntry, HashingReader, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
+use super::signals::Signals;
 use super::{backup, confirm, lock};
-use crate::check::Status;
+use crate::check::Status as CheckStatus;
 use crate::cli::RestoreArgs;
 use crate::error::Error;
 use crate::exit_code;
@@ -15,6 +22,7 @@ use bollard::query_parameters::StopContainerOptionsBuilder;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -22,62 +30,156 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const HEALTH_POLL: Duration = Duration::from_millis(200);
 
 pub async fn run(args: &RestoreArgs, profile: &Profile) -> Result<u8, Error> {
-    let manifest = Manifest::verify(&args.dir)
-        .map_err(|e| Error::Refused(format!("{e}; nothing was changed")))?;
-    let targets = targets(profile, &manifest, &args.only)?;
     let ctx = Context::new(profile.clone());
+    if args.finish {
+        return finish(&ctx).await;
+    }
+    if let Some(left) = Record::left_behind() {
+        return Err(Error::Refused(format!(
+            "{}\nnothing was changed",
+            left.warning()
+        )));
+    }
+    let dir = args
+        .dir
+        .as_ref()
+        .expect("clap requires DIR without --finish");
+    let trust = if args.trust_foreign_backup {
+        Trust::AlsoForeign
+    } else {
+        Trust::OwnOnly
+    };
+    let manifest = Manifest::verify(dir, trust)
+        .map_err(|e| Error::Refused(format!("backup invalid: {e}; nothing was changed")))?;
+    let targets = targets(profile, &manifest, &args.only)?;
     check_versions(&ctx, args.via, &targets).await?;
     let apps = application_containers(&ctx, &targets).await?;
-    print_plan(args, &targets, &apps);
+    print_plan(args, dir, &targets, &apps);
     if args.confirmation.dry_run {
         println!("dry run: nothing was changed");
         return Ok(exit_code::OK);
     }
     confirm("Restore these databases now?", &args.confirmation)?;
     let _lock = lock::acquire()?;
-    if !args.no_safety_backup {
-        let services: Vec<&Service> = targets.iter().map(|(s, _)| *s).collect();
-        let (dir, safety) =
-            backup::make(&ctx, &args.safety_dir, &services, args.via, false).await?;
-        if safety.status != "complete" {
-            return Err(Error::Runbook(format!(
-                "the safety backup {} failed: nothing was changed",
-                dir.display()
-            )));
+    let mut signals =
+        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let stopped = AtomicBool::new(false);
+    let work = restore_all(args, dir, &ctx, &targets, &apps, &stopped);
+    let outcome = tokio::select! {
+        outcome = work => Ok(outcome),
+        signal = signals.received() => Err(signal),
+    };
+    // Whatever happened (a failure, Ctrl-C), the applications run again.
+    let restarted = if stopped.load(Ordering::SeqCst) {
+        let restarted = start_and_wait(&ctx, &apps, &targets).await;
+        if restarted.is_ok() {
+            Record::clear();
         }
-        println!("safety backup: {}", dir.display());
+        Some(restarted)
+    } else {
+        None
+    };
+    if let Some(Err(e)) = &restarted {
+        eprintln!("helpdesk-doctor: the application containers did not come back healthy: {e}");
     }
-    stop(&ctx, &apps).await?;
-    let restores = targets
-        .iter()
-        .map(|(service, entry)| restore_one(&ctx, args.via, &args.dir, service, entry));
-    let outcomes = futures::future::join_all(restores).await;
-    let restarted = start_and_wait(&ctx, &apps, &targets).await;
+    let outcomes = match outcome {
+        Err(signal) => {
+            eprintln!(
+                "helpdesk-doctor: interrupted by {signal}: every database transaction was rolled \
+                 back (nothing restored){}",
+                if restarted.is_some() {
+                    "; application containers started again"
+                } else {
+                    ""
+                }
+            );
+            return Ok(exit_code::INTERRUPTED);
+        }
+        Ok(outcomes) => outcomes?,
+    };
     let mut failed = false;
     for ((service, _), outcome) in targets.iter().zip(&outcomes) {
         match outcome {
-            Ok(note) => println!("  {:<10} restored{note}", service.database),
+            Ok(()) => println!(
+                "  {:<10} restored, row counts match the backup",
+                service.database
+            ),
             Err(e) => {
                 failed = true;
                 println!(
-                    "  {:<10} FAILED, left unchanged: {}",
+                    "  {:<10} {}",
                     service.database,
-                    ctx.secrets.redact(e)
+                    ctx.secrets.redact(&e.to_string())
                 );
             }
         }
     }
-    if let Err(e) = restarted {
-        return Err(Error::Runbook(format!(
-            "the application containers did not come back healthy: {e}"
-        )));
+    match restarted {
+        Some(Err(_)) => Ok(exit_code::RUNBOOK_FAILED),
+        _ if failed => Ok(exit_code::RUNBOOK_FAILED),
+        Some(Ok(())) => {
+            println!("application containers running and healthy again");
+            Ok(exit_code::OK)
+        }
+        None => Ok(exit_code::OK),
     }
-    println!("application containers running and healthy again");
-    Ok(if failed {
-        exit_code::RUNBOOK_FAILED
-    } else {
-        exit_code::OK
-    })
+}
+
+/// The safety backup, then (recorded first) the applications stopped, then every
+/// database restored at once. `stopped` tells the caller what to start again.
+async fn restore_all(
+    args: &RestoreArgs,
+    dir: &Path,
+    ctx: &Context,
+    targets: &[(&Service, &DatabaseEntry)],
+    apps: &[String],
+    stopped: &AtomicBool,
+) -> Result<Vec<Result<(), Failure>>, Error> {
+    if !args.no_safety_backup {
+        let services: Vec<&Service> = targets.iter().map(|(s, _)| *s).collect();
+        let (safety_dir, safety) =
+            backup::make(ctx, &args.safety_dir, &services, args.via, false).await?;
+        if safety.status != Status::Complete {
+            return Err(Error::Runbook(format!(
+                "the safety backup {} failed: nothing was changed",
+                safety_dir.display()
+            )));
+        }
+        println!("safety backup: {}", safety_dir.display());
+    }
+    Record::new(dir.to_path_buf(), apps.to_vec())
+        .save()
+        .map_err(|e| {
+            Error::CannotRun(format!(
+                "recording the restore in the state folder: {e}; nothing was changed"
+            ))
+        })?;
+    stopped.store(true, Ordering::SeqCst);
+    stop(ctx, apps).await?;
+    let restores = targets
+        .iter()
+        .map(|(service, entry)| restore_one(ctx, args.via, dir, service, entry));
+    Ok(futures::future::join_all(restores).await)
+}
+
+/// `restore --finish`: start what an interrupted restore left stopped.
+async fn finish(ctx: &Context) -> Result<u8, Error> {
+    let Some(record) = Record::left_behind() else {
+        println!("no interrupted restore: nothing to finish");
+        return Ok(exit_code::OK);
+    };
+    let _lock = lock::acquire()?;
+    println!(
+        "starting {} again (left stopped by the restore started {})",
+        record.stopped.join(", "),
+        record.started_at
+    );
+    start_and_wait(ctx, &record.stopped, &[])
+        .await
+        .map_err(|e| Error::Runbook(format!("starting the containers again: {e}")))?;
+    Record::clear();
+    println!("application containers running again");
+    Ok(exit_code::OK)
 }
 
 /// The services to restore and their entries in the manifest.
@@ -149,28 +251,46 @@ async fn application_containers(
     Ok(names)
 }
 
-fn print_plan(args: &RestoreArgs, targets: &[(&Service, &DatabaseEntry)], apps: &[String]) {
-    println!("restore plan from {}:", args.dir.display());
+fn print_plan(
+    args: &RestoreArgs,
+    dir: &Path,
+    targets: &[(&Service, &DatabaseEntry)],
+    apps: &[String],
+) {
+    println!("restore plan from {}:", dir.display());
+    let mut step = 0;
+    let mut next = || {
+        step += 1;
+        step
+    };
     if args.no_safety_backup {
-        println!("  0. no safety backup (--no-safety-backup)");
+        println!("  -  no safety backup (--no-safety-backup)");
     } else {
         println!(
-            "  0. take a safety backup of the current databases into {}",
+            "  {}. take a safety backup of the current databases into {}",
+            next(),
             args.safety_dir.display()
         );
     }
-    println!("  1. stop the application containers: {}", apps.join(", "));
+    println!(
+        "  {}. stop the application containers: {}",
+        next(),
+        apps.join(", ")
+    );
     for (service, entry) in targets {
         let rows: i64 = entry.tables.values().sum();
         println!(
-            "  2. restore {} in {} ({} tables, {rows} rows) in one transaction: all or nothing",
+            "  {}. restore {} in {} ({} tables, {rows} rows) in one transaction, committed only \
+             after the whole dump was checked: all or nothing",
+            next(),
             service.database,
             service.container("db"),
             entry.tables.len()
         );
     }
     println!(
-        "  3. start {} again and wait until their health checks pass",
+        "  {}. start {} again and wait until their health checks pass",
+        next(),
         apps.join(", ")
     );
 }
@@ -190,53 +310,134 @@ async fn stop(ctx: &Context, apps: &[String]) -> Result<(), Error> {
     futures::future::try_join_all(stops).await.map(|_| ())
 }
 
-/// Streams the decompressed dump into psql in one transaction that stops at the
-/// first error: a failing statement leaves the database exactly as it was.
+/// Why one database was not restored.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("FAILED, rolled back, left unchanged: {0}")]
+    RolledBack(String),
+    #[error("FAILED: restored, but the row counts differ from the backup: {0}")]
+    CountsDiffer(String),
+}
+
+/// Streams the dump into psql inside a transaction of our own: `BEGIN`, the
+/// dump (validated again on the way), and `COMMIT` only once all of it was read,
+/// validated and matched its sha256. Then the row counts must match the backup's.
 async fn restore_one(
     ctx: &Context,
     via: Via,
     dir: &Path,
     service: &Service,
     entry: &DatabaseEntry,
-) -> Result<String, String> {
-    let file = entry.file.as_ref().ok_or("no dump file in the manifest")?;
+) -> Result<(), Failure> {
+    let file = entry
+        .file
+        .clone()
+        .ok_or_else(|| Failure::RolledBack("no dump file in the manifest".into()))?;
+    let opened =
+        manifest::open_entry(dir, &file).map_err(|e| Failure::RolledBack(e.to_string()))?;
     let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
-    let path = dir.join(&file.name);
-    let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let mut gzip = GzDecoder::new(
-            std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-        );
+    let reader = tokio::task::spawn_blocking(move || stream_dump(opened, &file, sender));
+    let args = ["-X", "-q", "-v", "ON_ERROR_STOP=1"];
+    let finished = pg_tool::run(ctx, via, service, "psql", &args, Some(receiver), |_| Ok(())).await;
+    let streamed = reader
+        .await
+        .map_err(|e| Failure::RolledBack(e.to_string()))?;
+    let finished = finished.map_err(Failure::RolledBack)?;
+    if finished.exit_code != 0 {
+        return Err(Failure::RolledBack(format!(
+            "psql exited {}: {}",
+            finished.exit_code, finished.stderr
+        )));
+    }
+    match streamed {
+        Ok(Streamed::Committed) => {}
+        Ok(Streamed::ReceiverGone) => {
+            return Err(Failure::RolledBack("psql stopped reading the dump".into()));
+        }
+        Err(e) => return Err(Failure::RolledBack(e)),
+    }
+    let (_, tables) = pg_tool::describe(ctx, via, service)
+        .await
+        .map_err(Failure::CountsDiffer)?;
+    let differing = count_differences(&entry.tables, &tables);
+    if differing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::CountsDiffer(differing.join(", ")))
+    }
+}
+
+enum Streamed {
+    /// Every byte sent, validated and matched: `COMMIT` was sent.
+    Committed,
+    /// psql stopped reading (it failed): no `COMMIT` was sent.
+    ReceiverGone,
+}
+
+/// `BEGIN`, the decompressed dump checked on the way, and `COMMIT` only if the
+/// whole of it was valid and matched the manifest. Any error returns before
+/// `COMMIT`: dropping the sender ends psql's input and the server rolls back.
+fn stream_dump(
+    file: std::fs::File,
+    entry: &manifest::FileEntry,
+    sender: mpsc::Sender<Vec<u8>>,
+) -> Result<Streamed, String> {
+    let send = |bytes: Vec<u8>| sender.blocking_send(bytes).is_ok();
+    if !send(b"BEGIN;\n".to_vec()) {
+        return Ok(Streamed::ReceiverGone);
+    }
+    let mut hashed = HashingReader::new(file.take(entry.size));
+    let mut check = DumpCheck::new(entry.max_raw_size());
+    {
+        let mut gzip = GzDecoder::new(&mut hashed);
         loop {
             let mut chunk = vec![0u8; 1 << 20];
             let n = gzip
                 .read(&mut chunk)
-                .map_err(|e| format!("decompressing {}: {e}", path.display()))?;
-            if n == 0 || sender.blocking_send(chunk[..n].to_vec()).is_err() {
-                return Ok(());
+                .map_err(|e| format!("decompressing {}: {e}", entry.name))?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            check
+                .feed(&chunk)
+                .map_err(|e| format!("{}: {e}", entry.name))?;
+            if !send(chunk) {
+                return Ok(Streamed::ReceiverGone);
             }
         }
-    });
-    let args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"];
-    let finished =
-        pg_tool::run(ctx, via, service, "psql", &args, Some(receiver), |_| Ok(())).await?;
-    reader.await.map_err(|e| e.to_string())??;
-    if finished.exit_code != 0 {
+    }
+    check.finish().map_err(|e| format!("{}: {e}", entry.name))?;
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| e.to_string())?;
+    if hashed.finish() != entry.sha256 {
         return Err(format!(
-            "psql exited {} (transaction rolled back): {}",
-            finished.exit_code, finished.stderr
+            "{} changed since it was verified (sha256)",
+            entry.name
         ));
     }
-    let (_, tables) = pg_tool::describe(ctx, via, service).await?;
-    let differing: Vec<String> = tables
+    if !send(b"COMMIT;\n".to_vec()) {
+        return Ok(Streamed::ReceiverGone);
+    }
+    Ok(Streamed::Committed)
+}
+
+/// "tickets has 3 rows, the backup 4" for every table whose count differs.
+fn count_differences(
+    expected: &std::collections::BTreeMap<String, i64>,
+    actual: &[(String, i64)],
+) -> Vec<String> {
+    let mut differing: Vec<String> = actual
         .iter()
-        .filter(|(t, n)| entry.tables.get(t).is_some_and(|expected| expected != n))
-        .map(|(t, n)| format!("{t} has {n} rows, the backup {}", entry.tables[t]))
+        .filter(|(t, n)| expected.get(t).is_some_and(|e| e != n))
+        .map(|(t, n)| format!("{t} has {n} rows, the backup {}", expected[t]))
         .collect();
-    Ok(if differing.is_empty() {
-        String::new()
-    } else {
-        format!(" (but {})", differing.join(", "))
-    })
+    differing.extend(
+        expected
+            .keys()
+            .filter(|t| !actual.iter().any(|(a, _)| a == *t))
+            .map(|t| format!("{t} is missing")),
+    );
+    differing
 }
 
 /// Starts the application containers again and waits until diagnose's health
@@ -260,7 +461,7 @@ async fn start_and_wait(
             ctx.profile.host, service.app_port
         );
         let deadline = Instant::now() + HEALTH_TIMEOUT;
-        while http::health(ctx, &url).await.status != Status::Pass {
+        while http::health(ctx, &url).await.status != CheckStatus::Pass {
             if Instant::now() > deadline {
                 return Err(format!("{url} not healthy after {HEALTH_TIMEOUT:?}"));
             }

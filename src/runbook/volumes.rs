@@ -2,9 +2,9 @@
 //! from a running database (a tarball of a live data directory is not a consistent
 //! backup): stop the container, archive, start it again, wait until healthy.
 
-use super::files::CompressedFile;
 use super::manifest::FileEntry;
 use super::progress::Progress;
+use crate::files::CompressedFile;
 use crate::probe::Context;
 use crate::profile::Service;
 use bollard::Docker;
@@ -86,13 +86,16 @@ async fn download(
             }
             Err(e) => Err(format!("archiving {container}:{path}: {e}")),
         };
-        if let Err(e) = written {
-            file.abandon();
-            return Err(e);
-        }
+        // Dropping the unfinished file removes it.
+        written?;
     }
-    let (size, sha256) = file.finish()?;
-    Ok(FileEntry { name, size, sha256 })
+    let written = file.finish()?;
+    Ok(FileEntry {
+        name,
+        size: written.size,
+        sha256: written.sha256,
+        raw_size: None,
+    })
 }
 
 async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), String> {

@@ -1,13 +1,15 @@
-//! Files a backup is made of: private (0700 directories, 0600 files, whatever the
-//! umask), written under a temporary name, fsynced, then renamed into place.
+//! Files written safely: private (0700 folders, 0600 files, whatever the umask),
+//! written to a unique temporary file (O_EXCL, in the target's folder), fsynced,
+//! then renamed into place; a file that is not finished disappears with it.
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
 
 /// Creates `path` (not already existing) with mode 0700; its parents as needed.
 pub fn private_dir(path: &Path) -> io::Result<()> {
@@ -18,34 +20,40 @@ pub fn private_dir(path: &Path) -> io::Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))
 }
 
-/// A file being written as `<name>.partial`; `commit` fsyncs and renames it.
+/// A file being written under a unique temporary name beside `path` (mode
+/// 0600); `commit` fsyncs and renames it, dropping it removes it.
 pub struct PendingFile {
-    file: File,
-    partial: PathBuf,
+    file: NamedTempFile,
     path: PathBuf,
 }
 
 impl PendingFile {
     pub fn create(path: &Path) -> io::Result<PendingFile> {
-        let partial = path.with_file_name(format!("{}.partial", file_name(path)));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&partial)?;
-        fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(path)))
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
         Ok(PendingFile {
             file,
-            partial,
             path: path.to_path_buf(),
         })
     }
 
+    /// Sets the final file's mode (0600 unless changed).
+    pub fn set_mode(&self, mode: u32) -> io::Result<()> {
+        self.file
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+    }
+
     pub fn commit(self) -> io::Result<()> {
-        self.file.sync_all()?;
-        fs::rename(&self.partial, &self.path)?;
-        if let Some(dir) = self.path.parent() {
+        self.file.as_file().sync_all()?;
+        self.file.persist(&self.path).map_err(|e| e.error)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             File::open(dir)?.sync_all()?;
         }
         Ok(())
@@ -67,10 +75,12 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Writes `text` to `path` atomically (temporary name, fsync, rename), mode 0600.
-pub fn write_atomically(path: &Path, text: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to `path` atomically with `mode`: a unique temporary file,
+/// fsync, rename. On failure `path` is untouched and nothing is left behind.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut pending = PendingFile::create(path)?;
-    pending.write_all(text)?;
+    pending.set_mode(mode)?;
+    pending.write_all(bytes)?;
     pending.commit()
 }
 
@@ -108,11 +118,21 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// A gzip file being written: compressed, then counted and hashed on its way to
-/// a `PendingFile`. `finish` commits it; dropping it unfinished leaves only `.partial`.
+/// A gzip file being written: counted, compressed, then counted and hashed on its
+/// way to a `PendingFile`. `finish` commits it; dropping it removes it.
 pub struct CompressedFile {
     gzip: GzEncoder<HashingWriter<BufWriter<PendingFile>>>,
     path: PathBuf,
+    raw_bytes: u64,
+}
+
+/// What a finished compressed file holds.
+pub struct Compressed {
+    /// Compressed size on disk.
+    pub size: u64,
+    pub sha256: String,
+    /// Size once decompressed.
+    pub raw_size: u64,
 }
 
 impl CompressedFile {
@@ -123,11 +143,12 @@ impl CompressedFile {
         Ok(CompressedFile {
             gzip: GzEncoder::new(writer, Compression::fast()),
             path: path.to_path_buf(),
+            raw_bytes: 0,
         })
     }
 
-    /// Commits the file; returns its size and hex sha256.
-    pub fn finish(self) -> Result<(u64, String), String> {
+    /// Commits the file.
+    pub fn finish(self) -> Result<Compressed, String> {
         let path = self.path.display().to_string();
         let (buffered, size, sha256) = self
             .gzip
@@ -140,34 +161,23 @@ impl CompressedFile {
         pending
             .commit()
             .map_err(|e| format!("committing {path}: {e}"))?;
-        Ok((size, sha256))
-    }
-
-    /// Removes what was written of a file that will not be finished.
-    pub fn abandon(self) {
-        let partial = self
-            .path
-            .with_file_name(format!("{}.partial", file_name(&self.path)));
-        drop(self.gzip);
-        fs::remove_file(partial).ok();
+        Ok(Compressed {
+            size,
+            sha256,
+            raw_size: self.raw_bytes,
+        })
     }
 }
 
 impl Write for CompressedFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.gzip.write(buf)
+        let written = self.gzip.write(buf)?;
+        self.raw_bytes += written as u64;
+        Ok(written)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.gzip.flush()
     }
-}
-
-/// The size and hex sha256 of a file, read in constant memory.
-pub fn digest(path: &Path) -> io::Result<(u64, String)> {
-    let mut hashing = HashingWriter::new(io::sink());
-    io::copy(&mut File::open(path)?, &mut hashing)?;
-    let (_, bytes, sha) = hashing.finish();
-    Ok((bytes, sha))
 }
 
 #[cfg(test)]
@@ -180,7 +190,7 @@ mod tests {
         let backup = dir.path().join("b");
         private_dir(&backup).unwrap();
         let file = backup.join("x");
-        write_atomically(&file, b"hello").unwrap();
+        write_atomically(&file, b"hello", 0o600).unwrap();
         assert_eq!(
             fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
             0o700
@@ -189,12 +199,26 @@ mod tests {
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert!(!backup.join("x.partial").exists());
-        let (size, sha) = digest(&file).unwrap();
-        assert_eq!(size, 5);
         assert_eq!(
-            sha,
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+            fs::read_dir(&backup).unwrap().count(),
+            1,
+            "no temporary file left"
         );
+    }
+
+    #[test]
+    fn an_unfinished_file_leaves_nothing_and_a_symlink_target_is_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = CompressedFile::create(&dir.path().join("x.gz")).unwrap();
+        file.write_all(b"half").unwrap();
+        drop(file);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        let precious = dir.path().join("precious");
+        fs::write(&precious, "keep").unwrap();
+        let report = dir.path().join("report.json");
+        std::os::unix::fs::symlink(&precious, &report).unwrap();
+        write_atomically(&report, b"{}", 0o644).unwrap();
+        assert_eq!(fs::read_to_string(&precious).unwrap(), "keep");
+        assert_eq!(fs::read_to_string(&report).unwrap(), "{}");
     }
 }

@@ -1,0 +1,85 @@
+//! The record of a restore in progress, kept in the state folder from the moment
+//! it stops the application containers until they run again: if the doctor is
+//! killed (kill -9, a crash) the next command says which containers were left
+//! stopped and how to start them (`restore --finish`).
+
+use crate::files;
+use crate::state;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+const FILE: &str = "interrupted-restore.json";
+/// The record is small; a larger file is not ours.
+const MAX_BYTES: u64 = 64 << 10;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub pid: u32,
+    pub started_at: String,
+    pub backup: PathBuf,
+    /// The application containers the restore stopped.
+    pub stopped: Vec<String>,
+}
+
+fn path() -> PathBuf {
+    state::state_dir().join(FILE)
+}
+
+impl Record {
+    pub fn new(backup: PathBuf, stopped: Vec<String>) -> Record {
+        Record {
+            pid: std::process::id(),
+            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            backup,
+            stopped,
+        }
+    }
+
+    /// Written before the first container is stopped.
+    pub fn save(&self) -> std::io::Result<()> {
+        let path = path();
+        if let Some(dir) = path.parent() {
+            state::private_dir(dir)?;
+        }
+        let text = serde_json::to_vec_pretty(self).expect("a record serialises");
+        files::write_atomically(&path, &text, 0o600)
+    }
+
+    /// Removed once the containers run again.
+    pub fn clear() {
+        std::fs::remove_file(path()).ok();
+    }
+
+    /// The record of an interrupted restore, if one was left (the restore that
+    /// wrote it no longer runs).
+    pub fn left_behind() -> Option<Record> {
+        let file = crate::runbook::manifest::open_regular(&path()).ok()?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_BYTES), &mut text).ok()?;
+        let record: Record = serde_json::from_str(&text).ok()?;
+        let running = std::path::Path::new(&format!("/proc/{}", record.pid)).exists()
+            && record.pid != std::process::id();
+        (!running).then_some(record)
+    }
+
+    /// What to tell the user, on stderr, before any command runs.
+    pub fn warning(&self) -> String {
+        let names: Vec<String> = self.stopped.iter().map(|n| printable(n)).collect();
+        format!(
+            "warning: a restore from {} (started {}, pid {}) was interrupted and left these \
+             application containers stopped: {}. The databases were not changed by it. \
+             Start them again with `helpdesk-doctor restore --finish` (or `docker start {}`).",
+            self.backup.display(),
+            printable(&self.started_at),
+            self.pid,
+            names.join(", "),
+            names.join(" ")
+        )
+    }
+}
+
+/// `text` without control characters (the record is a file anyone with access
+/// to the state folder could have edited: no escape sequence reaches the terminal).
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}

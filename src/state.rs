@@ -1,0 +1,93 @@
+//! The doctor's own folders: the state folder (backup signing key, the record of
+//! an interrupted restore) and the runtime folder that holds the runbook lock.
+//! Both are private (0700) and never followed through a symlink.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// `HELPDESK_DOCTOR_STATE_DIR`, else `/var/lib/helpdesk-doctor` as root, else
+/// `$XDG_STATE_HOME/helpdesk-doctor` (`~/.local/state/helpdesk-doctor`).
+pub fn state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HELPDESK_DOCTOR_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if is_root() {
+        return PathBuf::from("/var/lib/helpdesk-doctor");
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("/var/tmp"));
+    base.join("helpdesk-doctor")
+}
+
+/// Where the runbook lock lives. Deliberately not configurable by the caller's
+/// environment for root (every root runbook must see the same lock):
+/// `/run/helpdesk-doctor` as root, else `$XDG_RUNTIME_DIR/helpdesk-doctor`, else
+/// the state folder.
+pub fn runtime_dir() -> PathBuf {
+    if is_root() {
+        return PathBuf::from("/run/helpdesk-doctor");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) => PathBuf::from(dir).join("helpdesk-doctor"),
+        None => state_dir(),
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Creates `dir` (and its parents) as a 0700 folder owned by us, or checks that
+/// the existing one is a real folder (not a symlink) owned by us and not
+/// writable by others.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => return fs::set_permissions(dir, fs::Permissions::from_mode(0o700)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} must be a folder owned by uid {me} and writable only by it (remove it and run again)",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_symlink_or_shared_folder_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let target = base.path().join("elsewhere");
+        fs::create_dir(&target).unwrap();
+        let link = base.path().join("state");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(private_dir(&link).is_err());
+        let shared = base.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(private_dir(&shared).is_err());
+        let fresh = base.path().join("a/b");
+        private_dir(&fresh).unwrap();
+        assert_eq!(fs::metadata(&fresh).unwrap().mode() & 0o777, 0o700);
+        private_dir(&fresh).unwrap();
+    }
+}
