@@ -9,10 +9,10 @@ use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.as_deref();
     // A restore killed outright (kill -9) left applications stopped: say so first.
-    if !matches!(cli.command, Command::Restore(_)) {
-        if let Some(left) = Record::left_behind() {
-            eprintln!("{}", left.warning());
-        }
+    if !matches!(cli.command, Command::Restore(_))
+        && let Some(left) = Record::left_behind()
+    {
+        eprintln!("{}", left.warning());
     }
     match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, config, &cli.checks_dir, cli.color).await,
@@ -25,7 +25,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             runbook::tokens::purge(args, &Profile::load(config)?).await
         }
         Command::Backup(backup) => match &backup.action {
-            None => runbook::backup::run(&backup.args, &Profile::load(config)?).await,
+            None => {
+                let profile = Profile::load(config)?.with_stall(backup.args.stall_timeout);
+                runbook::backup::run(&backup.args, &profile).await
+            }
             Some(BackupAction::Verify {
                 dir,
                 trust_foreign_backup,
@@ -40,7 +43,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Some(BackupAction::List { dir }) => runbook::backup::list(dir),
             Some(BackupAction::Prune(args)) => runbook::backup::prune(args),
         },
-        Command::Restore(args) => runbook::restore::run(args, &Profile::load(config)?).await,
+        Command::Restore(args) => {
+            let profile = Profile::load(config)?.with_stall(args.stall_timeout);
+            runbook::restore::run(args, &profile).await
+        }
     }
 }
 

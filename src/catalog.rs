@@ -9,6 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The built-in catalog, compiled into the binary so it runs anywhere.
+/// Limits on what a user's catalog may ask (hostile input is bounded).
+const MAX_FILES: usize = 1000;
+const MAX_FILE_BYTES: u64 = 1 << 20;
+const MAX_CHECKS: usize = 20_000;
+const MAX_NEEDS_DEPTH: usize = 64;
+
 const BUILTIN: &[(&str, &str)] = &[
     ("checks/docker.toml", include_str!("../checks/docker.toml")),
     (
@@ -101,6 +107,12 @@ pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
             Err(mut e) => errors.append(&mut e),
         }
     }
+    if checks.len() > MAX_CHECKS {
+        return Err(Error::Catalog(format!(
+            "{} checks: at most {MAX_CHECKS} are accepted",
+            checks.len()
+        )));
+    }
     errors.extend(check_references(&checks));
     if errors.is_empty() {
         Ok(checks)
@@ -109,6 +121,8 @@ pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
     }
 }
 
+/// The `*.toml` files of `dir`: regular files only (a FIFO or a device never
+/// blocks the load), each at most `MAX_FILE_BYTES`, at most `MAX_FILES` of them.
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| Error::Catalog(format!("{}: {e}", dir.display())))?;
@@ -116,15 +130,37 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
+    if paths.len() > MAX_FILES {
+        return Err(Error::Catalog(format!(
+            "{}: more than {MAX_FILES} check files",
+            dir.display()
+        )));
+    }
     paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Error::Catalog(format!("{}: {e}", p.display())))?;
-            Ok((p.display().to_string(), text))
-        })
-        .collect()
+    paths.into_iter().map(|p| read_check_file(&p)).collect()
+}
+
+fn read_check_file(path: &Path) -> Result<(String, String), Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let error = |why: String| Error::Catalog(format!("{}: {why}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| error(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| error(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(error("not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(error(format!("larger than {MAX_FILE_BYTES} bytes")));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| error(e.to_string()))?;
+    Ok((path.display().to_string(), text))
 }
 
 /// Parses one file and expands its checks; every error names the file and line.
@@ -315,6 +351,12 @@ fn check_references(checks: &[Check]) -> Vec<String> {
     let ids: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
     let mut errors = Vec::new();
     for check in checks {
+        if check.def.causes.contains(&check.def.id) || check.def.needs.contains(&check.def.id) {
+            errors.push(format!(
+                "{}:{}: check {:?} names itself in its own needs or causes",
+                check.source, check.line, check.def.id
+            ));
+        }
         for reference in check.def.needs.iter().chain(&check.def.causes) {
             if !ids.contains_key(reference.as_str()) {
                 errors.push(format!(
@@ -324,50 +366,100 @@ fn check_references(checks: &[Check]) -> Vec<String> {
             }
         }
     }
-    if errors.is_empty()
-        && let Some(cycle) = find_cycle(checks)
-    {
-        errors.push(format!(
+    if !errors.is_empty() {
+        return errors;
+    }
+    match dependency_order(checks) {
+        Err(cycle) => errors.push(format!(
             "checks depend on each other in a loop: {}",
             cycle.join(" -> ")
-        ));
+        )),
+        Ok(order) => errors.extend(check_depth(checks, &order)),
     }
     errors
 }
 
-fn find_cycle(checks: &[Check]) -> Option<Vec<String>> {
-    let needs: HashMap<&str, &[String]> = checks
+/// Checks in an order where each comes after the checks it needs (Kahn's
+/// algorithm: linear, no recursion), or the first loop found.
+fn dependency_order(checks: &[Check]) -> Result<Vec<usize>, Vec<String>> {
+    let index: HashMap<&str, usize> = checks
         .iter()
-        .map(|c| (c.def.id.as_str(), c.def.needs.as_slice()))
+        .enumerate()
+        .map(|(i, c)| (c.def.id.as_str(), i))
         .collect();
-    fn visit<'a>(
-        id: &'a str,
-        needs: &HashMap<&'a str, &'a [String]>,
-        path: &mut Vec<&'a str>,
-        done: &mut Vec<&'a str>,
-    ) -> bool {
-        if done.contains(&id) {
-            return false;
-        }
-        if path.contains(&id) {
-            path.push(id);
-            return true;
-        }
-        path.push(id);
-        for next in needs.get(id).copied().unwrap_or_default() {
-            if visit(next, needs, path, done) {
-                return true;
+    let mut waiting: Vec<usize> = vec![0; checks.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); checks.len()];
+    for (i, check) in checks.iter().enumerate() {
+        for need in &check.def.needs {
+            if let Some(&n) = index.get(need.as_str()) {
+                waiting[i] += 1;
+                dependents[n].push(i);
             }
         }
-        path.pop();
-        done.push(id);
-        false
     }
-    let mut done = Vec::new();
-    for check in checks {
-        let mut path = Vec::new();
-        if visit(&check.def.id, &needs, &mut path, &mut done) {
-            return Some(path.iter().map(|s| s.to_string()).collect());
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..checks.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(checks.len());
+    while let Some(i) = ready.pop_front() {
+        order.push(i);
+        for &d in &dependents[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.push_back(d);
+            }
+        }
+    }
+    if order.len() == checks.len() {
+        return Ok(order);
+    }
+    // Every check left waits for another one left: walk `needs` until one repeats.
+    let left = |i: usize| waiting[i] > 0;
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    let mut path: Vec<usize> = Vec::new();
+    let mut at = (0..checks.len())
+        .find(|&i| left(i))
+        .expect("a check is left");
+    while !seen.contains_key(&at) {
+        seen.insert(at, path.len());
+        path.push(at);
+        at = checks[at]
+            .def
+            .needs
+            .iter()
+            .filter_map(|n| index.get(n.as_str()).copied())
+            .find(|&n| left(n))
+            .expect("a check left waits for another");
+    }
+    let mut cycle: Vec<String> = path[seen[&at]..]
+        .iter()
+        .map(|&i| checks[i].def.id.clone())
+        .collect();
+    cycle.push(checks[at].def.id.clone());
+    Err(cycle)
+}
+
+/// Errors for `needs` chains deeper than `MAX_NEEDS_DEPTH`, given a dependency order.
+fn check_depth(checks: &[Check], order: &[usize]) -> Option<String> {
+    let index: HashMap<&str, usize> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.def.id.as_str(), i))
+        .collect();
+    let mut depth = vec![0usize; checks.len()];
+    for &i in order {
+        depth[i] = checks[i]
+            .def
+            .needs
+            .iter()
+            .filter_map(|n| index.get(n.as_str()).map(|&n| depth[n] + 1))
+            .max()
+            .unwrap_or(0);
+        if depth[i] > MAX_NEEDS_DEPTH {
+            let check = &checks[i];
+            return Some(format!(
+                "{}:{}: check {:?} sits at the end of a chain of `needs` deeper than {MAX_NEEDS_DEPTH}",
+                check.source, check.line, check.def.id
+            ));
         }
     }
     None
@@ -398,18 +490,9 @@ pub fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> 
     )
 }
 
-/// Whether `id` matches a glob of `*` (any run) and `?` (one character).
+/// Whether `id` matches a glob of `*` (any run) and `?` (one character), in linear time.
 pub fn glob_match(pattern: &str, id: &str) -> bool {
-    fn matches(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => matches(&p[1..], s) || (!s.is_empty() && matches(p, &s[1..])),
-            (Some(b'?'), Some(_)) => matches(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), id.as_bytes())
+    wildmatch::WildMatch::new(pattern).matches(id)
 }
 
 /// The checks selected by `--only` / `--skip` globs, plus the gates they need.
@@ -418,24 +501,25 @@ pub fn select(checks: Vec<Check>, only: &[String], skip: &[String]) -> Vec<Check
         (only.is_empty() || only.iter().any(|p| glob_match(p, id)))
             && !skip.iter().any(|p| glob_match(p, id))
     };
-    let mut keep: Vec<String> = checks
+    let by_id: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
+    let mut keep: std::collections::HashSet<String> = Default::default();
+    let mut to_visit: Vec<String> = checks
         .iter()
         .filter(|c| chosen(&c.def.id))
         .map(|c| c.def.id.clone())
         .collect();
-    let mut i = 0;
-    while i < keep.len() {
-        let needs = checks
-            .iter()
-            .find(|c| c.def.id == keep[i])
-            .map(|c| c.def.needs.clone())
-            .unwrap_or_default();
-        for need in needs {
-            if !keep.contains(&need) {
-                keep.push(need);
-            }
+    while let Some(id) = to_visit.pop() {
+        if let Some(check) = by_id.get(id.as_str()) {
+            to_visit.extend(
+                check
+                    .def
+                    .needs
+                    .iter()
+                    .filter(|n| !keep.contains(*n))
+                    .cloned(),
+            );
         }
-        i += 1;
+        keep.insert(id);
     }
     checks
         .into_iter()

@@ -89,6 +89,10 @@ pub struct BackupArgs {
     /// the published ports (direct, for databases that are not containers).
     #[arg(long, value_enum, default_value_t = Via::Docker)]
     pub via: Via,
+    /// Stop pg_dump when it moves no byte for this long (a paused or hung database).
+    /// Default: the profile's timeouts.stall_ms (60s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub stall_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +145,10 @@ pub struct RestoreArgs {
     pub only: Vec<String>,
     #[arg(long, value_enum, default_value_t = Via::Docker)]
     pub via: Via,
+    /// Stop psql or pg_dump when it moves no byte for this long (a paused or hung
+    /// database): the transaction is rolled back. Default: timeouts.stall_ms (60s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub stall_timeout: Option<Duration>,
     /// Skip the backup of the current databases taken before restoring.
     #[arg(long)]
     pub no_safety_backup: bool,
@@ -232,8 +240,8 @@ pub struct FlushArgs {
     #[arg(long)]
     pub all: bool,
     /// Keys per SCAN/UNLINK batch (300 keeps other clients' p99 latency under 5 ms here).
-    #[arg(long, default_value_t = 300)]
-    pub batch: usize,
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
     #[command(flatten)]
     pub confirmation: Confirmation,
 }
@@ -247,34 +255,39 @@ pub enum TokensCommand {
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
     /// Rows deleted per transaction.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub batch: i64,
     #[command(flatten)]
     pub confirmation: Confirmation,
 }
 
-/// `500ms`, `2s`, `3m`, `1h`, or a number of seconds.
+/// The longest duration any flag or setting accepts.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A duration as humantime writes it (`500ms`, `2s`, `1m30s`, `1h`), or a number
+/// of seconds; more than zero and at most `MAX_DURATION`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 3m"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(seconds))
+    let parsed = match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| format!("{text:?} is not a duration like 500ms, 2s or 1m30s ({e})")),
+    }?;
+    check_duration(parsed).map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// More than zero and at most `MAX_DURATION`.
+pub fn check_duration(duration: Duration) -> Result<Duration, String> {
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "must be at most {}",
+            humantime::format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -286,8 +299,13 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("99999999999999999999999h").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(parse_duration("8d").is_err());
     }
 
     #[test]

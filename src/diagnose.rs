@@ -19,6 +19,8 @@ pub struct Plan {
     pub checks: Vec<Check>,
     pub profile: Profile,
     pub deadline: std::time::Duration,
+    /// How long loading took: it counts against the deadline.
+    load_time: std::time::Duration,
 }
 
 impl Plan {
@@ -27,6 +29,7 @@ impl Plan {
         checks_dirs: &[PathBuf],
         selection: &Selection,
     ) -> Result<Plan, Error> {
+        let loading_started = Instant::now();
         let mut profile = Profile::load(config)?;
         if let Some(timeout) = selection.probe_timeout {
             profile.timeouts.probe_ms = timeout.as_millis() as u64;
@@ -47,6 +50,7 @@ impl Plan {
             checks,
             profile,
             deadline,
+            load_time: loading_started.elapsed(),
         })
     }
 
@@ -54,7 +58,17 @@ impl Plan {
     pub async fn run(&self) -> (Vec<CheckResult>, u64) {
         let context = Arc::new(Context::new(self.profile.clone()));
         let started = Instant::now();
-        let results = runner::run(&self.checks, context, self.deadline).await;
+        // `--deadline` bounds the whole run, loading the catalog included.
+        let deadline = self
+            .deadline
+            .saturating_sub(self.load_time)
+            .max(std::time::Duration::from_millis(1));
+        // Every credential known to the redactor first, within the deadline too.
+        let _ = tokio::time::timeout(deadline, context.register_secrets()).await;
+        let deadline = deadline
+            .saturating_sub(started.elapsed())
+            .max(std::time::Duration::from_millis(1));
+        let results = runner::run(&self.checks, context, deadline).await;
         (results, started.elapsed().as_millis() as u64)
     }
 }

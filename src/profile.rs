@@ -101,7 +101,30 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// Every timeout more than zero and at most `cli::MAX_DURATION`.
+    fn check(&self) -> Result<(), String> {
+        for (name, ms) in [
+            ("probe_ms", self.probe_ms),
+            ("deadline_ms", self.deadline_ms),
+            ("stall_ms", self.stall_ms),
+        ] {
+            crate::cli::check_duration(std::time::Duration::from_millis(ms))
+                .map_err(|e| format!("timeouts.{name}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 impl Profile {
+    /// The profile with `--stall-timeout`, when given.
+    pub fn with_stall(mut self, stall: Option<std::time::Duration>) -> Profile {
+        if let Some(stall) = stall {
+            self.timeouts.stall_ms = stall.as_millis() as u64;
+        }
+        self
+    }
+
     /// The default profile, overridden by `path` when given.
     pub fn load(path: Option<&Path>) -> Result<Profile, Error> {
         let Some(path) = path else {
@@ -109,8 +132,13 @@ impl Profile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::Config(crate::catalog::describe_toml_error(path, &text, &e)))
+        let profile: Profile = toml::from_str(&text)
+            .map_err(|e| Error::Config(crate::catalog::describe_toml_error(path, &text, &e)))?;
+        profile
+            .timeouts
+            .check()
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Ok(profile)
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {

@@ -5,38 +5,49 @@
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
 use crate::probe::Context;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
-type Pending = Shared<BoxFuture<'static, CheckResult>>;
+type Gate = (String, watch::Receiver<Option<CheckResult>>);
 
-/// Runs `checks` (in catalog order, dependencies first) within `deadline`.
+/// Runs every check of `checks` at once (each waits for the gates it needs)
+/// within `deadline`; what is still running then is stopped and reported.
+/// No future waits inside another: a chain of `needs` of any length costs no stack.
 pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec<CheckResult> {
-    let mut pending: HashMap<String, Pending> = HashMap::new();
-    for check in dependencies_first(checks) {
-        let gates: Vec<(String, Pending)> = check
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        checks.iter().map(|_| watch::channel(None)).unzip();
+    let by_id: HashMap<&str, &watch::Receiver<Option<CheckResult>>> = checks
+        .iter()
+        .zip(&receivers)
+        .map(|(c, r)| (c.def.id.as_str(), r))
+        .collect();
+    let mut running = tokio::task::JoinSet::new();
+    for (check, sender) in checks.iter().zip(senders) {
+        let gates: Vec<Gate> = check
             .def
             .needs
             .iter()
-            .filter_map(|id| pending.get(id).map(|p| (id.clone(), p.clone())))
+            .filter_map(|id| by_id.get(id.as_str()).map(|r| (id.clone(), (*r).clone())))
             .collect();
-        let future = run_one(check.clone(), ctx.clone(), gates).boxed().shared();
-        pending.insert(check.def.id.clone(), future);
+        let (check, ctx) = (check.clone(), ctx.clone());
+        running.spawn(async move {
+            let result = run_one(check, ctx, gates).await;
+            sender.send_replace(Some(result));
+        });
     }
-    let handles: Vec<_> = checks
-        .iter()
-        .map(|c| tokio::spawn(pending[&c.def.id].clone()))
-        .collect();
-    let _ = tokio::time::timeout(deadline, futures::future::join_all(handles)).await;
+    let _ = tokio::time::timeout(deadline, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    running.abort_all();
     let mut results: Vec<CheckResult> = checks
         .iter()
-        .map(|c| {
-            pending[&c.def.id]
-                .peek()
-                .cloned()
+        .zip(&receivers)
+        .map(|(c, r)| {
+            r.borrow()
+                .clone()
                 .unwrap_or_else(|| deadline_exceeded(c, &ctx, deadline))
         })
         .collect();
@@ -47,9 +58,12 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
     results
 }
 
-async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<(String, Pending)>) -> CheckResult {
-    for (id, gate) in gates {
-        let gate = gate.await;
+async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResult {
+    for (id, mut gate) in gates {
+        let Ok(gate) = gate.wait_for(Option::is_some).await.map(|g| g.clone()) else {
+            continue;
+        };
+        let gate = gate.expect("waited for a result");
         if !gate.status.opens_gate() {
             let outcome = Outcome::new(
                 Status::Skip,
@@ -94,31 +108,6 @@ fn deadline_exceeded(check: &Check, ctx: &Context, deadline: Duration) -> CheckR
         "not finished when the run's deadline ({deadline:?}) expired"
     ));
     finish(check, ctx, outcome, deadline)
-}
-
-/// Orders checks so that every check comes after the ones it needs (the catalog has no loops).
-fn dependencies_first(checks: &[Check]) -> Vec<&Check> {
-    let mut ordered: Vec<&Check> = Vec::with_capacity(checks.len());
-    let mut placed: std::collections::HashSet<&str> = Default::default();
-    while ordered.len() < checks.len() {
-        let before = ordered.len();
-        for check in checks {
-            let ready = check
-                .def
-                .needs
-                .iter()
-                .all(|n| placed.contains(n.as_str()) || !checks.iter().any(|c| &c.def.id == n));
-            if !placed.contains(check.def.id.as_str()) && ready {
-                placed.insert(&check.def.id);
-                ordered.push(check);
-            }
-        }
-        assert!(
-            ordered.len() > before,
-            "the catalog's dependencies loop (validated at load)"
-        );
-    }
-    ordered
 }
 
 /// A failed check whose `causes` include another failed check names it as its root cause.

@@ -16,14 +16,20 @@ pub async fn run(
     config: Option<&Path>,
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, checks_dirs, &args.selection)?;
     let started = Instant::now();
+    let plan = Plan::load(config, checks_dirs, &args.selection)?;
     let mut last_waiting: Vec<String> = Vec::new();
+    let mut last_not_ready: Vec<CheckResult> = Vec::new();
     loop {
-        let (results, _) = plan.run().await;
-        let not_ready: Vec<&CheckResult> = results
+        let remaining = args.timeout.saturating_sub(started.elapsed());
+        // A round in progress is cut by the wait's own timeout.
+        let Ok((results, _)) = tokio::time::timeout(remaining, plan.run()).await else {
+            return Ok(timed_out(started, &last_not_ready));
+        };
+        let not_ready: Vec<CheckResult> = results
             .iter()
             .filter(|r| !ready(r, &args.allow_exited))
+            .cloned()
             .collect();
         if not_ready.is_empty() {
             eprintln!(
@@ -34,23 +40,10 @@ pub async fn run(
             return Ok(exit_code::OK);
         }
         let waiting: Vec<String> = not_ready.iter().map(|r| r.id.clone()).collect();
-        if started.elapsed() + args.interval >= args.timeout {
-            eprintln!(
-                "timed out after {:.1}s; these checks never passed:",
-                started.elapsed().as_secs_f64()
-            );
-            for result in not_ready {
-                eprintln!(
-                    "  {} {}: {}",
-                    result.status.as_str().to_uppercase(),
-                    result.id,
-                    result.message
-                );
-                if let Some(hint) = &result.hint {
-                    eprintln!("      fix: {hint}");
-                }
-            }
-            return Ok(exit_code::WAIT_TIMEOUT);
+        last_not_ready = not_ready;
+        let remaining = args.timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Ok(timed_out(started, &last_not_ready));
         }
         if waiting != last_waiting {
             eprintln!(
@@ -61,8 +54,31 @@ pub async fn run(
             );
             last_waiting = waiting;
         }
-        tokio::time::sleep(args.interval).await;
+        tokio::time::sleep(args.interval.min(remaining)).await;
     }
+}
+
+/// Says which checks never passed (as of the last finished round); exit 4.
+fn timed_out(started: Instant, not_ready: &[CheckResult]) -> u8 {
+    eprintln!(
+        "timed out after {:.1}s; these checks never passed:",
+        started.elapsed().as_secs_f64()
+    );
+    if not_ready.is_empty() {
+        eprintln!("  (the first round of checks had not finished)");
+    }
+    for result in not_ready {
+        eprintln!(
+            "  {} {}: {}",
+            result.status.as_str().to_uppercase(),
+            result.id,
+            result.message
+        );
+        if let Some(hint) = &result.hint {
+            eprintln!("      fix: {hint}");
+        }
+    }
+    exit_code::WAIT_TIMEOUT
 }
 
 /// Whether a check's result lets `wait` stop waiting for it.

@@ -173,6 +173,15 @@ async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
         );
         return base(Outcome::fail(message)).detail("last_logs", logs);
     }
+    if state.paused == Some(true) {
+        return base(Outcome::fail(format!(
+            "{name} is paused: its processes are frozen (docker pause)"
+        )))
+        .detail("paused", true)
+        .with_hint(format!(
+            "Resume it: docker unpause {name} (it keeps its state; nothing restarts)"
+        ));
+    }
     match health_status.as_str() {
         "unhealthy" => {
             let last = health

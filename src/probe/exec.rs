@@ -67,18 +67,14 @@ pub async fn run(
         Ok::<_, std::io::Error>(())
     };
     let reading = async {
-        let mut stderr = String::new();
+        // Raw bytes, decoded once at the end: a cut never splits a character.
+        let mut stderr: Vec<u8> = Vec::new();
         while let Some(chunk) = output.next().await {
             match chunk.map_err(|e| format!("exec in {container}: {e}"))? {
                 LogOutput::StdOut { message } => {
                     on_stdout(&message).map_err(|e| format!("writing: {e}"))?
                 }
-                LogOutput::StdErr { message } => {
-                    stderr.push_str(&String::from_utf8_lossy(&message));
-                    if stderr.len() > STDERR_KEPT {
-                        stderr = stderr.split_off(stderr.len() - STDERR_KEPT);
-                    }
-                }
+                LogOutput::StdErr { message } => keep_end(&mut stderr, &message),
                 _ => {}
             }
         }
@@ -89,8 +85,16 @@ pub async fn run(
     fed.map_err(|e| format!("feeding exec in {container}: {e}"))?;
     Ok(Finished {
         exit_code: exit_code(docker, &created.id).await?,
-        stderr: stderr.trim().to_string(),
+        stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
     })
+}
+
+/// Appends `bytes`, keeping only the last `STDERR_KEPT` bytes.
+fn keep_end(kept: &mut Vec<u8>, bytes: &[u8]) {
+    kept.extend_from_slice(bytes);
+    if kept.len() > STDERR_KEPT {
+        kept.drain(..kept.len() - STDERR_KEPT);
+    }
 }
 
 /// The exec's exit code, once exec inspect says it is no longer running.
@@ -106,4 +110,20 @@ async fn exit_code(docker: &Docker, id: &str) -> Result<i64, String> {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     Err("the exec's output ended but it kept running".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_long_non_ascii_stderr_is_kept_without_panicking() {
+        let mut kept = Vec::new();
+        for _ in 0..2000 {
+            keep_end(&mut kept, "échec é".as_bytes());
+        }
+        assert_eq!(kept.len(), STDERR_KEPT);
+        let text = String::from_utf8_lossy(&kept);
+        assert!(text.ends_with("échec é"));
+    }
 }

@@ -6,6 +6,7 @@ use crate::check::Outcome;
 use std::time::Instant;
 
 pub async fn health(ctx: &Context, url: &str) -> Outcome {
+    let _slot = ctx.url_slot(url).await;
     let started = Instant::now();
     let connect_ms = connect_time(ctx, url).await;
     let response = match ctx.http().get(url).send().await {
@@ -51,6 +52,7 @@ pub async fn health(ctx: &Context, url: &str) -> Outcome {
 
 /// A deliberately bad token must get 401: anything else means verification is broken.
 pub async fn verify(ctx: &Context, url: &str) -> Outcome {
+    let _slot = ctx.url_slot(url).await;
     let request = ctx
         .http()
         .post(url)

@@ -18,8 +18,10 @@ use crate::check::Outcome;
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What a check probes, as written in the catalog (`probe = { kind = "...", ... }`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -241,7 +243,12 @@ pub struct Context {
     >,
     docker: tokio::sync::OnceCell<Result<bollard::Docker, String>>,
     http: reqwest::Client,
+    connection_slots: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
+
+/// At most this many of the doctor's connections to one address at a time, so
+/// that no catalog, however large, can exhaust a proxy's file descriptors.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 32;
 
 impl Context {
     pub fn new(profile: Profile) -> Context {
@@ -260,7 +267,48 @@ impl Context {
             inspected: Default::default(),
             docker: Default::default(),
             http,
+            connection_slots: Default::default(),
         }
+    }
+
+    /// Looks up every credential of the deployment so the redactor knows them all
+    /// before any check runs, whichever checks are selected.
+    pub async fn register_secrets(&self) {
+        let lookups = self.profile.services.iter().map(|service| async move {
+            postgres::password(self, service).await;
+            redis::password(self, service).await;
+        });
+        futures::future::join_all(lookups).await;
+    }
+
+    /// Waits for one of the `MAX_CONNECTIONS_PER_ADDRESS` slots of `address`
+    /// (`host:port`); the slot is free again when the permit is dropped.
+    pub async fn connection_slot(&self, address: &str) -> OwnedSemaphorePermit {
+        let slots = self
+            .connection_slots
+            .lock()
+            .expect("connection slots lock")
+            .entry(address.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_ADDRESS)))
+            .clone();
+        slots
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// The slot for a URL's host and port.
+    pub async fn url_slot(&self, url: &str) -> OwnedSemaphorePermit {
+        let address = reqwest::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}:{}",
+                    u.host_str().unwrap_or_default(),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|_| url.to_string());
+        self.connection_slot(&address).await
     }
 
     /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).

@@ -7,10 +7,14 @@ use std::time::Instant;
 
 pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     let address = format!("{}:{port}", ctx.profile.host);
+    let slot = ctx.connection_slot(&address).await;
     let started = Instant::now();
-    let connected =
-        tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
+    // The connection is closed at once (`drop`), and its slot freed with it.
+    let connected = tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address))
+        .await
+        .map(|r| r.map(drop));
     let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
+    drop(slot);
     let owner_running = owner_running(ctx, owner).await;
     match connected {
         Ok(Ok(_)) if owner_running == Some(false) => {

@@ -23,7 +23,7 @@ pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
     // Counting takes a full SCAN: only worth it for a dry run or a question.
     let counted = match &args.pattern {
         Some(pattern) if !args.confirmation.yes || args.confirmation.dry_run => {
-            Some(count_matching(&mut connection, pattern, args.batch).await?)
+            Some(count_matching(&mut connection, pattern, args.batch as usize).await?)
         }
         _ => None,
     };
@@ -46,7 +46,7 @@ pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
     }
     confirm(&format!("Delete {what}?"), &args.confirmation)?;
     let deleted = match &args.pattern {
-        Some(pattern) => unlink_matching(&mut connection, pattern, args.batch).await?,
+        Some(pattern) => unlink_matching(&mut connection, pattern, args.batch as usize).await?,
         None => {
             redis::cmd("FLUSHDB")
                 .arg("ASYNC")

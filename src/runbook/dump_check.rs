@@ -372,10 +372,8 @@ impl DumpCheck {
                     );
                 }
             }
-            "SET" if second == "STANDARD_CONFORMING_STRINGS" => {
-                if statement.last_two[1] != "ON" {
-                    return refuse("standard_conforming_strings must stay on".into());
-                }
+            "SET" if second == "STANDARD_CONFORMING_STRINGS" && statement.last_two[1] != "ON" => {
+                return refuse("standard_conforming_strings must stay on".into());
             }
             _ => {}
         }

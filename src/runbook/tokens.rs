@@ -13,9 +13,6 @@ use std::time::SystemTime;
 const AUTH_SERVICE: &str = "auth";
 
 pub async fn purge(args: &PurgeArgs, profile: &Profile) -> Result<u8, Error> {
-    if args.batch < 1 {
-        return Err(Error::Usage("--batch must be at least 1".into()));
-    }
     let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
         Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
     })?;

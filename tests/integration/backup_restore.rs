@@ -252,7 +252,7 @@ fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
     // Break the dump after its data, before its indexes, and keep the manifest consistent.
     let d = dir.display();
     sh(&format!(
-        "set -e; cd {d}; gunzip -c ticket_db.sql.gz | awk '/^CREATE INDEX/ && !done {{print \"SELECT no_such_function();\"; done=1}} {{print}}' | gzip > t && mv t ticket_db.sql.gz"
+        "set -e; cd {d}; gunzip -c ticket_db.sql.gz | awk '/^CREATE INDEX/ && !done {{print \"CREATE INDEX no_such_index ON public.no_such_table (id);\"; done=1}} {{print}}' | gzip > t && mv t ticket_db.sql.gz"
     ));
     let (size, sha) = {
         let bytes = std::fs::read(dir.join("ticket_db.sql.gz")).unwrap();
@@ -263,8 +263,14 @@ fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
     manifest["databases"][0]["file"]["size"] = size.into();
     manifest["databases"][0]["file"]["sha256"] = sha.into();
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let foreign = run_verify(&dir);
+    assert_eq!(foreign.code, 1, "an edited backup is no longer ours");
+    assert!(foreign.stderr.contains("not signed"), "{}", foreign.stderr);
     assert_eq!(
-        run_verify(&dir).code,
+        run(doctor()
+            .args(["backup", "verify", "--trust-foreign-backup"])
+            .arg(&dir))
+        .code,
         0,
         "the manifest matches the broken dump"
     );
@@ -276,14 +282,17 @@ fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
         "DELETE FROM tickets WHERE id > 2500",
     );
     let before = digests();
-    let restore = run(doctor()
-        .arg("restore")
-        .arg(&dir)
-        .args(["--yes", "--no-safety-backup"]));
+    let restore = run(doctor().arg("restore").arg(&dir).args([
+        "--yes",
+        "--no-safety-backup",
+        "--trust-foreign-backup",
+    ]));
     assert_eq!(restore.code, 6, "{}{}", restore.stdout, restore.stderr);
     assert!(
-        restore.stdout.contains("ticket_db  FAILED, left unchanged")
-            && restore.stdout.contains("no_such_function"),
+        restore
+            .stdout
+            .contains("ticket_db  FAILED, rolled back, left unchanged")
+            && restore.stdout.contains("no_such_table"),
         "{}",
         restore.stdout
     );
@@ -326,14 +335,14 @@ fn restore_without_a_terminal_or_yes_is_refused_and_dry_run_changes_nothing() {
 
 #[test]
 fn files_are_private_even_under_umask_000() {
-    let _stack = stack_shared();
+    let _stack = stack_exclusive();
     let out = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg("umask 000; exec \"$0\" backup --only user --out \"$1\"")
         .arg(env!("CARGO_BIN_EXE_helpdesk-doctor"))
         .arg(out.path())
-        .env("HELPDESK_DOCTOR_LOCK", out.path().join("lock"))
+        .env("HELPDESK_DOCTOR_STATE_DIR", state_dir())
         .stderr(Stdio::null())
         .status()
         .unwrap();
@@ -519,12 +528,12 @@ fn a_killed_dump_marks_the_backup_failed_and_no_password_reaches_argv() {
 
 #[test]
 fn a_second_runbook_is_refused_and_prune_keeps_the_newest_complete_backups() {
-    let _stack = stack_shared();
+    let _stack = stack_exclusive();
     let out = tempfile::tempdir().unwrap();
-    let lock = out.path().join("lock");
-    let holder = hold_runbook_lock(&lock, "4343");
+    let holder = hold_runbook_lock("4343");
     let refused = run(doctor()
-        .env("HELPDESK_DOCTOR_LOCK", &lock)
+        .env("TMPDIR", out.path())
+        .env("XDG_RUNTIME_DIR", out.path())
         .args(["backup", "--only", "user", "--out"])
         .arg(out.path()));
     assert_eq!(refused.code, 5, "{}", refused.stderr);

@@ -207,12 +207,9 @@ fn dry_run_and_refused_confirmation_change_nothing() {
 
 #[test]
 fn a_second_runbook_is_refused_while_one_holds_the_lock() {
-    let dir = tempfile::tempdir().unwrap();
-    let lock = dir.path().join("runbook.lock");
-    let holder = hold_runbook_lock(&lock, "4242");
-    let run = run(doctor()
-        .env("HELPDESK_DOCTOR_LOCK", &lock)
-        .args(["tokens", "purge", "--yes"]));
+    let _stack = stack_exclusive();
+    let holder = hold_runbook_lock("4242");
+    let run = run(doctor().args(["tokens", "purge", "--yes"]));
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
         run.stderr

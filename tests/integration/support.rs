@@ -45,10 +45,7 @@ pub fn doctor() -> Command {
         .env("NO_COLOR", "1")
         .env_remove("HELPDESK_REDIS_PASSWORD")
         .env_remove("HELPDESK_DB_PASSWORD")
-        .env(
-            "HELPDESK_DOCTOR_LOCK",
-            std::env::temp_dir().join(format!("helpdesk-doctor-test-{}.lock", std::process::id())),
-        )
+        .env("HELPDESK_DOCTOR_STATE_DIR", state_dir())
         .stdin(std::process::Stdio::null());
     command
 }
@@ -227,15 +224,40 @@ pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Holds the runbook lock at `path` as another doctor would, with `pid` written in it.
-pub fn hold_runbook_lock(path: &Path, pid: &str) -> std::fs::File {
+/// The doctor's state folder for this test process (signing key, interrupted-restore record).
+pub fn state_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("helpdesk-doctor-test-state-{}", std::process::id()))
+}
+
+/// The doctor's fixed runbook lock (the tests run as root, as CI does).
+pub fn runbook_lock_path() -> PathBuf {
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the integration tests run as root (the lock is /run/helpdesk-doctor/lock)"
+    );
+    PathBuf::from("/run/helpdesk-doctor/lock")
+}
+
+/// Holds the doctor's runbook lock as another doctor would, with `pid` written
+/// in it. Only under `stack_exclusive`: every runbook is refused meanwhile.
+pub fn hold_runbook_lock(pid: &str) -> std::fs::File {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let path = runbook_lock_path();
+    let dir = path.parent().unwrap();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(dir)
+        .unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let holder = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(path)
+        .open(&path)
         .expect("lock file");
     holder.try_lock().expect("lock free");
-    std::fs::write(path, pid).expect("write pid");
+    std::fs::write(&path, pid).expect("write pid");
     holder
 }
