@@ -187,7 +187,9 @@ pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check
     let mut checks = Vec::new();
     let mut errors = Vec::new();
     // Checks appear in file order: each one's id is searched after the previous one's.
+    // Lines are counted from the previous check on: linear in the file's size.
     let mut cursor = 0;
+    let (mut counted_to, mut line) = (0, 1);
     for raw in raw_checks {
         let id = raw
             .get("id")
@@ -198,8 +200,9 @@ pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check
             .find(&format!("\"{id}\""))
             .filter(|_| !id.is_empty());
         let offset = found.map(|at| cursor + at).unwrap_or(cursor);
+        line += text[counted_to..offset].matches('\n').count();
+        counted_to = offset;
         cursor = offset + id.len();
-        let line = text[..offset].matches('\n').count() + 1;
         match expand_all(profile, &raw) {
             Ok(defs) => checks.extend(defs.into_iter().map(|def| Check {
                 def,

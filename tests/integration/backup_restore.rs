@@ -259,9 +259,14 @@ fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
         let sha = sh(&format!("sha256sum {d}/ticket_db.sql.gz | cut -d' ' -f1"));
         (bytes.len(), sha.trim().to_string())
     };
+    let raw: u64 = sh(&format!("gunzip -c {d}/ticket_db.sql.gz | wc -c"))
+        .trim()
+        .parse()
+        .unwrap();
     let mut manifest = manifest(&dir);
     manifest["databases"][0]["file"]["size"] = size.into();
     manifest["databases"][0]["file"]["sha256"] = sha.into();
+    manifest["databases"][0]["file"]["raw_size"] = raw.into();
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
     let foreign = run_verify(&dir);
     assert_eq!(foreign.code, 1, "an edited backup is no longer ours");

@@ -9,6 +9,7 @@ mod canary;
 mod catalog_errors;
 mod diagnose_faults;
 mod diagnose_healthy;
+mod safety;
 mod stack;
 mod tokens_purge;
 mod wait;
