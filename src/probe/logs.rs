@@ -8,7 +8,9 @@ use futures::StreamExt;
 use std::collections::BTreeMap;
 
 const MAX_LINES: usize = 2000;
+/// The most recent matching lines shown, each cut to `EXAMPLE_CHARS`.
 const EXAMPLES: usize = 3;
+const EXAMPLE_CHARS: usize = 300;
 
 pub async fn scan(
     ctx: &Context,
@@ -29,7 +31,7 @@ pub async fn scan(
         .build();
     let mut stream = docker.logs(container, Some(options));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut examples = Vec::new();
+    let mut examples = std::collections::VecDeque::with_capacity(EXAMPLES + 1);
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
             Ok(chunk) => chunk.to_string(),
@@ -44,8 +46,11 @@ pub async fn scan(
             for pattern in &matched {
                 *counts.entry(pattern.to_string()).or_default() += 1;
             }
-            if !matched.is_empty() && examples.len() < EXAMPLES {
-                examples.push(ctx.secrets.redact(line.trim()));
+            if !matched.is_empty() {
+                examples.push_back(printable(&ctx.secrets.redact(line.trim())));
+                if examples.len() > EXAMPLES {
+                    examples.pop_front();
+                }
             }
         }
     }
@@ -55,7 +60,21 @@ pub async fn scan(
     let summary: Vec<String> = counts.iter().map(|(p, n)| format!("{p} ×{n}")).collect();
     Outcome::warn(format!("last {window_minutes} min: {}", summary.join(", ")))
         .detail("counts", counts)
-        .detail("examples", examples)
+        .detail("examples", Vec::from(examples))
+}
+
+/// A log line as it may be shown: no control characters (escape sequences),
+/// at most `EXAMPLE_CHARS` characters.
+fn printable(line: &str) -> String {
+    let mut shown: String = line
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(EXAMPLE_CHARS)
+        .collect();
+    if line.chars().count() > EXAMPLE_CHARS {
+        shown.push('…');
+    }
+    shown
 }
 
 fn now_seconds() -> i64 {
