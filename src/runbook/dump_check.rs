@@ -111,21 +111,23 @@ impl DumpCheck {
                 self.max_bytes
             )));
         }
-        for &byte in chunk {
+        let mut rest = chunk;
+        while !rest.is_empty() {
             if self.in_copy_data {
-                self.copy_byte(byte);
+                rest = self.copy_data(rest);
                 continue;
             }
-            if byte == b'\n' {
-                self.line_number += 1;
-                let line = std::mem::take(&mut self.line);
-                self.sql_line(&line)?;
-                continue;
-            }
-            if self.line.len() >= MAX_LINE {
+            let end = memchr::memchr(b'\n', rest);
+            let part = &rest[..end.unwrap_or(rest.len())];
+            if self.line.len() + part.len() > MAX_LINE {
                 return Err(self.reject(format!("a line longer than {MAX_LINE} bytes")));
             }
-            self.line.push(byte);
+            self.line.extend_from_slice(part);
+            let Some(end) = end else { break };
+            rest = &rest[end + 1..];
+            self.line_number += 1;
+            let line = std::mem::take(&mut self.line);
+            self.sql_line(&line)?;
         }
         Ok(())
     }
@@ -162,17 +164,30 @@ impl DumpCheck {
         }
     }
 
-    /// COPY data is passed through unread until the line `\.`.
-    fn copy_byte(&mut self, byte: u8) {
-        if byte == b'\n' {
+    /// COPY data is passed through unread until the line `\.`: only each line's
+    /// first bytes are looked at (newlines found with memchr). Returns what follows.
+    fn copy_data<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let mut rest = data;
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let (line, after) = (&rest[..end], &rest[end + 1..]);
+            self.remember_copy_start(line);
             self.line_number += 1;
-            if self.copy_line == b"\\." {
-                self.in_copy_data = false;
-            }
+            let ended = self.copy_line == b"\\.";
             self.copy_line.clear();
-        } else if self.copy_line.len() < 3 {
-            self.copy_line.push(byte);
+            rest = after;
+            if ended {
+                self.in_copy_data = false;
+                return rest;
+            }
         }
+        self.remember_copy_start(rest);
+        &[]
+    }
+
+    /// Keeps the first 3 bytes of the COPY line being read (enough to tell `\.`).
+    fn remember_copy_start(&mut self, bytes: &[u8]) {
+        let wanted = 3usize.saturating_sub(self.copy_line.len()).min(bytes.len());
+        self.copy_line.extend_from_slice(&bytes[..wanted]);
     }
 
     fn sql_line(&mut self, line: &[u8]) -> Result<(), Rejected> {

@@ -25,8 +25,9 @@ echo "== building the current doctor and $BASE (release)"
 cargo build -q --release
 now="$PWD/target/release/helpdesk-doctor"
 git worktree add -q "$work/base" "$BASE"
-(cd "$work/base" && CARGO_TARGET_DIR="$work/base-target" cargo build -q --release --bin helpdesk-doctor)
-before="$work/base-target/release/helpdesk-doctor"
+# The base's build is kept in target/ (a benchmark cache, never needed by CI).
+(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" cargo build -q --release --bin helpdesk-doctor)
+before="$PWD/target/bench-base/release/helpdesk-doctor"
 export HELPDESK_DOCTOR_STATE_DIR="$work/state"
 
 echo "== creating $ROWS rows in ticket_db"

@@ -732,6 +732,18 @@ fn a_paused_database_is_named_and_ends_a_backup_within_its_stall_timeout() {
         sh("docker unpause helpdesk-user-db 2>/dev/null || true");
     });
     sh("docker pause helpdesk-user-db");
+    // A round of checks hangs on the paused database until its probe timeout (2 s):
+    // `wait` cuts it at its own timeout.
+    let waited = run_within(
+        doctor().args(["wait", "--timeout", "1s"]),
+        Duration::from_secs(10),
+    );
+    assert_eq!(waited.code, 4, "{}", waited.stderr);
+    assert!(
+        waited.took < Duration::from_millis(1800),
+        "gave up after {:?}",
+        waited.took
+    );
     let (_, report) = diagnose_json(&["--only", "container.user.db"]);
     let paused = result(&report, "container.user.db");
     assert_eq!(paused["status"], "fail");
@@ -852,4 +864,27 @@ fn planted_symlinks_are_never_followed_and_parallel_outputs_never_mix() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .count();
     assert_eq!(leftovers, 0, "no temporary file is left behind");
+}
+
+#[test]
+fn a_restore_whose_row_counts_differ_from_the_backup_fails() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let dir = make_backup(out.path(), "user");
+    let mut manifest = read_manifest(&dir);
+    let users = manifest["databases"][0]["tables"]["users"]
+        .as_i64()
+        .unwrap();
+    manifest["databases"][0]["tables"]["users"] = (users + 1).into();
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let restored = restore(&dir, &[]);
+    assert_eq!(restored.code, 6, "{}{}", restored.stdout, restored.stderr);
+    assert!(
+        restored
+            .stdout
+            .contains(&format!("users has {users} rows, the backup {}", users + 1)),
+        "{}",
+        restored.stdout
+    );
+    wait_stack_healthy();
 }
