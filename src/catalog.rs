@@ -107,6 +107,7 @@ pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
             Err(mut e) => errors.append(&mut e),
         }
     }
+    let checks = drop_absent_services(profile, checks);
     if checks.len() > MAX_CHECKS {
         return Err(Error::Catalog(format!(
             "{} checks: at most {MAX_CHECKS} are accepted",
@@ -347,6 +348,47 @@ pub fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<Str
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Without the checks about services the profile does not have (a deployment
+/// listing only some services): those whose probe names an absent service, then
+/// every check that needs one of them; `causes` naming them are dropped too.
+fn drop_absent_services(profile: &Profile, checks: Vec<Check>) -> Vec<Check> {
+    let mut dropped: std::collections::HashSet<String> = checks
+        .iter()
+        .filter(|c| {
+            c.def
+                .probe
+                .service()
+                .is_some_and(|s| profile.service(s).is_none())
+        })
+        .map(|c| c.def.id.clone())
+        .collect();
+    if dropped.is_empty() {
+        return checks;
+    }
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for check in &checks {
+        for need in &check.def.needs {
+            dependents.entry(need).or_default().push(&check.def.id);
+        }
+    }
+    let mut to_visit: Vec<String> = dropped.iter().cloned().collect();
+    while let Some(id) = to_visit.pop() {
+        for dependent in dependents.get(id.as_str()).into_iter().flatten() {
+            if dropped.insert(dependent.to_string()) {
+                to_visit.push(dependent.to_string());
+            }
+        }
+    }
+    checks
+        .into_iter()
+        .filter(|c| !dropped.contains(&c.def.id))
+        .map(|mut c| {
+            c.def.causes.retain(|cause| !dropped.contains(cause));
+            c
+        })
+        .collect()
 }
 
 /// `needs` and `causes` must name existing checks, and `needs` must not loop.

@@ -4,6 +4,7 @@ mod app;
 mod catalog;
 mod check;
 mod cli;
+mod credentials;
 mod diagnose;
 mod error;
 mod exit_code;

@@ -1,5 +1,5 @@
-//! Credentials (from the environment or files, never argv) and the redactor that
-//! keeps every known secret out of output, logs and reports.
+//! The redactor that keeps every known secret out of output, logs and reports
+//! (credentials themselves are found by `crate::credentials`).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -41,22 +41,6 @@ impl Secrets {
             _ => {}
         }
     }
-}
-
-/// A secret from `HELPDESK_<NAME>` or the file named by `HELPDESK_<NAME>_FILE`,
-/// the per-service variable first (`HELPDESK_TICKET_DB_PASSWORD`), then the shared one.
-pub fn from_env(service: &str, name: &str) -> Option<String> {
-    let specific = format!("HELPDESK_{}_{name}", service.to_uppercase());
-    let shared = format!("HELPDESK_{name}");
-    [specific, shared].iter().find_map(|var| {
-        if let Ok(value) = std::env::var(var) {
-            return Some(value);
-        }
-        let path = std::env::var(format!("{var}_FILE")).ok()?;
-        std::fs::read_to_string(path)
-            .ok()
-            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-    })
 }
 
 /// The password part of a URL, if any.

@@ -15,6 +15,7 @@ pub mod redis;
 pub mod tcp;
 
 use crate::check::Outcome;
+use crate::credentials::{self, Credential, Unreadable};
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,21 @@ impl Probe {
             .and_then(|k| k.as_str())
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// The profile service a probe is about, if it names one.
+    pub fn service(&self) -> Option<&str> {
+        use Probe::*;
+        match self {
+            PostgresConnect { service }
+            | PostgresTables { service, .. }
+            | PostgresIndexes { service, .. }
+            | PostgresSlowQueries { service, .. }
+            | PostgresScalar { service, .. }
+            | RedisPing { service }
+            | RedisInfo { service } => Some(service),
+            _ => None,
+        }
     }
 
     /// What the probe looks at, for reports.
@@ -232,12 +248,20 @@ where
     }
 }
 
+/// Which credential of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    Postgres,
+    Redis,
+}
+
 /// What every probe shares: the profile, clients, the redactor and the probe timeout.
 pub struct Context {
     pub profile: Profile,
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, postgres::Failure>>,
+    credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected: memo::Memo<
         Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, String>,
     >,
@@ -265,6 +289,7 @@ impl Context {
             timeout,
             postgres: Default::default(),
             inspected: Default::default(),
+            credentials: Default::default(),
             docker: Default::default(),
             http,
             connection_slots: Default::default(),
@@ -275,8 +300,8 @@ impl Context {
     /// before any check runs, whichever checks are selected.
     pub async fn register_secrets(&self) {
         let lookups = self.profile.services.iter().map(|service| async move {
-            postgres::password(self, service).await;
-            redis::password(self, service).await;
+            let _ = self.credential(service, CredentialKind::Postgres).await;
+            let _ = self.credential(service, CredentialKind::Redis).await;
         });
         futures::future::join_all(lookups).await;
     }
@@ -334,26 +359,29 @@ impl Context {
         &self.http
     }
 
-    /// A password for `service`: `HELPDESK_<SVC>_<NAME>`, `HELPDESK_<NAME>` (or their
-    /// `_FILE`), else the `role` container's own `container_var`. Recorded as a secret.
-    pub async fn password(
+    /// `service`'s PostgreSQL or Redis credential, looked up once per run
+    /// (`crate::credentials`) and registered with the redactor.
+    pub async fn credential(
         &self,
         service: &Service,
-        name: &str,
-        role: &str,
-        container_var: &str,
-    ) -> Option<String> {
-        let password = match crate::secrets::from_env(&service.name, name) {
-            Some(password) => Some(password),
-            None => docker::environment(self, &service.container(role))
-                .await
-                .ok()
-                .flatten()
-                .and_then(|env| env.get(container_var).cloned()),
-        };
-        if let Some(password) = &password {
-            self.secrets.add(password);
+        kind: CredentialKind,
+    ) -> Result<Credential, Unreadable> {
+        let key = format!("{kind:?}/{}", service.name);
+        let found = self
+            .credentials
+            .get_or_init(&key, || async {
+                match kind {
+                    CredentialKind::Postgres => credentials::postgres(self, service).await,
+                    CredentialKind::Redis => credentials::redis(self, service).await,
+                }
+            })
+            .await;
+        if let Ok(Credential {
+            value: Some(value), ..
+        }) = &found
+        {
+            self.secrets.add(value);
         }
-        password
+        found
     }
 }

@@ -2,8 +2,9 @@
 //! tables, indexes, slow queries from pg_stat_statements, and scalar SQL checks.
 //! One connection per database, shared by the checks of a run.
 
-use super::Context;
+use super::{Context, CredentialKind};
 use crate::check::Outcome;
+use crate::credentials::{Credential, Source, Unreadable};
 use crate::profile::Service;
 use std::sync::Arc;
 use tokio_postgres::Client;
@@ -16,11 +17,9 @@ pub struct Failure {
     pub hint: String,
 }
 
-/// The password: `HELPDESK_<SVC>_DB_PASSWORD` / `HELPDESK_DB_PASSWORD` (or `_FILE`),
-/// else the database container's own `POSTGRES_PASSWORD`.
-pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
-    ctx.password(service, "DB_PASSWORD", "db", "POSTGRES_PASSWORD")
-        .await
+/// The password (see `crate::credentials::postgres` for where it is looked for).
+pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
+    ctx.credential(service, CredentialKind::Postgres).await
 }
 
 pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
@@ -38,7 +37,11 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         .user(&service.db_user)
         .application_name("helpdesk-doctor")
         .connect_timeout(ctx.timeout);
-    if let Some(password) = password(ctx, service).await {
+    let credential = password(ctx, service).await.map_err(|e| Failure {
+        message: format!("{}: the password cannot be read from {e}", service.database),
+        hint: "Make the file readable, or name the password another way (HELPDESK_<SERVICE>_DB_PASSWORD).".into(),
+    })?;
+    if let Some(password) = &credential.value {
         config.password(password);
     }
     let connecting = config.connect(tokio_postgres::NoTls);
@@ -47,7 +50,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
             tokio::spawn(connection);
             Ok(Arc::new(client))
         }
-        Ok(Err(e)) => Err(classify(service, &e)),
+        Ok(Err(e)) => Err(classify(service, &e, &credential.source)),
         Err(_) => Err(Failure {
             message: format!(
                 "{}: connect timed out after {:?}",
@@ -62,7 +65,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
     }
 }
 
-fn classify(service: &Service, e: &tokio_postgres::Error) -> Failure {
+fn classify(service: &Service, e: &tokio_postgres::Error, source: &Source) -> Failure {
     let db = &service.database;
     let container = service.container("db");
     let compose = service.compose_service("db");
@@ -71,11 +74,19 @@ fn classify(service: &Service, e: &tokio_postgres::Error) -> Failure {
         if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
-            return Failure {
-                message: format!(
-                    "{db}: password authentication failed for user {:?}",
+            let message = match source {
+                Source::Nowhere => format!(
+                    "{db}: the server requires a password for user {:?} and none was found \
+                     (looked in HELPDESK_*, PGPASSWORD, .pgpass, DATABASE_URL, POSTGRES_PASSWORD(_FILE))",
                     service.db_user
                 ),
+                found => format!(
+                    "{db}: password authentication failed for user {:?} (password from {found})",
+                    service.db_user
+                ),
+            };
+            return Failure {
+                message,
                 hint: format!(
                     "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}; compare with \
                      `docker exec {} env | grep DATABASE` (the password is in DATABASE_URL).",
@@ -149,8 +160,13 @@ pub async fn connect(ctx: &Context, service: &Service) -> Outcome {
             .query_one("SELECT 1::int, current_setting('server_version')", &[])
             .await?;
         let version: String = row.get(1);
+        let source = password(ctx, service)
+            .await
+            .map(|c| c.source.to_string())
+            .unwrap_or_default();
         Ok(Outcome::pass(format!("SELECT 1 ok, PostgreSQL {version}"))
-            .detail("server_version", version))
+            .detail("server_version", version)
+            .detail("password_source", source))
     })
     .await
 }
@@ -215,10 +231,46 @@ pub async fn slow_queries(
 ) -> Outcome {
     let user = service.db_user.clone();
     with_client(ctx, service, |client| async move {
-        let installed: Option<String> =
-            client.query_one("SELECT to_regclass('pg_stat_statements')::text", &[]).await?.get(0);
+        // shared_preload_libraries is readable only by superusers and pg_read_all_settings.
+        let row = client
+            .query_one(
+                "SELECT to_regclass('pg_stat_statements')::text, \
+                 CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                   OR pg_has_role(current_user, 'pg_read_all_settings', 'MEMBER') \
+                 THEN 'pg_stat_statements' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) END",
+                &[],
+            )
+            .await?;
+        let (installed, preloaded): (Option<String>, Option<bool>) = (row.get(0), row.get(1));
+        let preload_hint = format!(
+            "Load it at start: in the compose file, give {} `command: [\"postgres\", \"-c\", \
+             \"shared_preload_libraries=pg_stat_statements\"]` (or set it in postgresql.conf) and recreate the \
+             container; then, once: CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+            service.compose_service("db")
+        );
+        let not_loaded = |what: &str| {
+            Ok(Outcome::warn(format!(
+                "pg_stat_statements is {what} (not in shared_preload_libraries): no slow-query data"
+            ))
+            .with_hint(preload_hint.clone()))
+        };
         if installed.is_none() {
-            return Ok(Outcome::warn("pg_stat_statements is not installed in this database"));
+            return match preloaded {
+                Some(false) => not_loaded("not loaded"),
+                _ => Ok(Outcome::warn("pg_stat_statements is not created in this database")
+                    .with_hint(format!(
+                        "docker exec {} psql -U {user} -d {} -c 'CREATE EXTENSION pg_stat_statements;' \
+                         (it must also be in shared_preload_libraries)",
+                        service.container("db"),
+                        service.database
+                    ))),
+            };
+        }
+        if let Err(e) = client.query("SELECT 1 FROM pg_stat_statements LIMIT 1", &[]).await {
+            if e.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) {
+                return not_loaded("created but not loaded");
+            }
+            return Err(e);
         }
         // PostgreSQL 13 renamed mean_time/total_time; an extension never upgraded keeps
         // the old names on a new server, so read the view's columns, not the version.

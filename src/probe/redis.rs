@@ -1,8 +1,9 @@
 //! Redis probes over the published port: PING with the password (NOAUTH told
 //! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
 
-use super::Context;
+use super::{Context, CredentialKind};
 use crate::check::Outcome;
+use crate::credentials::{Credential, Source, Unreadable};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
@@ -14,20 +15,22 @@ pub struct Failure {
     pub hint: String,
 }
 
-/// The password: `HELPDESK_<SVC>_REDIS_PASSWORD` / `HELPDESK_REDIS_PASSWORD` (or `_FILE`),
-/// else the container's own `REDIS_PASSWORD`, else the guide's `redispass`.
-pub async fn password(ctx: &Context, service: &Service) -> Option<String> {
-    let password = ctx
-        .password(service, "REDIS_PASSWORD", "redis", "REDIS_PASSWORD")
-        .await;
-    let password = password.unwrap_or_else(|| "redispass".into());
-    ctx.secrets.add(&password);
-    (!password.is_empty()).then_some(password)
+/// The password (see `crate::credentials::redis` for where it is looked for).
+pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
+    ctx.credential(service, CredentialKind::Redis).await
 }
 
-/// An authenticated connection to the service's Redis.
+/// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
-    let password = password(ctx, service).await;
+    let credential = password(ctx, service).await.map_err(|e| Failure {
+        message: format!(
+            "{}: the password cannot be read from {e}",
+            service.container("redis")
+        ),
+        hint: "Make it readable, or name the password another way (HELPDESK_<SERVICE>_REDIS_PASSWORD)."
+            .into(),
+    })?;
+    let password = credential.value.clone().filter(|p| !p.is_empty());
     let connecting = async {
         let url = format!("redis://{}:{}/", ctx.profile.host, service.redis_port);
         let client = redis::Client::open(url)?;
@@ -38,10 +41,15 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         if let Some(password) = &password {
-            redis::cmd("AUTH")
+            let auth = redis::cmd("AUTH")
                 .arg(password)
                 .query_async::<()>(&mut connection)
-                .await?;
+                .await;
+            match auth {
+                // A server without a password: nothing to authenticate.
+                Err(e) if e.to_string().contains("without any password configured") => {}
+                other => other?,
+            }
         }
         redis::cmd("PING")
             .query_async::<String>(&mut connection)
@@ -50,7 +58,7 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
     };
     match tokio::time::timeout(ctx.timeout, connecting).await {
         Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(e)) => Err(classify(service, &e)),
+        Ok(Err(e)) => Err(classify(service, &e, &credential.source)),
         Err(_) => Err(Failure {
             message: format!(
                 "{}: no answer within {:?}",
@@ -66,13 +74,14 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
     }
 }
 
-fn classify(service: &Service, e: &redis::RedisError) -> Failure {
+fn classify(service: &Service, e: &redis::RedisError, source: &Source) -> Failure {
     let container = service.container("redis");
     let env_var = format!("HELPDESK_{}_REDIS_PASSWORD", service.name.to_uppercase());
     match e.code() {
         Some("NOAUTH") => Failure {
             message: format!(
-                "{container}: NOAUTH, the server requires a password and none was given"
+                "{container}: NOAUTH, the server requires a password and none was found \
+                 (looked in HELPDESK_*, REDISCLI_AUTH, REDIS_URL, --requirepass, its config file, REDIS_PASSWORD)"
             ),
             hint: format!(
                 "Set {env_var} (or HELPDESK_REDIS_PASSWORD) to the server's requirepass."
@@ -80,7 +89,9 @@ fn classify(service: &Service, e: &redis::RedisError) -> Failure {
         },
         Some("WRONGPASS") | Some("ERR") if e.to_string().to_lowercase().contains("pass") => {
             Failure {
-                message: format!("{container}: WRONGPASS, the password was refused"),
+                message: format!(
+                    "{container}: WRONGPASS, the password (from {source}) was refused"
+                ),
                 hint: format!(
                     "The password differs from the server's requirepass: set {env_var}, or compare REDIS_URL in \
                  `docker exec {} env` with the server's config (CONFIG GET requirepass).",
@@ -114,7 +125,18 @@ fn classify(service: &Service, e: &redis::RedisError) -> Failure {
 
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
     match connect(ctx, service).await {
-        Ok(_) => Outcome::pass("PING → PONG (authenticated)"),
+        Ok(_) => {
+            let source = password(ctx, service).await.map(|c| c.source);
+            let how = match &source {
+                Ok(Source::Nowhere) => "no password required".to_string(),
+                Ok(source) => format!("authenticated with the password from {source}"),
+                Err(_) => String::new(),
+            };
+            Outcome::pass(format!("PING → PONG ({how})")).detail(
+                "password_source",
+                source.map(|s| s.to_string()).unwrap_or_default(),
+            )
+        }
         Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
     }
 }

@@ -128,7 +128,15 @@ async fn start(
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<exec::Finished, String> {
-    let password = postgres::password(ctx, service).await;
+    let password = postgres::password(ctx, service)
+        .await
+        .map_err(|e| {
+            format!(
+                "the password of {} cannot be read from {e}",
+                service.database
+            )
+        })?
+        .value;
     match via {
         Via::Docker => {
             let docker = ctx.docker().await?;

@@ -7,6 +7,7 @@ mod backup_restore;
 mod cache_flush;
 mod canary;
 mod catalog_errors;
+mod credentials;
 mod diagnose_faults;
 mod diagnose_healthy;
 mod safety;

@@ -36,8 +36,9 @@ INSERT INTO comments (ticket_id, body)
 SQL
 
 for svc in auth user ticket; do
-  # The password comes from the container's own environment, never from argv.
-  docker exec -i "helpdesk-$svc-redis" sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning --pipe >/dev/null' <<REDIS ||
+  # The password goes through the environment (`-e NAME` copies it from ours), never argv.
+  REDISCLI_AUTH="${HELPDESK_REDIS_PASSWORD:-redispass}" \
+    docker exec -i -e REDISCLI_AUTH "helpdesk-$svc-redis" redis-cli --no-auth-warning --pipe >/dev/null <<REDIS ||
 $(for i in $(seq 1 100); do
   echo "SET $svc-service:cache:item:$i value-$i"
   [ "$svc" = auth ] && echo "SET auth-service:tokens:seed-$i user-$i"

@@ -1,8 +1,20 @@
 #!/bin/sh
-# Initialises the cluster on first start (like the official postgres image), then runs it.
+# The official postgres image's interface: `postgres [args…]` (or bare `-c …`
+# arguments) runs the server with those arguments, any other command runs as
+# is; POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE, POSTGRES_USER (the
+# superuser), POSTGRES_DB; /docker-entrypoint-initdb.d/*.sql and *.sh run once
+# on an empty data folder. pg_stat_statements is created in POSTGRES_DB but, as
+# with the official image, only preloaded when the command line asks
+# (`-c shared_preload_libraries=pg_stat_statements`).
 set -eu
+if [ "$#" -gt 0 ] && [ "${1#-}" != "$1" ]; then set -- postgres "$@"; fi
+if [ "$#" -gt 0 ] && [ "$1" != postgres ]; then exec "$@"; fi
+[ "$#" -gt 0 ] && shift
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+fi
 : "${POSTGRES_USER:?POSTGRES_USER is required}"
-: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
+: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE is required}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 BIN=/usr/lib/postgresql/15/bin
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
@@ -22,14 +34,18 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '*'
 unix_socket_directories = '/var/run/postgresql'
-shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = all
 CONF
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   as_postgres "$BIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   [ "$POSTGRES_DB" = postgres ] || sql -d postgres -c "CREATE DATABASE \"$POSTGRES_DB\""
   sql -d "$POSTGRES_DB" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  for init in /docker-entrypoint-initdb.d/*; do
+    case "$init" in
+      *.sql) sql -d "$POSTGRES_DB" -f "$init" ;;
+      *.sh) . "$init" ;;
+    esac
+  done
   as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
   echo "database $POSTGRES_DB initialised"
 fi
-exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA"
+exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA" "$@"

@@ -1,20 +1,12 @@
 #!/bin/sh
-# Writes the config (with requirepass) and runs redis-server as the redis user.
+# The official redis image's interface: `redis-server [args…]` (or bare
+# `--option` arguments) runs the server with them as the redis user in /data;
+# any other command runs as is. No password unless the arguments (or a config
+# file they name) set one: `command: redis-server --requirepass …`.
 set -eu
-: "${REDIS_PASSWORD:?REDIS_PASSWORD is required}"
-conf=/etc/redis/helpdesk.conf
+if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then set -- redis-server "$@"; fi
+if [ "$1" != redis-server ]; then exec "$@"; fi
 mkdir -p /data
 chown redis:redis /data
-umask 077
-cat >"$conf" <<CONF
-bind 0.0.0.0
-protected-mode no
-port 6379
-dir /data
-save 300 100
-maxmemory ${REDIS_MAXMEMORY:-512mb}
-maxmemory-policy allkeys-lru
-requirepass $REDIS_PASSWORD
-CONF
-chown redis:redis "$conf"
-exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf"
+cd /data
+exec setpriv --reuid=redis --regid=redis --init-groups "$@" --protected-mode no --bind 0.0.0.0
