@@ -4,10 +4,12 @@ use crate::cli::{BackupAction, CacheCommand, ChecksCommand, Cli, Command, Tokens
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
+use crate::{catalog, diagnose, discovery, exit_code, profile::Profile, runbook, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.as_deref();
+    let project = cli.project.as_deref();
+    let deployment = || async { discovery::load(config, project).await.map(|(p, _)| p) };
     // A restore killed outright (kill -9) left applications stopped: say so first.
     if !matches!(cli.command, Command::Restore(_))
         && let Some(left) = Record::left_behind()
@@ -15,18 +17,20 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         eprintln!("{}", left.warning());
     }
     match &cli.command {
-        Command::Diagnose(args) => diagnose::run(args, config, &cli.checks_dir, cli.color).await,
-        Command::Wait(args) => wait::run(args, config, &cli.checks_dir).await,
-        Command::Checks(ChecksCommand::List) => list_checks(config, &cli.checks_dir),
+        Command::Diagnose(args) => {
+            diagnose::run(args, config, project, &cli.checks_dir, cli.color).await
+        }
+        Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
+        Command::Checks(ChecksCommand::List) => list_checks(deployment().await?, &cli.checks_dir),
         Command::Cache(CacheCommand::Flush(args)) => {
-            runbook::cache::flush(args, &Profile::load(config)?).await
+            runbook::cache::flush(args, &deployment().await?).await
         }
         Command::Tokens(TokensCommand::Purge(args)) => {
-            runbook::tokens::purge(args, &Profile::load(config)?).await
+            runbook::tokens::purge(args, &deployment().await?).await
         }
         Command::Backup(backup) => match &backup.action {
             None => {
-                let profile = Profile::load(config)?.with_stall(backup.args.stall_timeout);
+                let profile = deployment().await?.with_stall(backup.args.stall_timeout);
                 runbook::backup::run(&backup.args, &profile).await
             }
             Some(BackupAction::Verify {
@@ -44,14 +48,13 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Some(BackupAction::Prune(args)) => runbook::backup::prune(args),
         },
         Command::Restore(args) => {
-            let profile = Profile::load(config)?.with_stall(args.stall_timeout);
+            let profile = deployment().await?.with_stall(args.stall_timeout);
             runbook::restore::run(args, &profile).await
         }
     }
 }
 
-fn list_checks(config: Option<&std::path::Path>, dirs: &[std::path::PathBuf]) -> Result<u8, Error> {
-    let profile = Profile::load(config)?;
+fn list_checks(profile: Profile, dirs: &[std::path::PathBuf]) -> Result<u8, Error> {
     let mut text = String::new();
     for check in catalog::load(&profile, dirs)? {
         let needs = if check.def.needs.is_empty() {

@@ -24,6 +24,11 @@ pub struct Cli {
         env = "HELPDESK_DOCTOR_CONFIG"
     )]
     pub config: Option<PathBuf>,
+    /// The compose project of the deployment. Default: $COMPOSE_PROJECT_NAME, the
+    /// config's compose_project, the folder of a compose file here, else the one
+    /// project on the engine running the guide's services.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub project: Option<String>,
     /// Extra check files (*.toml); a check with a built-in's id replaces it.
     #[arg(long, global = true, value_name = "DIR")]
     pub checks_dir: Vec<PathBuf>,

@@ -96,11 +96,14 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
     if let Some(found) = pgpass(ctx, service) {
         return Ok(found);
     }
-    let app = service.container("service");
-    if let Some(found) = container_url(ctx, &app, "DATABASE_URL").await {
+    if let Some(app) = service.existing_container("service")
+        && let Some(found) = container_url(ctx, &app, "DATABASE_URL").await
+    {
         return Ok(found);
     }
-    let db = service.container("db");
+    let Some(db) = service.existing_container("db") else {
+        return Ok(nowhere());
+    };
     let env = docker::environment(ctx, &db).await.ok().flatten();
     let env = env.unwrap_or_default();
     if let Some(value) = env.get("POSTGRES_PASSWORD") {
@@ -139,11 +142,14 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
     if let Some(found) = variable("REDISCLI_AUTH") {
         return Ok(found);
     }
-    let app = service.container("service");
-    if let Some(found) = container_url(ctx, &app, "REDIS_URL").await {
+    if let Some(app) = service.existing_container("service")
+        && let Some(found) = container_url(ctx, &app, "REDIS_URL").await
+    {
         return Ok(found);
     }
-    let container = service.container("redis");
+    let Some(container) = service.existing_container("redis") else {
+        return Ok(nowhere());
+    };
     let Ok(Some(inspected)) = docker::inspect(ctx, &container).await else {
         return Ok(nowhere());
     };

@@ -3,6 +3,7 @@
 use crate::catalog::{self, Check};
 use crate::check::{CheckResult, Status};
 use crate::cli::{Color, DiagnoseArgs, Selection};
+use crate::discovery::{self, ProjectSource};
 use crate::error::Error;
 use crate::exit_code;
 use crate::probe::Context;
@@ -17,6 +18,8 @@ use std::time::Instant;
 /// Everything a run of the checks needs, loaded and validated once.
 pub struct Plan {
     pub checks: Vec<Check>,
+    /// How the compose project was found.
+    pub project_source: ProjectSource,
     pub profile: Profile,
     pub deadline: std::time::Duration,
     /// How long loading took: it counts against the deadline.
@@ -24,13 +27,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn load(
+    pub async fn load(
         config: Option<&Path>,
+        project: Option<&str>,
         checks_dirs: &[PathBuf],
         selection: &Selection,
     ) -> Result<Plan, Error> {
         let loading_started = Instant::now();
-        let mut profile = Profile::load(config)?;
+        let (mut profile, project_source) = discovery::load(config, project).await?;
         if let Some(timeout) = selection.probe_timeout {
             profile.timeouts.probe_ms = timeout.as_millis() as u64;
         }
@@ -48,6 +52,7 @@ impl Plan {
         let deadline = std::time::Duration::from_millis(profile.timeouts.deadline_ms);
         Ok(Plan {
             checks,
+            project_source,
             profile,
             deadline,
             load_time: loading_started.elapsed(),
@@ -76,12 +81,16 @@ impl Plan {
 pub async fn run(
     args: &DiagnoseArgs,
     config: Option<&Path>,
+    project: Option<&str>,
     checks_dirs: &[PathBuf],
     color: Color,
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, checks_dirs, &args.selection)?;
+    let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let (results, duration_ms) = plan.run().await;
-    let report = Report::new(results, duration_ms);
+    let report = Report::new(results, duration_ms).with_project(
+        &plan.profile.compose_project,
+        &plan.project_source.to_string(),
+    );
     let to_stdout = args.output.as_os_str() == "-";
     let style = Style {
         color: use_color(color, to_stdout),

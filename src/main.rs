@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod credentials;
 mod diagnose;
+mod discovery;
 mod error;
 mod exit_code;
 mod files;

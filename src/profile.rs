@@ -23,6 +23,13 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
+    /// Containers found on the engine per role (replicas in order); empty until
+    /// discovery, and for a role with none.
+    #[serde(skip)]
+    pub containers: BTreeMap<String, Vec<String>>,
+    /// Whether the engine was asked (then a role without containers has none).
+    #[serde(skip)]
+    pub discovered: bool,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -61,9 +68,12 @@ impl Default for Profile {
             redis_port: 6300 + n,
             database: format!("{name}_db"),
             db_user: user.into(),
+            containers: BTreeMap::new(),
+            discovered: false,
         };
         Profile {
-            compose_project: "helpdesk-microservices".into(),
+            // Empty: found by discovery (see `crate::discovery`).
+            compose_project: String::new(),
             compose_file: "docker-compose.services.yml".into(),
             network: "helpdesk-network".into(),
             host: "127.0.0.1".into(),
@@ -187,8 +197,23 @@ impl Profile {
 pub const ROLES: [&str; 3] = ["service", "db", "redis"];
 
 impl Service {
+    /// The container of `role`: the first found on the engine, else the guide's name.
     pub fn container(&self, role: &str) -> String {
-        format!("helpdesk-{}-{role}", self.name)
+        self.containers
+            .get(role)
+            .and_then(|found| found.first().cloned())
+            .unwrap_or_else(|| format!("helpdesk-{}-{role}", self.name))
+    }
+
+    /// The container of `role` known to exist: the first found on the engine;
+    /// `None` when the engine was asked and has none; the guide's name when it
+    /// could not be asked.
+    pub fn existing_container(&self, role: &str) -> Option<String> {
+        match self.containers.get(role).and_then(|found| found.first()) {
+            Some(name) => Some(name.clone()),
+            None if self.discovered => None,
+            None => Some(self.container(role)),
+        }
     }
 
     pub fn compose_service(&self, role: &str) -> String {

@@ -14,10 +14,11 @@ use std::time::Instant;
 pub async fn run(
     args: &WaitArgs,
     config: Option<&Path>,
+    project: Option<&str>,
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
     let started = Instant::now();
-    let plan = Plan::load(config, checks_dirs, &args.selection)?;
+    let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let mut last_waiting: Vec<String> = Vec::new();
     let mut last_not_ready: Vec<CheckResult> = Vec::new();
     loop {

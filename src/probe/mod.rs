@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod docker;
+pub mod engine;
 pub mod env;
 pub mod exec;
 pub mod host;
@@ -338,20 +339,7 @@ impl Context {
 
     /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).
     pub async fn docker(&self) -> Result<&bollard::Docker, String> {
-        let connected = self.docker.get_or_init(|| async {
-            let host = std::env::var("DOCKER_HOST")
-                .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-            let docker = bollard::Docker::connect_with_defaults()
-                .map_err(|e| format!("Docker engine not reachable at {host}: {e}"))?;
-            match tokio::time::timeout(self.timeout, docker.negotiate_version()).await {
-                Ok(Ok(docker)) => Ok(docker),
-                Ok(Err(e)) => Err(format!("Docker engine not reachable at {host}: {e}")),
-                Err(_) => Err(format!(
-                    "Docker engine at {host} did not answer within {:?}",
-                    self.timeout
-                )),
-            }
-        });
+        let connected = self.docker.get_or_init(|| engine::connect(self.timeout));
         connected.await.as_ref().map_err(Clone::clone)
     }
 

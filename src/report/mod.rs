@@ -11,6 +11,9 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub version: u32,
+    /// The compose project diagnosed, and how it was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<Project>,
     pub status: Status,
     pub summary: Summary,
     pub results: Vec<CheckResult>,
@@ -21,11 +24,26 @@ impl Report {
         let summary = Summary::of(&results, duration_ms);
         Report {
             version: 1,
+            project: None,
             status: summary.status(),
             summary,
             results,
         }
     }
+
+    pub fn with_project(mut self, name: &str, found_by: &str) -> Report {
+        self.project = Some(Project {
+            name: name.into(),
+            found_by: found_by.into(),
+        });
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub found_by: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]

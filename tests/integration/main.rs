@@ -10,6 +10,7 @@ mod catalog_errors;
 mod credentials;
 mod diagnose_faults;
 mod diagnose_healthy;
+mod discovery;
 mod safety;
 mod stack;
 mod tokens_purge;

@@ -1,0 +1,320 @@
+//! Finds the deployment on the engine the way `docker compose` names it: the
+//! project (`--project`, `COMPOSE_PROJECT_NAME`, the config, a compose file in
+//! the current folder — its folder's name —, else the one project on the engine
+//! that runs the guide's services), then each service's containers by their
+//! compose labels. Names are read from the engine, never assumed; the guide's
+//! names are only the fallback.
+
+use crate::error::Error;
+use crate::profile::{Profile, ROLES};
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+const PROJECT_LABEL: &str = "com.docker.compose.project";
+const SERVICE_LABEL: &str = "com.docker.compose.service";
+const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+/// The project of the guide, when nothing names one and the engine shows none.
+pub const GUIDE_PROJECT: &str = "helpdesk-microservices";
+/// The compose files `docker compose` reads from the current folder by default.
+const COMPOSE_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// How the project was chosen, for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectSource {
+    Flag,
+    Environment,
+    Config,
+    ComposeFile(String),
+    Engine,
+    /// Nothing named one and the engine showed none: the guide's name.
+    Guide,
+}
+
+impl std::fmt::Display for ProjectSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProjectSource::Flag => write!(f, "--project"),
+            ProjectSource::Environment => write!(f, "$COMPOSE_PROJECT_NAME"),
+            ProjectSource::Config => write!(f, "the config's compose_project"),
+            ProjectSource::ComposeFile(file) => {
+                write!(f, "the folder of {file} (as docker compose names it)")
+            }
+            ProjectSource::Engine => {
+                write!(
+                    f,
+                    "the only compose project on the engine running the guide's services"
+                )
+            }
+            ProjectSource::Guide => write!(
+                f,
+                "no project found on the engine: the guide's name (name yours with --project)"
+            ),
+        }
+    }
+}
+
+/// The profile (`--config` or the guide's) with its deployment discovered.
+pub async fn load(
+    config: Option<&Path>,
+    flag: Option<&str>,
+) -> Result<(Profile, ProjectSource), Error> {
+    let mut profile = Profile::load(config)?;
+    let timeout = Duration::from_millis(profile.timeouts.probe_ms);
+    let source = discover(&mut profile, flag, timeout).await?;
+    Ok((profile, source))
+}
+
+/// Resolves the project, then fills each service's containers from the engine.
+/// An unreachable engine changes nothing (its check will say so).
+pub async fn discover(
+    profile: &mut Profile,
+    flag: Option<&str>,
+    timeout: Duration,
+) -> Result<ProjectSource, Error> {
+    let named = named_project(profile, flag, &std::env::current_dir().unwrap_or_default());
+    let Some(containers) = list_containers(timeout).await else {
+        let (project, source) = named.unwrap_or((GUIDE_PROJECT.into(), ProjectSource::Guide));
+        profile.compose_project = project;
+        return Ok(source);
+    };
+    let (project, source) = match named {
+        Some(named) => named,
+        None => on_engine(profile, &containers)?,
+    };
+    profile.compose_project = project;
+    assign_containers(profile, &containers);
+    Ok(source)
+}
+
+/// The project named by the flag, the environment, the config or a compose
+/// file in `folder`, in that order.
+fn named_project(
+    profile: &Profile,
+    flag: Option<&str>,
+    folder: &Path,
+) -> Option<(String, ProjectSource)> {
+    if let Some(project) = flag {
+        return Some((project.to_string(), ProjectSource::Flag));
+    }
+    if let Some(project) = std::env::var("COMPOSE_PROJECT_NAME")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Some((project, ProjectSource::Environment));
+    }
+    if !profile.compose_project.is_empty() {
+        return Some((profile.compose_project.clone(), ProjectSource::Config));
+    }
+    let file = COMPOSE_FILES
+        .iter()
+        .copied()
+        .chain([profile.compose_file.as_str()])
+        .find(|f| folder.join(f).is_file())?;
+    let name = folder.file_name()?.to_string_lossy();
+    Some((
+        normalize_project(&name),
+        ProjectSource::ComposeFile(file.to_string()),
+    ))
+}
+
+/// Compose's rule for a project name taken from a folder: lowercase, only
+/// `a-z 0-9 _ -`, starting with a letter or digit.
+pub fn normalize_project(name: &str) -> String {
+    let kept: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_string()
+}
+
+/// One container as listed: name, labels.
+struct Listed {
+    name: String,
+    labels: HashMap<String, String>,
+}
+
+async fn list_containers(timeout: Duration) -> Option<Vec<Listed>> {
+    let docker = crate::probe::engine::connect(timeout).await.ok()?;
+    let options = ListContainersOptionsBuilder::new().all(true).build();
+    let listed = tokio::time::timeout(timeout, docker.list_containers(Some(options)))
+        .await
+        .ok()?
+        .ok()?;
+    Some(
+        listed
+            .into_iter()
+            .filter_map(|c| {
+                let name = c.names?.first()?.trim_start_matches('/').to_string();
+                Some(Listed {
+                    name,
+                    labels: c.labels.unwrap_or_default(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The one compose project on the engine that runs any of the guide's services.
+fn on_engine(profile: &Profile, containers: &[Listed]) -> Result<(String, ProjectSource), Error> {
+    let wanted: BTreeSet<String> = profile
+        .services
+        .iter()
+        .flat_map(|s| ROLES.iter().map(move |role| s.compose_service(role)))
+        .collect();
+    let projects: BTreeSet<&str> = containers
+        .iter()
+        .filter(|c| {
+            c.labels
+                .get(SERVICE_LABEL)
+                .is_some_and(|s| wanted.contains(s))
+        })
+        .filter_map(|c| c.labels.get(PROJECT_LABEL).map(String::as_str))
+        .collect();
+    match projects.len() {
+        0 => Ok((GUIDE_PROJECT.into(), ProjectSource::Guide)),
+        1 => Ok((
+            projects.first().expect("one").to_string(),
+            ProjectSource::Engine,
+        )),
+        _ => Err(Error::Usage(format!(
+            "several compose projects run the helpdesk services: {}; name one with --project \
+             (or COMPOSE_PROJECT_NAME)",
+            projects.into_iter().collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Each service's containers per role: the project's containers of its compose
+/// service (replicas by container number), else a container bearing the guide's
+/// name, else none (the guide's name stays, and its check says it does not exist).
+fn assign_containers(profile: &mut Profile, containers: &[Listed]) {
+    let mut by_service: BTreeMap<&str, Vec<(u32, &str)>> = BTreeMap::new();
+    for c in containers {
+        if c.labels.get(PROJECT_LABEL) != Some(&profile.compose_project) {
+            continue;
+        }
+        let Some(service) = c.labels.get(SERVICE_LABEL) else {
+            continue;
+        };
+        let number = c
+            .labels
+            .get(NUMBER_LABEL)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        by_service
+            .entry(service)
+            .or_default()
+            .push((number, &c.name));
+    }
+    for service in &mut profile.services {
+        service.discovered = true;
+        for role in ROLES {
+            let replicas = by_service
+                .get(service.compose_service(role).as_str())
+                .map(|found| {
+                    let mut found = found.clone();
+                    found.sort();
+                    found.into_iter().map(|(_, n)| n.to_string()).collect()
+                })
+                .unwrap_or_else(|| {
+                    let guide = service.container(role);
+                    containers
+                        .iter()
+                        .filter(|c| c.name == guide && !c.labels.contains_key(PROJECT_LABEL))
+                        .map(|c| c.name.clone())
+                        .collect::<Vec<_>>()
+                });
+            if !replicas.is_empty() {
+                service.containers.insert(role.to_string(), replicas);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_become_project_names_as_compose_makes_them() {
+        assert_eq!(normalize_project("Helpdesk Prod.v2"), "helpdeskprodv2");
+        assert_eq!(normalize_project("my_stack-1"), "my_stack-1");
+        assert_eq!(normalize_project("_-Tmp"), "tmp");
+    }
+
+    fn listed(name: &str, project: &str, service: &str, number: &str) -> Listed {
+        Listed {
+            name: name.into(),
+            labels: HashMap::from([
+                (PROJECT_LABEL.into(), project.into()),
+                (SERVICE_LABEL.into(), service.into()),
+                (NUMBER_LABEL.into(), number.into()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn the_engine_names_the_project_and_its_replicas() {
+        let mut profile = Profile::default();
+        let containers = vec![
+            listed("prod-ticket-service-2", "prod", "ticket-service", "2"),
+            listed("prod-ticket-service-1", "prod", "ticket-service", "1"),
+            listed("prod-auth-db-1", "prod", "auth-db", "1"),
+            listed("other-web-1", "other", "web", "1"),
+        ];
+        let (project, source) = on_engine(&profile, &containers).unwrap();
+        assert_eq!((project.as_str(), source), ("prod", ProjectSource::Engine));
+        profile.compose_project = project;
+        assign_containers(&mut profile, &containers);
+        let ticket = profile.service("ticket").unwrap();
+        assert_eq!(
+            ticket.containers["service"],
+            vec!["prod-ticket-service-1", "prod-ticket-service-2"]
+        );
+        assert_eq!(ticket.container("service"), "prod-ticket-service-1");
+        assert_eq!(
+            profile.service("auth").unwrap().container("db"),
+            "prod-auth-db-1"
+        );
+        assert_eq!(
+            profile.service("auth").unwrap().container("redis"),
+            "helpdesk-auth-redis",
+            "not found: the guide's name stays"
+        );
+        let two = vec![
+            listed("a-auth-db-1", "a", "auth-db", "1"),
+            listed("b-auth-db-1", "b", "auth-db", "1"),
+        ];
+        let error = on_engine(&profile, &two).unwrap_err().to_string();
+        assert!(error.contains("a, b"), "{error}");
+    }
+
+    #[test]
+    fn a_compose_file_in_the_folder_names_the_project_after_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("My-Helpdesk");
+        std::fs::create_dir(&folder).unwrap();
+        let profile = Profile::default();
+        assert_eq!(named_project(&profile, None, &folder), None);
+        std::fs::write(folder.join("compose.yaml"), "services: {}\n").unwrap();
+        assert_eq!(
+            named_project(&profile, None, &folder),
+            Some((
+                "my-helpdesk".into(),
+                ProjectSource::ComposeFile("compose.yaml".into())
+            ))
+        );
+        assert_eq!(
+            named_project(&profile, Some("given"), &folder).map(|p| p.1),
+            Some(ProjectSource::Flag)
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Discovery like compose (issue 9): the project from `--project`,
+//! `COMPOSE_PROJECT_NAME`, a compose file's folder or the engine; containers by
+//! their compose labels whatever their names; two candidate projects refused.
+
+use crate::support::*;
+
+const CANARY: &str = "canary-discovered-3b9e";
+
+fn cleanup() {
+    sh("docker rm -f other-auth-db-1 renamed-auth-redis-1 >/dev/null 2>&1 || true");
+}
+
+fn labelled(name: &str, project: &str, service: &str, rest: &str) {
+    sh(&format!(
+        "docker run -d --name {name} --label com.docker.compose.project={project} \
+         --label com.docker.compose.service={service} --label com.docker.compose.container-number=1 \
+         {rest} >/dev/null"
+    ));
+}
+
+#[test]
+fn the_project_and_its_containers_are_found_as_compose_names_them() {
+    let _stack = stack_exclusive();
+    let _cleanup = Restore(cleanup);
+    cleanup();
+
+    // Another project running one of the guide's services: two candidates.
+    labelled(
+        "other-auth-db-1",
+        "otherproj",
+        "auth-db",
+        "helpdesk-redis:local sleep 300",
+    );
+    let refused = run(doctor().args(["diagnose", "--format", "json"]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("helpdesk-microservices, otherproj")
+            && refused.stderr.contains("--project"),
+        "{}",
+        refused.stderr
+    );
+    let named = run(doctor().args([
+        "--project",
+        "helpdesk-microservices",
+        "diagnose",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    assert_eq!(named.json()["project"]["found_by"], "--project");
+    let from_env = run(doctor()
+        .env("COMPOSE_PROJECT_NAME", "helpdesk-microservices")
+        .args(["diagnose", "--format", "json", "--only", "container.*"]));
+    assert_eq!(from_env.code, 0, "{}", from_env.stderr);
+    assert_eq!(
+        from_env.json()["project"]["found_by"],
+        "$COMPOSE_PROJECT_NAME"
+    );
+    sh("docker rm -f other-auth-db-1 >/dev/null");
+
+    // A project whose containers have compose's own names, not the guide's, and
+    // a Redis whose password is only on its command line.
+    labelled(
+        "renamed-auth-redis-1",
+        "renamed",
+        "auth-redis",
+        &format!("-p 127.0.0.1:6399:6379 helpdesk-redis:local redis-server --requirepass {CANARY}"),
+    );
+    let started = std::time::Instant::now();
+    while !sh("docker exec renamed-auth-redis-1 redis-cli ping 2>&1 || true").contains("NOAUTH") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "renamed-auth-redis-1 never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = temp_file(
+        dir.path(),
+        "auth-only.toml",
+        "[[services]]\nname = \"auth\"\napp_port = 3001\ndb_port = 5401\nredis_port = 6399\n\
+         database = \"auth_db\"\ndb_user = \"user\"\n",
+    );
+    // From a folder holding a compose file: the project is the folder's name.
+    let folder = dir.path().join("Renamed");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("compose.yaml"), "services: {}\n").unwrap();
+    let found = run(doctor()
+        .current_dir(&folder)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "diagnose",
+            "--format",
+            "json",
+            "--only",
+            "container.auth.redis,redis.auth.ping",
+        ]));
+    let report = found.json();
+    assert_eq!(report["project"]["name"], "renamed", "{report:#}");
+    assert!(
+        report["project"]["found_by"]
+            .as_str()
+            .unwrap()
+            .contains("compose.yaml"),
+        "{report:#}"
+    );
+    let container = result(&report, "container.auth.redis");
+    assert_eq!(container["status"], "pass", "{container:#}");
+    assert_eq!(container["target"], "renamed-auth-redis-1");
+    let ping = result(&report, "redis.auth.ping");
+    assert_eq!(ping["status"], "pass", "{ping:#}");
+    assert_eq!(
+        ping["details"]["password_source"],
+        "--requirepass on renamed-auth-redis-1's command line"
+    );
+    assert!(!found.stdout.contains(CANARY) && !found.stderr.contains(CANARY));
+}
