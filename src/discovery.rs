@@ -15,8 +15,19 @@ use std::time::Duration;
 const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
 const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+const CONFIG_FILES_LABEL: &str = "com.docker.compose.project.config_files";
+const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
+/// Where Docker looks for the compose v2 CLI plugin.
+const COMPOSE_PLUGIN_DIRS: [&str; 4] = [
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+];
 /// The project of the guide, when nothing names one and the engine shows none.
 pub const GUIDE_PROJECT: &str = "helpdesk-microservices";
+/// The guide's network, when the engine shows none.
+const GUIDE_NETWORK: &str = "helpdesk-network";
 /// The compose files `docker compose` reads from the current folder by default.
 const COMPOSE_FILES: [&str; 4] = [
     "compose.yaml",
@@ -82,6 +93,9 @@ pub async fn discover(
     let Some(containers) = list_containers(timeout).await else {
         let (project, source) = named.unwrap_or((GUIDE_PROJECT.into(), ProjectSource::Guide));
         profile.compose_project = project;
+        if profile.network.is_empty() {
+            profile.network = GUIDE_NETWORK.into();
+        }
         return Ok(source);
     };
     let (project, source) = match named {
@@ -90,7 +104,68 @@ pub async fn discover(
     };
     profile.compose_project = project;
     assign_containers(profile, &containers);
+    assign_compose_files(profile, &containers);
+    if profile.network.is_empty() {
+        profile.network = shared_network(&profile.compose_project, &containers)
+            .unwrap_or_else(|| GUIDE_NETWORK.into());
+    }
     Ok(source)
+}
+
+/// The network most of the project's containers are attached to (compose's
+/// `<project>_default`, or the one the compose file names).
+fn shared_network(project: &str, containers: &[Listed]) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in containers {
+        if c.labels.get(PROJECT_LABEL).map(String::as_str) == Some(project) {
+            for network in &c.networks {
+                *counts.entry(network).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(name, _)| name.to_string())
+}
+
+/// Whether `docker compose` (v2) is installed as a CLI plugin.
+pub fn compose_v2_installed() -> bool {
+    let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker/cli-plugins"));
+    COMPOSE_PLUGIN_DIRS
+        .iter()
+        .map(std::path::PathBuf::from)
+        .chain(home)
+        .any(|dir| dir.join("docker-compose").is_file())
+}
+
+/// The compose files the project's containers were started with (their labels),
+/// absolute: hints then run as printed from any folder.
+fn assign_compose_files(profile: &mut Profile, containers: &[Listed]) {
+    let Some(labels) = containers.iter().map(|c| &c.labels).find(|l| {
+        l.get(PROJECT_LABEL) == Some(&profile.compose_project) && l.contains_key(CONFIG_FILES_LABEL)
+    }) else {
+        return;
+    };
+    let working_dir = labels.get(WORKING_DIR_LABEL).map(Path::new);
+    profile.compose_files = labels[CONFIG_FILES_LABEL]
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(|file| {
+            // A relative path was relative to where compose ran; the project's
+            // folder is the first file's: keep the name, in that folder.
+            let path = Path::new(file);
+            match (working_dir, path.file_name()) {
+                (Some(dir), Some(name)) if path.is_relative() => {
+                    dir.join(name).display().to_string()
+                }
+                _ => file.to_string(),
+            }
+        })
+        .collect();
+    if let Some(first) = profile.compose_files.first() {
+        profile.compose_file = first.clone();
+    }
 }
 
 /// The project named by the flag, the environment, the config or a compose
@@ -135,10 +210,11 @@ pub fn normalize_project(name: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
-/// One container as listed: name, labels.
+/// One container as listed: name, labels, networks.
 struct Listed {
     name: String,
     labels: HashMap<String, String>,
+    networks: Vec<String>,
 }
 
 async fn list_containers(timeout: Duration) -> Option<Vec<Listed>> {
@@ -153,9 +229,15 @@ async fn list_containers(timeout: Duration) -> Option<Vec<Listed>> {
             .into_iter()
             .filter_map(|c| {
                 let name = c.names?.first()?.trim_start_matches('/').to_string();
+                let networks = c
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .map(|n| n.into_keys().collect())
+                    .unwrap_or_default();
                 Some(Listed {
                     name,
                     labels: c.labels.unwrap_or_default(),
+                    networks,
                 })
             })
             .collect(),
@@ -258,6 +340,7 @@ mod tests {
                 (SERVICE_LABEL.into(), service.into()),
                 (NUMBER_LABEL.into(), number.into()),
             ]),
+            networks: vec![format!("{project}_default")],
         }
     }
 
@@ -272,6 +355,10 @@ mod tests {
         ];
         let (project, source) = on_engine(&profile, &containers).unwrap();
         assert_eq!((project.as_str(), source), ("prod", ProjectSource::Engine));
+        assert_eq!(
+            shared_network("prod", &containers).as_deref(),
+            Some("prod_default")
+        );
         profile.compose_project = project;
         assign_containers(&mut profile, &containers);
         let ticket = profile.service("ticket").unwrap();
@@ -295,6 +382,31 @@ mod tests {
         ];
         let error = on_engine(&profile, &two).unwrap_err().to_string();
         assert!(error.contains("a, b"), "{error}");
+    }
+
+    #[test]
+    fn hints_name_the_project_and_its_files_from_the_labels() {
+        let mut profile = Profile {
+            compose_project: "prod".into(),
+            ..Profile::default()
+        };
+        let mut container = listed("prod-auth-db-1", "prod", "auth-db", "1");
+        container.labels.insert(
+            CONFIG_FILES_LABEL.into(),
+            "compose.yaml,over ride.yaml".into(),
+        );
+        container
+            .labels
+            .insert(WORKING_DIR_LABEL.into(), "/srv/prod".into());
+        assign_compose_files(&mut profile, &[container]);
+        assert_eq!(profile.compose_file, "/srv/prod/compose.yaml");
+        assert!(
+            profile.compose_command().ends_with(
+                "compose -p prod -f /srv/prod/compose.yaml -f '/srv/prod/over ride.yaml'"
+            ),
+            "{}",
+            profile.compose_command()
+        );
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct Profile {
     pub services: Vec<Service>,
     pub thresholds: Thresholds,
     pub timeouts: Timeouts,
+    /// The compose files the project was started with (from its containers' labels).
+    #[serde(skip)]
+    pub compose_files: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -75,7 +78,8 @@ impl Default for Profile {
             // Empty: found by discovery (see `crate::discovery`).
             compose_project: String::new(),
             compose_file: "docker-compose.services.yml".into(),
-            network: "helpdesk-network".into(),
+            // Empty: found by discovery (the network the project's containers share).
+            network: String::new(),
             host: "127.0.0.1".into(),
             services: vec![
                 service("auth", 1, "user"),
@@ -84,6 +88,7 @@ impl Default for Profile {
             ],
             thresholds: Thresholds::default(),
             timeouts: Timeouts::default(),
+            compose_files: Vec::new(),
         }
     }
 }
@@ -166,12 +171,34 @@ impl Profile {
         })
     }
 
+    /// The compose command that reaches this deployment from any folder:
+    /// `docker compose` (v2) when its plugin is installed, else `docker-compose`,
+    /// with the project and the files it was started with.
+    pub fn compose_command(&self) -> String {
+        let tool = if crate::discovery::compose_v2_installed() {
+            "docker compose"
+        } else {
+            "docker-compose"
+        };
+        let files: Vec<&str> = if self.compose_files.is_empty() {
+            vec![self.compose_file.as_str()]
+        } else {
+            self.compose_files.iter().map(String::as_str).collect()
+        };
+        let mut command = format!("{tool} -p {}", shell_word(&self.compose_project));
+        for file in files {
+            command.push_str(&format!(" -f {}", shell_word(file)));
+        }
+        command
+    }
+
     /// Template variables shared by every check.
     pub fn vars(&self) -> BTreeMap<String, String> {
         let t = &self.thresholds;
         BTreeMap::from([
             ("compose_project".into(), self.compose_project.clone()),
             ("compose_file".into(), self.compose_file.clone()),
+            ("compose".into(), self.compose_command()),
             ("network".into(), self.network.clone()),
             ("host".into(), self.host.clone()),
             ("disk_warn_gb".into(), t.disk_warn_gb.to_string()),
@@ -251,5 +278,18 @@ impl Service {
         vars.insert("container".into(), self.container(role));
         vars.insert("compose_service".into(), self.compose_service(role));
         vars
+    }
+}
+
+/// `text` as one shell word: as is when it is plain, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }

@@ -1,7 +1,7 @@
 //! HTTP probes: the health endpoint (status, dependency states, timing phases
 //! like the guide's curl-format) and the auth verify endpoint.
 
-use super::Context;
+use super::{Context, health_json};
 use crate::check::Outcome;
 use std::time::Instant;
 
@@ -18,15 +18,13 @@ pub async fn health(ctx: &Context, url: &str) -> Outcome {
     let body = response.text().await.unwrap_or_default();
     let total_ms = ms(started);
     let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let deps = json
-        .get("dependencies")
-        .and_then(|d| d.as_object())
-        .cloned()
-        .unwrap_or_default();
-    let down: Vec<String> = deps
-        .iter()
-        .filter(|(_, state)| !matches!(state.as_str(), Some("up" | "ok" | "connected" | "healthy")))
-        .map(|(name, state)| format!("{name} {}", state.as_str().unwrap_or("?")))
+    let deps: serde_json::Map<String, serde_json::Value> = health_json::dependencies(&json)
+        .into_iter()
+        .map(|(name, state)| (name, serde_json::Value::String(state)))
+        .collect();
+    let down: Vec<String> = health_json::down(&json)
+        .into_iter()
+        .map(|(name, state)| format!("{name} {state}"))
         .collect();
     let timing = format!(
         "connect {connect_ms:.1} ms, first byte {first_byte_ms:.1} ms, total {total_ms:.1} ms"

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod engine;
 pub mod env;
 pub mod exec;
+pub mod health_json;
 pub mod host;
 pub mod http;
 pub mod listener;

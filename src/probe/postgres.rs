@@ -50,7 +50,12 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
             tokio::spawn(connection);
             Ok(Arc::new(client))
         }
-        Ok(Err(e)) => Err(classify(service, &e, &credential.source)),
+        Ok(Err(e)) => Err(classify(
+            service,
+            &e,
+            &credential.source,
+            &ctx.profile.compose_command(),
+        )),
         Err(_) => Err(Failure {
             message: format!(
                 "{}: connect timed out after {:?}",
@@ -65,7 +70,12 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
     }
 }
 
-fn classify(service: &Service, e: &tokio_postgres::Error, source: &Source) -> Failure {
+fn classify(
+    service: &Service,
+    e: &tokio_postgres::Error,
+    source: &Source,
+    compose_command: &str,
+) -> Failure {
     let db = &service.database;
     let container = service.container("db");
     let compose = service.compose_service("db");
@@ -108,7 +118,7 @@ fn classify(service: &Service, e: &tokio_postgres::Error, source: &Source) -> Fa
         }
         return Failure {
             message: format!("{db}: {}", db_error.message()),
-            hint: logs_hint(&compose),
+            hint: logs_hint(compose_command, &compose),
         };
     }
     let text = e.to_string();
@@ -122,22 +132,20 @@ fn classify(service: &Service, e: &tokio_postgres::Error, source: &Source) -> Fa
                 service.db_port
             ),
             hint: format!(
-                "Start the database: docker-compose -f docker-compose.services.yml up -d {compose}; then {}",
-                logs_hint(&compose)
+                "Start the database: {compose_command} up -d {compose}; then {}",
+                logs_hint(compose_command, &compose)
             ),
         }
     } else {
         Failure {
             message: format!("{db}: {text}"),
-            hint: logs_hint(&compose),
+            hint: logs_hint(compose_command, &compose),
         }
     }
 }
 
-fn logs_hint(compose_service: &str) -> String {
-    format!(
-        "Read its logs: docker-compose -f docker-compose.services.yml logs --tail=50 {compose_service}"
-    )
+fn logs_hint(compose_command: &str, compose_service: &str) -> String {
+    format!("Read its logs: {compose_command} logs --tail=50 {compose_service}")
 }
 
 /// Runs `probe` with the service's client, turning a connection failure into FAIL.

@@ -58,7 +58,12 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
     };
     match tokio::time::timeout(ctx.timeout, connecting).await {
         Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(e)) => Err(classify(service, &e, &credential.source)),
+        Ok(Err(e)) => Err(classify(
+            service,
+            &e,
+            &credential.source,
+            &ctx.profile.compose_command(),
+        )),
         Err(_) => Err(Failure {
             message: format!(
                 "{}: no answer within {:?}",
@@ -66,15 +71,21 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
                 ctx.timeout
             ),
             hint: format!(
-                "Check {} (docker-compose logs {}).",
+                "Check {} ({} logs {}; docker unpause it if it is paused).",
                 service.container("redis"),
+                ctx.profile.compose_command(),
                 service.compose_service("redis")
             ),
         }),
     }
 }
 
-fn classify(service: &Service, e: &redis::RedisError, source: &Source) -> Failure {
+fn classify(
+    service: &Service,
+    e: &redis::RedisError,
+    source: &Source,
+    compose_command: &str,
+) -> Failure {
     let container = service.container("redis");
     let env_var = format!("HELPDESK_{}_REDIS_PASSWORD", service.name.to_uppercase());
     match e.code() {
@@ -109,14 +120,14 @@ fn classify(service: &Service, e: &redis::RedisError, source: &Source) -> Failur
                 service.redis_port
             ),
             hint: format!(
-                "Start it: docker-compose -f docker-compose.services.yml up -d {0}; read docker-compose logs {0}",
+                "Start it: {compose_command} up -d {0}; read {compose_command} logs {0}",
                 service.compose_service("redis")
             ),
         },
         _ => Failure {
             message: format!("{container}: {e}"),
             hint: format!(
-                "Read its logs: docker-compose logs {}",
+                "Read its logs: {compose_command} logs {}",
                 service.compose_service("redis")
             ),
         },

@@ -23,10 +23,33 @@ fn a_stopped_database_fails_its_gate_skips_its_queries_and_is_named_as_root_caus
             .contains("helpdesk-ticket-db is not running"),
         "{db}"
     );
-    assert!(
-        db["hint"].as_str().unwrap().contains("up -d ticket-db"),
-        "{db}"
+    // The fix names the project and its compose file from the labels, and runs
+    // as printed from any folder.
+    let hint = db["hint"].as_str().unwrap();
+    let compose = format!(
+        "docker-compose -p helpdesk-microservices -f {}/tests/stack/docker-compose.services.yml",
+        repo().display()
     );
+    let fix = format!("{compose} up -d ticket-db");
+    assert!(hint.contains(&fix), "{db}");
+    let started = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&fix)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "{fix}: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    wait_stack_healthy();
+    assert_eq!(
+        health_of("helpdesk-ticket-db"),
+        "healthy",
+        "the printed fix worked"
+    );
+    sh("docker stop -t 5 helpdesk-ticket-db >/dev/null");
     assert_eq!(status_of(&report, "port.ticket.db"), "fail");
     for skipped in [
         "postgres.ticket.connect",
