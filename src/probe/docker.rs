@@ -106,18 +106,40 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
     if replicas.is_empty() {
         return Outcome::fail(format!("container {container} does not exist"));
     }
-    let mut worst: Option<Outcome> = None;
+    let mut outcomes = Vec::with_capacity(replicas.len());
     for replica in &replicas {
-        let outcome = replica_state(ctx, replica).await;
-        if worst.as_ref().is_none_or(|w| outcome.status > w.status) {
-            worst = Some(outcome);
-        }
+        outcomes.push((display_name(replica), replica_state(ctx, replica).await));
     }
-    let mut outcome = worst.expect("at least one replica");
-    if replicas.len() > 1 && outcome.status == Status::Pass {
-        outcome.message = format!("{} replicas, all {}", replicas.len(), outcome.message);
-    }
-    outcome.detail("replicas", replicas.len())
+    let total = outcomes.len();
+    let failing: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| o.status == Status::Fail)
+        .map(|(name, o)| format!("{name}: {}", o.message))
+        .collect();
+    let worst = outcomes
+        .into_iter()
+        .map(|(_, o)| o)
+        .max_by_key(|o| o.status)
+        .expect("at least one replica");
+    let outcome = if !failing.is_empty() && failing.len() < total {
+        // The service still has running replicas: degraded, not down.
+        let message = format!(
+            "{} of {total} replicas down ({}); the others run",
+            failing.len(),
+            failing.join("; ")
+        );
+        let mut degraded = Outcome::warn(message);
+        degraded.hint = worst.hint.clone();
+        degraded.details = worst.details;
+        degraded
+    } else if total > 1 && worst.status == Status::Pass {
+        let mut all = worst;
+        all.message = format!("{total} replicas, all {}", all.message);
+        all
+    } else {
+        worst
+    };
+    outcome.detail("replicas", total)
 }
 
 async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {

@@ -116,3 +116,37 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
     );
     assert!(!found.stdout.contains(CANARY) && !found.stderr.contains(CANARY));
 }
+
+#[test]
+fn one_replica_down_is_a_warning_naming_it_and_all_down_a_failure() {
+    let _stack = stack_exclusive();
+    let _cleanup = Restore(|| {
+        sh(
+            "docker rm -f helpdesk-ticket-service-2 >/dev/null 2>&1 || true; docker start helpdesk-ticket-service >/dev/null",
+        );
+    });
+    // A second replica of ticket-service (as `--scale` makes it) that exited.
+    labelled(
+        "helpdesk-ticket-service-2",
+        "helpdesk-microservices",
+        "ticket-service",
+        "--entrypoint false helpdesk-service:local",
+    );
+    sh("docker wait helpdesk-ticket-service-2 >/dev/null");
+    let (_, report) = diagnose_json(&["--only", "container.ticket.service"]);
+    let degraded = result(&report, "container.ticket.service");
+    assert_eq!(degraded["status"], "warn", "{degraded:#}");
+    let message = degraded["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("1 of 2 replicas down")
+            && message.contains("helpdesk-ticket-service-2"),
+        "{message}"
+    );
+    sh("docker stop -t 5 helpdesk-ticket-service >/dev/null");
+    let (_, report) = diagnose_json(&["--only", "container.ticket.service"]);
+    assert_eq!(
+        status_of(&report, "container.ticket.service"),
+        "fail",
+        "all replicas down"
+    );
+}
