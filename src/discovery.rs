@@ -96,6 +96,7 @@ pub async fn discover(
         if profile.network.is_empty() {
             profile.network = GUIDE_NETWORK.into();
         }
+        database_defaults(profile);
         return Ok(source);
     };
     let (project, source) = match named {
@@ -105,6 +106,7 @@ pub async fn discover(
     profile.compose_project = project;
     assign_containers(profile, &containers);
     assign_compose_files(profile, &containers);
+    assign_database_names(profile, timeout).await;
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -127,6 +129,75 @@ fn shared_network(project: &str, containers: &[Listed]) -> Option<String> {
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
         .map(|(name, _)| name.to_string())
+}
+
+/// Each database's user and name as its container declares them
+/// (`POSTGRES_USER`, `POSTGRES_DB`, which defaults to the user), as the
+/// official image reads them: for the guide's default services, and for a
+/// config's services that leave them out (then, if the container does not say,
+/// the official image's defaults: `postgres`).
+async fn assign_database_names(profile: &mut Profile, timeout: Duration) {
+    let configured = profile.services_configured;
+    let wanted =
+        |s: &crate::profile::Service| !configured || s.db_user.is_empty() || s.database.is_empty();
+    if profile.services.iter().any(wanted) {
+        read_database_names(profile, timeout, configured).await;
+    }
+    database_defaults(profile);
+}
+
+/// The official image's defaults for what nothing named: user `postgres`, the
+/// database named after the user.
+fn database_defaults(profile: &mut Profile) {
+    for service in &mut profile.services {
+        if service.db_user.is_empty() {
+            service.db_user = "postgres".into();
+        }
+        if service.database.is_empty() {
+            service.database = service.db_user.clone();
+        }
+    }
+}
+
+async fn read_database_names(profile: &mut Profile, timeout: Duration, configured: bool) {
+    let Ok(docker) = crate::probe::engine::connect(timeout).await else {
+        return;
+    };
+    let containers: Vec<Option<String>> = profile
+        .services
+        .iter()
+        .map(|s| s.containers.get("db").and_then(|c| c.first().cloned()))
+        .collect();
+    let inspections = containers.iter().map(|name| {
+        let docker = &docker;
+        async move {
+            let name = name.as_ref()?;
+            let inspected = tokio::time::timeout(timeout, docker.inspect_container(name, None))
+                .await
+                .ok()?
+                .ok()?;
+            let env = inspected.config?.env?;
+            let get = |key: &str| {
+                env.iter()
+                    .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+            };
+            let user = get("POSTGRES_USER")?;
+            let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
+            Some((user, database))
+        }
+    });
+    let found = futures::future::join_all(inspections).await;
+    for (service, found) in profile.services.iter_mut().zip(found) {
+        let Some((user, database)) = found else {
+            continue;
+        };
+        if !configured || service.db_user.is_empty() {
+            service.db_user = user;
+        }
+        if !configured || service.database.is_empty() {
+            service.database = database;
+        }
+    }
 }
 
 /// Whether `docker compose` (v2) is installed as a CLI plugin.

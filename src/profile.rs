@@ -20,6 +20,10 @@ pub struct Profile {
     /// The compose files the project was started with (from its containers' labels).
     #[serde(skip)]
     pub compose_files: Vec<String>,
+    /// Whether the config lists the services itself (then their database users
+    /// and names are the config's, not discovered).
+    #[serde(skip)]
+    pub services_configured: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -36,7 +40,11 @@ pub struct Service {
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
+    /// Omitted in a config: the database container's `POSTGRES_DB`.
+    #[serde(default)]
     pub database: String,
+    /// Omitted in a config: the database container's `POSTGRES_USER`.
+    #[serde(default)]
     pub db_user: String,
 }
 
@@ -89,6 +97,7 @@ impl Default for Profile {
             thresholds: Thresholds::default(),
             timeouts: Timeouts::default(),
             compose_files: Vec::new(),
+            services_configured: false,
         }
     }
 }
@@ -147,8 +156,11 @@ impl Profile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let profile: Profile = toml::from_str(&text)
+        let mut profile: Profile = toml::from_str(&text)
             .map_err(|e| Error::Config(crate::catalog::describe_toml_error(path, &text, &e)))?;
+        profile.services_configured = text
+            .parse::<toml::Table>()
+            .is_ok_and(|t| t.contains_key("services"));
         profile
             .timeouts
             .check()

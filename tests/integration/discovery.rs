@@ -7,7 +7,9 @@ use crate::support::*;
 const CANARY: &str = "canary-discovered-3b9e";
 
 fn cleanup() {
-    sh("docker rm -f other-auth-db-1 renamed-auth-redis-1 >/dev/null 2>&1 || true");
+    sh(
+        "docker rm -f other-auth-db-1 renamed-auth-redis-1 renamed-auth-db-1 >/dev/null 2>&1 || true",
+    );
 }
 
 fn labelled(name: &str, project: &str, service: &str, rest: &str) {
@@ -66,11 +68,25 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
         "auth-redis",
         &format!("-p 127.0.0.1:6399:6379 helpdesk-redis:local redis-server --requirepass {CANARY}"),
     );
+    // Its database: the official image's variables name the user and database.
+    labelled(
+        "renamed-auth-db-1",
+        "renamed",
+        "auth-db",
+        &format!(
+            "-e POSTGRES_USER=helpdesk -e POSTGRES_DB=authdata -e POSTGRES_PASSWORD={CANARY} \
+             -p 127.0.0.1:5498:5432 helpdesk-postgres:local"
+        ),
+    );
     let started = std::time::Instant::now();
-    while !sh("docker exec renamed-auth-redis-1 redis-cli ping 2>&1 || true").contains("NOAUTH") {
+    // Over TCP: during its first start the image runs a socket-only server.
+    while !sh("docker exec renamed-auth-redis-1 redis-cli ping 2>&1 || true").contains("NOAUTH")
+        || !sh("docker exec renamed-auth-db-1 pg_isready -h 127.0.0.1 2>&1 || true")
+            .contains("accepting connections")
+    {
         assert!(
-            started.elapsed().as_secs() < 30,
-            "renamed-auth-redis-1 never answered"
+            started.elapsed().as_secs() < 60,
+            "the renamed project never answered"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -78,8 +94,8 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
     let config = temp_file(
         dir.path(),
         "auth-only.toml",
-        "[[services]]\nname = \"auth\"\napp_port = 3001\ndb_port = 5401\nredis_port = 6399\n\
-         database = \"auth_db\"\ndb_user = \"user\"\n",
+        // No database nor user: discovered from the container.
+        "[[services]]\nname = \"auth\"\napp_port = 3001\ndb_port = 5498\nredis_port = 6399\n",
     );
     // From a folder holding a compose file: the project is the folder's name.
     let folder = dir.path().join("Renamed");
@@ -94,7 +110,7 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
             "--format",
             "json",
             "--only",
-            "container.auth.redis,redis.auth.ping",
+            "container.auth.redis,redis.auth.ping,postgres.auth.connect",
         ]));
     let report = found.json();
     assert_eq!(report["project"]["name"], "renamed", "{report:#}");
@@ -113,6 +129,13 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
     assert_eq!(
         ping["details"]["password_source"],
         "--requirepass on renamed-auth-redis-1's command line"
+    );
+    let connect = result(&report, "postgres.auth.connect");
+    assert_eq!(connect["status"], "pass", "{connect:#}");
+    assert_eq!(connect["target"], "authdata@127.0.0.1:5498");
+    assert_eq!(
+        connect["details"]["password_source"],
+        "POSTGRES_PASSWORD of renamed-auth-db-1"
     );
     assert!(!found.stdout.contains(CANARY) && !found.stderr.contains(CANARY));
 }
