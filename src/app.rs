@@ -1,10 +1,11 @@
 //! Dispatches a parsed command line to its command; returns the exit code.
 
 use crate::cli::{BackupAction, CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
+use crate::deployment::discovery;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{catalog, diagnose, discovery, exit_code, profile::Profile, runbook, wait};
+use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.as_deref();

@@ -167,8 +167,8 @@ fn read_check_file(path: &Path) -> Result<(String, String), Error> {
 /// Parses one file and expands its checks; every error names the file and line.
 /// Values are templates until expanded, so each check is typed after expansion.
 pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check>, Vec<String>> {
-    let mut document: toml::Table =
-        toml::from_str(text).map_err(|e| vec![describe_toml_error(Path::new(path), text, &e)])?;
+    let mut document: toml::Table = toml::from_str(text)
+        .map_err(|e| vec![crate::toml_error::describe(Path::new(path), text, &e)])?;
     let raw_checks = match document.remove("check") {
         None => vec![],
         Some(toml::Value::Array(items)) => items,
@@ -515,24 +515,6 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.find(needle)
         .map(|at| text[..at].matches('\n').count() + 1)
         .unwrap_or(1)
-}
-
-/// `path:line:column: message` for a TOML parse or shape error.
-pub fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
-    let (line, column) = match error.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
-            (line, column)
-        }
-        None => (1, 1),
-    };
-    format!(
-        "{}:{line}:{column}: {}",
-        path.display(),
-        error.message().trim()
-    )
 }
 
 /// Whether `id` matches a glob of `*` (any run) and `?` (one character), in linear time.

@@ -3,10 +3,10 @@
 use crate::catalog::{self, Check};
 use crate::check::{CheckResult, Status};
 use crate::cli::{Color, DiagnoseArgs, Selection};
-use crate::discovery::{self, ProjectSource};
+use crate::deployment::Context;
+use crate::deployment::discovery::{self, ProjectSource};
 use crate::error::Error;
 use crate::exit_code;
-use crate::probe::Context;
 use crate::profile::Profile;
 use crate::report::{self, Report, Style};
 use crate::runner;

@@ -4,9 +4,8 @@ mod app;
 mod catalog;
 mod check;
 mod cli;
-mod credentials;
+mod deployment;
 mod diagnose;
-mod discovery;
 mod error;
 mod exit_code;
 mod files;
@@ -18,6 +17,7 @@ mod runbook;
 mod runner;
 mod secrets;
 mod state;
+mod toml_error;
 mod wait;
 
 use clap::Parser;

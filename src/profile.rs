@@ -157,7 +157,7 @@ impl Profile {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         let mut profile: Profile = toml::from_str(&text)
-            .map_err(|e| Error::Config(crate::catalog::describe_toml_error(path, &text, &e)))?;
+            .map_err(|e| Error::Config(crate::toml_error::describe(path, &text, &e)))?;
         profile.services_configured = text
             .parse::<toml::Table>()
             .is_ok_and(|t| t.contains_key("services"));
@@ -187,7 +187,7 @@ impl Profile {
     /// `docker compose` (v2) when its plugin is installed, else `docker-compose`,
     /// with the project and the files it was started with.
     pub fn compose_command(&self) -> String {
-        let tool = if crate::discovery::compose_v2_installed() {
+        let tool = if crate::deployment::discovery::compose_v2_installed() {
             "docker compose"
         } else {
             "docker-compose"

@@ -4,7 +4,7 @@
 
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
-use crate::probe::Context;
+use crate::deployment::Context;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,8 +1,9 @@
 //! The environment of a service container: the variables the guide inspects,
 //! present and well-formed. Values are never printed; every one becomes a secret.
 
-use super::{Context, docker};
+use super::Context;
 use crate::check::Outcome;
+use crate::deployment::containers as docker;
 use crate::secrets::url_password;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,19 +1,28 @@
 //! TCP port probe: open or closed, and when the owning container is down but the
 //! port answers, the process that holds it (the guide's EADDRINUSE case).
 
-use super::{Context, docker, listener};
+use super::{Context, listener};
 use crate::check::Outcome;
+use crate::deployment::containers as docker;
 use std::time::Instant;
 
 pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     let address = format!("{}:{port}", ctx.profile.host);
     let slot = ctx.connection_slot(&address).await;
     let started = Instant::now();
-    // The connection is closed at once (`drop`), and its slot freed with it.
-    let connected = tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address))
-        .await
-        .map(|r| r.map(drop));
+    let connected =
+        tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
     let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let connected = match connected {
+        Ok(Ok(stream)) => {
+            close_gracefully(stream).await;
+            Ok(Ok(()))
+        }
+        Ok(Err(e)) => Ok(Err(e)),
+        Err(elapsed) => Err(elapsed),
+    };
+    // Only now is the slot free: a proxy in front of the port (docker-proxy) has
+    // closed both sides, so it never holds more than the slots' connections.
     drop(slot);
     let owner_running = owner_running(ctx, owner).await;
     match connected {
@@ -43,6 +52,23 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
             ctx.timeout
         )),
     }
+}
+
+/// How long a closed connection may wait for the server's side to close too.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Sends FIN and waits (briefly) for the other side's, so the connection is
+/// really gone — through a proxy too — before its slot is given back.
+async fn close_gracefully(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut buffer = [0u8; 512];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Whether the container that should own the port is running (None if unknown).

@@ -3,9 +3,9 @@
 
 use super::{confirm, lock};
 use crate::cli::FlushArgs;
+use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
-use crate::probe::{Context, redis as redis_probe};
 use crate::profile::Profile;
 use redis::aio::MultiplexedConnection;
 
@@ -16,7 +16,7 @@ pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
     let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());
     let container = service.container("redis");
-    let mut connection = redis_probe::connect(&ctx, service)
+    let mut connection = redis_client::connect(&ctx, service)
         .await
         .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
     let before = dbsize(&mut connection).await?;

@@ -4,7 +4,7 @@
 //! the environment (PGPASSWORD), never in argv. A tool that moves no byte for
 //! the profile's stall timeout (a paused or hung database) is stopped.
 
-use crate::probe::{Context, exec, postgres};
+use crate::deployment::{Context, exec, postgres};
 use crate::profile::Service;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

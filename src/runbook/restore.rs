@@ -14,9 +14,10 @@ use super::signals::Signals;
 use super::{backup, confirm, lock};
 use crate::check::Status as CheckStatus;
 use crate::cli::RestoreArgs;
+use crate::deployment::{Context, containers};
 use crate::error::Error;
 use crate::exit_code;
-use crate::probe::{Context, docker, http};
+use crate::probe::http;
 use crate::profile::{Profile, Service};
 use bollard::query_parameters::StopContainerOptionsBuilder;
 use flate2::read::GzDecoder;
@@ -235,7 +236,7 @@ async fn application_containers(
 ) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
     for (service, _) in targets {
-        let found = docker::find(
+        let found = containers::find(
             ctx,
             &service.container("service"),
             &service.compose_service("service"),

@@ -4,7 +4,7 @@
 //! manifest's counts are exactly the dump's, however busy the database is.
 
 use super::pg_tool::{self, DESCRIBE_SQL, Via};
-use crate::probe::Context;
+use crate::deployment::Context;
 use crate::profile::Service;
 use std::time::Duration;
 use tokio::sync::mpsc;

@@ -3,9 +3,9 @@
 
 use super::{confirm, lock};
 use crate::cli::PurgeArgs;
+use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
-use crate::probe::{Context, postgres};
 use crate::profile::Profile;
 use std::time::SystemTime;
 

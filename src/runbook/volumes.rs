@@ -4,8 +4,8 @@
 
 use super::manifest::FileEntry;
 use super::progress::Progress;
+use crate::deployment::Context;
 use crate::files::CompressedFile;
-use crate::probe::Context;
 use crate::profile::Service;
 use bollard::Docker;
 use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, StopContainerOptionsBuilder};

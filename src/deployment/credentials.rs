@@ -4,7 +4,8 @@
 //! Redis command line and config file (read through the engine). The value is
 //! registered with the redactor and never printed; its source is.
 
-use crate::probe::{Context, docker, exec};
+use super::containers as docker;
+use super::{Context, exec};
 use crate::profile::Service;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -160,7 +160,7 @@ fn database_defaults(profile: &mut Profile) {
 }
 
 async fn read_database_names(profile: &mut Profile, timeout: Duration, configured: bool) {
-    let Ok(docker) = crate::probe::engine::connect(timeout).await else {
+    let Ok(docker) = super::engine::connect(timeout).await else {
         return;
     };
     let containers: Vec<Option<String>> = profile
@@ -289,7 +289,7 @@ struct Listed {
 }
 
 async fn list_containers(timeout: Duration) -> Option<Vec<Listed>> {
-    let docker = crate::probe::engine::connect(timeout).await.ok()?;
+    let docker = super::engine::connect(timeout).await.ok()?;
     let options = ListContainersOptionsBuilder::new().all(true).build();
     let listed = tokio::time::timeout(timeout, docker.list_containers(Some(options)))
         .await

@@ -1,0 +1,115 @@
+//! The deployment's containers through the Engine API: found by their compose
+//! labels (scaled replicas included), inspected once per run, their environment
+//! and their last log lines.
+
+use super::Context;
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Every container of `compose_service` in the profile's compose project, or the
+/// one named `container` when no labelled one exists.
+pub async fn find(
+    ctx: &Context,
+    container: &str,
+    compose_service: &str,
+) -> Result<Vec<Arc<ContainerInspectResponse>>, String> {
+    let docker = ctx.docker().await?;
+    let project = format!("com.docker.compose.project={}", ctx.profile.compose_project);
+    let service = format!("com.docker.compose.service={compose_service}");
+    let filters = HashMap::from([("label", vec![project.as_str(), service.as_str()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| format!("listing containers: {e}"))?;
+    let mut names: Vec<String> = listed
+        .iter()
+        .filter_map(|c| {
+            c.names
+                .as_ref()?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
+        .collect();
+    if names.is_empty() {
+        names.push(container.to_string());
+    }
+    let mut found = Vec::new();
+    for name in names {
+        if let Some(inspected) = inspect(ctx, &name).await? {
+            found.push(inspected);
+        }
+    }
+    Ok(found)
+}
+
+/// Inspects one container by name, once per run; `Ok(None)` when it does not exist.
+pub async fn inspect(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<Arc<ContainerInspectResponse>>, String> {
+    ctx.inspected
+        .get_or_init(container, || async {
+            let docker = ctx.docker().await?;
+            match docker.inspect_container(container, None).await {
+                Ok(inspected) => Ok(Some(Arc::new(inspected))),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(format!("inspecting {container}: {e}")),
+            }
+        })
+        .await
+}
+
+pub fn display_name(c: &ContainerInspectResponse) -> String {
+    c.name
+        .clone()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string()
+}
+
+/// The last `lines` log lines of a container (stdout and stderr).
+pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
+    let Ok(docker) = ctx.docker().await else {
+        return vec![];
+    };
+    let options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    let chunks: Vec<_> = docker.logs(container, Some(options)).collect().await;
+    let text: String = chunks
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|c| c.to_string())
+        .collect();
+    text.lines().map(|l| ctx.secrets.redact(l)).collect()
+}
+
+/// A container's environment as a map (values are secrets until proven otherwise).
+pub async fn environment(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<HashMap<String, String>>, String> {
+    let Some(c) = inspect(ctx, container).await? else {
+        return Ok(None);
+    };
+    let env = c.config.clone().and_then(|c| c.env).unwrap_or_default();
+    Ok(Some(
+        env.into_iter()
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,145 @@
+//! The deployment layer under probes and runbooks: the engine client, the
+//! containers found on it, commands run in them, the PostgreSQL and Redis
+//! clients and the credentials they use. `Context` holds one run's view of it.
+
+pub mod containers;
+pub mod credentials;
+pub mod discovery;
+pub mod engine;
+pub mod exec;
+pub mod memo;
+pub mod postgres;
+pub mod redis;
+
+use crate::profile::{Profile, Service};
+use crate::secrets::Secrets;
+use credentials::{Credential, Unreadable};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Which credential of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    Postgres,
+    Redis,
+}
+
+/// What every probe shares: the profile, clients, the redactor and the probe timeout.
+pub struct Context {
+    pub profile: Profile,
+    pub secrets: Secrets,
+    pub timeout: Duration,
+    pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, postgres::Failure>>,
+    credentials: memo::Memo<Result<Credential, Unreadable>>,
+    pub inspected: memo::Memo<
+        Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, String>,
+    >,
+    docker: tokio::sync::OnceCell<Result<bollard::Docker, String>>,
+    http: reqwest::Client,
+    connection_slots: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// At most this many of the doctor's connections to one address at a time, so
+/// that no catalog, however large, can exhaust a proxy's file descriptors.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 32;
+
+impl Context {
+    pub fn new(profile: Profile) -> Context {
+        let timeout = Duration::from_millis(profile.timeouts.probe_ms);
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Context {
+            profile,
+            secrets: Secrets::default(),
+            timeout,
+            postgres: Default::default(),
+            inspected: Default::default(),
+            credentials: Default::default(),
+            docker: Default::default(),
+            http,
+            connection_slots: Default::default(),
+        }
+    }
+
+    /// Looks up every credential of the deployment so the redactor knows them all
+    /// before any check runs, whichever checks are selected.
+    pub async fn register_secrets(&self) {
+        let lookups = self.profile.services.iter().map(|service| async move {
+            let _ = self.credential(service, CredentialKind::Postgres).await;
+            let _ = self.credential(service, CredentialKind::Redis).await;
+        });
+        futures::future::join_all(lookups).await;
+    }
+
+    /// Waits for one of the `MAX_CONNECTIONS_PER_ADDRESS` slots of `address`
+    /// (`host:port`); the slot is free again when the permit is dropped.
+    pub async fn connection_slot(&self, address: &str) -> OwnedSemaphorePermit {
+        let slots = self
+            .connection_slots
+            .lock()
+            .expect("connection slots lock")
+            .entry(address.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_ADDRESS)))
+            .clone();
+        slots
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// The slot for a URL's host and port.
+    pub async fn url_slot(&self, url: &str) -> OwnedSemaphorePermit {
+        let address = reqwest::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}:{}",
+                    u.host_str().unwrap_or_default(),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|_| url.to_string());
+        self.connection_slot(&address).await
+    }
+
+    /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).
+    pub async fn docker(&self) -> Result<&bollard::Docker, String> {
+        let connected = self.docker.get_or_init(|| engine::connect(self.timeout));
+        connected.await.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// `service`'s PostgreSQL or Redis credential, looked up once per run
+    /// (`crate::credentials`) and registered with the redactor.
+    pub async fn credential(
+        &self,
+        service: &Service,
+        kind: CredentialKind,
+    ) -> Result<Credential, Unreadable> {
+        let key = format!("{kind:?}/{}", service.name);
+        let found = self
+            .credentials
+            .get_or_init(&key, || async {
+                match kind {
+                    CredentialKind::Postgres => credentials::postgres(self, service).await,
+                    CredentialKind::Redis => credentials::redis(self, service).await,
+                }
+            })
+            .await;
+        if let Ok(Credential {
+            value: Some(value), ..
+        }) = &found
+        {
+            self.secrets.add(value);
+        }
+        found
+    }
+}

@@ -1,0 +1,148 @@
+//! The PostgreSQL client over the published port: one connection per database
+//! and run, its password from `credentials`, a failed connect classified
+//! (refused, timeout, authentication failed, no password found, no database).
+
+use super::credentials::{Credential, Source, Unreadable};
+use super::{Context, CredentialKind};
+use crate::profile::Service;
+use std::sync::Arc;
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+/// Why a connection failed, classified for the diagnosis.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: String,
+}
+
+/// The password (see `crate::credentials::postgres` for where it is looked for).
+pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
+    ctx.credential(service, CredentialKind::Postgres).await
+}
+
+pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
+    ctx.postgres
+        .get_or_init(&service.name, || open(ctx, service))
+        .await
+}
+
+async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&ctx.profile.host)
+        .port(service.db_port)
+        .dbname(&service.database)
+        .user(&service.db_user)
+        .application_name("helpdesk-doctor")
+        .connect_timeout(ctx.timeout);
+    let credential = password(ctx, service).await.map_err(|e| Failure {
+        message: format!("{}: the password cannot be read from {e}", service.database),
+        hint: "Make the file readable, or name the password another way (HELPDESK_<SERVICE>_DB_PASSWORD).".into(),
+    })?;
+    if let Some(password) = &credential.value {
+        config.password(password);
+    }
+    let connecting = config.connect(tokio_postgres::NoTls);
+    match tokio::time::timeout(ctx.timeout, connecting).await {
+        Ok(Ok((client, connection))) => {
+            tokio::spawn(connection);
+            Ok(Arc::new(client))
+        }
+        Ok(Err(e)) => Err(classify(
+            service,
+            &e,
+            &credential.source,
+            &ctx.profile.compose_command(),
+        )),
+        Err(_) => Err(Failure {
+            message: format!(
+                "{}: connect timed out after {:?}",
+                service.database, ctx.timeout
+            ),
+            hint: format!(
+                "Check that {} is running and reachable on port {}.",
+                service.container("db"),
+                service.db_port
+            ),
+        }),
+    }
+}
+
+fn classify(
+    service: &Service,
+    e: &tokio_postgres::Error,
+    source: &Source,
+    compose_command: &str,
+) -> Failure {
+    let db = &service.database;
+    let container = service.container("db");
+    let compose = service.compose_service("db");
+    if let Some(db_error) = e.as_db_error() {
+        let code = db_error.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            let message = match source {
+                Source::Nowhere => format!(
+                    "{db}: the server requires a password for user {:?} and none was found \
+                     (looked in HELPDESK_*, PGPASSWORD, .pgpass, DATABASE_URL, POSTGRES_PASSWORD(_FILE))",
+                    service.db_user
+                ),
+                found => format!(
+                    "{db}: password authentication failed for user {:?} (password from {found})",
+                    service.db_user
+                ),
+            };
+            return Failure {
+                message,
+                hint: format!(
+                    "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}; compare with \
+                     `docker exec {} env | grep DATABASE` (the password is in DATABASE_URL).",
+                    service.name.to_uppercase(),
+                    service.db_user,
+                    service.container("service")
+                ),
+            };
+        }
+        if *code == SqlState::INVALID_CATALOG_NAME {
+            return Failure {
+                message: format!("{db}: database does not exist"),
+                hint: format!(
+                    "Recreate it: docker exec -it {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
+                     then restart the service so its migrations run.",
+                    service.db_user
+                ),
+            };
+        }
+        return Failure {
+            message: format!("{db}: {}", db_error.message()),
+            hint: logs_hint(compose_command, &compose),
+        };
+    }
+    let text = e.to_string();
+    let refused = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+    if refused {
+        Failure {
+            message: format!(
+                "{db}: connection refused (ECONNREFUSED) on port {}",
+                service.db_port
+            ),
+            hint: format!(
+                "Start the database: {compose_command} up -d {compose}; then {}",
+                logs_hint(compose_command, &compose)
+            ),
+        }
+    } else {
+        Failure {
+            message: format!("{db}: {text}"),
+            hint: logs_hint(compose_command, &compose),
+        }
+    }
+}
+
+fn logs_hint(compose_command: &str, compose_service: &str) -> String {
+    format!("Read its logs: {compose_command} logs --tail=50 {compose_service}")
+}
