@@ -19,6 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Why a client could not connect, classified for the diagnosis, with the fix.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: String,
+}
+
 /// Which credential of a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredentialKind {
@@ -31,7 +38,7 @@ pub struct Context {
     pub profile: Profile,
     pub secrets: Secrets,
     pub timeout: Duration,
-    pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, postgres::Failure>>,
+    pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, Failure>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected: memo::Memo<
         Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, String>,

@@ -3,18 +3,11 @@
 //! (refused, timeout, authentication failed, no password found, no database).
 
 use super::credentials::{Credential, Source, Unreadable};
-use super::{Context, CredentialKind};
+use super::{Context, CredentialKind, Failure};
 use crate::profile::Service;
 use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-
-/// Why a connection failed, classified for the diagnosis.
-#[derive(Clone, Debug)]
-pub struct Failure {
-    pub message: String,
-    pub hint: String,
-}
 
 /// The password (see `crate::credentials::postgres` for where it is looked for).
 pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {

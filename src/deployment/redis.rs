@@ -2,16 +2,9 @@
 //! found (`credentials`), a failure classified (NOAUTH, WRONGPASS, NOPERM, refused).
 
 use super::credentials::{Credential, Source, Unreadable};
-use super::{Context, CredentialKind};
+use super::{Context, CredentialKind, Failure};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
-
-/// Why a connection failed, with the fix.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub hint: String,
-}
 
 /// The password (see `crate::credentials::redis` for where it is looked for).
 pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {

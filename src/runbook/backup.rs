@@ -5,6 +5,7 @@
 use super::manifest::{self, DatabaseEntry, FileEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
+use super::signals::Signals;
 use super::{lock, snapshot, volumes};
 use crate::cli::{BackupArgs, PruneArgs};
 use crate::deployment::Context;
@@ -20,7 +21,23 @@ pub async fn run(args: &BackupArgs, profile: &Profile) -> Result<u8, Error> {
     let services = select(profile, &args.only)?;
     let _lock = lock::acquire()?;
     let ctx = Context::new(profile.clone());
-    let (dir, manifest) = make(&ctx, &args.out, &services, args.via, args.volumes).await?;
+    let mut signals =
+        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let made = tokio::select! {
+        made = make(&ctx, &args.out, &services, args.via, args.volumes) => made,
+        signal = signals.received() => {
+            // Dropping the work removed every unfinished file; a database stopped
+            // for its volume archive is started again.
+            if args.volumes {
+                volumes::start_again(&ctx, &services).await;
+            }
+            eprintln!(
+                "helpdesk-doctor: interrupted by {signal}: no backup was completed, no partial file is left"
+            );
+            return Ok(exit_code::INTERRUPTED);
+        }
+    };
+    let (dir, manifest) = made?;
     println!(
         "{}: backup {} ({} databases)",
         dir.display(),

@@ -48,6 +48,26 @@ pub async fn archive(
     Ok(entry)
 }
 
+/// Starts the database containers of `services` again (after an interrupted
+/// archive); one that runs already is left as it is.
+pub async fn start_again(ctx: &Context, services: &[&Service]) {
+    let Ok(docker) = ctx.docker().await else {
+        return;
+    };
+    for service in services {
+        let container = service.container("db");
+        let running = docker
+            .inspect_container(&container, None)
+            .await
+            .ok()
+            .and_then(|c| c.state?.running)
+            .unwrap_or(true);
+        if !running {
+            let _ = start_and_wait_healthy(docker, &container).await;
+        }
+    }
+}
+
 /// Where the container's data volume is mounted.
 async fn data_path(docker: &Docker, container: &str) -> Result<String, String> {
     let inspected = docker

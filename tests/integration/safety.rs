@@ -467,6 +467,30 @@ fn an_interrupted_restore_changes_nothing_and_the_apps_come_back() {
             wait_stack_healthy();
         }
     }
+    // Ctrl-C during a backup: exit 130 and no unfinished file left behind.
+    let out = tempfile::tempdir().unwrap();
+    let child = doctor()
+        .args(["backup", "--only", "ticket", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let files = || sh(&format!("find {} -type f", out.path().display()));
+    wait_until(
+        "no dump file being written",
+        Duration::from_secs(30),
+        || files().contains(".tmp"),
+    );
+    sh(&format!("kill -INT {}", child.id()));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(files(), "", "no partial file is left");
 }
 
 #[test]

@@ -226,7 +226,9 @@ pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// The doctor's state folder for this test process (signing key, interrupted-restore record).
 pub fn state_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("helpdesk-doctor-test-state-{}", std::process::id()))
+    // Under target/ (cargo's test temp folder): nothing is left in /tmp.
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("helpdesk-doctor-state-{}", std::process::id()))
 }
 
 /// The doctor's fixed runbook lock (the tests run as root, as CI does).
