@@ -24,15 +24,15 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List) => list_checks(deployment().await?, &cli.checks_dir),
         Command::Cache(CacheCommand::Flush(args)) => {
-            runbook::cache::flush(args, &deployment().await?).await
+            runbook::cache::flush(&args.into(), &deployment().await?).await
         }
         Command::Tokens(TokensCommand::Purge(args)) => {
-            runbook::tokens::purge(args, &deployment().await?).await
+            runbook::tokens::purge(&args.into(), &deployment().await?).await
         }
         Command::Backup(backup) => match &backup.action {
             None => {
                 let profile = deployment().await?.with_stall(backup.args.stall_timeout);
-                runbook::backup::run(&backup.args, &profile).await
+                runbook::backup::run(&(&backup.args).into(), &profile).await
             }
             Some(BackupAction::Verify {
                 dir,
@@ -46,11 +46,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 },
             ),
             Some(BackupAction::List { dir }) => runbook::backup::list(dir),
-            Some(BackupAction::Prune(args)) => runbook::backup::prune(args),
+            Some(BackupAction::Prune(args)) => runbook::backup::prune(&args.into()),
         },
         Command::Restore(args) => {
             let profile = deployment().await?.with_stall(args.stall_timeout);
-            runbook::restore::run(args, &profile).await
+            runbook::restore::run(&args.into(), &profile).await
         }
     }
 }

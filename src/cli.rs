@@ -1,7 +1,7 @@
-//! Command-line types (clap derive) and nothing else.
+//! Command-line types (clap derive), and their conversion into the runbooks' options.
 
 use crate::report::Format;
-use crate::runbook::pg_tool::Via;
+use crate::runbook::{self, pg_tool::Via};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -264,6 +264,72 @@ pub struct PurgeArgs {
     pub batch: i64,
     #[command(flatten)]
     pub confirmation: Confirmation,
+}
+
+/// The runbooks' own options, from the command line (runbooks never see clap's types).
+impl From<&Confirmation> for runbook::Confirmation {
+    fn from(c: &Confirmation) -> Self {
+        runbook::Confirmation {
+            dry_run: c.dry_run,
+            yes: c.yes,
+        }
+    }
+}
+
+impl From<&BackupArgs> for runbook::backup::BackupOptions {
+    fn from(a: &BackupArgs) -> Self {
+        runbook::backup::BackupOptions {
+            out: a.out.clone(),
+            only: a.only.clone(),
+            volumes: a.volumes,
+            via: a.via,
+        }
+    }
+}
+
+impl From<&PruneArgs> for runbook::backup::PruneOptions {
+    fn from(a: &PruneArgs) -> Self {
+        runbook::backup::PruneOptions {
+            keep: a.keep,
+            dir: a.dir.clone(),
+            yes: a.yes,
+        }
+    }
+}
+
+impl From<&RestoreArgs> for runbook::restore::RestoreOptions {
+    fn from(a: &RestoreArgs) -> Self {
+        runbook::restore::RestoreOptions {
+            dir: a.dir.clone(),
+            finish: a.finish,
+            trust_foreign_backup: a.trust_foreign_backup,
+            only: a.only.clone(),
+            via: a.via,
+            no_safety_backup: a.no_safety_backup,
+            safety_dir: a.safety_dir.clone(),
+            confirmation: (&a.confirmation).into(),
+        }
+    }
+}
+
+impl From<&FlushArgs> for runbook::cache::FlushOptions {
+    fn from(a: &FlushArgs) -> Self {
+        runbook::cache::FlushOptions {
+            service: a.service.clone(),
+            pattern: a.pattern.clone(),
+            batch: a.batch,
+            confirmation: (&a.confirmation).into(),
+        }
+    }
+}
+
+impl From<&PurgeArgs> for runbook::tokens::PurgeOptions {
+    fn from(a: &PurgeArgs) -> Self {
+        runbook::tokens::PurgeOptions {
+            batch: a.batch,
+            confirmation: (&a.confirmation).into(),
+        }
+    }
 }
 
 /// The longest duration any flag or setting accepts.

@@ -7,7 +7,6 @@ use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
 use super::signals::Signals;
 use super::{lock, snapshot, volumes};
-use crate::cli::{BackupArgs, PruneArgs};
 use crate::deployment::Context;
 use crate::error::Error;
 use crate::exit_code;
@@ -17,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub async fn run(args: &BackupArgs, profile: &Profile) -> Result<u8, Error> {
+pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     let services = select(profile, &args.only)?;
     let _lock = lock::acquire()?;
     let ctx = Context::new(profile.clone());
@@ -62,6 +61,28 @@ pub async fn run(args: &BackupArgs, profile: &Profile) -> Result<u8, Error> {
     } else {
         exit_code::RUNBOOK_FAILED
     })
+}
+
+/// What `backup` is asked.
+#[derive(Clone, Debug)]
+pub struct BackupOptions {
+    /// Where `emergency-backup-…` is created.
+    pub out: PathBuf,
+    /// Only these services' databases (all when empty).
+    pub only: Vec<String>,
+    /// Also archive each database volume (stopping its container meanwhile).
+    pub volumes: bool,
+    pub via: Via,
+}
+
+/// What `backup prune` is asked.
+#[derive(Clone, Debug)]
+pub struct PruneOptions {
+    /// How many backups that verify to keep (at least one).
+    pub keep: usize,
+    pub dir: PathBuf,
+    /// Delete (else only say what would be deleted).
+    pub yes: bool,
 }
 
 /// The services named by `--only` (all by default).
@@ -348,7 +369,7 @@ pub fn list(dir: &Path) -> Result<u8, Error> {
 /// Keeps the newest `keep` backups that verify (never fewer than one) and
 /// deletes the rest, saying why for each. A backup that does not verify never
 /// counts as kept, however new.
-pub fn prune(args: &PruneArgs) -> Result<u8, Error> {
+pub fn prune(args: &PruneOptions) -> Result<u8, Error> {
     let _lock = if args.yes {
         Some(lock::acquire()?)
     } else {

@@ -1,8 +1,8 @@
 //! `cache flush`: delete a service's Redis keys by pattern with SCAN + UNLINK in
 //! batches (never KEYS, so Redis keeps answering), or all of them with FLUSHDB ASYNC.
 
+use super::Confirmation;
 use super::{confirm, lock};
-use crate::cli::FlushArgs;
 use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
@@ -11,7 +11,19 @@ use redis::aio::MultiplexedConnection;
 
 const EXAMPLES: usize = 5;
 
-pub async fn flush(args: &FlushArgs, profile: &Profile) -> Result<u8, Error> {
+/// What `cache flush` is asked.
+#[derive(Clone, Debug)]
+pub struct FlushOptions {
+    /// Whose Redis (auth, user, ticket).
+    pub service: String,
+    /// Delete the keys matching this glob; `None`: the whole database (FLUSHDB ASYNC).
+    pub pattern: Option<String>,
+    /// Keys per SCAN/UNLINK batch.
+    pub batch: u32,
+    pub confirmation: Confirmation,
+}
+
+pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> {
     let service = profile.named_service(&args.service)?;
     let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());

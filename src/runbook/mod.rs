@@ -16,9 +16,16 @@ mod snapshot;
 pub mod tokens;
 mod volumes;
 
-use crate::cli::Confirmation;
 use crate::error::Error;
 use std::io::{BufRead, IsTerminal, Write};
+
+/// What a runbook that changes things may do: show its plan only, or go on
+/// without asking.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Confirmation {
+    pub dry_run: bool,
+    pub yes: bool,
+}
 
 /// Asks `question` on the terminal; without a TTY, only `--yes` proceeds.
 pub fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error> {

@@ -11,9 +11,8 @@ use super::interrupted::Record;
 use super::manifest::{self, DatabaseEntry, HashingReader, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::signals::Signals;
-use super::{backup, confirm, lock};
+use super::{Confirmation, backup, confirm, lock};
 use crate::check::Status as CheckStatus;
-use crate::cli::RestoreArgs;
 use crate::deployment::{Context, containers};
 use crate::error::Error;
 use crate::exit_code;
@@ -22,15 +21,32 @@ use crate::profile::{Profile, Service};
 use bollard::query_parameters::StopContainerOptionsBuilder;
 use flate2::read::GzDecoder;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// What `restore` is asked.
+#[derive(Clone, Debug)]
+pub struct RestoreOptions {
+    /// The backup folder (required unless `finish`).
+    pub dir: Option<PathBuf>,
+    /// Start what an interrupted restore left stopped, and nothing else.
+    pub finish: bool,
+    pub trust_foreign_backup: bool,
+    /// Only these services' databases (all in the backup when empty).
+    pub only: Vec<String>,
+    pub via: Via,
+    pub no_safety_backup: bool,
+    /// Where the safety backup goes.
+    pub safety_dir: PathBuf,
+    pub confirmation: Confirmation,
+}
+
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const HEALTH_POLL: Duration = Duration::from_millis(200);
 
-pub async fn run(args: &RestoreArgs, profile: &Profile) -> Result<u8, Error> {
+pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
     if args.finish {
         return finish(&ctx).await;
@@ -129,7 +145,7 @@ pub async fn run(args: &RestoreArgs, profile: &Profile) -> Result<u8, Error> {
 /// The safety backup, then (recorded first) the applications stopped, then every
 /// database restored at once. `stopped` tells the caller what to start again.
 async fn restore_all(
-    args: &RestoreArgs,
+    args: &RestoreOptions,
     dir: &Path,
     ctx: &Context,
     targets: &[(&Service, &DatabaseEntry)],
@@ -253,7 +269,7 @@ async fn application_containers(
 }
 
 fn print_plan(
-    args: &RestoreArgs,
+    args: &RestoreOptions,
     dir: &Path,
     targets: &[(&Service, &DatabaseEntry)],
     apps: &[String],

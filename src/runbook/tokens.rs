@@ -1,18 +1,26 @@
 //! `tokens purge`: delete expired refresh tokens from auth_db in small batches
 //! (one short transaction each, so a busy table is never locked for long).
 
+use super::Confirmation;
 use super::{confirm, lock};
-use crate::cli::PurgeArgs;
 use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
 use std::time::SystemTime;
 
+/// What `tokens purge` is asked.
+#[derive(Clone, Debug)]
+pub struct PurgeOptions {
+    /// Rows deleted per transaction.
+    pub batch: i64,
+    pub confirmation: Confirmation,
+}
+
 /// The service whose database holds `refresh_tokens`.
 const AUTH_SERVICE: &str = "auth";
 
-pub async fn purge(args: &PurgeArgs, profile: &Profile) -> Result<u8, Error> {
+pub async fn purge(args: &PurgeOptions, profile: &Profile) -> Result<u8, Error> {
     let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
         Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
     })?;
