@@ -7,6 +7,8 @@ pub mod credentials;
 pub mod discovery;
 pub mod engine;
 pub mod exec;
+pub mod health_json;
+pub mod http;
 pub mod memo;
 pub mod postgres;
 pub mod redis;

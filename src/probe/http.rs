@@ -1,8 +1,9 @@
 //! HTTP probes: the health endpoint (status, dependency states, timing phases
 //! like the guide's curl-format) and the auth verify endpoint.
 
-use super::{Context, health_json};
+use super::Context;
 use crate::check::Outcome;
+use crate::deployment::health_json;
 use std::time::Instant;
 
 pub async fn health(ctx: &Context, url: &str) -> Outcome {

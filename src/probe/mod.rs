@@ -5,7 +5,6 @@
 pub mod cgroup;
 pub mod docker;
 pub mod env;
-pub mod health_json;
 pub mod host;
 pub mod http;
 pub mod listener;

@@ -12,11 +12,9 @@ use super::manifest::{self, DatabaseEntry, HashingReader, Manifest, Status, Trus
 use super::pg_tool::{self, Via};
 use super::signals::Signals;
 use super::{Confirmation, backup, confirm, lock};
-use crate::check::Status as CheckStatus;
-use crate::deployment::{Context, containers};
+use crate::deployment::{Context, containers, http};
 use crate::error::Error;
 use crate::exit_code;
-use crate::probe::http;
 use crate::profile::{Profile, Service};
 use bollard::query_parameters::StopContainerOptionsBuilder;
 use flate2::read::GzDecoder;
@@ -478,7 +476,7 @@ async fn start_and_wait(
             ctx.profile.host, service.app_port
         );
         let deadline = Instant::now() + HEALTH_TIMEOUT;
-        while http::health(ctx, &url).await.status != CheckStatus::Pass {
+        while !http::is_healthy(ctx, &url).await {
             if Instant::now() > deadline {
                 return Err(format!("{url} not healthy after {HEALTH_TIMEOUT:?}"));
             }
