@@ -235,7 +235,7 @@ fn variable(name: &str) -> Option<Credential> {
 
 fn read_small_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
-    let file = crate::runbook::manifest::open_regular(path).map_err(|e| e.to_string())?;
+    let file = crate::files::open_regular(path).map_err(|e| e.to_string())?;
     let mut text = String::new();
     file.take(MAX_SECRET_FILE as u64)
         .read_to_string(&mut text)

@@ -5,13 +5,12 @@
 use super::dump_check::{DumpCheck, Rejected};
 use super::pg_tool::Via;
 use super::signing::{self, Key};
-use crate::files::{self, HashingWriter};
+use crate::files::{self, HashingWriter, open_regular};
 use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "manifest.json";
@@ -235,19 +234,6 @@ fn broken(path: &Path, reason: String) -> Invalid {
         path: path.to_path_buf(),
         reason,
     }
-}
-
-/// Opens `path` for reading only if it is a regular file (never through a
-/// symlink, never blocking on a FIFO or a device).
-pub fn open_regular(path: &Path) -> io::Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
-    Ok(file)
 }
 
 /// Opens a file the manifest names, inside `dir` only.
