@@ -21,12 +21,12 @@ fn profile(dir: &Path) -> std::path::PathBuf {
 }
 
 fn remove_containers() {
-    sh("docker rm -f helpdesk-cred-db helpdesk-cred-redis >/dev/null 2>&1 || true");
+    sh("docker rm -f -v helpdesk-cred-db helpdesk-cred-redis >/dev/null 2>&1 || true");
 }
 
 fn start_redis(args: &str) {
     sh(&format!(
-        "docker rm -f helpdesk-cred-redis >/dev/null 2>&1 || true; \
+        "docker rm -f -v helpdesk-cred-redis >/dev/null 2>&1 || true; \
          docker run -d --name helpdesk-cred-redis -p 127.0.0.1:6399:6379 helpdesk-redis:local {args} >/dev/null"
     ));
 }

@@ -8,7 +8,7 @@ const CANARY: &str = "canary-discovered-3b9e";
 
 fn cleanup() {
     sh(
-        "docker rm -f other-auth-db-1 renamed-auth-redis-1 renamed-auth-db-1 >/dev/null 2>&1 || true",
+        "docker rm -f -v other-auth-db-1 renamed-auth-redis-1 renamed-auth-db-1 >/dev/null 2>&1 || true",
     );
 }
 
@@ -58,7 +58,7 @@ fn the_project_and_its_containers_are_found_as_compose_names_them() {
         from_env.json()["project"]["found_by"],
         "$COMPOSE_PROJECT_NAME"
     );
-    sh("docker rm -f other-auth-db-1 >/dev/null");
+    sh("docker rm -f -v other-auth-db-1 >/dev/null");
 
     // A project whose containers have compose's own names, not the guide's, and
     // a Redis whose password is only on its command line.
@@ -145,7 +145,7 @@ fn one_replica_down_is_a_warning_naming_it_and_all_down_a_failure() {
     let _stack = stack_exclusive();
     let _cleanup = Restore(|| {
         sh(
-            "docker rm -f helpdesk-ticket-service-2 >/dev/null 2>&1 || true; docker start helpdesk-ticket-service >/dev/null",
+            "docker rm -f -v helpdesk-ticket-service-2 >/dev/null 2>&1 || true; docker start helpdesk-ticket-service >/dev/null",
         );
     });
     // A second replica of ticket-service (as `--scale` makes it) that exited.
