@@ -7,6 +7,7 @@
 
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
+use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -90,7 +91,13 @@ pub async fn discover(
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
     let named = named_project(profile, flag, &std::env::current_dir().unwrap_or_default());
-    let Some(containers) = list_containers(timeout).await else {
+    // One engine connection for the listing and the database containers.
+    let docker = super::engine::connect(timeout).await.ok();
+    let listed = match &docker {
+        Some(docker) => list_containers(docker, timeout).await,
+        None => None,
+    };
+    let (Some(docker), Some(containers)) = (docker, listed) else {
         let (project, source) = named.unwrap_or((GUIDE_PROJECT.into(), ProjectSource::Guide));
         profile.compose_project = project;
         if profile.network.is_empty() {
@@ -106,7 +113,7 @@ pub async fn discover(
     profile.compose_project = project;
     assign_containers(profile, &containers);
     assign_compose_files(profile, &containers);
-    assign_database_names(profile, timeout).await;
+    assign_database_names(profile, &docker, timeout).await;
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -136,12 +143,12 @@ fn shared_network(project: &str, containers: &[Listed]) -> Option<String> {
 /// official image reads them: for the guide's default services, and for a
 /// config's services that leave them out (then, if the container does not say,
 /// the official image's defaults: `postgres`).
-async fn assign_database_names(profile: &mut Profile, timeout: Duration) {
+async fn assign_database_names(profile: &mut Profile, docker: &Docker, timeout: Duration) {
     let configured = profile.services_configured;
     let wanted =
         |s: &crate::profile::Service| !configured || s.db_user.is_empty() || s.database.is_empty();
     if profile.services.iter().any(wanted) {
-        read_database_names(profile, timeout, configured).await;
+        read_database_names(profile, docker, timeout, configured).await;
     }
     database_defaults(profile);
 }
@@ -159,32 +166,31 @@ fn database_defaults(profile: &mut Profile) {
     }
 }
 
-async fn read_database_names(profile: &mut Profile, timeout: Duration, configured: bool) {
-    let Ok(docker) = super::engine::connect(timeout).await else {
-        return;
-    };
+async fn read_database_names(
+    profile: &mut Profile,
+    docker: &Docker,
+    timeout: Duration,
+    configured: bool,
+) {
     let containers: Vec<Option<String>> = profile
         .services
         .iter()
         .map(|s| s.containers.get("db").and_then(|c| c.first().cloned()))
         .collect();
-    let inspections = containers.iter().map(|name| {
-        let docker = &docker;
-        async move {
-            let name = name.as_ref()?;
-            let inspected = tokio::time::timeout(timeout, docker.inspect_container(name, None))
-                .await
-                .ok()?
-                .ok()?;
-            let env = inspected.config?.env?;
-            let get = |key: &str| {
-                env.iter()
-                    .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
-            };
-            let user = get("POSTGRES_USER")?;
-            let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
-            Some((user, database))
-        }
+    let inspections = containers.iter().map(|name| async move {
+        let name = name.as_ref()?;
+        let inspected = tokio::time::timeout(timeout, docker.inspect_container(name, None))
+            .await
+            .ok()?
+            .ok()?;
+        let env = inspected.config?.env?;
+        let get = |key: &str| {
+            env.iter()
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+        };
+        let user = get("POSTGRES_USER")?;
+        let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
+        Some((user, database))
     });
     let found = futures::future::join_all(inspections).await;
     for (service, found) in profile.services.iter_mut().zip(found) {
@@ -202,6 +208,12 @@ async fn read_database_names(profile: &mut Profile, timeout: Duration, configure
 
 /// Whether `docker compose` (v2) is installed as a CLI plugin.
 pub fn compose_v2_installed() -> bool {
+    // A fact of the machine, asked by every hint: looked up once per process.
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INSTALLED.get_or_init(look_for_compose_v2)
+}
+
+fn look_for_compose_v2() -> bool {
     let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker/cli-plugins"));
     COMPOSE_PLUGIN_DIRS
         .iter()
@@ -288,8 +300,7 @@ struct Listed {
     networks: Vec<String>,
 }
 
-async fn list_containers(timeout: Duration) -> Option<Vec<Listed>> {
-    let docker = super::engine::connect(timeout).await.ok()?;
+async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Listed>> {
     let options = ListContainersOptionsBuilder::new().all(true).build();
     let listed = tokio::time::timeout(timeout, docker.list_containers(Some(options)))
         .await

@@ -5,7 +5,7 @@
 use super::dump_check::{DumpCheck, Rejected};
 use super::pg_tool::Via;
 use super::signing::{self, Key};
-use crate::files::{self, HashingWriter, open_regular};
+use crate::files::{self, HashingReader, open_regular};
 use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -314,33 +314,5 @@ pub fn validate_dump(reader: impl Read, max_raw: u64) -> Result<(), Rejected> {
             return check.finish();
         }
         check.feed(&buffer[..n])?;
-    }
-}
-
-/// Hashes what is read through it.
-pub struct HashingReader<R> {
-    inner: R,
-    hashing: HashingWriter<io::Sink>,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hashing: HashingWriter::new(io::sink()),
-        }
-    }
-
-    /// The hex sha256 of everything read.
-    pub fn finish(self) -> String {
-        self.hashing.finish().2
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        io::Write::write_all(&mut self.hashing, &buf[..n])?;
-        Ok(n)
     }
 }

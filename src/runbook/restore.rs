@@ -8,13 +8,14 @@
 
 use super::dump_check::DumpCheck;
 use super::interrupted::Record;
-use super::manifest::{self, DatabaseEntry, HashingReader, Manifest, Status, Trust};
+use super::manifest::{self, DatabaseEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::signals::Signals;
 use super::{Confirmation, backup, confirm, lock};
 use crate::deployment::{Context, containers, http};
 use crate::error::Error;
 use crate::exit_code;
+use crate::files::HashingReader;
 use crate::profile::{Profile, Service};
 use bollard::query_parameters::StopContainerOptionsBuilder;
 use flate2::read::GzDecoder;
