@@ -45,6 +45,10 @@ pub struct CheckDef {
     /// With `for_each`: only these services (default: all of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
+    /// With `for_each = "container"`: only the containers of these roles
+    /// (`service`, `db`, `redis`; default: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
     /// Gates: when one of these does not pass, this check is skipped.
     #[serde(default)]
     pub needs: Vec<String>,
@@ -245,17 +249,13 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
                 Problem::Shape(format!("for_each: {}", e.message()))
             })?),
         };
-    let services: Vec<String> = raw
-        .get("services")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let services = string_list(raw, "services");
+    let roles = string_list(raw, "roles");
+    let listed = |list: &Vec<String>, vars: &BTreeMap<String, String>, key: &str| {
+        list.is_empty() || vars.get(key).is_some_and(|v| list.contains(v))
+    };
     let wanted = |vars: &BTreeMap<String, String>| {
-        services.is_empty() || vars.get("service").is_some_and(|s| services.contains(s))
+        listed(&services, vars, "service") && listed(&roles, vars, "role")
     };
     let mut defs = Vec::new();
     for vars in instances(profile, for_each).into_iter().filter(wanted) {
@@ -269,6 +269,18 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
         defs.push(def);
     }
     Ok(defs)
+}
+
+/// A raw table's list of strings under `key` (empty when absent).
+fn string_list(raw: &toml::Value, key: &str) -> Vec<String> {
+    raw.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The field a serde message is about (`unknown field `x``, `missing field `x``).
@@ -294,7 +306,7 @@ fn instances(profile: &Profile, for_each: Option<ForEach>) -> Vec<BTreeMap<Strin
         Some(ForEach::Container) => profile
             .services
             .iter()
-            .flat_map(|s| ROLES.iter().map(move |role| s.container_vars(role)))
+            .flat_map(|s| ROLES.iter().flat_map(move |role| s.container_vars(role)))
             .map(with_profile)
             .collect(),
     }

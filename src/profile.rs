@@ -37,6 +37,10 @@ pub struct Service {
     /// Whether the engine was asked (then a role without containers has none).
     #[serde(skip)]
     pub discovered: bool,
+    /// The container that publishes `app_port` when the application's own
+    /// containers publish nothing (a load balancer in front of replicas).
+    #[serde(skip)]
+    pub app_front: Option<Front>,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -46,6 +50,13 @@ pub struct Service {
     /// Omitted in a config: the database container's `POSTGRES_USER`.
     #[serde(default)]
     pub db_user: String,
+}
+
+/// A container of the project in front of a service, publishing its port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Front {
+    pub container: String,
+    pub compose_service: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -81,6 +92,7 @@ impl Default for Profile {
             db_user: user.into(),
             containers: BTreeMap::new(),
             discovered: false,
+            app_front: None,
         };
         Profile {
             // Empty: found by discovery (see `crate::discovery`).
@@ -255,8 +267,26 @@ impl Service {
         }
     }
 
+    /// Every container of `role`, replicas in order: those found on the
+    /// engine, else the guide's name (its checks then say it does not exist).
+    pub fn replicas(&self, role: &str) -> Vec<String> {
+        match self.containers.get(role) {
+            Some(found) if !found.is_empty() => found.clone(),
+            _ => vec![self.container(role)],
+        }
+    }
+
     pub fn compose_service(&self, role: &str) -> String {
         format!("{}-{role}", self.name)
+    }
+
+    /// The container that publishes the application's port: its front (a load
+    /// balancer) when it has one, else its first container.
+    fn app_publisher(&self) -> (String, String) {
+        match &self.app_front {
+            Some(front) => (front.container.clone(), front.compose_service.clone()),
+            None => (self.container("service"), self.compose_service("service")),
+        }
     }
 
     /// Template variables of one service (`for_each = "service"`).
@@ -269,6 +299,11 @@ impl Service {
                 self.compose_service("service"),
             ),
             ("app_port".into(), self.app_port.to_string()),
+            ("app_publisher".into(), self.app_publisher().0),
+            (
+                "app_publisher_compose_service".into(),
+                self.app_publisher().1,
+            ),
             ("db_container".into(), self.container("db")),
             ("db_compose_service".into(), self.compose_service("db")),
             ("db_port".into(), self.db_port.to_string()),
@@ -283,13 +318,30 @@ impl Service {
         ])
     }
 
-    /// Template variables of one of its containers (`for_each = "container"`).
-    pub fn container_vars(&self, role: &str) -> BTreeMap<String, String> {
-        let mut vars = self.vars();
-        vars.insert("role".into(), role.into());
-        vars.insert("container".into(), self.container(role));
-        vars.insert("compose_service".into(), self.compose_service(role));
-        vars
+    /// Template variables of each container of `role` (`for_each = "container"`):
+    /// `replica` is empty for a single container and `-N` for the N-th of several,
+    /// `instance` is the role with it (`service-2`), so every replica's check has its id.
+    pub fn container_vars(&self, role: &str) -> Vec<BTreeMap<String, String>> {
+        let replicas = self.replicas(role);
+        let scaled = replicas.len() > 1;
+        replicas
+            .into_iter()
+            .enumerate()
+            .map(|(index, container)| {
+                let replica = if scaled {
+                    format!("-{}", index + 1)
+                } else {
+                    String::new()
+                };
+                let mut vars = self.vars();
+                vars.insert("role".into(), role.into());
+                vars.insert("instance".into(), format!("{role}{replica}"));
+                vars.insert("replica".into(), replica);
+                vars.insert("container".into(), container);
+                vars.insert("compose_service".into(), self.compose_service(role));
+                vars
+            })
+            .collect()
     }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need, builds
 # the images (no registry), starts the bundled stack, gates on its health with
-# the doctor itself (wait, then a JUnit diagnose), seeds it and runs every test.
+# the doctor itself (wait, then a JUnit diagnose), seeds it and runs every test;
+# then, in its place (the ports collide), the production-shaped fixture
+# (tests/stack/prod) and the tests that run on both deployments.
 source "$(dirname "$0")/stack/lib.sh"
 cd "$REPO_DIR"
 
@@ -29,6 +31,14 @@ mkdir -p "$REPO_DIR/target"
   die "the bundled stack is not healthy: see target/diagnose-report.xml"
 phase "seeding"
 "$STACK_DIR/seed.sh"
-phase "running the tests"
-cargo test -q --workspace
+phase "running the tests on the bundled stack"
+cargo test -q --workspace -- --skip prod_shaped::
+
+phase "replacing the bundled stack by the production-shaped fixture"
+"$STACK_DIR/down.sh" >/dev/null 2>&1
+"$STACK_DIR/prod/up.sh"
+"$STACK_DIR/seed.sh" prod
+phase "running the shared and production-only tests on it"
+HELPDESK_TEST_FIXTURE=prod cargo test -q --test integration -- deployments:: prod_shaped::
+"$STACK_DIR/prod/down.sh" --volumes >/dev/null 2>&1
 phase "done"

@@ -8,13 +8,14 @@
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
+use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
 const PROJECT_LABEL: &str = "com.docker.compose.project";
-const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub(super) const SERVICE_LABEL: &str = "com.docker.compose.service";
 const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 const CONFIG_FILES_LABEL: &str = "com.docker.compose.project.config_files";
 const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
@@ -113,7 +114,10 @@ pub async fn discover(
     profile.compose_project = project;
     assign_containers(profile, &containers);
     assign_compose_files(profile, &containers);
-    assign_database_names(profile, &docker, timeout).await;
+    let others = other_project_containers(profile, &containers);
+    let inspected = inspect_all(&docker, timeout, profile, &others).await;
+    assign_database_names(profile, &inspected);
+    super::published::assign(profile, &inspected, &others);
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -143,14 +147,39 @@ fn shared_network(project: &str, containers: &[Listed]) -> Option<String> {
 /// official image reads them: for the guide's default services, and for a
 /// config's services that leave them out (then, if the container does not say,
 /// the official image's defaults: `postgres`).
-async fn assign_database_names(profile: &mut Profile, docker: &Docker, timeout: Duration) {
+fn assign_database_names(
+    profile: &mut Profile,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+) {
     let configured = profile.services_configured;
-    let wanted =
-        |s: &crate::profile::Service| !configured || s.db_user.is_empty() || s.database.is_empty();
-    if profile.services.iter().any(wanted) {
-        read_database_names(profile, docker, timeout, configured).await;
+    for service in &mut profile.services {
+        let db = service.containers.get("db").and_then(|c| c.first());
+        let Some((user, database)) = db
+            .and_then(|name| inspected.get(name))
+            .and_then(declared_database)
+        else {
+            continue;
+        };
+        if !configured || service.db_user.is_empty() {
+            service.db_user = user;
+        }
+        if !configured || service.database.is_empty() {
+            service.database = database;
+        }
     }
     database_defaults(profile);
+}
+
+/// `(POSTGRES_USER, POSTGRES_DB)` of a database container, when it sets the user.
+fn declared_database(c: &ContainerInspectResponse) -> Option<(String, String)> {
+    let env = c.config.as_ref()?.env.as_ref()?;
+    let get = |key: &str| {
+        env.iter()
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+    };
+    let user = get("POSTGRES_USER")?;
+    let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
+    Some((user, database))
 }
 
 /// The official image's defaults for what nothing named: user `postgres`, the
@@ -166,44 +195,52 @@ fn database_defaults(profile: &mut Profile) {
     }
 }
 
-async fn read_database_names(
-    profile: &mut Profile,
-    docker: &Docker,
-    timeout: Duration,
-    configured: bool,
-) {
-    let containers: Vec<Option<String>> = profile
+/// The project's containers that belong to none of the guide's services (a
+/// load balancer, a proxy): candidates for a service's front.
+fn other_project_containers(profile: &Profile, containers: &[Listed]) -> Vec<String> {
+    let guide: BTreeSet<String> = profile
         .services
         .iter()
-        .map(|s| s.containers.get("db").and_then(|c| c.first().cloned()))
+        .flat_map(|s| ROLES.iter().map(move |role| s.compose_service(role)))
         .collect();
-    let inspections = containers.iter().map(|name| async move {
-        let name = name.as_ref()?;
+    containers
+        .iter()
+        .filter(|c| c.labels.get(PROJECT_LABEL) == Some(&profile.compose_project))
+        .filter(|c| {
+            c.labels
+                .get(SERVICE_LABEL)
+                .is_some_and(|s| !guide.contains(s))
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Every container of the deployment and `others`, inspected at once over the
+/// one engine connection (a container that vanished meanwhile is left out).
+async fn inspect_all(
+    docker: &Docker,
+    timeout: Duration,
+    profile: &Profile,
+    others: &[String],
+) -> HashMap<String, ContainerInspectResponse> {
+    let names: BTreeSet<&String> = profile
+        .services
+        .iter()
+        .flat_map(|s| s.containers.values().flatten())
+        .chain(others)
+        .collect();
+    let inspections = names.into_iter().map(|name| async move {
         let inspected = tokio::time::timeout(timeout, docker.inspect_container(name, None))
             .await
             .ok()?
             .ok()?;
-        let env = inspected.config?.env?;
-        let get = |key: &str| {
-            env.iter()
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
-        };
-        let user = get("POSTGRES_USER")?;
-        let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
-        Some((user, database))
+        Some((name.clone(), inspected))
     });
-    let found = futures::future::join_all(inspections).await;
-    for (service, found) in profile.services.iter_mut().zip(found) {
-        let Some((user, database)) = found else {
-            continue;
-        };
-        if !configured || service.db_user.is_empty() {
-            service.db_user = user;
-        }
-        if !configured || service.database.is_empty() {
-            service.database = database;
-        }
-    }
+    futures::future::join_all(inspections)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Whether `docker compose` (v2) is installed as a CLI plugin.

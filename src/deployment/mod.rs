@@ -11,6 +11,7 @@ pub mod health_json;
 pub mod http;
 pub mod memo;
 pub mod postgres;
+pub mod published;
 pub mod redis;
 
 use crate::profile::{Profile, Service};

@@ -161,6 +161,21 @@ async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
     }
 }
 
+/// A replica that is not running has no resources or name resolution to judge:
+/// its service's container check already names it (WARN or FAIL).
+fn skip_unless_running(c: &ContainerInspectResponse) -> Option<Outcome> {
+    let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+    (!running).then(|| {
+        Outcome::new(
+            Status::Skip,
+            format!(
+                "{} is not running (see its container check)",
+                display_name(c)
+            ),
+        )
+    })
+}
+
 fn oom_note(oom: bool) -> &'static str {
     if oom { ", OOM-killed" } else { "" }
 }
@@ -233,6 +248,9 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::fail(e),
     };
+    if let Some(skipped) = skip_unless_running(&inspected) {
+        return skipped;
+    }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
     let (used, limit, cpu) = match cgroup::usage(pid).await {
         Some(u) => (u.memory_bytes, u.memory_limit_bytes, Some(u.cpu_percent)),
@@ -318,6 +336,9 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::fail(e),
     };
+    if let Some(skipped) = skip_unless_running(&from) {
+        return skipped;
+    }
     let mut unresolved = Vec::new();
     for host in hosts {
         match inspect(ctx, host).await {

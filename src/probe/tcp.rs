@@ -40,13 +40,11 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
         }
         Ok(Ok(_)) => Outcome::pass(format!("port {port} open ({connect_ms:.1} ms)"))
             .detail("connect_ms", connect_ms),
-        Ok(Err(e)) => {
-            let why = match owner_running {
-                Some(false) => format!("; {owner} is not running"),
-                _ => String::new(),
-            };
-            Outcome::fail(format!("port {port} closed ({e}){why}"))
-        }
+        Ok(Err(e)) if owner_running == Some(false) => Outcome::fail(format!(
+            "port {port} closed ({e}); {owner}, which publishes it, is not running"
+        ))
+        .detail("root_cause_container", owner),
+        Ok(Err(e)) => Outcome::fail(format!("port {port} closed ({e})")),
         Err(_) => Outcome::fail(format!(
             "port {port}: no answer within {:?} (filtered or unroutable)",
             ctx.timeout

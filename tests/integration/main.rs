@@ -1,6 +1,9 @@
 //! Integration tests against the real bundled stack (tests/stack/up.sh brings it up).
 //! Tests that change the stack take the stack lock exclusively and put it back.
+//! `deployments` runs on either fixture (`fixture`); `prod_shaped` only on the
+//! production-shaped one (tests/run.sh runs both passes).
 
+mod fixture;
 mod support;
 
 mod backup_restore;
@@ -8,9 +11,11 @@ mod cache_flush;
 mod canary;
 mod catalog_errors;
 mod credentials;
+mod deployments;
 mod diagnose_faults;
 mod diagnose_healthy;
 mod discovery;
+mod prod_shaped;
 mod safety;
 mod stack;
 mod tokens_purge;

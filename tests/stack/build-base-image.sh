@@ -21,13 +21,26 @@ mirror="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/d
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
 
 rootfs="$(mktemp -d /var/tmp/helpdesk-rootfs.XXXXXX)"
-trap 'rm -rf "$rootfs"' EXIT
+trap 'umount "$rootfs/proc" 2>/dev/null || true; rm -rf "$rootfs"' EXIT
 say "debootstrap bookworm into $rootfs (a few minutes)"
-include="$(grep -v '^#' "$packages" | paste -sd, -)"
-debootstrap --variant=minbase --include="$include" bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
+debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
   die "debootstrap failed; last lines of $rootfs.log:
 $(tail -n 20 "$rootfs.log")"
-rm -f "$rootfs.log"
+# The packages are installed by apt inside the rootfs (debootstrap's own
+# --include cannot order the configuration of node-* packages), with no
+# service started (policy-rc.d) and /proc mounted for their scripts.
+say "installing $(grep -cv '^#' "$packages") packages into the rootfs"
+printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+chmod +x "$rootfs/usr/sbin/policy-rc.d"
+mount -t proc proc "$rootfs/proc"
+# shellcheck disable=SC2046
+{ chroot "$rootfs" apt-get update -qq &&
+  DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y -qq --no-install-recommends \
+    $(grep -v '^#' "$packages"); } >>"$rootfs.log" 2>&1 ||
+  die "installing the packages failed; last lines of $rootfs.log:
+$(tail -n 20 "$rootfs.log")"
+umount "$rootfs/proc"
+rm -f "$rootfs.log" "$rootfs/usr/sbin/policy-rc.d"
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
   "$rootfs"/var/lib/postgresql/15/main

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the stack's images with no registry: helpdesk-base (debootstrap), then
-# helpdesk-postgres, helpdesk-redis and helpdesk-service FROM it. Each image is
+# helpdesk-postgres, helpdesk-redis and helpdesk-service (Node.js) FROM it. Each image is
 # rebuilt only when its inputs changed (their hash is kept in a label).
 source "$(dirname "$0")/lib.sh"
 require_engine
@@ -21,9 +21,5 @@ build_image() {
 build_image helpdesk-postgres "$STACK_DIR/images/postgres"
 build_image helpdesk-redis "$STACK_DIR/images/redis"
 
-say "building the stand-in service binary"
-(cd "$REPO_DIR" && cargo build -q -p helpdesk-stand-in) || die "cargo build of helpdesk-stand-in failed"
-context="$(mktemp -d)"
-trap 'rm -rf "$context"' EXIT
-cp "$STACK_DIR/images/service/Dockerfile" "$REPO_DIR/target/debug/helpdesk-stand-in" "$context/"
-build_image helpdesk-service "$context"
+build_image helpdesk-service "$STACK_DIR/images/service"
+build_image helpdesk-lb "$STACK_DIR/images/lb"

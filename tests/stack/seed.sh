@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Seeds the running stack: users, refresh tokens (some expired), a few thousand
 # tickets and some Redis keys per service. Idempotent: run it as often as you like.
+# `seed.sh prod` seeds the production-shaped fixture (tests/stack/prod) instead.
 source "$(dirname "$0")/lib.sh"
 require_engine
 
+# Per service: database container, user, database; then the Redis containers and password.
+case "${1:-bundled}" in
+  bundled)
+    auth=(helpdesk-auth-db user auth_db) user=(helpdesk-user-db user user_db)
+    ticket=(helpdesk-ticket-db ticket ticket_db)
+    redis_container() { echo "helpdesk-$1-redis"; }
+    redis_password="${HELPDESK_REDIS_PASSWORD:-redispass}" ;;
+  prod)
+    auth=(prod-auth-db-1 auth auth) user=(prod-user-db-1 postgres postgres)
+    ticket=(prod-ticket-db-1 tickets tickets)
+    redis_container() { echo "prod-$1-redis-1"; }
+    redis_password="${PROD_REDIS_PASSWORD:-prod-redis-pass}" ;;
+  *) die "usage: $0 [bundled|prod]" ;;
+esac
+
 psql_in() { docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$3" >/dev/null || die "seeding $3 failed"; }
 
-psql_in helpdesk-auth-db user auth_db <<'SQL'
+psql_in "${auth[@]}" <<'SQL'
 INSERT INTO users (email, password_hash)
   SELECT 'user' || i || '@example.test', 'hash-' || i FROM generate_series(1, 50) i
   ON CONFLICT (email) DO NOTHING;
@@ -18,7 +34,7 @@ INSERT INTO refresh_tokens (user_id, token, expires_at)
   ON CONFLICT (token) DO NOTHING;
 SQL
 
-psql_in helpdesk-user-db user user_db <<'SQL'
+psql_in "${user[@]}" <<'SQL'
 INSERT INTO users (email, name)
   SELECT 'user' || i || '@example.test', 'User ' || i FROM generate_series(1, 50) i
   ON CONFLICT (email) DO NOTHING;
@@ -26,7 +42,7 @@ INSERT INTO profiles (user_id, bio)
   SELECT id, 'bio of ' || name FROM users ON CONFLICT (user_id) DO NOTHING;
 SQL
 
-psql_in helpdesk-ticket-db ticket ticket_db <<'SQL'
+psql_in "${ticket[@]}" <<'SQL'
 INSERT INTO tickets (user_id, title, status)
   SELECT i % 50 + 1, 'Ticket ' || i, (ARRAY['open', 'pending', 'closed'])[i % 3 + 1]
   FROM generate_series(1, greatest(0, 3000 - (SELECT count(*) FROM tickets))) i;
@@ -37,13 +53,13 @@ SQL
 
 for svc in auth user ticket; do
   # The password goes through the environment (`-e NAME` copies it from ours), never argv.
-  REDISCLI_AUTH="${HELPDESK_REDIS_PASSWORD:-redispass}" \
-    docker exec -i -e REDISCLI_AUTH "helpdesk-$svc-redis" redis-cli --no-auth-warning --pipe >/dev/null <<REDIS ||
+  REDISCLI_AUTH="$redis_password" \
+    docker exec -i -e REDISCLI_AUTH "$(redis_container "$svc")" redis-cli --no-auth-warning --pipe >/dev/null <<REDIS ||
 $(for i in $(seq 1 100); do
   echo "SET $svc-service:cache:item:$i value-$i"
   [ "$svc" = auth ] && echo "SET auth-service:tokens:seed-$i user-$i"
 done)
 REDIS
-    die "seeding helpdesk-$svc-redis failed"
+    die "seeding $(redis_container "$svc") failed"
 done
-say "seeded auth_db, user_db, ticket_db and the three Redis instances"
+say "seeded ${auth[2]}, ${user[2]}, ${ticket[2]} and the three Redis instances"

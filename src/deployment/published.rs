@@ -1,0 +1,191 @@
+//! The ports the deployment publishes, read from its containers' port bindings
+//! on the engine (kept for stopped containers too), and the container in front
+//! of a service whose own containers publish nothing (a load balancer).
+
+use crate::profile::{Front, Profile, Service};
+use bollard::models::ContainerInspectResponse;
+use std::collections::HashMap;
+
+/// The port PostgreSQL and Redis listen on inside their official images: the
+/// binding preferred when a container publishes several.
+const POSTGRES_PORT: u16 = 5432;
+const REDIS_PORT: u16 = 6379;
+
+/// Sets each service's ports from what its containers publish (the guide's or
+/// the config's stay where the engine shows none), then the front of each
+/// application that publishes nothing itself. `others` are the project's
+/// containers that belong to none of the guide's services.
+pub fn assign(
+    profile: &mut Profile,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+    others: &[String],
+) {
+    let keep_configured = profile.services_configured;
+    for service in &mut profile.services {
+        let published = |role: &str, preferred: u16| {
+            service
+                .containers
+                .get(role)
+                .into_iter()
+                .flatten()
+                .filter_map(|name| inspected.get(name))
+                .find_map(|c| host_port(c, preferred))
+        };
+        let app_port = published("service", service.app_port);
+        let db_port = published("db", POSTGRES_PORT);
+        let redis_port = published("redis", REDIS_PORT);
+        if !keep_configured {
+            service.db_port = db_port.unwrap_or(service.db_port);
+            service.redis_port = redis_port.unwrap_or(service.redis_port);
+            service.app_port = app_port.unwrap_or(service.app_port);
+        }
+        if app_port.is_none() {
+            service.app_front = front(service, inspected, others);
+        }
+    }
+}
+
+/// The project container (not one of the guide's services) that binds the
+/// service's application port on the host.
+fn front(
+    service: &Service,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+    others: &[String],
+) -> Option<Front> {
+    others.iter().find_map(|name| {
+        let c = inspected.get(name)?;
+        let binds = bindings(c)
+            .iter()
+            .any(|(_, host)| *host == service.app_port);
+        let compose_service = c
+            .config
+            .as_ref()?
+            .labels
+            .as_ref()?
+            .get(super::discovery::SERVICE_LABEL)?
+            .clone();
+        binds.then(|| Front {
+            container: name.clone(),
+            compose_service,
+        })
+    })
+}
+
+/// The host port a container publishes, preferring the binding of `preferred`
+/// (its service's own port inside the container) when it has several.
+fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<u16> {
+    let bound = bindings(c);
+    bound
+        .iter()
+        .find(|(inside, _)| *inside == preferred)
+        .or(bound.first())
+        .map(|(_, host)| *host)
+}
+
+/// `(container port, host port)` of every TCP binding: the live ones of a running
+/// container (an ephemeral port is only known then), else the configured ones.
+fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, u16)> {
+    let live = c.network_settings.as_ref().and_then(|n| n.ports.clone());
+    let configured = c.host_config.as_ref().and_then(|h| h.port_bindings.clone());
+    let mut found: Vec<(u16, u16)> = [live, configured]
+        .into_iter()
+        .flatten()
+        .flat_map(|map| map.into_iter())
+        .filter_map(|(key, bound)| {
+            let inside: u16 = key.strip_suffix("/tcp")?.parse().ok()?;
+            Some(
+                bound?
+                    .into_iter()
+                    .filter_map(move |b| Some((inside, b.host_port?.parse().ok()?))),
+            )
+        })
+        .flatten()
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerConfig, HostConfig, PortBinding};
+
+    fn publishing(service: &str, bound: &[(&str, &str)]) -> ContainerInspectResponse {
+        let port_bindings = bound
+            .iter()
+            .map(|(inside, host)| {
+                let binding = PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(host.to_string()),
+                };
+                (inside.to_string(), Some(vec![binding]))
+            })
+            .collect();
+        ContainerInspectResponse {
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                ..Default::default()
+            }),
+            config: Some(ContainerConfig {
+                labels: Some(HashMap::from([(
+                    super::super::discovery::SERVICE_LABEL.to_string(),
+                    service.to_string(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ports_come_from_the_bindings_and_a_front_publishes_for_replicas() {
+        let mut profile = Profile::default();
+        let ticket = profile.services.iter_mut().find(|s| s.name == "ticket");
+        let ticket = ticket.unwrap();
+        ticket.containers.insert(
+            "service".into(),
+            vec!["p-ticket-service-1".into(), "p-ticket-service-2".into()],
+        );
+        ticket
+            .containers
+            .insert("db".into(), vec!["p-ticket-db-1".into()]);
+        let inspected = HashMap::from([
+            (
+                "p-ticket-service-1".to_string(),
+                publishing("ticket-service", &[]),
+            ),
+            (
+                "p-ticket-service-2".to_string(),
+                publishing("ticket-service", &[]),
+            ),
+            (
+                "p-ticket-db-1".to_string(),
+                publishing("ticket-db", &[("9187/tcp", "19187"), ("5432/tcp", "15403")]),
+            ),
+            (
+                "p-lb-1".to_string(),
+                publishing("lb", &[("80/tcp", "3003")]),
+            ),
+        ]);
+        assign(&mut profile, &inspected, &["p-lb-1".to_string()]);
+        let ticket = profile.service("ticket").unwrap();
+        assert_eq!(
+            ticket.db_port, 15403,
+            "PostgreSQL's own binding is preferred"
+        );
+        assert_eq!(
+            ticket.redis_port, 6303,
+            "nothing found: the guide's port stays"
+        );
+        assert_eq!(
+            ticket.app_front,
+            Some(Front {
+                container: "p-lb-1".into(),
+                compose_service: "lb".into()
+            })
+        );
+        assert_eq!(ticket.vars()["app_publisher"], "p-lb-1");
+        assert_eq!(profile.service("auth").unwrap().app_front, None);
+    }
+}
