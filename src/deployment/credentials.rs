@@ -25,7 +25,11 @@ pub enum Source {
     /// A container's own variable (`POSTGRES_PASSWORD`).
     ContainerVariable { container: String, variable: String },
     /// A file inside a container, named by a variable (`POSTGRES_PASSWORD_FILE`).
-    ContainerFile { container: String, path: String },
+    ContainerFile {
+        container: String,
+        variable: String,
+        path: String,
+    },
     /// `--requirepass` on a container's command line.
     CommandLine { container: String },
     /// `requirepass` in the config file a container's command line names.
@@ -47,7 +51,11 @@ impl fmt::Display for Source {
                 container,
                 variable,
             } => write!(f, "{variable} of {container}"),
-            Source::ContainerFile { container, path } => write!(f, "{path} in {container}"),
+            Source::ContainerFile {
+                container,
+                variable,
+                path,
+            } => write!(f, "{variable} ({path}) in {container}"),
             Source::CommandLine { container } => {
                 write!(f, "--requirepass on {container}'s command line")
             }
@@ -119,6 +127,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
     if let Some(path) = env.get("POSTGRES_PASSWORD_FILE") {
         let source = Source::ContainerFile {
             container: db.clone(),
+            variable: "POSTGRES_PASSWORD_FILE".into(),
             path: path.clone(),
         };
         let text = read_in_container(ctx, &db, path)

@@ -170,14 +170,16 @@ fn assign_database_names(
     database_defaults(profile);
 }
 
-/// `(POSTGRES_USER, POSTGRES_DB)` of a database container, when it sets the user.
+/// `(POSTGRES_USER, POSTGRES_DB)` of a database container, with the official
+/// image's defaults for what it leaves out (`postgres`, then the user's name).
 fn declared_database(c: &ContainerInspectResponse) -> Option<(String, String)> {
     let env = c.config.as_ref()?.env.as_ref()?;
     let get = |key: &str| {
         env.iter()
             .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+            .filter(|value| !value.is_empty())
     };
-    let user = get("POSTGRES_USER")?;
+    let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
     let database = get("POSTGRES_DB").unwrap_or_else(|| user.clone());
     Some((user, database))
 }

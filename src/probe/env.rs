@@ -70,6 +70,8 @@ fn is_secret_name(name: &str) -> bool {
         .iter()
         .any(|w| upper.contains(w))
         && !upper.ends_with("_URL")
+        // `*_PASSWORD_FILE` holds a path; the file's content is the secret.
+        && !upper.ends_with("_FILE")
 }
 
 /// Why `value` does not have `format` (never quoting the value).

@@ -55,10 +55,27 @@ impl Fixture {
     /// The (first) container of a service's role, as compose named it.
     pub fn container(&self, service: &str, role: &str) -> String {
         if self.prod {
-            format!("prod-{service}-{role}-1")
+            self.replica(&format!("{service}-{role}"), 1)
         } else {
             format!("helpdesk-{service}-{role}")
         }
+    }
+
+    /// The `number`-th container of a compose service of the project, asked of
+    /// the engine (compose v1 names it `prod_lb_1`, v2 `prod-lb-1`).
+    pub fn replica(&self, compose_service: &str, number: u32) -> String {
+        let name = sh(&format!(
+            "docker ps -a --format '{{{{.Names}}}}' --filter label=com.docker.compose.project={} \
+             --filter label=com.docker.compose.service={compose_service} \
+             --filter label=com.docker.compose.container-number={number}",
+            self.project()
+        ));
+        let name = name.trim();
+        assert!(
+            !name.is_empty(),
+            "no container {number} of {compose_service}"
+        );
+        name.to_string()
     }
 
     /// The containers that are alone in their compose service (the scaled

@@ -10,10 +10,11 @@ fn one_ticket_replica_stopped_is_a_warning_naming_it() {
     let _stack = stack_exclusive();
     let fixture = fixture();
     assert!(fixture.prod, "run with HELPDESK_TEST_FIXTURE=prod");
-    sh("docker stop -t 3 prod-ticket-service-2 >/dev/null");
+    let second = fixture.replica("ticket-service", 2);
+    sh(&format!("docker stop -t 3 {second} >/dev/null"));
     let _started = StartAgain {
         fixture: &fixture,
-        containers: vec!["prod-ticket-service-2".into()],
+        containers: vec![second.clone()],
     };
     let (run, report) = fixture.diagnose();
     assert_eq!(
@@ -25,7 +26,7 @@ fn one_ticket_replica_stopped_is_a_warning_naming_it() {
     assert_eq!(container["status"], "warn", "{container:#}");
     let message = container["message"].as_str().unwrap();
     assert!(
-        message.contains("1 of 3 replicas down") && message.contains("prod-ticket-service-2"),
+        message.contains("1 of 3 replicas down") && message.contains(&second),
         "{message}"
     );
     assert_eq!(
@@ -47,10 +48,11 @@ fn one_ticket_replica_stopped_is_a_warning_naming_it() {
 fn the_load_balancer_stopped_fails_its_port_naming_it() {
     let _stack = stack_exclusive();
     let fixture = fixture();
-    sh("docker stop -t 3 prod-lb-1 >/dev/null");
+    let lb = fixture.replica("lb", 1);
+    sh(&format!("docker stop -t 3 {lb} >/dev/null"));
     let _started = StartAgain {
         fixture: &fixture,
-        containers: vec!["prod-lb-1".into()],
+        containers: vec![lb.clone()],
     };
     let (run, report) = fixture.diagnose();
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -58,10 +60,10 @@ fn the_load_balancer_stopped_fails_its_port_naming_it() {
     assert_eq!(port["status"], "fail");
     let message = port["message"].as_str().unwrap();
     assert!(
-        message.contains("3003") && message.contains("prod-lb-1"),
+        message.contains("3003") && message.contains(&lb),
         "{message}"
     );
-    assert_eq!(port["details"]["root_cause_container"], "prod-lb-1");
+    assert_eq!(port["details"]["root_cause_container"], lb.as_str());
     assert!(
         port["hint"].as_str().unwrap().contains("up -d lb"),
         "{port:#}"
@@ -72,8 +74,9 @@ fn the_load_balancer_stopped_fails_its_port_naming_it() {
 #[test]
 fn every_replica_is_checked_and_ports_and_credentials_come_from_the_engine() {
     let _stack = stack_shared();
-    let (_, report) = fixture().diagnose();
-    for replica in ["service-1", "service-2", "service-3"] {
+    let fixture = fixture();
+    let (_, report) = fixture.diagnose();
+    for (number, replica) in [(1, "service-1"), (2, "service-2"), (3, "service-3")] {
         assert_eq!(
             status_of(&report, &format!("container.ticket.{replica}.network")),
             "pass"
@@ -82,7 +85,7 @@ fn every_replica_is_checked_and_ports_and_credentials_come_from_the_engine() {
             result(&report, &format!("logs.ticket.{replica}"))["title"]
                 .as_str()
                 .unwrap()
-                .contains(&format!("prod-ticket-{replica}"))
+                .contains(&fixture.replica("ticket-service", number))
         );
     }
     let connect = result(&report, "postgres.auth.connect");
@@ -97,12 +100,10 @@ fn every_replica_is_checked_and_ports_and_credentials_come_from_the_engine() {
             .contains("POSTGRES_PASSWORD_FILE"),
         "{connect:#}"
     );
-    assert!(
-        result(&report, "redis.user.ping")["details"]["password_source"]
-            .as_str()
-            .unwrap()
-            .contains("requirepass"),
-    );
+    // The application's REDIS_URL comes before redis-server's command line.
+    let user_service = fixture.container("user", "service");
+    let redis_source = &result(&report, "redis.user.ping")["details"]["password_source"];
+    assert_eq!(redis_source, &format!("REDIS_URL of {user_service}"));
     let slow = result(&report, "postgres.user.slow_queries");
     assert_eq!(slow["status"], "warn", "user-db preloads nothing: {slow:#}");
     assert!(

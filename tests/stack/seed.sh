@@ -13,9 +13,12 @@ case "${1:-bundled}" in
     redis_container() { echo "helpdesk-$1-redis"; }
     redis_password="${HELPDESK_REDIS_PASSWORD:-redispass}" ;;
   prod)
-    auth=(prod-auth-db-1 auth auth) user=(prod-user-db-1 postgres postgres)
-    ticket=(prod-ticket-db-1 tickets tickets)
-    redis_container() { echo "prod-$1-redis-1"; }
+    # Asked of the engine: compose v1 names them prod_auth-db_1, v2 prod-auth-db-1.
+    first() { docker ps -q --filter label=com.docker.compose.project=prod \
+      --filter label=com.docker.compose.service="$1" --filter label=com.docker.compose.container-number=1; }
+    auth=("$(first auth-db)" auth auth) user=("$(first user-db)" postgres postgres)
+    ticket=("$(first ticket-db)" tickets tickets)
+    redis_container() { first "$1-redis"; }
     redis_password="${PROD_REDIS_PASSWORD:-prod-redis-pass}" ;;
   *) die "usage: $0 [bundled|prod]" ;;
 esac

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The official postgres image's interface: `postgres [args…]` (or bare `-c …`
 # arguments) runs the server with those arguments, any other command runs as
-# is; POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE, POSTGRES_USER (the
+# is; POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE, POSTGRES_USER (default postgres, the
 # superuser), POSTGRES_DB; /docker-entrypoint-initdb.d/*.sql and *.sh run once
 # on an empty data folder. pg_stat_statements is created in POSTGRES_DB but, as
 # with the official image, only preloaded when the command line asks
@@ -13,7 +13,7 @@ if [ "$#" -gt 0 ] && [ "$1" != postgres ]; then exec "$@"; fi
 if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
   POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
 fi
-: "${POSTGRES_USER:?POSTGRES_USER is required}"
+: "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE is required}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 BIN=/usr/lib/postgresql/15/bin
