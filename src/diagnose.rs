@@ -68,12 +68,13 @@ impl Plan {
             .deadline
             .saturating_sub(self.load_time)
             .max(std::time::Duration::from_millis(1));
-        // Every credential known to the redactor first, within the deadline too.
-        let _ = tokio::time::timeout(deadline, context.register_secrets()).await;
-        let deadline = deadline
-            .saturating_sub(started.elapsed())
-            .max(std::time::Duration::from_millis(1));
-        let results = runner::run(&self.checks, context, deadline).await;
+        // Every credential of the deployment is looked up while the checks run
+        // (they share the lookups), and known to the redactor before any result
+        // is redacted: nothing is shown before the run ends.
+        let registered = tokio::time::timeout(deadline, context.register_secrets());
+        let checked = runner::run(&self.checks, context.clone(), deadline);
+        let (_, mut results) = tokio::join!(registered, checked);
+        runner::redact_all(&mut results, &context);
         (results, started.elapsed().as_millis() as u64)
     }
 }

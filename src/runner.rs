@@ -14,6 +14,7 @@ type Gate = (String, watch::Receiver<Option<CheckResult>>);
 
 /// Runs every check of `checks` at once (each waits for the gates it needs)
 /// within `deadline`; what is still running then is stopped and reported.
+/// The results are not redacted yet (`redact_all`).
 /// No future waits inside another: a chain of `needs` of any length costs no stack.
 pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec<CheckResult> {
     let (senders, receivers): (Vec<_>, Vec<_>) =
@@ -52,10 +53,15 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
         })
         .collect();
     name_root_causes(checks, &mut results);
-    for result in &mut results {
-        redact(result, &ctx);
-    }
     results
+}
+
+/// Masks every secret the context knows in the results: after the run, once
+/// every credential of the deployment was looked up.
+pub fn redact_all(results: &mut [CheckResult], ctx: &Context) {
+    for result in results {
+        redact(result, ctx);
+    }
 }
 
 async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResult {

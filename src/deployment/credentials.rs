@@ -336,8 +336,15 @@ fn requirepass_in_config(text: &str) -> Option<String> {
         .next_back()
 }
 
-/// A small file inside a container, read with `cat` through the engine (no shell).
+/// A small file inside a container: from the host when the container
+/// bind-mounts it from there and the engine is local (a compose or Docker
+/// secret file; no exec needed), else with `cat` through the engine (no shell).
 async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
+    if let Some(source) = bind_mount_source(ctx, container, path).await
+        && let Ok(text) = read_small_file(&source)
+    {
+        return Ok(text);
+    }
     let docker = ctx.docker().await?;
     let mut text = Vec::new();
     let finished = tokio::time::timeout(
@@ -363,6 +370,19 @@ async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result
         return Err(format!("cannot be read: {}", finished.stderr));
     }
     Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// The host file a local engine bind-mounts at `path` in `container`, if any.
+async fn bind_mount_source(ctx: &Context, container: &str, path: &str) -> Option<PathBuf> {
+    if !super::engine::is_local() {
+        return None;
+    }
+    let inspected = super::containers::inspect(ctx, container).await.ok()??;
+    inspected.mounts.as_ref()?.iter().find_map(|mount| {
+        let bind = mount.typ.as_deref() == Some("bind");
+        let source = mount.source.as_ref()?;
+        (bind && mount.destination.as_deref() == Some(path)).then(|| PathBuf::from(source))
+    })
 }
 
 #[cfg(test)]

@@ -16,3 +16,9 @@ pub async fn connect(timeout: Duration) -> Result<bollard::Docker, String> {
         )),
     }
 }
+
+/// Whether the engine runs on this machine (its unix socket): then paths it
+/// reports on the host (a bind mount's source) are this machine's.
+pub fn is_local() -> bool {
+    std::env::var("DOCKER_HOST").map_or(true, |host| host.is_empty() || host.starts_with("unix://"))
+}
