@@ -115,3 +115,11 @@ impl Summary {
         }
     }
 }
+
+impl From<crate::deployment::EngineError> for Outcome {
+    /// A check the engine failed: its message, and the engine's fix.
+    fn from(e: crate::deployment::EngineError) -> Outcome {
+        let hint = e.hint();
+        Outcome::fail(e.to_string()).with_hint(hint)
+    }
+}

@@ -2,7 +2,7 @@
 //! labels (scaled replicas included), inspected once per run, their environment
 //! and their last log lines.
 
-use super::Context;
+use super::{Context, EngineError};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
 use futures::StreamExt;
@@ -15,7 +15,7 @@ pub async fn find(
     ctx: &Context,
     container: &str,
     compose_service: &str,
-) -> Result<Vec<Arc<ContainerInspectResponse>>, String> {
+) -> Result<Vec<Arc<ContainerInspectResponse>>, EngineError> {
     let docker = ctx.docker().await?;
     let project = format!("com.docker.compose.project={}", ctx.profile.compose_project);
     let service = format!("com.docker.compose.service={compose_service}");
@@ -27,7 +27,7 @@ pub async fn find(
     let listed = docker
         .list_containers(Some(options))
         .await
-        .map_err(|e| format!("listing containers: {e}"))?;
+        .map_err(|e| EngineError::request("listing containers", e))?;
     let mut names: Vec<String> = listed
         .iter()
         .filter_map(|c| {
@@ -53,7 +53,7 @@ pub async fn find(
 pub async fn inspect(
     ctx: &Context,
     container: &str,
-) -> Result<Option<Arc<ContainerInspectResponse>>, String> {
+) -> Result<Option<Arc<ContainerInspectResponse>>, EngineError> {
     ctx.inspected
         .get_or_init(container, || async {
             let docker = ctx.docker().await?;
@@ -62,7 +62,7 @@ pub async fn inspect(
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..
                 }) => Ok(None),
-                Err(e) => Err(format!("inspecting {container}: {e}")),
+                Err(e) => Err(EngineError::request(format!("inspecting {container}"), e)),
             }
         })
         .await
@@ -99,7 +99,7 @@ pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
 pub async fn environment(
     ctx: &Context,
     container: &str,
-) -> Result<Option<HashMap<String, String>>, String> {
+) -> Result<Option<HashMap<String, String>>, EngineError> {
     let Some(c) = inspect(ctx, container).await? else {
         return Ok(None);
     };

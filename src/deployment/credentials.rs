@@ -345,7 +345,7 @@ async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result
     {
         return Ok(text);
     }
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let mut text = Vec::new();
     let finished = tokio::time::timeout(
         ctx.timeout,
@@ -365,7 +365,8 @@ async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result
         ),
     )
     .await
-    .map_err(|_| format!("no answer within {:?}", ctx.timeout))??;
+    .map_err(|_| format!("no answer within {:?}", ctx.timeout))?
+    .map_err(|e| e.to_string())?;
     if finished.exit_code != 0 {
         return Err(format!("cannot be read: {}", finished.stderr));
     }

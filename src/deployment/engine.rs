@@ -3,17 +3,20 @@
 
 use std::time::Duration;
 
-pub async fn connect(timeout: Duration) -> Result<bollard::Docker, String> {
-    let host =
+use super::EngineError;
+
+pub async fn connect(timeout: Duration) -> Result<bollard::Docker, EngineError> {
+    let endpoint =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let docker = bollard::Docker::connect_with_defaults()
-        .map_err(|e| format!("Docker engine not reachable at {host}: {e}"))?;
+    let unreachable = |reason: &dyn std::fmt::Display| EngineError::Unreachable {
+        endpoint: endpoint.clone(),
+        reason: reason.to_string(),
+    };
+    let docker = bollard::Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
     match tokio::time::timeout(timeout, docker.negotiate_version()).await {
         Ok(Ok(docker)) => Ok(docker),
-        Ok(Err(e)) => Err(format!("Docker engine not reachable at {host}: {e}")),
-        Err(_) => Err(format!(
-            "Docker engine at {host} did not answer within {timeout:?}"
-        )),
+        Ok(Err(e)) => Err(unreachable(&e)),
+        Err(_) => Err(EngineError::Silent { endpoint, timeout }),
     }
 }
 

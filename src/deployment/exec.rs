@@ -3,6 +3,7 @@
 //! to a sink chunk by chunk (constant memory), stdin comes from a channel, and
 //! the exit code is read from exec inspect — clean output can hide a failure.
 
+use super::EngineError;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
@@ -28,7 +29,8 @@ pub async fn run(
     env: &[String],
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<Finished, String> {
+) -> Result<Finished, EngineError> {
+    let action = || format!("exec in {container}");
     let options = CreateExecOptions {
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         env: Some(env.to_vec()),
@@ -40,7 +42,7 @@ pub async fn run(
     let created = docker
         .create_exec(container, options)
         .await
-        .map_err(|e| format!("exec in {container}: {e}"))?;
+        .map_err(|e| EngineError::request(action(), e))?;
     let start = StartExecOptions {
         detach: false,
         tty: false,
@@ -49,13 +51,13 @@ pub async fn run(
     let started = docker
         .start_exec(&created.id, Some(start))
         .await
-        .map_err(|e| format!("exec in {container}: {e}"))?;
+        .map_err(|e| EngineError::request(action(), e))?;
     let StartExecResults::Attached {
         mut output,
         mut input,
     } = started
     else {
-        return Err(format!("exec in {container} did not attach"));
+        return Err(EngineError::request(action(), "did not attach"));
     };
     let feeding = async move {
         if let Some(mut stdin) = stdin {
@@ -70,19 +72,19 @@ pub async fn run(
         // Raw bytes, decoded once at the end: a cut never splits a character.
         let mut stderr: Vec<u8> = Vec::new();
         while let Some(chunk) = output.next().await {
-            match chunk.map_err(|e| format!("exec in {container}: {e}"))? {
+            match chunk.map_err(|e| EngineError::request(action(), e))? {
                 LogOutput::StdOut { message } => {
-                    on_stdout(&message).map_err(|e| format!("writing: {e}"))?
+                    on_stdout(&message).map_err(|e| EngineError::output(action(), e))?
                 }
                 LogOutput::StdErr { message } => keep_end(&mut stderr, &message),
                 _ => {}
             }
         }
-        Ok::<_, String>(stderr)
+        Ok::<_, EngineError>(stderr)
     };
     let (fed, stderr) = tokio::join!(feeding, reading);
     let stderr = stderr?;
-    fed.map_err(|e| format!("feeding exec in {container}: {e}"))?;
+    fed.map_err(|e| EngineError::request(format!("feeding exec in {container}"), e))?;
     Ok(Finished {
         exit_code: exit_code(docker, &created.id).await?,
         stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
@@ -98,18 +100,21 @@ fn keep_end(kept: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The exec's exit code, once exec inspect says it is no longer running.
-async fn exit_code(docker: &Docker, id: &str) -> Result<i64, String> {
+async fn exit_code(docker: &Docker, id: &str) -> Result<i64, EngineError> {
     for _ in 0..250 {
         let inspected = docker
             .inspect_exec(id)
             .await
-            .map_err(|e| format!("exec inspect: {e}"))?;
+            .map_err(|e| EngineError::request("exec inspect", e))?;
         if inspected.running != Some(true) {
             return Ok(inspected.exit_code.unwrap_or(-1));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    Err("the exec's output ended but it kept running".into())
+    Err(EngineError::request(
+        "exec inspect",
+        "the exec's output ended but it kept running",
+    ))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod credentials;
 pub mod discovery;
 pub mod engine;
+pub mod error;
 pub mod exec;
 pub mod health_json;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod redis;
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;
 use credentials::{Credential, Unreadable};
+pub use error::EngineError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,9 +46,9 @@ pub struct Context {
     pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, Failure>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected: memo::Memo<
-        Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, String>,
+        Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, EngineError>,
     >,
-    docker: tokio::sync::OnceCell<Result<bollard::Docker, String>>,
+    docker: tokio::sync::OnceCell<Result<bollard::Docker, EngineError>>,
     http: reqwest::Client,
     connection_slots: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
@@ -118,7 +120,7 @@ impl Context {
     }
 
     /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).
-    pub async fn docker(&self) -> Result<&bollard::Docker, String> {
+    pub async fn docker(&self) -> Result<&bollard::Docker, EngineError> {
         let connected = self.docker.get_or_init(|| engine::connect(self.timeout));
         connected.await.as_ref().map_err(Clone::clone)
     }

@@ -4,7 +4,7 @@
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
 use crate::deployment::containers::{display_name, find, inspect, tail};
-use crate::deployment::exec;
+use crate::deployment::{EngineError, exec};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
 use futures::StreamExt;
@@ -15,7 +15,7 @@ const RESTART_LOOP_COUNT: i64 = 3;
 pub async fn engine(ctx: &Context) -> Outcome {
     let docker = match ctx.docker().await {
         Ok(docker) => docker,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     match docker.version().await {
         Ok(v) => {
@@ -32,7 +32,7 @@ pub async fn engine(ctx: &Context) -> Outcome {
 pub async fn container(ctx: &Context, container: &str, compose_service: &str) -> Outcome {
     let replicas = match find(ctx, container, compose_service).await {
         Ok(replicas) => replicas,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     if replicas.is_empty() {
         return Outcome::fail(format!("container {container} does not exist"));
@@ -184,7 +184,7 @@ pub async fn logging(ctx: &Context, container: &str) -> Outcome {
     let c = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let log_config = c
         .host_config
@@ -221,7 +221,7 @@ pub async fn network(ctx: &Context, container: &str, network: &str) -> Outcome {
     let c = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let networks: Vec<String> = c
         .network_settings
@@ -246,7 +246,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     let inspected = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     if let Some(skipped) = skip_unless_running(&inspected) {
         return skipped;
@@ -256,7 +256,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
         Some(u) => (u.memory_bytes, u.memory_limit_bytes, Some(u.cpu_percent)),
         None => match engine_memory(ctx, container).await {
             Ok((used, limit)) => (used, limit, None),
-            Err(e) => return Outcome::fail(e),
+            Err(e) => return Outcome::from(e),
         },
     };
     let cpu_limit = cpu_limit_cores(&inspected);
@@ -300,7 +300,7 @@ fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
 }
 
 /// Memory use and limit from the engine's stats (slow: the engine samples once a second).
-async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), String> {
+async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), EngineError> {
     let docker = ctx.docker().await?;
     let options = StatsOptionsBuilder::new()
         .stream(false)
@@ -308,8 +308,13 @@ async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u6
         .build();
     let stats = match docker.stats(container, Some(options)).next().await {
         Some(Ok(stats)) => stats,
-        Some(Err(e)) => return Err(format!("stats of {container}: {e}")),
-        None => return Err(format!("no stats for {container}")),
+        Some(Err(e)) => return Err(EngineError::request(format!("stats of {container}"), e)),
+        None => {
+            return Err(EngineError::request(
+                format!("stats of {container}"),
+                "no answer",
+            ));
+        }
     };
     let memory = stats.memory_stats.unwrap_or_default();
     let cache = memory
@@ -334,7 +339,7 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
     let from = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     if let Some(skipped) = skip_unless_running(&from) {
         return skipped;
@@ -344,7 +349,7 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         match inspect(ctx, host).await {
             Ok(Some(target)) if resolvable(&from, &target, host) => {}
             Ok(_) => unresolved.push(host.as_str()),
-            Err(e) => return Outcome::fail(e),
+            Err(e) => return Outcome::from(e),
         }
     }
     if unresolved.is_empty() && exec_too {
@@ -362,7 +367,7 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
             Err(e) => Err(e),
         };
         if let Err(e) = ran {
-            return Outcome::fail(e);
+            return Outcome::from(e);
         }
         let output = String::from_utf8_lossy(&output);
         unresolved = hosts

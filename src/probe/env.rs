@@ -30,7 +30,7 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     let env = match docker::environment(ctx, container).await {
         Ok(Some(env)) => env,
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     for (name, value) in &env {
         if is_secret_name(name) {

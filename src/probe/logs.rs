@@ -20,7 +20,7 @@ pub async fn scan(
 ) -> Outcome {
     let docker = match ctx.docker().await {
         Ok(docker) => docker,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let since = now_seconds() - window_minutes * 60;
     let options = LogsOptionsBuilder::new()

@@ -20,6 +20,10 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     let services = select(profile, &args.only)?;
     let _lock = lock::acquire()?;
     let ctx = Context::new(profile.clone());
+    if args.via == Via::Docker || args.volumes {
+        // An unreachable engine: nothing can be dumped, so nothing is started.
+        ctx.docker().await?;
+    }
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let made = tokio::select! {

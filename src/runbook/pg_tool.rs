@@ -139,7 +139,7 @@ async fn start(
         .value;
     match via {
         Via::Docker => {
-            let docker = ctx.docker().await?;
+            let docker = ctx.docker().await.map_err(|e| e.to_string())?;
             let mut cmd = vec![
                 program,
                 "-U",
@@ -161,6 +161,7 @@ async fn start(
                 on_stdout,
             )
             .await
+            .map_err(|e| e.to_string())
         }
         Via::Direct => local(ctx, service, program, args, password, stdin, on_stdout).await,
     }

@@ -257,7 +257,7 @@ async fn application_containers(
             &service.compose_service("service"),
         )
         .await
-        .map_err(Error::CannotRun)?;
+        .map_err(Error::from)?;
         names.extend(found.iter().filter_map(|c| {
             c.name
                 .as_ref()
@@ -463,7 +463,7 @@ async fn start_and_wait(
     apps: &[String],
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), String> {
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let starts = apps.iter().map(|app| async move {
         docker
             .start_container(app, None)

@@ -22,7 +22,7 @@ pub async fn archive(
     service: &Service,
     progress: &Progress,
 ) -> Result<FileEntry, String> {
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let container = service.container("db");
     let data = data_path(docker, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");

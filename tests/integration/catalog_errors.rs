@@ -158,7 +158,26 @@ fn an_unreachable_engine_fails_the_gate_and_skips_its_dependents() {
             .contains("tcp://127.0.0.1:1"),
         "{engine}"
     );
+    assert!(
+        engine["hint"]
+            .as_str()
+            .unwrap()
+            .contains("point DOCKER_HOST at it"),
+        "the engine's own fix, not the check's: {engine}"
+    );
     assert_eq!(status_of(&report, "container.auth.db"), "skip");
+    let backup = crate::support::run(
+        doctor()
+            .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+            .args(["backup", "--only", "auth", "--out"])
+            .arg(std::env::temp_dir()),
+    );
+    assert_eq!(backup.code, 3, "{}", backup.stderr);
+    assert!(
+        backup.stderr.contains("tcp://127.0.0.1:1"),
+        "{}",
+        backup.stderr
+    );
     let cache = run_cache_flush_unreachable();
     assert_eq!(
         cache.code, 3,

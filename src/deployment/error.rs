@@ -1,0 +1,56 @@
+//! What the deployment layer reports when the engine or a container fails it:
+//! typed, each with the fix an operator would try first (`hint`).
+
+use std::fmt::Display;
+use std::time::Duration;
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No engine at the endpoint, or it refused the connection.
+    #[error("Docker engine not reachable at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    /// The engine accepted the connection but did not answer in time.
+    #[error("Docker engine at {endpoint} did not answer within {timeout:?}")]
+    Silent { endpoint: String, timeout: Duration },
+    /// A request the engine failed (`action` says which: "inspecting X", "exec in X").
+    #[error("{action}: {reason}")]
+    Request { action: String, reason: String },
+    /// A command run in a container whose output could not be handled.
+    #[error("{action}: {reason}")]
+    Output { action: String, reason: String },
+}
+
+impl EngineError {
+    pub fn request(action: impl Into<String>, reason: impl Display) -> EngineError {
+        EngineError::Request {
+            action: action.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn output(action: impl Into<String>, reason: impl Display) -> EngineError {
+        EngineError::Output {
+            action: action.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The fix to try first.
+    pub fn hint(&self) -> String {
+        match self {
+            EngineError::Unreachable { endpoint, .. } => format!(
+                "Start the engine (systemctl start docker) or point DOCKER_HOST at it; \
+                 check that this user may use {endpoint}: docker info"
+            ),
+            EngineError::Silent { .. } => {
+                "The engine is overloaded or stuck: docker info; systemctl status docker".into()
+            }
+            EngineError::Request { .. } => {
+                "Look at the engine's view: docker ps -a; docker info".into()
+            }
+            EngineError::Output { .. } => {
+                "Check free space and permissions where the output goes, then retry".into()
+            }
+        }
+    }
+}
