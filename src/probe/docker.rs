@@ -35,8 +35,18 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
         Err(e) => return Outcome::from(e),
     };
     if replicas.is_empty() {
-        return Outcome::fail(format!("container {container} does not exist"));
+        let project = &ctx.profile.compose_project;
+        return Outcome::fail(format!(
+            "no container of compose service {compose_service} in project {project}, \
+             nor one named {container}"
+        ))
+        .with_hint(format!(
+            "If the deployment runs under another compose project, name it: --project NAME \
+             (or COMPOSE_PROJECT_NAME); else create it: {} up -d {compose_service}",
+            ctx.profile.compose_command()
+        ));
     }
+    let labelled = replicas.iter().any(|c| has_compose_labels(c));
     let mut outcomes = Vec::with_capacity(replicas.len());
     for replica in &replicas {
         outcomes.push((display_name(replica), replica_state(ctx, replica).await));
@@ -70,7 +80,25 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
     } else {
         worst
     };
-    outcome.detail("replicas", total)
+    let found_by = if labelled {
+        "compose labels"
+    } else {
+        "its name (no compose labels)"
+    };
+    let mut outcome = outcome;
+    if !labelled {
+        outcome.message = format!("{} (found by {found_by})", outcome.message);
+    }
+    outcome
+        .detail("replicas", total)
+        .detail("found_by", found_by)
+}
+
+fn has_compose_labels(c: &ContainerInspectResponse) -> bool {
+    c.config
+        .as_ref()
+        .and_then(|config| config.labels.as_ref())
+        .is_some_and(|labels| labels.contains_key("com.docker.compose.project"))
 }
 
 async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {

@@ -86,10 +86,13 @@ fn credentials_are_read_where_the_deployment_keeps_them() {
     // A password file with a trailing newline, as `echo pw > file` writes it.
     let secret = temp_file(dir.path(), "db-password", &format!("{DB_CANARY}\n"));
     remove_containers();
+    // Copied into the container, not bind-mounted: the doctor reads it through
+    // the engine (the production-shaped fixture covers the bind-mounted secret).
     sh(&format!(
-        "docker run -d --name helpdesk-cred-db -e POSTGRES_USER=cred -e POSTGRES_DB=cred_db \
-         -e POSTGRES_PASSWORD_FILE=/run/secrets/db-password -v {}:/run/secrets/db-password:ro \
-         -p 127.0.0.1:5499:5432 helpdesk-postgres:local >/dev/null",
+        "docker create --name helpdesk-cred-db -e POSTGRES_USER=cred -e POSTGRES_DB=cred_db \
+         -e POSTGRES_PASSWORD_FILE=/tmp/db-password \
+         -p 127.0.0.1:5499:5432 helpdesk-postgres:local >/dev/null && \
+         docker cp {} helpdesk-cred-db:/tmp/db-password && docker start helpdesk-cred-db >/dev/null",
         secret.display()
     ));
     start_redis(&format!("redis-server --requirepass {REDIS_CANARY}"));
@@ -100,7 +103,7 @@ fn credentials_are_read_where_the_deployment_keeps_them() {
     assert_eq!(connect["status"], "pass", "{connect:#}\n{}", run.stderr);
     assert_eq!(
         connect["details"]["password_source"],
-        "/run/secrets/db-password in helpdesk-cred-db"
+        "POSTGRES_PASSWORD_FILE (/tmp/db-password) in helpdesk-cred-db"
     );
     let ping = result(&report, "redis.cred.ping");
     assert_eq!(ping["status"], "pass", "{ping:#}");

@@ -405,3 +405,34 @@ fn a_wrong_database_password_is_classified_as_authentication_failed() {
     );
     assert!(!run.stdout.contains("wrong-password-here"));
 }
+
+#[test]
+fn what_node_prints_when_its_redis_goes_away_is_counted_in_the_logs_check() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-ticket-redis >/dev/null");
+    });
+    sh("docker stop -t 2 helpdesk-ticket-redis >/dev/null");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !sh("docker logs --since 60s helpdesk-ticket-service 2>&1").contains("ECONNREFUSED") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node-redis never logged ECONNREFUSED"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (_, report) = diagnose_json(&["--only", "logs.ticket.service"]);
+    let logs = result(&report, "logs.ticket.service");
+    assert_eq!(logs["status"], "warn", "{logs:#}");
+    assert!(
+        logs["details"]["counts"]["ECONNREFUSED"].as_u64().unwrap() >= 1,
+        "{logs:#}"
+    );
+    let examples = logs["details"]["examples"].as_array().unwrap();
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("Error: connect ECONNREFUSED")),
+        "Node's own words: {examples:?}"
+    );
+}

@@ -173,3 +173,45 @@ fn one_replica_down_is_a_warning_naming_it_and_all_down_a_failure() {
         "all replicas down"
     );
 }
+
+#[test]
+fn a_container_without_compose_labels_is_found_by_its_name_and_none_is_explained() {
+    let _stack = stack_shared();
+    let _cleanup = Restore(|| {
+        sh("docker rm -f -v helpdesk-solo-redis >/dev/null 2>&1 || true");
+    });
+    sh("docker run -d --name helpdesk-solo-redis helpdesk-redis:local >/dev/null");
+    let dir = tempfile::tempdir().unwrap();
+    let config = temp_file(
+        dir.path(),
+        "solo.toml",
+        "[[services]]\nname = \"solo\"\napp_port = 3901\ndb_port = 3902\nredis_port = 3903\n",
+    );
+    let (run, report) = diagnose_json(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--project",
+        "nosuchproject",
+        "--only",
+        "container.solo.*",
+    ]);
+    assert_eq!(run.code, 1, "the db and app are missing: {}", run.stderr);
+    let redis = result(&report, "container.solo.redis");
+    assert_eq!(redis["details"]["found_by"], "its name (no compose labels)");
+    assert!(
+        redis["message"]
+            .as_str()
+            .unwrap()
+            .contains("found by its name"),
+        "{redis:#}"
+    );
+    let db = result(&report, "container.solo.db");
+    assert_eq!(db["status"], "fail");
+    let message = db["message"].as_str().unwrap();
+    assert!(
+        message.contains("compose service solo-db in project nosuchproject")
+            && message.contains("helpdesk-solo-db"),
+        "{message}"
+    );
+    assert!(db["hint"].as_str().unwrap().contains("--project"), "{db:#}");
+}
