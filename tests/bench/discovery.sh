@@ -3,13 +3,7 @@
 # found on the engine vs named with --project, side by side in one hyperfine run
 # on the healthy bundled stack (release build). Both list the engine's
 # containers once to find the services' containers by their labels.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-cargo build -q --release
-doctor="$PWD/target/release/helpdesk-doctor"
-out="$PWD/target/bench"
-mkdir -p "$out"
+source "$(dirname "$0")/lib.sh"
 cd /tmp   # no compose file here: the project comes from the engine
 hyperfine --warmup 3 --runs 40 --export-markdown "$out/discovery.md" \
   -n "diagnose, project found on the engine" "$doctor diagnose --format json --output /dev/null" \

@@ -4,13 +4,7 @@
 # (9 containers), one after the other in one run (their ports collide), then
 # discovery's cost there: the project from the folder vs named with --project.
 # Leaves the bundled stack up, the production-shaped fixture down.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-cargo build -q --release
-doctor="$PWD/target/release/helpdesk-doctor"
-out="$PWD/target/bench"
-mkdir -p "$out"
+source "$(dirname "$0")/lib.sh"
 
 tests/stack/prod/down.sh >/dev/null 2>&1 || true
 tests/stack/up.sh && sleep 10   # let the fresh containers settle

@@ -3,7 +3,7 @@
 //! passes, each stopped container is named in a failing result, and every
 //! runbook works with the credentials the doctor discovered.
 
-use crate::fixture::{StartAgain, fixture};
+use crate::fixture::fixture;
 use crate::support::*;
 
 #[test]
@@ -48,11 +48,7 @@ fn each_stopped_container_is_named_in_a_failing_result() {
     let _stack = stack_exclusive();
     let fixture = fixture();
     for container in fixture.single_containers() {
-        sh(&format!("docker stop -t 3 {container} >/dev/null"));
-        let started = StartAgain {
-            fixture: &fixture,
-            containers: vec![container.clone()],
-        };
+        let started = fixture.stop(&container);
         let (run, report) = fixture.diagnose();
         assert_eq!(run.code, 1, "{container} stopped: {}", run.stderr);
         let named =

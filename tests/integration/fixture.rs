@@ -128,6 +128,16 @@ impl Fixture {
         redis(port, self.redis_password())
     }
 
+    /// Stops `container`; it is started again (and waited for) when the
+    /// returned guard drops, even if the test panicked.
+    pub fn stop(&self, container: &str) -> StartAgain<'_> {
+        sh(&format!("docker stop -t 3 {container} >/dev/null"));
+        StartAgain {
+            fixture: self,
+            containers: vec![container.to_string()],
+        }
+    }
+
     pub fn seed(&self) {
         let which = if self.prod { "prod" } else { "bundled" };
         sh(&format!("tests/stack/seed.sh {which} 2>&1"));
@@ -157,11 +167,10 @@ impl Fixture {
     }
 }
 
-/// Starts the stopped containers again (and waits for health) when dropped,
-/// even if the test panicked.
+/// Starts the stopped containers again (and waits for health) when dropped.
 pub struct StartAgain<'a> {
-    pub fixture: &'a Fixture,
-    pub containers: Vec<String>,
+    fixture: &'a Fixture,
+    containers: Vec<String>,
 }
 
 impl Drop for StartAgain<'_> {

@@ -2,7 +2,7 @@
 //! `HELPDESK_TEST_FIXTURE=prod`, see tests/run.sh): scaled replicas behind a
 //! load balancer, ports and credentials unlike the guide's.
 
-use crate::fixture::{StartAgain, fixture};
+use crate::fixture::fixture;
 use crate::support::*;
 
 #[test]
@@ -11,11 +11,7 @@ fn one_ticket_replica_stopped_is_a_warning_naming_it() {
     let fixture = fixture();
     assert!(fixture.prod, "run with HELPDESK_TEST_FIXTURE=prod");
     let second = fixture.replica("ticket-service", 2);
-    sh(&format!("docker stop -t 3 {second} >/dev/null"));
-    let _started = StartAgain {
-        fixture: &fixture,
-        containers: vec![second.clone()],
-    };
+    let _started = fixture.stop(&second);
     let (run, report) = fixture.diagnose();
     assert_eq!(
         run.code, 0,
@@ -49,11 +45,7 @@ fn the_load_balancer_stopped_fails_its_port_naming_it() {
     let _stack = stack_exclusive();
     let fixture = fixture();
     let lb = fixture.replica("lb", 1);
-    sh(&format!("docker stop -t 3 {lb} >/dev/null"));
-    let _started = StartAgain {
-        fixture: &fixture,
-        containers: vec![lb.clone()],
-    };
+    let _started = fixture.stop(&lb);
     let (run, report) = fixture.diagnose();
     assert_eq!(run.code, 1, "{}", run.stderr);
     let port = result(&report, "port.ticket.service");
