@@ -184,7 +184,7 @@ pub struct Selection {
 pub struct DiagnoseArgs {
     #[command(flatten)]
     pub selection: Selection,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Write the report here ("-" = stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
@@ -192,9 +192,39 @@ pub struct DiagnoseArgs {
     /// Warnings fail the run too (exit 1).
     #[arg(long)]
     pub strict: bool,
-    /// Show the details of passing checks too.
-    #[arg(long, short)]
+    /// Every check with its details (the table), not the summary.
+    #[arg(long, short, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Only the failures and the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write a machine report, e.g. `--report junit=report.xml` (repeatable;
+    /// formats: json, junit, tap, nagios, prometheus, table, human).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportTarget>,
+}
+
+/// One `--report FORMAT=PATH`.
+#[derive(Clone, Debug)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_report(text: &str) -> Result<ReportTarget, String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected FORMAT=PATH, e.g. junit=report.xml"))?;
+    let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| {
+        format!("{format:?} is not a format (json, junit, tap, nagios, prometheus, table, human)")
+    })?;
+    if path.is_empty() {
+        return Err(format!("{text:?}: the path is empty"));
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Debug, Args)]

@@ -88,23 +88,46 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let (results, duration_ms) = plan.run().await;
-    let report = Report::new(results, duration_ms).with_project(
-        &plan.profile.compose_project,
-        &plan.project_source.to_string(),
-    );
+    let report = Report::new(results, duration_ms)
+        .with_project(
+            &plan.profile.compose_project,
+            &plan.project_source.to_string(),
+        )
+        .with_engine();
     let to_stdout = args.output.as_os_str() == "-";
+    warn_if_output_looks_like_a_format(&args.output);
     let style = Style {
         color: use_color(color, to_stdout),
         verbose: args.verbose,
+        quiet: args.quiet,
     };
+    for target in &args.reports {
+        let text = report::exporter(target.format, Style::default()).render(&report);
+        write_output(&target.path, &text)?;
+    }
     let text = report::exporter(args.format, style).render(&report);
     write_output(&args.output, &text)?;
-    Ok(exit_code_for(report.status, args.strict))
+    Ok(match args.format {
+        report::Format::Nagios => report::nagios_exit_code(report.status),
+        _ => exit_code_for(report.status, args.strict),
+    })
+}
+
+/// `-o json` writes a file named `json`: say so, it is rarely what was meant.
+fn warn_if_output_looks_like_a_format(output: &Path) {
+    let name = output.to_string_lossy();
+    if <report::Format as clap::ValueEnum>::from_str(&name, true).is_ok() {
+        eprintln!(
+            "helpdesk-doctor: writing the report to a file named {name:?}; \
+             for that format say --format {name} (-o names the output file)"
+        );
+    }
 }
 
 pub fn exit_code_for(status: Status, strict: bool) -> u8 {
     match status {
         Status::Fail => exit_code::CHECK_FAILED,
+        Status::Error => exit_code::UNKNOWN,
         Status::Warn if strict => exit_code::CHECK_FAILED,
         Status::Warn | Status::Pass | Status::Skip => exit_code::OK,
     }

@@ -99,7 +99,7 @@ fn ready(result: &CheckResult, allow_exited: &[String]) -> bool {
                 .is_some_and(|s| allow_exited.iter().any(|a| a == s));
             result.kind == "container" && exited_cleanly && allowed
         }
-        Status::Skip => false,
+        Status::Skip | Status::Error => false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! containers found on it, commands run in them, the PostgreSQL and Redis
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
+pub mod connect_error;
 pub mod containers;
 pub mod credentials;
 pub mod discovery;
