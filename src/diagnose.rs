@@ -41,13 +41,21 @@ impl Plan {
         if let Some(deadline) = selection.deadline {
             profile.timeouts.deadline_ms = deadline.as_millis() as u64;
         }
-        let checks = catalog::select(
-            catalog::load(&profile, checks_dirs)?,
-            &selection.only,
-            &selection.skip,
-        );
+        let all = catalog::load(&profile, checks_dirs)?;
+        let chosen = catalog::Choice {
+            only: &selection.only,
+            skip: &selection.skip,
+            services: &selection.service,
+        };
+        let checks = catalog::select(all.clone(), &chosen);
         if checks.is_empty() {
-            return Err(Error::Usage("no check matches --only/--skip".into()));
+            return Err(Error::Usage(format!(
+                "no check matches --only/--skip/--service{}",
+                catalog::suggest(&all, &selection.only)
+            )));
+        }
+        for (skipped, needed_by) in catalog::skipped_but_needed(&checks, &selection.skip) {
+            eprintln!("helpdesk-doctor: {skipped} still runs: {needed_by} needs it");
         }
         let deadline = std::time::Duration::from_millis(profile.timeouts.deadline_ms);
         Ok(Plan {
@@ -138,7 +146,9 @@ pub fn use_color(color: Color, to_stdout: bool) -> bool {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            to_stdout && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            // no-color.org: set and not empty.
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            to_stdout && std::io::stdout().is_terminal() && !no_color
         }
     }
 }

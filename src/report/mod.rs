@@ -9,6 +9,7 @@ mod prometheus;
 mod table;
 mod tap;
 
+pub use crate::catalog::{group_of, service_of};
 pub use nagios::exit_code as nagios_exit_code;
 
 use crate::check::{CheckResult, Status, Summary};
@@ -94,29 +95,6 @@ pub struct Project {
     pub found_by: String,
 }
 
-/// `docker.engine` → docker, `host.disk` → host, `postgres.auth.connect` →
-/// auth, `env.ticket-2` → ticket: the service is the id's second segment
-/// without a replica suffix; a one-segment id is its own group.
-pub fn group_of(id: &str) -> String {
-    let mut segments = id.split('.');
-    let first = segments.next().unwrap_or(id);
-    match (first, segments.next()) {
-        ("docker" | "host", _) | (_, None) => first.to_string(),
-        (_, Some(second)) => second
-            .split_once('-')
-            .filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit()))
-            .map_or(second, |(service, _)| service)
-            .to_string(),
-    }
-}
-
-/// The service a check is about (`None` for docker, host and custom checks).
-pub fn service_of(id: &str) -> Option<String> {
-    let group = group_of(id);
-    let first = id.split('.').next().unwrap_or(id);
-    (group != first && id.contains('.')).then_some(group)
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 pub enum Format {
     /// One line per group, problems expanded, the verdict (`-v`: the table).
@@ -196,28 +174,4 @@ pub(crate) fn sample() -> Report {
         ],
         42,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_fall_into_their_service_docker_host_or_own_group() {
-        assert_eq!(group_of("docker.engine"), "docker");
-        assert_eq!(group_of("host.disk"), "host");
-        assert_eq!(group_of("postgres.auth.connect"), "auth");
-        assert_eq!(group_of("container.ticket.service-2.logging"), "ticket");
-        assert_eq!(group_of("env.ticket-2"), "ticket");
-        assert_eq!(group_of("container.ticket-2.dns"), "ticket");
-        assert_eq!(group_of("custom"), "custom");
-        assert_eq!(group_of("billing.api-v2"), "api-v2");
-    }
-
-    #[test]
-    fn the_service_of_a_check_is_named_by_its_id() {
-        assert_eq!(service_of("postgres.auth.connect").as_deref(), Some("auth"));
-        assert_eq!(service_of("docker.engine"), None);
-        assert_eq!(service_of("custom"), None);
-    }
 }

@@ -10,6 +10,7 @@ mod backup_restore;
 mod cache_flush;
 mod canary;
 mod catalog_errors;
+mod cli;
 mod credentials;
 mod deployments;
 mod diagnose_faults;
