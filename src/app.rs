@@ -1,14 +1,17 @@
 //! Dispatches a parsed command line to its command; returns the exit code.
 
-use crate::cli::{BackupAction, CacheCommand, ChecksCommand, Cli, Command, TokensCommand};
+use crate::cli::{
+    BackupAction, CacheCommand, ChecksCommand, Cli, Command, ListFormat, TokensCommand,
+};
 use crate::deployment::discovery;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, wait};
+use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, state, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
-    let config = cli.config.as_deref();
+    let config = cli.config.clone().or_else(state::default_config);
+    let config = config.as_deref();
     let project = cli.project.as_deref();
     let deployment = || async { discovery::load(config, project).await.map(|(p, _)| p) };
     // A restore killed outright (kill -9) left applications stopped: say so first.
@@ -22,7 +25,25 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             diagnose::run(args, config, project, &cli.checks_dir, cli.color).await
         }
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
-        Command::Checks(ChecksCommand::List) => list_checks(deployment().await?, &cli.checks_dir),
+        Command::Checks(ChecksCommand::List { format }) => {
+            list_checks(deployment().await?, &cli.checks_dir, *format)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "helpdesk-doctor", &mut script);
+            diagnose::write_output(std::path::Path::new("-"), &String::from_utf8_lossy(&script))?;
+            Ok(exit_code::OK)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| Error::CannotRun(format!("rendering the man page: {e}")))?;
+            diagnose::write_output(std::path::Path::new("-"), &String::from_utf8_lossy(&page))?;
+            Ok(exit_code::OK)
+        }
         Command::Cache(CacheCommand::Flush(args)) => {
             runbook::cache::flush(&args.into(), &deployment().await?).await
         }
@@ -32,7 +53,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Backup(backup) => match &backup.action {
             None => {
                 let profile = deployment().await?.with_stall(backup.args.stall_timeout);
-                runbook::backup::run(&(&backup.args).into(), &profile).await
+                let backups = state::backup_dir(&profile.backup_dir);
+                runbook::backup::run(&(&backup.args, backups).into(), &profile).await
             }
             Some(BackupAction::Verify {
                 dir,
@@ -45,31 +67,67 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                     Trust::OwnOnly
                 },
             ),
-            Some(BackupAction::List { dir }) => runbook::backup::list(dir),
-            Some(BackupAction::Prune(args)) => runbook::backup::prune(&args.into()),
+            Some(BackupAction::List { dir }) => {
+                let backups = configured_backup_dir(config)?;
+                runbook::backup::list(dir.as_deref().unwrap_or(&backups))
+            }
+            Some(BackupAction::Prune(args)) => {
+                runbook::backup::prune(&(args, configured_backup_dir(config)?).into())
+            }
         },
         Command::Restore(args) => {
             let profile = deployment().await?.with_stall(args.stall_timeout);
-            runbook::restore::run(&args.into(), &profile).await
+            let backups = state::backup_dir(&profile.backup_dir);
+            runbook::restore::run(&(args, backups).into(), &profile).await
         }
     }
 }
 
-fn list_checks(profile: Profile, dirs: &[std::path::PathBuf]) -> Result<u8, Error> {
-    let mut text = String::new();
-    for check in catalog::load(&profile, dirs)? {
-        let needs = if check.def.needs.is_empty() {
-            String::new()
-        } else {
-            format!("  needs {}", check.def.needs.join(", "))
-        };
-        text.push_str(&format!(
-            "{:<36} {:<22} {}{needs}\n",
-            check.def.id,
-            check.def.probe.kind(),
-            check.source
-        ));
-    }
+/// The backup folder for commands that need no deployment (list, prune).
+fn configured_backup_dir(config: Option<&std::path::Path>) -> Result<std::path::PathBuf, Error> {
+    Ok(state::backup_dir(&Profile::load(config)?.backup_dir))
+}
+
+fn list_checks(
+    profile: Profile,
+    dirs: &[std::path::PathBuf],
+    format: ListFormat,
+) -> Result<u8, Error> {
+    let checks = catalog::load(&profile, dirs)?;
+    let text = match format {
+        ListFormat::Json => {
+            let listed: Vec<serde_json::Value> = checks
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.def.id,
+                        "title": c.def.title,
+                        "kind": c.def.probe.kind(),
+                        "needs": c.def.needs,
+                        "source": c.source,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&listed).expect("a list serialises") + "\n"
+        }
+        ListFormat::Text => checks
+            .iter()
+            .map(|check| {
+                let needs = if check.def.needs.is_empty() {
+                    String::new()
+                } else {
+                    format!("  needs {}", check.def.needs.join(", "))
+                };
+                format!(
+                    "{:<40} {:<46} {:<20} {}{needs}\n",
+                    check.def.id,
+                    check.def.title,
+                    check.def.probe.kind(),
+                    check.source
+                )
+            })
+            .collect(),
+    };
     diagnose::write_output(std::path::Path::new("-"), &text)?;
     Ok(exit_code::OK)
 }

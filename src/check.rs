@@ -8,6 +8,9 @@ pub enum Status {
     Pass,
     Skip,
     Warn,
+    /// The check could not reach a verdict (cut off by the run's deadline):
+    /// Nagios' UNKNOWN, never a FAIL with the usual fix.
+    Error,
     Fail,
 }
 
@@ -17,7 +20,19 @@ impl Status {
             Status::Pass => "pass",
             Status::Skip => "skip",
             Status::Warn => "warn",
+            Status::Error => "error",
             Status::Fail => "fail",
+        }
+    }
+
+    /// The word shown to people (`error` reads UNKNOWN, as in Nagios).
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Skip => "SKIP",
+            Status::Warn => "WARN",
+            Status::Error => "UNKNOWN",
+            Status::Fail => "FAIL",
         }
     }
 
@@ -88,6 +103,8 @@ pub struct Summary {
     pub warn: usize,
     pub fail: usize,
     pub skip: usize,
+    /// Checks with no verdict (cut off by the deadline).
+    pub error: usize,
     pub duration_ms: u64,
 }
 
@@ -100,14 +117,18 @@ impl Summary {
             warn: count(Status::Warn),
             fail: count(Status::Fail),
             skip: count(Status::Skip),
+            error: count(Status::Error),
             duration_ms,
         }
     }
 
-    /// fail if anything failed, else warn if anything warned, else pass.
+    /// fail if anything failed, else error if a check has no verdict, else
+    /// warn if anything warned, else pass.
     pub fn status(&self) -> Status {
         if self.fail > 0 {
             Status::Fail
+        } else if self.error > 0 {
+            Status::Error
         } else if self.warn > 0 {
             Status::Warn
         } else {

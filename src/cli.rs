@@ -66,6 +66,13 @@ pub enum Command {
     Backup(BackupCommand),
     /// Restore databases from a backup: verified, planned, confirmed, all-or-nothing.
     Restore(RestoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `helpdesk-doctor man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -79,9 +86,10 @@ pub struct BackupCommand {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Where to create emergency-backup-YYYYmmdd_HHMMSS/ (UTC).
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where to create emergency-backup-YYYYmmdd_HHMMSS/ (UTC). Default: the
+    /// backup folder (/var/backups/helpdesk-doctor as root, see the README).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Only these services' databases (comma-separated: auth,user,ticket).
     #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
     pub only: Vec<String>,
@@ -110,11 +118,9 @@ pub enum BackupAction {
         #[arg(long)]
         trust_foreign_backup: bool,
     },
-    /// Backups found in DIR, newest first: status (complete, failed, incomplete), size, age.
-    List {
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-    },
+    /// Backups found in DIR (default: the backup folder), newest first: status
+    /// (complete, failed, incomplete), size, age.
+    List { dir: Option<PathBuf> },
     /// Keep the newest N complete backups and delete the rest (a dry run unless --yes).
     Prune(PruneArgs),
 }
@@ -124,9 +130,12 @@ pub struct PruneArgs {
     /// How many complete backups to keep (the last complete one is always kept).
     #[arg(long)]
     pub keep: usize,
-    /// Where the backups are.
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub dir: PathBuf,
+    /// Where the backups are (default: the backup folder).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The same as DIR (the older spelling).
+    #[arg(long = "dir", value_name = "DIR", hide = true, conflicts_with = "dir")]
+    pub dir_flag: Option<PathBuf>,
     /// Delete (without it, only show what would be deleted).
     #[arg(long, short)]
     pub yes: bool,
@@ -157,9 +166,9 @@ pub struct RestoreArgs {
     /// Skip the backup of the current databases taken before restoring.
     #[arg(long)]
     pub no_safety_backup: bool,
-    /// Where the safety backup goes.
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub safety_dir: PathBuf,
+    /// Where the safety backup goes (default: the backup folder).
+    #[arg(long, value_name = "DIR")]
+    pub safety_dir: Option<PathBuf>,
     #[command(flatten)]
     pub confirmation: Confirmation,
 }
@@ -169,9 +178,14 @@ pub struct Selection {
     /// Run only checks whose id matches one of these globs (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "GLOB")]
     pub only: Vec<String>,
-    /// Skip checks whose id matches one of these globs.
+    /// Skip checks whose id matches one of these globs (a check that a chosen one
+    /// needs still runs, and the doctor says so).
     #[arg(long, value_delimiter = ',', value_name = "GLOB")]
     pub skip: Vec<String>,
+    /// Only the checks of these services (comma-separated: auth,user,ticket), with
+    /// the docker and host checks they need.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
+    pub service: Vec<String>,
     /// Each probe's timeout (e.g. 2s, 500ms). Default: the profile's (2s).
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub probe_timeout: Option<Duration>,
@@ -184,7 +198,7 @@ pub struct Selection {
 pub struct DiagnoseArgs {
     #[command(flatten)]
     pub selection: Selection,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Write the report here ("-" = stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
@@ -192,9 +206,39 @@ pub struct DiagnoseArgs {
     /// Warnings fail the run too (exit 1).
     #[arg(long)]
     pub strict: bool,
-    /// Show the details of passing checks too.
-    #[arg(long, short)]
+    /// Every check with its details (the table), not the summary.
+    #[arg(long, short, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Only the failures and the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write a machine report, e.g. `--report junit=report.xml` (repeatable;
+    /// formats: json, junit, tap, nagios, prometheus, table, human).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportTarget>,
+}
+
+/// One `--report FORMAT=PATH`.
+#[derive(Clone, Debug)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_report(text: &str) -> Result<ReportTarget, String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected FORMAT=PATH, e.g. junit=report.xml"))?;
+    let format = <Format as clap::ValueEnum>::from_str(format, true).map_err(|_| {
+        format!("{format:?} is not a format (json, junit, tap, nagios, prometheus, table, human)")
+    })?;
+    if path.is_empty() {
+        return Err(format!("{text:?}: the path is empty"));
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Debug, Args)]
@@ -214,8 +258,17 @@ pub struct WaitArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ChecksCommand {
-    /// Print the catalog: id, kind, needs, source file.
-    List,
+    /// Print the catalog: id, title, kind, needs, source file.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,10 +329,11 @@ impl From<&Confirmation> for runbook::Confirmation {
     }
 }
 
-impl From<&BackupArgs> for runbook::backup::BackupOptions {
-    fn from(a: &BackupArgs) -> Self {
+/// The runbooks' options, with the backup folder used where none was named.
+impl From<(&BackupArgs, PathBuf)> for runbook::backup::BackupOptions {
+    fn from((a, backups): (&BackupArgs, PathBuf)) -> Self {
         runbook::backup::BackupOptions {
-            out: a.out.clone(),
+            out: a.out.clone().unwrap_or(backups),
             only: a.only.clone(),
             volumes: a.volumes,
             via: a.via,
@@ -287,18 +341,22 @@ impl From<&BackupArgs> for runbook::backup::BackupOptions {
     }
 }
 
-impl From<&PruneArgs> for runbook::backup::PruneOptions {
-    fn from(a: &PruneArgs) -> Self {
+impl From<(&PruneArgs, PathBuf)> for runbook::backup::PruneOptions {
+    fn from((a, backups): (&PruneArgs, PathBuf)) -> Self {
         runbook::backup::PruneOptions {
             keep: a.keep,
-            dir: a.dir.clone(),
+            dir: a
+                .dir
+                .clone()
+                .or_else(|| a.dir_flag.clone())
+                .unwrap_or(backups),
             yes: a.yes,
         }
     }
 }
 
-impl From<&RestoreArgs> for runbook::restore::RestoreOptions {
-    fn from(a: &RestoreArgs) -> Self {
+impl From<(&RestoreArgs, PathBuf)> for runbook::restore::RestoreOptions {
+    fn from((a, backups): (&RestoreArgs, PathBuf)) -> Self {
         runbook::restore::RestoreOptions {
             dir: a.dir.clone(),
             finish: a.finish,
@@ -306,7 +364,7 @@ impl From<&RestoreArgs> for runbook::restore::RestoreOptions {
             only: a.only.clone(),
             via: a.via,
             no_safety_backup: a.no_safety_backup,
-            safety_dir: a.safety_dir.clone(),
+            safety_dir: a.safety_dir.clone().unwrap_or(backups),
             confirmation: (&a.confirmation).into(),
         }
     }

@@ -41,13 +41,21 @@ impl Plan {
         if let Some(deadline) = selection.deadline {
             profile.timeouts.deadline_ms = deadline.as_millis() as u64;
         }
-        let checks = catalog::select(
-            catalog::load(&profile, checks_dirs)?,
-            &selection.only,
-            &selection.skip,
-        );
+        let all = catalog::load(&profile, checks_dirs)?;
+        let chosen = catalog::Choice {
+            only: &selection.only,
+            skip: &selection.skip,
+            services: &selection.service,
+        };
+        let checks = catalog::select(all.clone(), &chosen);
         if checks.is_empty() {
-            return Err(Error::Usage("no check matches --only/--skip".into()));
+            return Err(Error::Usage(format!(
+                "no check matches --only/--skip/--service{}",
+                catalog::suggest(&all, &selection.only)
+            )));
+        }
+        for (skipped, needed_by) in catalog::skipped_but_needed(&checks, &selection.skip) {
+            eprintln!("helpdesk-doctor: {skipped} still runs: {needed_by} needs it");
         }
         let deadline = std::time::Duration::from_millis(profile.timeouts.deadline_ms);
         Ok(Plan {
@@ -88,23 +96,46 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let (results, duration_ms) = plan.run().await;
-    let report = Report::new(results, duration_ms).with_project(
-        &plan.profile.compose_project,
-        &plan.project_source.to_string(),
-    );
+    let report = Report::new(results, duration_ms)
+        .with_project(
+            &plan.profile.compose_project,
+            &plan.project_source.to_string(),
+        )
+        .with_engine();
     let to_stdout = args.output.as_os_str() == "-";
+    warn_if_output_looks_like_a_format(&args.output);
     let style = Style {
         color: use_color(color, to_stdout),
         verbose: args.verbose,
+        quiet: args.quiet,
     };
+    for target in &args.reports {
+        let text = report::exporter(target.format, Style::default()).render(&report);
+        write_output(&target.path, &text)?;
+    }
     let text = report::exporter(args.format, style).render(&report);
     write_output(&args.output, &text)?;
-    Ok(exit_code_for(report.status, args.strict))
+    Ok(match args.format {
+        report::Format::Nagios => report::nagios_exit_code(report.status),
+        _ => exit_code_for(report.status, args.strict),
+    })
+}
+
+/// `-o json` writes a file named `json`: say so, it is rarely what was meant.
+fn warn_if_output_looks_like_a_format(output: &Path) {
+    let name = output.to_string_lossy();
+    if <report::Format as clap::ValueEnum>::from_str(&name, true).is_ok() {
+        eprintln!(
+            "helpdesk-doctor: writing the report to a file named {name:?}; \
+             for that format say --format {name} (-o names the output file)"
+        );
+    }
 }
 
 pub fn exit_code_for(status: Status, strict: bool) -> u8 {
     match status {
         Status::Fail => exit_code::CHECK_FAILED,
+        Status::Error => exit_code::UNKNOWN,
         Status::Warn if strict => exit_code::CHECK_FAILED,
         Status::Warn | Status::Pass | Status::Skip => exit_code::OK,
     }
@@ -115,7 +146,9 @@ pub fn use_color(color: Color, to_stdout: bool) -> bool {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            to_stdout && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            // no-color.org: set and not empty.
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            to_stdout && std::io::stdout().is_terminal() && !no_color
         }
     }
 }

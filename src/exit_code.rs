@@ -8,6 +8,9 @@ pub const CHECK_FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The doctor itself could not run (output not writable, engine unreachable for a runbook, …).
 pub const CANNOT_RUN: u8 = 3;
+/// No check failed but some have no verdict (cut off by `--deadline`): Nagios'
+/// UNKNOWN, the same code as "could not run" — the doctor could not tell.
+pub const UNKNOWN: u8 = CANNOT_RUN;
 /// `wait` gave up: the timeout expired before every check passed.
 pub const WAIT_TIMEOUT: u8 = 4;
 /// A runbook was refused before it changed anything: not confirmed, no TTY without `--yes`, lock held.

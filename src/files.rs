@@ -87,7 +87,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> 
 /// Opens `path` for reading only if it is a regular file (never through a
 /// symlink, never blocking on a FIFO or a device).
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    let file = std::fs::OpenOptions::new()
+    let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
@@ -154,7 +154,7 @@ impl<R: Read> HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        io::Write::write_all(&mut self.hashing, &buf[..n])?;
+        Write::write_all(&mut self.hashing, &buf[..n])?;
         Ok(n)
     }
 }

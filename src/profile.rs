@@ -14,6 +14,8 @@ pub struct Profile {
     pub network: String,
     /// Where the published ports are reached from the doctor.
     pub host: String,
+    /// Where backups go by default (empty: `state::backup_dir`'s default).
+    pub backup_dir: String,
     pub services: Vec<Service>,
     pub thresholds: Thresholds,
     pub timeouts: Timeouts,
@@ -74,11 +76,34 @@ pub struct Thresholds {
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {
     /// Every probe's own timeout.
+    #[serde(deserialize_with = "milliseconds")]
     pub probe_ms: u64,
     /// The whole run's deadline.
+    #[serde(deserialize_with = "milliseconds")]
     pub deadline_ms: u64,
     /// A runbook step (pg_dump, psql) that moves no byte for this long fails.
+    #[serde(deserialize_with = "milliseconds")]
     pub stall_ms: u64,
+}
+
+/// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`, `"1m30s"`).
+fn milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Milliseconds(u64),
+        Duration(String),
+    }
+    match Given::deserialize(deserializer)? {
+        Given::Milliseconds(ms) => Ok(ms),
+        Given::Duration(text) => humantime::parse_duration(&text)
+            .map(|d| d.as_millis() as u64)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not a duration like 500ms, 2s or 1m30s ({e})"
+                ))
+            }),
+    }
 }
 
 impl Default for Profile {
@@ -101,6 +126,7 @@ impl Default for Profile {
             // Empty: found by discovery (the network the project's containers share).
             network: String::new(),
             host: "127.0.0.1".into(),
+            backup_dir: String::new(),
             services: vec![
                 service("auth", 1, "user"),
                 service("user", 2, "user"),

@@ -43,13 +43,17 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
     })
     .await;
     running.abort_all();
+    let unfinished = |id: &String| by_id.get(id.as_str()).is_some_and(|r| r.borrow().is_none());
     let mut results: Vec<CheckResult> = checks
         .iter()
         .zip(&receivers)
         .map(|(c, r)| {
-            r.borrow()
-                .clone()
-                .unwrap_or_else(|| deadline_exceeded(c, &ctx, deadline))
+            r.borrow().clone().unwrap_or_else(|| {
+                match c.def.needs.iter().find(|id| unfinished(id)) {
+                    Some(gate) => waited_for_a_cut_gate(c, &ctx, gate),
+                    None => deadline_exceeded(c, &ctx, deadline),
+                }
+            })
         })
         .collect();
     name_root_causes(checks, &mut results);
@@ -71,11 +75,7 @@ async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResu
         };
         let gate = gate.expect("waited for a result");
         if !gate.status.opens_gate() {
-            let outcome = Outcome::new(
-                Status::Skip,
-                format!("skipped: {id} did not pass ({})", gate.message),
-            );
-            return finish(&check, &ctx, outcome, Duration::ZERO);
+            return finish(&check, &ctx, skipped_because(&id, &gate), Duration::ZERO);
         }
     }
     let timeout = check
@@ -91,10 +91,40 @@ async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResu
     finish(&check, &ctx, outcome, started.elapsed())
 }
 
+/// A check still waiting for its gate when the deadline struck never ran: SKIP.
+fn waited_for_a_cut_gate(check: &Check, ctx: &Context, gate: &str) -> CheckResult {
+    let outcome = Outcome::new(
+        Status::Skip,
+        format!("skipped: {gate} had no verdict when --deadline struck"),
+    )
+    .detail("skipped_because", gate);
+    finish(check, ctx, outcome, Duration::ZERO)
+}
+
+/// A check skipped because `gate` did not pass, naming the check that really
+/// did not (the gate itself, or the one the gate was skipped for: never nested).
+fn skipped_because(id: &str, gate: &CheckResult) -> Outcome {
+    let inherited = gate.details.get("skipped_because").and_then(|v| v.as_str());
+    match inherited {
+        Some(root) if gate.status == Status::Skip => {
+            Outcome::new(Status::Skip, gate.message.clone()).detail("skipped_because", root)
+        }
+        _ => Outcome::new(
+            Status::Skip,
+            format!(
+                "skipped: {id} is {} ({})",
+                gate.status.label(),
+                gate.message
+            ),
+        )
+        .detail("skipped_because", id),
+    }
+}
+
 fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> CheckResult {
     let hint = match outcome.status {
         Status::Warn | Status::Fail => Some(outcome.hint.unwrap_or_else(|| check.def.hint.clone())),
-        Status::Pass | Status::Skip => None,
+        Status::Pass | Status::Skip | Status::Error => None,
     };
     CheckResult {
         id: check.def.id.clone(),
@@ -109,10 +139,13 @@ fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> Che
     }
 }
 
+/// A check still running when the deadline struck has no verdict: UNKNOWN,
+/// with no fix (nothing is known to be wrong with the deployment).
 fn deadline_exceeded(check: &Check, ctx: &Context, deadline: Duration) -> CheckResult {
-    let outcome = Outcome::fail(format!(
-        "not finished when the run's deadline ({deadline:?}) expired"
-    ));
+    let outcome = Outcome::new(
+        Status::Error,
+        format!("cut off by --deadline after {} ms", deadline.as_millis()),
+    );
     finish(check, ctx, outcome, deadline)
 }
 

@@ -23,6 +23,36 @@ pub fn state_dir() -> PathBuf {
     base.join("helpdesk-doctor")
 }
 
+/// The config file when `--config` (or `HELPDESK_DOCTOR_CONFIG`) names none: the
+/// user's (`$XDG_CONFIG_HOME/helpdesk-doctor/config.toml`, `~/.config/…`), else
+/// the system's (`/etc/helpdesk-doctor/config.toml`), when it exists.
+pub fn default_config() -> Option<PathBuf> {
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|base| base.join("helpdesk-doctor/config.toml"));
+    let system = PathBuf::from("/etc/helpdesk-doctor/config.toml");
+    user.into_iter().chain([system]).find(|path| path.is_file())
+}
+
+/// Where backups go when no folder is named: `HELPDESK_DOCTOR_BACKUP_DIR`, else
+/// the config's `backup_dir`, else `/var/backups/helpdesk-doctor` as root, else
+/// `backups` in the state folder — never the current folder unless asked.
+pub fn backup_dir(configured: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("HELPDESK_DOCTOR_BACKUP_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if !configured.is_empty() {
+        return PathBuf::from(configured);
+    }
+    if is_root() {
+        PathBuf::from("/var/backups/helpdesk-doctor")
+    } else {
+        state_dir().join("backups")
+    }
+}
+
 /// Where the runbook lock lives. Deliberately not configurable by the caller's
 /// environment for root (every root runbook must see the same lock):
 /// `/run/helpdesk-doctor` as root, else `$XDG_RUNTIME_DIR/helpdesk-doctor`, else

@@ -1,13 +1,15 @@
 //! `wait`: re-runs the checks until every one is ready or the timeout expires.
 //! Stricter than a health status alone: a container still `starting` is not ready;
 //! one that crashed and then became healthy is; a one-shot container that exited 0
-//! is ready when named in `--allow-exited`.
+//! is ready when named in `--allow-exited`. On a terminal one live status line
+//! says what it still waits for and why; elsewhere (CI) one line per change.
 
 use crate::check::{CheckResult, Status};
 use crate::cli::WaitArgs;
 use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,10 +23,12 @@ pub async fn run(
     let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let mut last_waiting: Vec<String> = Vec::new();
     let mut last_not_ready: Vec<CheckResult> = Vec::new();
+    let mut line = StatusLine::new();
     loop {
         let remaining = args.timeout.saturating_sub(started.elapsed());
         // A round in progress is cut by the wait's own timeout.
         let Ok((results, _)) = tokio::time::timeout(remaining, plan.run()).await else {
+            line.end();
             return Ok(timed_out(started, &last_not_ready));
         };
         let not_ready: Vec<CheckResult> = results
@@ -33,6 +37,7 @@ pub async fn run(
             .cloned()
             .collect();
         if not_ready.is_empty() {
+            line.end();
             eprintln!(
                 "ready: {} checks pass after {:.1}s",
                 results.len(),
@@ -41,21 +46,84 @@ pub async fn run(
             return Ok(exit_code::OK);
         }
         let waiting: Vec<String> = not_ready.iter().map(|r| r.id.clone()).collect();
+        let status = format!(
+            "[{:>5.1}s] waiting for {} checks: {} — {}",
+            started.elapsed().as_secs_f64(),
+            waiting.len(),
+            summarise(&waiting),
+            why(&not_ready)
+        );
         last_not_ready = not_ready;
         let remaining = args.timeout.saturating_sub(started.elapsed());
         if remaining.is_zero() {
+            line.end();
             return Ok(timed_out(started, &last_not_ready));
         }
-        if waiting != last_waiting {
-            eprintln!(
-                "[{:>5.1}s] waiting for {} checks: {}",
-                started.elapsed().as_secs_f64(),
-                waiting.len(),
-                summarise(&waiting)
-            );
-            last_waiting = waiting;
-        }
+        line.show(&status, waiting != last_waiting);
+        last_waiting = waiting;
         tokio::time::sleep(args.interval.min(remaining)).await;
+    }
+}
+
+/// The reason of the most telling check not ready yet: a failure first.
+fn why(not_ready: &[CheckResult]) -> String {
+    not_ready
+        .iter()
+        .max_by_key(|r| r.status)
+        .map(|r| format!("{}: {}", r.id, r.message))
+        .unwrap_or_default()
+}
+
+/// Where `wait` says what it waits for: one line rewritten in place on a
+/// terminal, one line per change elsewhere.
+struct StatusLine {
+    live: bool,
+    shown: bool,
+}
+
+impl StatusLine {
+    fn new() -> StatusLine {
+        StatusLine {
+            live: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, status: &str, changed: bool) {
+        if self.live {
+            let width = terminal_width().saturating_sub(1).max(20);
+            let cut: String = status.chars().take(width).collect();
+            eprint!("\r\x1b[K{cut}");
+            self.shown = true;
+        } else if changed {
+            eprintln!("{status}");
+        }
+    }
+
+    /// Ends the live line so what follows starts on its own.
+    fn end(&mut self) {
+        if self.live && self.shown {
+            eprintln!();
+            self.shown = false;
+        }
+    }
+}
+
+/// The terminal's width in columns (stderr's), 80 when it cannot be asked.
+fn terminal_width() -> usize {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into the pointer given; fd 2 may be
+    // anything, and a failure leaves `size` zeroed.
+    let asked = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut size) };
+    if asked == 0 && size.ws_col > 0 {
+        size.ws_col as usize
+    } else {
+        80
     }
 }
 
@@ -99,7 +167,7 @@ fn ready(result: &CheckResult, allow_exited: &[String]) -> bool {
                 .is_some_and(|s| allow_exited.iter().any(|a| a == s));
             result.kind == "container" && exited_cleanly && allowed
         }
-        Status::Skip => false,
+        Status::Skip | Status::Error => false,
     }
 }
 

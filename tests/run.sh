@@ -13,11 +13,25 @@ missing=()
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
+command -v tmux >/dev/null || missing+=(tmux)
+python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null ||
     die "could not install ${missing[*]}"
 fi
+# promtool validates the Prometheus report: unpacked from Debian's prometheus
+# package under target/ (installing the package would start a Prometheus server).
+tools="$REPO_DIR/target/tools"
+if ! command -v promtool >/dev/null && [ ! -x "$tools/promtool" ]; then
+  phase "unpacking promtool from Debian's prometheus package"
+  rm -rf "$tools/deb" && mkdir -p "$tools/deb"
+  { apt-get update -qq && (cd "$tools/deb" && apt-get download -qq prometheus) &&
+    dpkg-deb -x "$tools"/deb/prometheus_*.deb "$tools/deb/root" &&
+    cp "$tools/deb/root/usr/bin/promtool" "$tools/promtool"; } >/dev/null || die "could not unpack promtool"
+  rm -rf "$tools/deb"
+fi
+export PROMTOOL="$(command -v promtool || echo "$tools/promtool")"
 
 phase "bringing the stack up"
 "$STACK_DIR/up.sh"

@@ -5,9 +5,16 @@ use std::time::Duration;
 
 use super::EngineError;
 
+/// Where the engine is asked: `DOCKER_HOST`, else the local socket.
+pub fn endpoint() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
 pub async fn connect(timeout: Duration) -> Result<bollard::Docker, EngineError> {
-    let endpoint =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let endpoint = endpoint();
     let unreachable = |reason: &dyn std::fmt::Display| EngineError::Unreachable {
         endpoint: endpoint.clone(),
         reason: reason.to_string(),

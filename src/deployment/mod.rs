@@ -2,6 +2,7 @@
 //! containers found on it, commands run in them, the PostgreSQL and Redis
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
+pub mod connect_error;
 pub mod containers;
 pub mod credentials;
 pub mod discovery;
@@ -43,11 +44,10 @@ pub struct Context {
     pub profile: Profile,
     pub secrets: Secrets,
     pub timeout: Duration,
-    pub postgres: memo::Memo<Result<std::sync::Arc<tokio_postgres::Client>, Failure>>,
+    pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
-    pub inspected: memo::Memo<
-        Result<Option<std::sync::Arc<bollard::models::ContainerInspectResponse>>, EngineError>,
-    >,
+    pub inspected:
+        memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
     docker: tokio::sync::OnceCell<Result<bollard::Docker, EngineError>>,
     http: reqwest::Client,
     connection_slots: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,

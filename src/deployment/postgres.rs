@@ -2,6 +2,7 @@
 //! and run, its password from `credentials`, a failed connect classified
 //! (refused, timeout, authentication failed, no password found, no database).
 
+use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Source, Unreadable};
 use super::{Context, CredentialKind, Failure};
 use crate::profile::Service;
@@ -113,14 +114,12 @@ fn classify(
             hint: logs_hint(compose_command, &compose),
         };
     }
-    let text = e.to_string();
-    let refused = std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
-    if refused {
+    let cause = ConnectCause::of(e);
+    if cause == Some(ConnectCause::Refused) {
         Failure {
             message: format!(
-                "{db}: connection refused (ECONNREFUSED) on port {}",
+                "{db}: {} on port {}",
+                ConnectCause::Refused.describe(),
                 service.db_port
             ),
             hint: format!(
@@ -129,6 +128,10 @@ fn classify(
             ),
         }
     } else {
+        let text = match cause {
+            Some(cause) => format!("{}: {e}", cause.describe()),
+            None => e.to_string(),
+        };
         Failure {
             message: format!("{db}: {text}"),
             hint: logs_hint(compose_command, &compose),

@@ -1,6 +1,7 @@
 //! The Redis client over the published port: authenticated when a password was
 //! found (`credentials`), a failure classified (NOAUTH, WRONGPASS, NOPERM, refused).
 
+use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Source, Unreadable};
 use super::{Context, CredentialKind, Failure};
 use crate::profile::Service;
@@ -107,7 +108,8 @@ fn classify(
         },
         _ if e.is_connection_refusal() => Failure {
             message: format!(
-                "{container}: connection refused (ECONNREFUSED) on port {}",
+                "{container}: {} on port {}",
+                ConnectCause::Refused.describe(),
                 service.redis_port
             ),
             hint: format!(

@@ -3,6 +3,7 @@
 
 use super::Context;
 use crate::check::Outcome;
+use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
 use std::time::Instant;
 
@@ -90,12 +91,14 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0
 }
 
+/// The failure by its real cause: a timeout of the whole request, else the
+/// connection's own cause (refused, reset, DNS, TLS, …), else reqwest's words.
 fn describe(url: &str, e: &reqwest::Error, ctx: &Context) -> String {
     if e.is_timeout() {
-        format!("{url}: no answer within {:?}", ctx.timeout)
-    } else if e.is_connect() {
-        format!("{url}: connection refused (ECONNREFUSED)")
-    } else {
-        format!("{url}: {e}")
+        return format!("{url}: no answer within {:?}", ctx.timeout);
+    }
+    match ConnectCause::of(e) {
+        Some(cause) => format!("{url}: {}", cause.describe()),
+        None => format!("{url}: {e}"),
     }
 }

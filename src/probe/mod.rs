@@ -235,7 +235,7 @@ impl Probe {
 async fn with_service<'a, F, Fut>(ctx: &'a Context, name: &str, probe: F) -> Outcome
 where
     F: FnOnce(&'a Service) -> Fut,
-    Fut: std::future::Future<Output = Outcome>,
+    Fut: Future<Output = Outcome>,
 {
     match ctx.profile.service(name) {
         Some(service) => probe(service).await,

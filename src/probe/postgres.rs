@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
 where
     F: FnOnce(Arc<Client>) -> Fut,
-    Fut: std::future::Future<Output = Result<Outcome, tokio_postgres::Error>>,
+    Fut: Future<Output = Result<Outcome, tokio_postgres::Error>>,
 {
     match client(ctx, service).await {
         Ok(client) => probe(client)

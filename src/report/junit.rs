@@ -44,6 +44,12 @@ fn case_status(result: &CheckResult) -> TestCaseStatus {
             status.set_message(result.message.as_str());
             status
         }
+        Status::Error => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(result.message.as_str());
+            status.set_type("unknown");
+            status
+        }
         Status::Fail => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_message(result.message.as_str());

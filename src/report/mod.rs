@@ -1,8 +1,16 @@
-//! Report formats, one small file each behind one trait: table, json, junit.
+//! Report formats, one small file each behind one trait: human (the default
+//! summary), table (every check), json, junit.
 
+mod human;
 mod json;
 mod junit;
+mod nagios;
+mod prometheus;
 mod table;
+mod tap;
+
+pub use crate::catalog::{group_of, service_of};
+pub use nagios::exit_code as nagios_exit_code;
 
 use crate::check::{CheckResult, Status, Summary};
 use serde::Serialize;
@@ -11,6 +19,11 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub version: u32,
+    /// When the run ended (RFC 3339, UTC).
+    pub generated_at: String,
+    /// The Docker engine asked, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
     /// The compose project diagnosed, and how it was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<Project>,
@@ -24,6 +37,9 @@ impl Report {
         let summary = Summary::of(&results, duration_ms);
         Report {
             version: 1,
+            generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            engine: None,
             project: None,
             status: summary.status(),
             summary,
@@ -40,6 +56,39 @@ impl Report {
     }
 }
 
+/// The engine's endpoint and version, from the `docker.engine` check.
+#[derive(Debug, Serialize)]
+pub struct Engine {
+    pub endpoint: String,
+    pub version: String,
+    pub api_version: String,
+}
+
+impl Report {
+    /// The engine as the `docker.engine` check found it (none when it did not run or pass).
+    pub fn with_engine(mut self) -> Report {
+        let engine = self
+            .results
+            .iter()
+            .find(|r| r.id == "docker.engine" && r.status == Status::Pass);
+        self.engine = engine.map(|r| {
+            let detail = |key: &str| {
+                r.details
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Engine {
+                endpoint: crate::deployment::engine::endpoint(),
+                version: detail("version"),
+                api_version: detail("api_version"),
+            }
+        });
+        self
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Project {
     pub name: String,
@@ -48,16 +97,27 @@ pub struct Project {
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 pub enum Format {
+    /// One line per group, problems expanded, the verdict (`-v`: the table).
+    Human,
+    /// Every check, with the fix under each warning and failure.
     Table,
     Json,
     Junit,
+    /// TAP version 14.
+    Tap,
+    /// The Monitoring Plugins' status line with perfdata (exits 0/1/2/3).
+    Nagios,
+    /// node_exporter's textfile collector.
+    Prometheus,
 }
 
-/// How the table looks: colours and whether passing checks show their details.
-#[derive(Clone, Copy, Debug)]
+/// How the human output looks: colours; `verbose`: every check with its
+/// details (the table); `quiet`: only failures and the verdict.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     pub color: bool,
     pub verbose: bool,
+    pub quiet: bool,
 }
 
 pub trait Exporter {
@@ -66,9 +126,14 @@ pub trait Exporter {
 
 pub fn exporter(format: Format, style: Style) -> Box<dyn Exporter> {
     match format {
+        Format::Human if style.verbose => Box::new(table::TableExporter { style }),
+        Format::Human => Box::new(human::HumanExporter { style }),
         Format::Table => Box::new(table::TableExporter { style }),
         Format::Json => Box::new(json::JsonExporter),
         Format::Junit => Box::new(junit::JunitExporter),
+        Format::Tap => Box::new(tap::TapExporter),
+        Format::Nagios => Box::new(nagios::NagiosExporter),
+        Format::Prometheus => Box::new(prometheus::PrometheusExporter),
     }
 }
 

@@ -59,24 +59,53 @@ impl TableExporter {
         if let Some(hint) = &result.hint {
             cell.push_str(&format!("\n{} {hint}", "fix:".bold()));
         }
-        if self.style.verbose && !result.details.is_empty() {
-            cell.push_str(
-                &format!("\n{}", serde_json::Value::Object(result.details.clone()))
-                    .dimmed()
-                    .to_string(),
-            );
+        if self.style.verbose {
+            for (key, value) in &result.details {
+                cell.push_str(&format!("\n{}", detail_line(key, value).dimmed()));
+            }
         }
         cell
     }
 }
 
+/// One detail as `key: value`: strings bare, lists joined, objects as
+/// `k=v` pairs, each value cut to a readable length.
+fn detail_line(key: &str, value: &serde_json::Value) -> String {
+    const MAX: usize = 120;
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    let mut shown: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        shown.push('…');
+    }
+    format!("{key}: {shown}")
+}
+
 fn badge(status: Status) -> String {
-    let text = status.as_str().to_uppercase();
+    let text = status.label();
     match status {
         Status::Pass => text.green().to_string(),
         Status::Warn => text.yellow().to_string(),
         Status::Fail => text.red().bold().to_string(),
         Status::Skip => text.dimmed().to_string(),
+        Status::Error => text.magenta().bold().to_string(),
     }
 }
 
@@ -87,10 +116,7 @@ mod tests {
     #[test]
     fn plain_table_shows_fix_and_summary_without_colour() {
         let text = TableExporter {
-            style: Style {
-                color: false,
-                verbose: false,
-            },
+            style: Style::default(),
         }
         .render(&super::super::sample());
         assert!(
@@ -107,7 +133,7 @@ mod tests {
         let text = TableExporter {
             style: Style {
                 color: true,
-                verbose: false,
+                ..Style::default()
             },
         }
         .render(&super::super::sample());

@@ -261,6 +261,9 @@ async fn dump_to_file(
 }
 
 pub fn verify(dir: &Path, trust: Trust) -> Result<u8, Error> {
+    if std::fs::symlink_metadata(dir).is_err() {
+        return Err(Error::Usage(format!("{}: no such folder", dir.display())));
+    }
     match Manifest::verify(dir, trust) {
         Ok(manifest) => {
             let files = manifest.databases.len() + manifest.volumes.len();
@@ -350,6 +353,10 @@ pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
 }
 
 pub fn list(dir: &Path) -> Result<u8, Error> {
+    if !dir.exists() {
+        println!("no backups yet: {} does not exist", dir.display());
+        return Ok(exit_code::OK);
+    }
     let found = find(dir)?;
     if found.is_empty() {
         println!("no backups in {}", dir.display());

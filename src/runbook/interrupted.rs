@@ -53,7 +53,7 @@ impl Record {
     /// The record of an interrupted restore, if one was left (the restore that
     /// wrote it no longer runs).
     pub fn left_behind() -> Option<Record> {
-        let file = crate::files::open_regular(&path()).ok()?;
+        let file = files::open_regular(&path()).ok()?;
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_BYTES), &mut text).ok()?;
         let record: Record = serde_json::from_str(&text).ok()?;

@@ -12,7 +12,7 @@ use super::manifest::{self, DatabaseEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::signals::Signals;
 use super::{Confirmation, backup, confirm, lock};
-use crate::deployment::{Context, containers, http};
+use crate::deployment::{Context, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::files::HashingReader;
@@ -70,7 +70,8 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     let targets = targets(profile, &manifest, &args.only)?;
     check_versions(&ctx, args.via, &targets).await?;
     let apps = application_containers(&ctx, &targets).await?;
-    print_plan(args, dir, &targets, &apps);
+    let rows_now = rows_now(&ctx, &targets).await;
+    print_plan(args, dir, &manifest, &targets, &apps, &rows_now);
     if args.confirmation.dry_run {
         println!("dry run: nothing was changed");
         return Ok(exit_code::OK);
@@ -267,13 +268,73 @@ async fn application_containers(
     Ok(names)
 }
 
+/// Each target's tables with their row count now (`None` where it cannot be
+/// counted: a missing table, an unreachable database).
+async fn rows_now(
+    ctx: &Context,
+    targets: &[(&Service, &DatabaseEntry)],
+) -> Vec<Vec<(String, Option<i64>)>> {
+    let counts = targets.iter().map(|(service, entry)| async move {
+        let client = postgres::client(ctx, service).await.ok();
+        let mut rows = Vec::new();
+        for table in entry.tables.keys() {
+            let count = match &client {
+                Some(client) => {
+                    let sql = format!("SELECT count(*) FROM {}", quote_table(table));
+                    client
+                        .query_one(&sql, &[])
+                        .await
+                        .ok()
+                        .map(|r| r.get::<_, i64>(0))
+                }
+                None => None,
+            };
+            rows.push((table.clone(), count));
+        }
+        rows
+    });
+    futures::future::join_all(counts).await
+}
+
+/// `schema.table` (or `table`) as a quoted SQL identifier.
+fn quote_table(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// How long ago an RFC 3339 time was, for people (`3h 12m ago`).
+fn age(created_at: &str) -> String {
+    let Ok(then) = humantime::parse_rfc3339(created_at) else {
+        return "of unknown age".into();
+    };
+    match std::time::SystemTime::now().duration_since(then) {
+        Ok(elapsed) => {
+            let minutes = Duration::from_secs(elapsed.as_secs() / 60 * 60);
+            format!(
+                "{} ago",
+                humantime::format_duration(minutes.max(Duration::from_secs(60)))
+            )
+        }
+        Err(_) => "from the future (check the clocks)".into(),
+    }
+}
+
 fn print_plan(
     args: &RestoreOptions,
     dir: &Path,
+    manifest: &Manifest,
     targets: &[(&Service, &DatabaseEntry)],
     apps: &[String],
+    rows_now: &[Vec<(String, Option<i64>)>],
 ) {
-    println!("restore plan from {}:", dir.display());
+    println!(
+        "restore plan from {} (taken {}, {}):",
+        dir.display(),
+        manifest.created_at,
+        age(&manifest.created_at)
+    );
     let mut step = 0;
     let mut next = || {
         step += 1;
@@ -293,7 +354,7 @@ fn print_plan(
         next(),
         apps.join(", ")
     );
-    for (service, entry) in targets {
+    for ((service, entry), now) in targets.iter().zip(rows_now) {
         let rows: i64 = entry.tables.values().sum();
         println!(
             "  {}. restore {} in {} ({} tables, {rows} rows) in one transaction, committed only \
@@ -303,6 +364,13 @@ fn print_plan(
             service.container("db"),
             entry.tables.len()
         );
+        for (table, count) in now {
+            let now = count.map_or_else(|| "?".to_string(), |n| n.to_string());
+            println!(
+                "       {table:<24} rows now {now:>10} → in the backup {:>10}",
+                entry.tables[table]
+            );
+        }
     }
     println!(
         "  {}. start {} again and wait until their health checks pass",

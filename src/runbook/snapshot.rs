@@ -29,7 +29,7 @@ pub async fn with_snapshot<T, Fut>(
     body: impl FnOnce(String) -> Fut,
 ) -> Result<(T, Counts), String>
 where
-    Fut: std::future::Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, String>>,
 {
     let (input, input_receiver) = mpsc::channel::<Vec<u8>>(4);
     let (output_sender, output) = mpsc::unbounded_channel::<Vec<u8>>();

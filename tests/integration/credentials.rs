@@ -31,19 +31,22 @@ fn start_redis(args: &str) {
     ));
 }
 
+/// Until the final server accepts TCP connections (during its first start the
+/// image runs a temporary server on the socket only, then restarts it).
 fn wait_for_database() {
     let started = Instant::now();
     while std::process::Command::new("docker")
         .args([
             "exec",
             "helpdesk-cred-db",
-            "psql",
-            "-XqU",
+            "pg_isready",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
             "cred",
             "-d",
             "cred_db",
-            "-c",
-            "SELECT 1",
         ])
         .output()
         .map(|o| !o.status.success())

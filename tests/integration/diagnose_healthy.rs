@@ -53,7 +53,7 @@ fn healthy_stack_passes_every_check_in_json() {
 #[test]
 fn healthy_stack_table_is_plain_when_piped_and_exits_0() {
     let _stack = stack_shared();
-    let run = run(doctor().arg("diagnose"));
+    let run = run(doctor().args(["diagnose", "--format", "table"]));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains('\u{1b}'), "no colour when not a TTY");
     for group in [

@@ -46,6 +46,9 @@ pub fn doctor() -> Command {
         .env_remove("HELPDESK_REDIS_PASSWORD")
         .env_remove("HELPDESK_DB_PASSWORD")
         .env("HELPDESK_DOCTOR_STATE_DIR", state_dir())
+        .env("HELPDESK_DOCTOR_BACKUP_DIR", state_dir().join("backups"))
+        .env("XDG_CONFIG_HOME", state_dir().join("config"))
+        .env_remove("HELPDESK_DOCTOR_CONFIG")
         .stdin(std::process::Stdio::null());
     command
 }

@@ -1,0 +1,169 @@
+//! The human output in a real terminal (tmux): a healthy stack fits a screen
+//! and ends "No issues found."; a stopped database is expanded under its group
+//! with its fix and the checks it skipped collapsed; a deadline cut is UNKNOWN
+//! (exit 3); with colour on, every line of the `-v` table has the same width.
+
+use crate::support::*;
+use std::time::{Duration, Instant};
+
+/// Checks that warn on a healthy stack because of the test data or the suite
+/// itself (seeded expired tokens, error lines other tests cause, the load).
+const NOISY: &str = "postgres.*.expired_tokens,logs.*,host.load";
+
+/// Runs the doctor with `args` in a fresh tmux terminal (colour allowed) and
+/// returns what the screen shows (scrollback included) and the exit code.
+fn in_terminal(args: &str) -> (String, i32) {
+    let session = format!("doctor-{}-{}", std::process::id(), rand_suffix());
+    let doctor = env!("CARGO_BIN_EXE_helpdesk-doctor");
+    let command = format!(
+        "env -u NO_COLOR TERM=xterm-256color HELPDESK_DOCTOR_STATE_DIR={} {doctor} {args}; \
+         echo EXIT=$?; sleep 60",
+        state_dir().display()
+    );
+    sh(&format!(
+        "tmux new-session -d -s {session} -x 250 -y 50 -c {} {}",
+        repo().display(),
+        shell_quote(&command)
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let screen = loop {
+        let screen = sh(&format!("tmux capture-pane -p -J -S - -E - -t {session}"));
+        if screen.contains("EXIT=") {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the doctor never ended: {screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    sh(&format!("tmux kill-session -t {session}"));
+    let code = screen
+        .lines()
+        .find_map(|l| l.strip_prefix("EXIT="))
+        .and_then(|c| c.trim().parse().ok())
+        .expect("an exit code");
+    let shown: Vec<&str> = screen
+        .lines()
+        .take_while(|l| !l.starts_with("EXIT="))
+        .collect();
+    (shown.join("\n").trim_end().to_string(), code)
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+#[test]
+fn the_healthy_stack_fits_a_screen_and_says_no_issues_found() {
+    let _stack = stack_shared();
+    let (screen, code) = in_terminal(&format!("diagnose --skip '{NOISY}'"));
+    assert_eq!(code, 0, "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines.len() <= 12, "{} lines:\n{screen}", lines.len());
+    assert_eq!(lines.last().copied(), Some("No issues found."), "{screen}");
+    for group in ["docker", "host", "auth", "user", "ticket"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("✓ {group}"))),
+            "{group}: {screen}"
+        );
+    }
+}
+
+#[test]
+fn a_stopped_database_is_expanded_under_its_group_with_its_fix() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-db >/dev/null");
+    });
+    sh("docker stop -t 3 helpdesk-user-db >/dev/null");
+    let (screen, code) = in_terminal(&format!("diagnose --skip '{NOISY}'"));
+    assert_eq!(code, 1, "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let user = lines
+        .iter()
+        .position(|l| l.starts_with("✗ user"))
+        .unwrap_or_else(|| panic!("the user group is marked ✗: {screen}"));
+    let under: Vec<&str> = lines[user + 1..]
+        .iter()
+        .copied()
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    let under = under.join("\n");
+    assert!(
+        under.contains("✗ container.user.db: helpdesk-user-db is not running"),
+        "{under}"
+    );
+    assert!(under.contains("fix: Read why it stopped"), "{under}");
+    assert!(under.contains("skipped because of it"), "{under}");
+    assert!(under.contains("also failing because of it"), "{under}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("✓ auth")),
+        "the other services stay one line: {screen}"
+    );
+    assert!(
+        lines.last().unwrap().contains("details: -v, --format json"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_deadline_cut_is_unknown_and_exits_3_in_a_terminal() {
+    let _stack = stack_shared();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = silent.local_addr().unwrap().port();
+    temp_file(
+        dir.path(),
+        "hang.toml",
+        &format!(
+            "[[check]]\nid = \"hang.http\"\ntitle = \"hangs\"\nhint = \"never shown\"\n\
+             probe = {{ kind = \"http_health\", url = \"http://127.0.0.1:{port}/\" }}\n"
+        ),
+    );
+    let (screen, code) = in_terminal(&format!(
+        "--checks-dir {} diagnose --only 'hang.*,docker.*' --deadline 500ms --probe-timeout 10s",
+        dir.path().display()
+    ));
+    assert_eq!(code, 3, "{screen}");
+    assert!(
+        screen.contains("? hang.http: cut off by --deadline"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("never shown"),
+        "no fix for an unknown: {screen}"
+    );
+    assert!(
+        screen.lines().last().unwrap().starts_with("1 unknown"),
+        "{screen}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn every_line_of_the_coloured_table_has_the_same_width() {
+    let _stack = stack_shared();
+    let (screen, code) =
+        in_terminal("diagnose -v --color always --only 'docker.*,container.auth.*,port.*'");
+    assert!(code == 0 || code == 1, "{screen}");
+    let table: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '├', '╞', '└', '+', '|']))
+        .collect();
+    assert!(table.len() > 10, "{screen}");
+    let widths: std::collections::BTreeSet<usize> =
+        table.iter().map(|l| l.chars().count()).collect();
+    assert_eq!(widths.len(), 1, "widths {widths:?}:\n{screen}");
+    assert!(
+        screen.contains("driver: json-file"),
+        "details as key: value lines: {screen}"
+    );
+}
