@@ -14,6 +14,7 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v tmux >/dev/null || missing+=(tmux)
+command -v openssl >/dev/null || missing+=(openssl)
 python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"

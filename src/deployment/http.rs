@@ -1,7 +1,26 @@
-//! The applications' health endpoints as the runbooks need them: healthy or not
+//! The HTTP client (HTTP and HTTPS through rustls with the system's roots) and
+//! the applications' health endpoints as the runbooks need them: healthy or not
 //! (HTTP 2xx and no dependency down), within the probe timeout.
 
 use super::{Context, health_json};
+use std::time::Duration;
+
+/// A client with the probe timeout, no redirects, and certificate verification
+/// unless `insecure` (a check's explicit opt-out).
+pub fn client(timeout: Duration, insecure: bool) -> reqwest::Client {
+    // rustls' crypto provider, once per process (ring: no C toolchain beyond cc).
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(insecure)
+        .build()
+        .expect("the HTTP client builds with static settings")
+}
 
 /// Whether `url` answers 2xx with no dependency down.
 pub async fn is_healthy(ctx: &Context, url: &str) -> bool {

@@ -50,6 +50,8 @@ pub struct Context {
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
     docker: tokio::sync::OnceCell<Result<bollard::Docker, EngineError>>,
     http: reqwest::Client,
+    /// For checks that opt out of certificate verification (`insecure = true`).
+    http_insecure: std::sync::OnceLock<reqwest::Client>,
     connection_slots: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
@@ -60,12 +62,7 @@ pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 32;
 impl Context {
     pub fn new(profile: Profile) -> Context {
         let timeout = Duration::from_millis(profile.timeouts.probe_ms);
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("the HTTP client builds with static settings");
+        let http = http::client(timeout, false);
         Context {
             profile,
             secrets: Secrets::default(),
@@ -75,6 +72,7 @@ impl Context {
             credentials: Default::default(),
             docker: Default::default(),
             http,
+            http_insecure: Default::default(),
             connection_slots: Default::default(),
         }
     }
@@ -127,6 +125,16 @@ impl Context {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The HTTP client, or the one that does not verify certificates.
+    pub fn http_client(&self, insecure: bool) -> &reqwest::Client {
+        if insecure {
+            self.http_insecure
+                .get_or_init(|| http::client(self.timeout, true))
+        } else {
+            &self.http
+        }
     }
 
     /// `service`'s PostgreSQL or Redis credential, looked up once per run

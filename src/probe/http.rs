@@ -7,11 +7,11 @@ use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
 use std::time::Instant;
 
-pub async fn health(ctx: &Context, url: &str) -> Outcome {
+pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     let _slot = ctx.url_slot(url).await;
     let started = Instant::now();
     let connect_ms = connect_time(ctx, url).await;
-    let response = match ctx.http().get(url).send().await {
+    let response = match ctx.http_client(insecure).get(url).send().await {
         Ok(response) => response,
         Err(e) => return Outcome::fail(describe(url, &e, ctx)),
     };
@@ -51,10 +51,10 @@ pub async fn health(ctx: &Context, url: &str) -> Outcome {
 }
 
 /// A deliberately bad token must get 401: anything else means verification is broken.
-pub async fn verify(ctx: &Context, url: &str) -> Outcome {
+pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     let _slot = ctx.url_slot(url).await;
     let request = ctx
-        .http()
+        .http_client(insecure)
         .post(url)
         .header("Authorization", "Bearer helpdesk-doctor.invalid.token")
         .header("Content-Type", "application/json");
@@ -98,7 +98,20 @@ fn describe(url: &str, e: &reqwest::Error, ctx: &Context) -> String {
         return format!("{url}: no answer within {:?}", ctx.timeout);
     }
     match ConnectCause::of(e) {
+        // Which certificate problem (unknown issuer, expired, wrong name) matters.
+        Some(ConnectCause::Tls) => {
+            format!("{url}: {} ({})", ConnectCause::Tls.describe(), innermost(e))
+        }
         Some(cause) => format!("{url}: {}", cause.describe()),
         None => format!("{url}: {e}"),
     }
+}
+
+/// The deepest cause of an error: its most precise words.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }

@@ -70,9 +70,15 @@ pub enum Probe {
     HostLoad,
     HttpHealth {
         url: String,
+        /// HTTPS without verifying the server's certificate (a self-signed
+        /// internal endpoint). Off by default.
+        #[serde(default)]
+        insecure: bool,
     },
     HttpVerify {
         url: String,
+        #[serde(default)]
+        insecure: bool,
     },
     PostgresConnect {
         service: String,
@@ -145,7 +151,7 @@ impl Probe {
             | ContainerLogs { container, .. } => container.clone(),
             Tcp { port, .. } => format!("{}:{port}", ctx.profile.host),
             Disk { .. } | HostMemory { .. } | HostLoad => "host".into(),
-            HttpHealth { url } | HttpVerify { url } => url.clone(),
+            HttpHealth { url, .. } | HttpVerify { url, .. } => url.clone(),
             PostgresConnect { service }
             | PostgresTables { service, .. }
             | PostgresIndexes { service, .. }
@@ -192,8 +198,8 @@ impl Probe {
             Disk { warn_gb, fail_gb } => host::disk(ctx, *warn_gb, *fail_gb).await,
             HostMemory { warn_percent } => host::memory(*warn_percent),
             HostLoad => host::load(),
-            HttpHealth { url } => http::health(ctx, url).await,
-            HttpVerify { url } => http::verify(ctx, url).await,
+            HttpHealth { url, insecure } => http::health(ctx, url, *insecure).await,
+            HttpVerify { url, insecure } => http::verify(ctx, url, *insecure).await,
             PostgresConnect { service } => {
                 with_service(ctx, service, |s| postgres::connect(ctx, s)).await
             }
