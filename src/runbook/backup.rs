@@ -50,8 +50,10 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     for db in &manifest.databases {
         match (&db.file, &db.error) {
             (Some(file), _) => println!(
-                "  {:<10} {} bytes, sha256 {}",
-                db.database, file.size, file.sha256
+                "  {:<10} {}, sha256 {}",
+                db.database,
+                indicatif::HumanBytes(file.size),
+                file.sha256
             ),
             (None, error) => println!(
                 "  {:<10} FAILED: {}",

@@ -55,15 +55,19 @@ impl Task {
         }
     }
 
+    /// Ends the task's line: `name: summary in 1.2s` (the bar's own prefix
+    /// already names it, so a bar shows the summary once, without the spinner).
     pub fn done(&self, summary: &str) {
-        let line = format!(
-            "{}: {summary} in {:.1}s",
-            self.name,
-            self.started.elapsed().as_secs_f64()
-        );
+        let took = format!("{summary} in {:.1}s", self.started.elapsed().as_secs_f64());
         match &self.bar {
-            Some(bar) => bar.finish_with_message(line),
-            None => eprintln!("{line}"),
+            Some(bar) => {
+                bar.set_style(
+                    ProgressStyle::with_template("✓ {prefix:<10} {msg}")
+                        .expect("a static template"),
+                );
+                bar.finish_with_message(took);
+            }
+            None => eprintln!("{}: {took}", self.name),
         }
     }
 }
