@@ -334,6 +334,39 @@ fn restore_without_a_terminal_or_yes_is_refused_and_dry_run_changes_nothing() {
         "{}",
         dry.stdout
     );
+    assert!(
+        dry.stdout.contains("ago):"),
+        "the backup's age: {}",
+        dry.stdout
+    );
+    let users_now = psql(
+        "helpdesk-user-db",
+        "user",
+        "user_db",
+        "SELECT count(*) FROM users",
+    );
+    let users_line = dry
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("users "))
+        .unwrap_or_else(|| panic!("a line for the users table: {}", dry.stdout));
+    assert!(
+        users_line.contains(&format!("rows now {users_now:>10}"))
+            && users_line.contains("in the backup"),
+        "{users_line}"
+    );
+    let steps: Vec<&str> = dry
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(". ").map(|(n, _)| n))
+        .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        steps,
+        ["1", "2", "3", "4"],
+        "steps numbered in order: {}",
+        dry.stdout
+    );
     assert_eq!(digests(), before);
     all_services_healthy();
 }
