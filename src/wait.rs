@@ -65,11 +65,14 @@ pub async fn run(
     }
 }
 
-/// The reason of the most telling check not ready yet: a failure first.
+/// The reason of the most telling check not ready yet: the first failure that
+/// no other explains (a root cause), else the first of the worst status.
 fn why(not_ready: &[CheckResult]) -> String {
-    not_ready
+    let root = not_ready
         .iter()
-        .max_by_key(|r| r.status)
+        .find(|r| r.status == Status::Fail && !r.details.contains_key("root_cause"));
+    let worst = not_ready.iter().map(|r| r.status).max();
+    root.or_else(|| not_ready.iter().find(|r| Some(r.status) == worst))
         .map(|r| format!("{}: {}", r.id, r.message))
         .unwrap_or_default()
 }

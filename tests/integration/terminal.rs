@@ -167,3 +167,37 @@ fn every_line_of_the_coloured_table_has_the_same_width() {
         "details as key: value lines: {screen}"
     );
 }
+
+#[test]
+fn wait_keeps_one_live_line_saying_why_and_honours_its_timeout() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-db >/dev/null");
+    });
+    sh("docker stop -t 3 helpdesk-user-db >/dev/null");
+    let started = Instant::now();
+    let (screen, code) = in_terminal("wait --timeout 3s --interval 300ms");
+    assert_eq!(code, 4, "{screen}");
+    assert!(started.elapsed() >= Duration::from_secs(3), "gave up early");
+    let waiting: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("waiting for"))
+        .collect();
+    assert_eq!(waiting.len(), 1, "one line rewritten in place: {screen}");
+    assert!(
+        waiting[0].contains("helpdesk-user-db"),
+        "says why: {screen}"
+    );
+    let timed_out = screen
+        .lines()
+        .find(|l| l.starts_with("timed out after"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let seconds: f64 = timed_out
+        .trim_start_matches("timed out after ")
+        .split('s')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seconds >= 3.0, "the whole timeout: {timed_out}");
+}
