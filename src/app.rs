@@ -7,7 +7,7 @@ use crate::deployment::discovery;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{catalog, diagnose, exit_code, profile::Profile, runbook, state, wait};
+use crate::{bundle, catalog, diagnose, exit_code, profile::Profile, runbook, state, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.clone().or_else(state::default_config);
@@ -27,6 +27,14 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
             list_checks(deployment().await?, &cli.checks_dir, *format)
+        }
+        Command::Bundle(args) => {
+            let options = bundle::BundleOptions {
+                out: args.out.clone().unwrap_or_else(bundle::default_name),
+                since: args.since,
+                max_log_lines: args.max_log_lines as usize,
+            };
+            bundle::run(&options, config, project, &cli.checks_dir).await
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -54,19 +62,31 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             None => {
                 let profile = deployment().await?.with_stall(backup.args.stall_timeout);
                 let backups = state::backup_dir(&profile.backup_dir);
-                runbook::backup::run(&(&backup.args, backups).into(), &profile).await
+                let options = (&backup.args, backups).into();
+                let code = runbook::backup::run(&options, &profile).await?;
+                if code != exit_code::OK || !backup.args.verify {
+                    return Ok(code);
+                }
+                let newest = runbook::backup::newest(&options.out)?;
+                runbook::backup::drill(&newest, Trust::OwnOnly, &profile).await
             }
             Some(BackupAction::Verify {
                 dir,
                 trust_foreign_backup,
-            }) => runbook::backup::verify(
-                dir,
-                if *trust_foreign_backup {
+                restore_test,
+            }) => {
+                let trust = if *trust_foreign_backup {
                     Trust::AlsoForeign
                 } else {
                     Trust::OwnOnly
-                },
-            ),
+                };
+                match runbook::backup::verify(dir, trust)? {
+                    exit_code::OK if *restore_test => {
+                        runbook::backup::drill(dir, trust, &deployment().await?).await
+                    }
+                    code => Ok(code),
+                }
+            }
             Some(BackupAction::List { dir }) => {
                 let backups = configured_backup_dir(config)?;
                 runbook::backup::list(dir.as_deref().unwrap_or(&backups))

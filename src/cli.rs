@@ -66,6 +66,9 @@ pub enum Command {
     Backup(BackupCommand),
     /// Restore databases from a backup: verified, planned, confirmed, all-or-nothing.
     Restore(RestoreArgs),
+    /// Write a support bundle for escalation: the report, each container's recent
+    /// logs and inspect, the compose files, versions and host facts, masked.
+    Bundle(BundleArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -106,6 +109,10 @@ pub struct BackupArgs {
     /// Default: the profile's timeouts.stall_ms (60s).
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub stall_timeout: Option<Duration>,
+    /// Then drill the new backup: restore it into throwaway containers (see
+    /// `backup verify --restore-test`).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +124,10 @@ pub enum BackupAction {
         /// Accept a backup not signed by this doctor's key (it is still checked).
         #[arg(long)]
         trust_foreign_backup: bool,
+        /// Also restore each dump into a throwaway container of its database's
+        /// image and compare every table's row count with the manifest.
+        #[arg(long)]
+        restore_test: bool,
     },
     /// Backups found in DIR (default: the backup folder), newest first: status
     /// (complete, failed, incomplete), size, age.
@@ -173,7 +184,7 @@ pub struct RestoreArgs {
     pub confirmation: Confirmation,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct Selection {
     /// Run only checks whose id matches one of these globs (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "GLOB")]
@@ -216,6 +227,19 @@ pub struct DiagnoseArgs {
     /// formats: json, junit, tap, nagios, prometheus, table, human).
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportTarget>,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The archive to write (mode 0600). Default: helpdesk-doctor-bundle-<UTC time>.tar.gz here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Logs since this long ago.
+    #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DUR")]
+    pub since: Duration,
+    /// At most this many log lines per container (the last ones).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_log_lines: u64,
 }
 
 /// One `--report FORMAT=PATH`.

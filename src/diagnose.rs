@@ -69,6 +69,12 @@ impl Plan {
 
     /// One round of every check; a fresh context each time, so nothing stale is reused.
     pub async fn run(&self) -> (Vec<CheckResult>, u64) {
+        let (results, duration_ms, _) = self.run_keeping_context().await;
+        (results, duration_ms)
+    }
+
+    /// `run`, with the context it used (its redactor knows every credential found).
+    pub async fn run_keeping_context(&self) -> (Vec<CheckResult>, u64, Arc<Context>) {
         let context = Arc::new(Context::new(self.profile.clone()));
         let started = Instant::now();
         // `--deadline` bounds the whole run, loading the catalog included.
@@ -83,7 +89,7 @@ impl Plan {
         let checked = runner::run(&self.checks, context.clone(), deadline);
         let (_, mut results) = tokio::join!(registered, checked);
         runner::redact_all(&mut results, &context);
-        (results, started.elapsed().as_millis() as u64)
+        (results, started.elapsed().as_millis() as u64, context)
     }
 }
 

@@ -1,6 +1,7 @@
 //! `helpdesk-doctor`: parse → run → exit code; nothing else.
 
 mod app;
+mod bundle;
 mod catalog;
 mod check;
 mod cli;

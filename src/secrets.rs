@@ -1,8 +1,10 @@
 //! The redactor that keeps every known secret out of output, logs and reports
-//! (credentials themselves are found by `crate::credentials`).
+//! (credentials themselves are found by `crate::credentials`), and the shapes
+//! of secrets it masks even when it does not know them (for the support bundle).
 
+use regex::Regex;
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 const MASK: &str = "****";
 
@@ -43,6 +45,59 @@ impl Secrets {
     }
 }
 
+/// Whether a variable's name says it holds a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_uppercase();
+    ["SECRET", "PASSWORD", "PASS", "TOKEN", "KEY", "AUTH"]
+        .iter()
+        .any(|w| upper.contains(w))
+        && !upper.ends_with("_URL")
+        // `*_PASSWORD_FILE` holds a path; the file's content is the secret.
+        && !upper.ends_with("_FILE")
+}
+
+/// Secret-shaped text, masked whoever wrote it: URL userinfo passwords,
+/// bearer tokens, JWT-shaped strings, and `name=value` / `name: value` /
+/// `"name": "value"` pairs whose name is secret-like.
+static SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    let secret_name = r"[A-Za-z0-9_.-]*(?i:password|passwd|secret|token|api[_-]?key|private[_-]?key|requirepass|auth)[A-Za-z0-9_.-]*";
+    [
+        (
+            r"(?P<keep>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?P<end>@)",
+            "${keep}****${end}",
+        ),
+        (
+            r"(?P<keep>(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+",
+            "${keep}****",
+        ),
+        (
+            r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+",
+            "****",
+        ),
+        (
+            &format!(r#"(?P<keep>"{secret_name}"\s*:\s*")[^"]*(?P<end>")"#),
+            "${keep}****${end}",
+        ),
+        (
+            &format!(r#"(?P<keep>\b{secret_name}\s*[=:]\s*)["']?[^\s"',;&]+["']?"#),
+            "${keep}****",
+        ),
+        (r"(?P<keep>--requirepass[ =])\S+", "${keep}****"),
+    ]
+    .into_iter()
+    .map(|(pattern, replacement)| (Regex::new(pattern).expect("a valid pattern"), replacement))
+    .collect()
+});
+
+/// `text` with every secret-shaped part masked (on top of `Secrets::redact`).
+pub fn mask_shapes(text: &str) -> String {
+    SHAPES
+        .iter()
+        .fold(text.to_string(), |acc, (pattern, replacement)| {
+            pattern.replace_all(&acc, *replacement).into_owned()
+        })
+}
+
 /// The password part of a URL, if any.
 pub fn url_password(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
@@ -53,6 +108,25 @@ pub fn url_password(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_shapes_are_masked_without_being_known() {
+        let line = r#"conn postgres://app:s3cretPW@db:5432/x Authorization: Bearer abc.def-123 jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature password=hunter22 {"api_key": "k-123", "user": "bob"} --requirepass rp1 DB_PASSWORD: pw2"#;
+        let masked = mask_shapes(line);
+        for secret in [
+            "s3cretPW",
+            "abc.def-123",
+            "eyJhbGci",
+            "hunter22",
+            "k-123",
+            "rp1",
+            "pw2",
+        ] {
+            assert!(!masked.contains(secret), "{secret} left in {masked}");
+        }
+        assert!(masked.contains("postgres://app:****@db:5432/x"), "{masked}");
+        assert!(masked.contains(r#""user": "bob""#), "{masked}");
+    }
 
     #[test]
     fn redacts_every_known_secret_longest_first() {

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::check::Outcome;
 use crate::deployment::containers as docker;
-use crate::secrets::url_password;
+use crate::secrets::{is_secret_name, url_password};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -61,17 +61,6 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
             .detail("checked", checked)
             .detail("problems", problems)
     }
-}
-
-/// Whether a variable's name says it holds a secret.
-fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_uppercase();
-    ["SECRET", "PASSWORD", "PASS", "TOKEN", "KEY", "AUTH"]
-        .iter()
-        .any(|w| upper.contains(w))
-        && !upper.ends_with("_URL")
-        // `*_PASSWORD_FILE` holds a path; the file's content is the secret.
-        && !upper.ends_with("_FILE")
 }
 
 /// Why `value` does not have `format` (never quoting the value).

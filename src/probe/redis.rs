@@ -90,6 +90,10 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
         .detail("evicted_keys", evicted)
         .detail("connected_clients", clients)
         .detail("rdb_last_bgsave_status", last_save)
+        .detail(
+            "redis_version",
+            info.get("redis_version").copied().unwrap_or("unknown"),
+        )
 }
 
 fn human(bytes: u64) -> String {

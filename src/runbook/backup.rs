@@ -282,6 +282,22 @@ pub fn verify(dir: &Path, trust: Trust) -> Result<u8, Error> {
     }
 }
 
+/// Restores the (verified) backup in `dir` into throwaway containers: `drill`.
+pub async fn drill(dir: &Path, trust: Trust, profile: &Profile) -> Result<u8, Error> {
+    let manifest =
+        Manifest::verify(dir, trust).map_err(|e| Error::Refused(format!("backup invalid: {e}")))?;
+    super::drill::run(dir, &manifest, profile).await
+}
+
+/// The newest backup folder in `dir` (the one `backup` just made).
+pub fn newest(dir: &Path) -> Result<PathBuf, Error> {
+    find(dir)?
+        .into_iter()
+        .map(|found| found.path)
+        .max()
+        .ok_or_else(|| Error::CannotRun(format!("no backup in {}", dir.display())))
+}
+
 /// What a backup's manifest says of it (without checking its files).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listed {

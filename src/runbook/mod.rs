@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod cache;
+pub mod drill;
 mod dump_check;
 pub mod interrupted;
 pub mod lock;

@@ -451,7 +451,7 @@ async fn restore_one(
     }
 }
 
-enum Streamed {
+pub(super) enum Streamed {
     /// Every byte sent, validated and matched: `COMMIT` was sent.
     Committed,
     /// psql stopped reading (it failed): no `COMMIT` was sent.
@@ -461,7 +461,7 @@ enum Streamed {
 /// `BEGIN`, the decompressed dump checked on the way, and `COMMIT` only if the
 /// whole of it was valid and matched the manifest. Any error returns before
 /// `COMMIT`: dropping the sender ends psql's input and the server rolls back.
-fn stream_dump(
+pub(super) fn stream_dump(
     file: std::fs::File,
     entry: &manifest::FileEntry,
     sender: mpsc::Sender<Vec<u8>>,
@@ -506,7 +506,7 @@ fn stream_dump(
 }
 
 /// "tickets has 3 rows, the backup 4" for every table whose count differs.
-fn count_differences(
+pub(super) fn count_differences(
     expected: &std::collections::BTreeMap<String, i64>,
     actual: &[(String, i64)],
 ) -> Vec<String> {

@@ -165,6 +165,129 @@ fn run_verify(dir: &Path) -> Run {
 type Damage = Box<dyn Fn(&mut Vec<u8>)>;
 
 /// A copy of `dir` whose file `name` has been changed by `damage`.
+/// Breaks ticket_db's dump after its data, before its indexes (a statement
+/// on a table that does not exist), and keeps the manifest consistent with it:
+/// sizes and sha256 match, only the signature no longer does.
+fn break_the_dump_keeping_the_manifest(dir: &Path) {
+    let d = dir.display();
+    sh(&format!(
+        "set -e; cd {d}; gunzip -c ticket_db.sql.gz | awk '/^CREATE INDEX/ && !done {{print \"CREATE INDEX no_such_index ON public.no_such_table (id);\"; done=1}} {{print}}' | gzip > t && mv t ticket_db.sql.gz"
+    ));
+    let (size, sha) = {
+        let bytes = std::fs::read(dir.join("ticket_db.sql.gz")).unwrap();
+        let sha = sh(&format!("sha256sum {d}/ticket_db.sql.gz | cut -d' ' -f1"));
+        (bytes.len(), sha.trim().to_string())
+    };
+    let raw: u64 = sh(&format!("gunzip -c {d}/ticket_db.sql.gz | wc -c"))
+        .trim()
+        .parse()
+        .unwrap();
+    let mut manifest = manifest(dir);
+    manifest["databases"][0]["file"]["size"] = size.into();
+    manifest["databases"][0]["file"]["sha256"] = sha.into();
+    manifest["databases"][0]["file"]["raw_size"] = raw.into();
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+fn drill_containers() -> String {
+    sh("docker ps -aq --filter name=helpdesk-doctor-drill-")
+}
+
+#[test]
+fn a_restore_drill_passes_on_a_good_backup_and_names_the_error_of_a_broken_one() {
+    let _stack = stack_shared();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "ticket"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let good = run(doctor()
+        .args(["backup", "verify", "--restore-test"])
+        .arg(&dir));
+    assert_eq!(good.code, 0, "{}{}", good.stdout, good.stderr);
+    assert!(
+        good.stdout
+            .contains("ticket_db: restored in a throwaway container")
+            && good.stdout.contains("as in the manifest"),
+        "{}",
+        good.stdout
+    );
+    assert_eq!(
+        drill_containers(),
+        "",
+        "no drill container left after a pass"
+    );
+
+    break_the_dump_keeping_the_manifest(&dir);
+    let broken = run(doctor()
+        .args([
+            "backup",
+            "verify",
+            "--restore-test",
+            "--trust-foreign-backup",
+        ])
+        .arg(&dir));
+    assert_eq!(broken.code, 1, "{}{}", broken.stdout, broken.stderr);
+    assert!(
+        broken.stdout.contains("ticket_db: DRILL FAILED")
+            && broken.stdout.contains("ERROR:")
+            && broken.stdout.contains("no_such_table"),
+        "{}",
+        broken.stdout
+    );
+    assert_eq!(
+        drill_containers(),
+        "",
+        "no drill container left after a failure"
+    );
+
+    let verified = run(doctor()
+        .args(["backup", "--only", "user", "--verify", "--out"])
+        .arg(out.path()));
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+    assert!(
+        verified
+            .stdout
+            .contains("user_db: restored in a throwaway container"),
+        "{}",
+        verified.stdout
+    );
+}
+
+#[test]
+fn an_interrupted_drill_leaves_no_container() {
+    let _stack = stack_shared();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "ticket"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let child = doctor()
+        .args(["backup", "verify", "--restore-test"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while drill_containers().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the drill never started a container"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        drill_containers(),
+        "",
+        "no drill container left after SIGINT"
+    );
+}
+
 fn damaged_copy(dir: &Path, into: &Path, name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
     let copy = into.join(dir.file_name().unwrap());
     std::fs::create_dir_all(&copy).unwrap();
@@ -249,25 +372,7 @@ fn a_broken_statement_in_the_middle_of_a_dump_leaves_the_database_unchanged() {
     let out = tempfile::tempdir().unwrap();
     let (made, dir) = backup(out.path(), &["--only", "ticket"]);
     assert_eq!(made.code, 0, "{}", made.stderr);
-    // Break the dump after its data, before its indexes, and keep the manifest consistent.
-    let d = dir.display();
-    sh(&format!(
-        "set -e; cd {d}; gunzip -c ticket_db.sql.gz | awk '/^CREATE INDEX/ && !done {{print \"CREATE INDEX no_such_index ON public.no_such_table (id);\"; done=1}} {{print}}' | gzip > t && mv t ticket_db.sql.gz"
-    ));
-    let (size, sha) = {
-        let bytes = std::fs::read(dir.join("ticket_db.sql.gz")).unwrap();
-        let sha = sh(&format!("sha256sum {d}/ticket_db.sql.gz | cut -d' ' -f1"));
-        (bytes.len(), sha.trim().to_string())
-    };
-    let raw: u64 = sh(&format!("gunzip -c {d}/ticket_db.sql.gz | wc -c"))
-        .trim()
-        .parse()
-        .unwrap();
-    let mut manifest = manifest(&dir);
-    manifest["databases"][0]["file"]["size"] = size.into();
-    manifest["databases"][0]["file"]["sha256"] = sha.into();
-    manifest["databases"][0]["file"]["raw_size"] = raw.into();
-    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    break_the_dump_keeping_the_manifest(&dir);
     let foreign = run_verify(&dir);
     assert_eq!(foreign.code, 1, "an edited backup is no longer ours");
     assert!(foreign.stderr.contains("not signed"), "{}", foreign.stderr);

@@ -1,6 +1,7 @@
 //! Secrets never leave: a canary planted as JWT_SECRET, as the auth database's
 //! password (in DATABASE_URL) and as the auth Redis password never appears in
-//! the table, JSON or JUnit output, nor in runbook output.
+//! the table, JSON or JUnit output, nor in runbook output, nor anywhere in a
+//! support bundle (with a JWT and a `password=` planted in a log line too).
 
 use crate::support::*;
 
@@ -78,6 +79,7 @@ fn a_canary_secret_never_appears_in_any_report() {
         "--dry-run",
     ]);
     let junit_xml = std::fs::read_to_string(&junit_path).unwrap();
+    let bundle_dir = bundle_with_canaries_in_a_log_line(dir.path(), &with_canary);
 
     // The canary was really in use: the checks that need it passed.
     let report = json.json();
@@ -120,4 +122,65 @@ fn a_canary_secret_never_appears_in_any_report() {
             "part of the canary leaked into the {name} output"
         );
     }
+    let leaked = sh(&format!(
+        "grep -rlE '5ecr3t|{LOG_JWT_SIGNATURE}|{LOG_PASSWORD}' {} || true",
+        bundle_dir.display()
+    ));
+    assert_eq!(leaked.trim(), "", "a canary leaked into these bundle files");
+}
+
+const LOG_JWT_SIGNATURE: &str = "canaryJwtSignature42";
+const LOG_PASSWORD: &str = "canary-log-pw-91";
+
+/// Writes a log line with a JWT and a `password=` into a container's log (its
+/// PID 1's stdout), makes a bundle, checks its shape and extracts it.
+fn bundle_with_canaries_in_a_log_line(
+    dir: &std::path::Path,
+    doctor: &dyn Fn(&[&str]) -> Run,
+) -> std::path::PathBuf {
+    sh(&format!(
+        "docker exec helpdesk-auth-redis sh -c 'echo \"login failed token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.{LOG_JWT_SIGNATURE} password={LOG_PASSWORD}\" > /proc/1/fd/1'"
+    ));
+    let archive = dir.join("bundle.tar.gz");
+    let made = doctor(&[
+        "bundle",
+        "--out",
+        archive.to_str().unwrap(),
+        "--since",
+        "10m",
+    ]);
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the bundle is private");
+    let extracted = dir.join("bundle");
+    std::fs::create_dir_all(&extracted).unwrap();
+    sh(&format!(
+        "tar -xzf {} -C {}",
+        archive.display(),
+        extracted.display()
+    ));
+    for container in CONTAINERS {
+        for file in ["logs.txt", "inspect.json"] {
+            let path = extracted.join("containers").join(container).join(file);
+            assert!(path.is_file(), "{} in the bundle", path.display());
+        }
+    }
+    let redis_logs =
+        std::fs::read_to_string(extracted.join("containers/helpdesk-auth-redis/logs.txt")).unwrap();
+    assert!(
+        redis_logs.contains("login failed token=") && redis_logs.contains("password=****"),
+        "the planted line is there, masked: {redis_logs}"
+    );
+    for file in ["README.txt", "report.json", "versions.txt", "host.txt"] {
+        assert!(extracted.join(file).is_file(), "{file} in the bundle");
+    }
+    assert!(
+        std::fs::read_dir(extracted.join("compose"))
+            .unwrap()
+            .count()
+            >= 1,
+        "the compose file, masked"
+    );
+    extracted
 }

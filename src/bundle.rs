@@ -1,0 +1,371 @@
+//! `helpdesk-doctor bundle`: one private `.tar.gz` to hand to whoever is
+//! escalated to — the diagnose report, each container's recent logs (capped)
+//! and masked inspect, the compose files masked, versions and host facts, and
+//! an index. Every credential the doctor found and every secret-shaped string
+//! is masked; logs go through a temporary file, so memory stays flat.
+
+use crate::check::CheckResult;
+use crate::cli::Selection;
+use crate::deployment::Context;
+use crate::diagnose::Plan;
+use crate::error::Error;
+use crate::exit_code;
+use crate::files::PendingFile;
+use crate::report::Report;
+use crate::secrets::{is_secret_name, mask_shapes};
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// At most this much of a compose file goes into the bundle.
+const MAX_COMPOSE_FILE: u64 = 1 << 20;
+
+/// What `bundle` is asked.
+pub struct BundleOptions {
+    pub out: PathBuf,
+    pub since: Duration,
+    pub max_log_lines: usize,
+}
+
+/// `helpdesk-doctor-bundle-20261128_061502.tar.gz` in the current folder.
+pub fn default_name() -> PathBuf {
+    let rfc = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let stamp = rfc
+        .trim_end_matches('Z')
+        .replace(['-', ':'], "")
+        .replace('T', "_");
+    PathBuf::from(format!("helpdesk-doctor-bundle-{stamp}.tar.gz"))
+}
+
+pub async fn run(
+    options: &BundleOptions,
+    config: Option<&Path>,
+    project: Option<&str>,
+    checks_dirs: &[PathBuf],
+) -> Result<u8, Error> {
+    let selection = Selection::default();
+    let plan = Plan::load(config, project, checks_dirs, &selection).await?;
+    let (results, duration_ms, ctx) = plan.run_keeping_context().await;
+    let report = Report::new(results, duration_ms)
+        .with_project(
+            &plan.profile.compose_project,
+            &plan.project_source.to_string(),
+        )
+        .with_engine();
+    let cannot = |what: &str, e: &dyn std::fmt::Display| {
+        Error::CannotRun(format!("{what} {}: {e}", options.out.display()))
+    };
+    let file = PendingFile::create(&options.out).map_err(|e| cannot("creating", &e))?;
+    file.set_mode(0o600).map_err(|e| cannot("securing", &e))?;
+    let mut archive = Archive::new(GzEncoder::new(file, Compression::default()));
+    let mut index = vec![
+        "report.json            the diagnose report (JSON, schema in schemas/report.schema.json)"
+            .to_string(),
+    ];
+    archive.text("report.json", &json(&report))?;
+    let containers = project_containers(&ctx).await;
+    for name in &containers {
+        archive.text(
+            &format!("containers/{name}/inspect.json"),
+            &inspect(&ctx, name).await,
+        )?;
+        let logs = logs(&ctx, name, options).await?;
+        archive.file(&format!("containers/{name}/logs.txt"), logs)?;
+        index.push(format!(
+            "containers/{name}/       inspect.json (masked), logs.txt (since {}, last {} lines at most)",
+            humantime::format_duration(options.since),
+            options.max_log_lines
+        ));
+    }
+    for (number, path) in plan.profile.compose_files.iter().enumerate() {
+        let Some(text) = read_bounded(Path::new(path)) else {
+            continue;
+        };
+        let name = format!("compose/{}-{}", number + 1, file_name(path));
+        archive.text(&name, &mask(&ctx, &text))?;
+        index.push(format!("{name:<22} {path} (masked)"));
+    }
+    archive.text("versions.txt", &versions(&ctx, &report.results).await)?;
+    archive.text("host.txt", &host_facts())?;
+    index.push("versions.txt           engine, compose, PostgreSQL, Redis, doctor, OS".into());
+    index.push("host.txt               CPUs, memory, load, filesystems".into());
+    archive.text("README.txt", &readme(&report, &index))?;
+    let pending = archive.finish().map_err(|e| cannot("writing", &e))?;
+    pending.commit().map_err(|e| cannot("writing", &e))?;
+    println!(
+        "{}: support bundle of {} containers (secrets masked)",
+        options.out.display(),
+        containers.len()
+    );
+    Ok(exit_code::OK)
+}
+
+/// The tar stream being written: text entries and temporary files.
+struct Archive {
+    builder: tar::Builder<GzEncoder<PendingFile>>,
+}
+
+impl Archive {
+    fn new(writer: GzEncoder<PendingFile>) -> Archive {
+        Archive {
+            builder: tar::Builder::new(writer),
+        }
+    }
+
+    fn header(size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o600);
+        header.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        );
+        header.set_cksum();
+        header
+    }
+
+    fn text(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let mut header = Archive::header(text.len() as u64);
+        self.builder
+            .append_data(&mut header, name, text.as_bytes())
+            .map_err(|e| Error::CannotRun(format!("adding {name} to the bundle: {e}")))
+    }
+
+    fn file(&mut self, name: &str, mut file: std::fs::File) -> Result<(), Error> {
+        let size = file
+            .metadata()
+            .map_err(|e| Error::CannotRun(format!("{name}: {e}")))?
+            .len();
+        let mut header = Archive::header(size);
+        self.builder
+            .append_data(&mut header, name, &mut file)
+            .map_err(|e| Error::CannotRun(format!("adding {name} to the bundle: {e}")))
+    }
+
+    fn finish(self) -> std::io::Result<PendingFile> {
+        self.builder.into_inner()?.finish()
+    }
+}
+
+/// The known credentials, then every secret shape.
+fn mask(ctx: &Context, text: &str) -> String {
+    mask_shapes(&ctx.secrets.redact(text))
+}
+
+fn json(report: &Report) -> String {
+    crate::report::exporter(crate::report::Format::Json, Default::default()).render(report)
+}
+
+/// Every container of the compose project (the load balancer too).
+async fn project_containers(ctx: &Context) -> Vec<String> {
+    let Ok(docker) = ctx.docker().await else {
+        return Vec::new();
+    };
+    let label = format!("com.docker.compose.project={}", ctx.profile.compose_project);
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let mut names: Vec<String> = docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| Some(c.names?.first()?.trim_start_matches('/').to_string()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `docker inspect` of a container with the values of secret-named variables
+/// replaced and every string masked.
+async fn inspect(ctx: &Context, name: &str) -> String {
+    let Ok(Some(inspected)) = crate::deployment::containers::inspect(ctx, name).await else {
+        return format!("{{\"error\": \"{name} could not be inspected\"}}\n");
+    };
+    let mut value = serde_json::to_value(&*inspected).unwrap_or_default();
+    if let Some(env) = value
+        .pointer_mut("/Config/Env")
+        .and_then(|e| e.as_array_mut())
+    {
+        for variable in env.iter_mut() {
+            let Some(text) = variable.as_str() else {
+                continue;
+            };
+            if let Some((key, _)) = text.split_once('=')
+                && is_secret_name(key)
+            {
+                *variable = serde_json::Value::String(format!("{key}=****"));
+            }
+        }
+    }
+    mask_json(ctx, &mut value);
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+fn mask_json(ctx: &Context, value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => *s = mask(ctx, s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(ctx, v)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(ctx, v)),
+        _ => {}
+    }
+}
+
+/// The container's last `max_log_lines` lines since `since`, masked line by
+/// line into a temporary file (anonymous: removed when closed).
+async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std::fs::File, Error> {
+    let mut file = tempfile::tempfile()
+        .map_err(|e| Error::CannotRun(format!("a temporary file for {name}'s logs: {e}")))?;
+    let Ok(docker) = ctx.docker().await else {
+        return Ok(file);
+    };
+    let since = std::time::SystemTime::now()
+        .checked_sub(options.since)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i32)
+        .unwrap_or(0);
+    let logs_options = LogsOptionsBuilder::new()
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .since(since)
+        .tail(&options.max_log_lines.to_string())
+        .build();
+    let mut stream = docker.logs(name, Some(logs_options));
+    let mut partial = String::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { break };
+        partial.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        while let Some(end) = partial.find('\n') {
+            let line: String = partial.drain(..=end).collect();
+            write_masked(ctx, &mut file, &line)?;
+        }
+    }
+    if !partial.is_empty() {
+        write_masked(ctx, &mut file, &(partial + "\n"))?;
+    }
+    use std::io::Seek;
+    file.rewind()
+        .map_err(|e| Error::CannotRun(format!("{name}'s logs: {e}")))?;
+    Ok(file)
+}
+
+fn write_masked(ctx: &Context, file: &mut std::fs::File, line: &str) -> Result<(), Error> {
+    file.write_all(mask(ctx, line).as_bytes())
+        .map_err(|e| Error::CannotRun(format!("writing logs for the bundle: {e}")))
+}
+
+fn read_bounded(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let file = crate::files::open_regular(path).ok()?;
+    let mut text = String::new();
+    file.take(MAX_COMPOSE_FILE).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "compose.yml".into())
+}
+
+async fn versions(ctx: &Context, results: &[CheckResult]) -> String {
+    let detail = |id_suffix: &str, key: &str| -> Vec<String> {
+        results
+            .iter()
+            .filter(|r| r.id.ends_with(id_suffix))
+            .filter_map(|r| Some(format!("{}: {}", r.id, r.details.get(key)?.as_str()?)))
+            .collect()
+    };
+    let engine = match ctx.docker().await {
+        Ok(docker) => match docker.version().await {
+            Ok(v) => format!(
+                "{} (API {})",
+                v.version.unwrap_or_default(),
+                v.api_version.unwrap_or_default()
+            ),
+            Err(e) => format!("unknown ({e})"),
+        },
+        Err(e) => format!("unreachable ({e})"),
+    };
+    let mut lines = vec![
+        format!("helpdesk-doctor {}", env!("CARGO_PKG_VERSION")),
+        format!("Docker engine {engine}"),
+        format!("compose: {}", ctx.profile.compose_command()),
+        format!(
+            "OS: {} (kernel {})",
+            sysinfo::System::long_os_version().unwrap_or_default(),
+            sysinfo::System::kernel_version().unwrap_or_default()
+        ),
+    ];
+    lines.extend(
+        detail(".connect", "server_version")
+            .into_iter()
+            .map(|l| format!("PostgreSQL {l}")),
+    );
+    lines.extend(
+        detail(".info", "redis_version")
+            .into_iter()
+            .map(|l| format!("Redis {l}")),
+    );
+    lines.join("\n") + "\n"
+}
+
+fn host_facts() -> String {
+    let mut lines = vec![format!(
+        "CPUs: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )];
+    if let Ok(mut system) = sysinfo::System::new() {
+        system.refresh_memory();
+        lines.push(format!(
+            "memory: {} used of {}",
+            indicatif::HumanBytes(system.used_memory()),
+            indicatif::HumanBytes(system.total_memory())
+        ));
+    }
+    if let Ok(load) = sysinfo::System::load_average() {
+        lines.push(format!(
+            "load: {:.2} {:.2} {:.2}",
+            load.one, load.five, load.fifteen
+        ));
+    }
+    if let Ok(disks) = sysinfo::Disks::new_with_refreshed_list() {
+        for disk in disks.iter().filter(|d| d.total_space() > 0) {
+            lines.push(format!(
+                "filesystem {}: {} free of {}",
+                disk.mount_point().display(),
+                indicatif::HumanBytes(disk.available_space()),
+                indicatif::HumanBytes(disk.total_space())
+            ));
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+fn readme(report: &Report, index: &[String]) -> String {
+    format!(
+        "helpdesk-doctor support bundle\n\
+         generated {} for compose project {}: {} ({} checks, {} failed, {} warnings)\n\n\
+         Every credential the doctor found, values of variables named like *PASSWORD*,\n\
+         *SECRET*, *TOKEN*, *KEY*, URL passwords, bearer tokens and JWT-shaped strings\n\
+         are masked as ****.\n\n{}\n",
+        report.generated_at,
+        report.project.as_ref().map_or("?", |p| p.name.as_str()),
+        report.status.as_str(),
+        report.summary.total,
+        report.summary.fail,
+        report.summary.warn,
+        index.join("\n")
+    )
+}

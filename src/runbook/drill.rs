@@ -1,0 +1,335 @@
+//! The restore drill (`backup verify --restore-test`, `backup --verify`): each
+//! dump of a verified backup is restored into a throwaway container started
+//! from its database's own image — no network, a recognisable random name, no
+//! production password — and each table's row count is compared with the
+//! manifest. The containers are removed afterwards, on failure and on Ctrl-C too.
+
+use super::manifest::{self, DatabaseEntry, Manifest};
+use super::pg_tool;
+use super::restore::{Streamed, count_differences, stream_dump};
+use super::signals::Signals;
+use crate::deployment::{Context, EngineError, exec};
+use crate::error::Error;
+use crate::exit_code;
+use crate::profile::{Profile, Service};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Every drill container's name starts with this (and carries `LABEL`).
+pub const PREFIX: &str = "helpdesk-doctor-drill-";
+const LABEL: &str = "helpdesk-doctor.drill";
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Drills every database of the backup in `dir` at once; exit 0 when each
+/// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
+pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u8, Error> {
+    let ctx = Context::new(profile.clone());
+    let docker = ctx.docker().await?.clone();
+    let run_id = random_hex();
+    let mut signals =
+        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let drills = manifest.databases.iter().map(|entry| {
+        let ctx = &ctx;
+        let run_id = &run_id;
+        async move {
+            let started = Instant::now();
+            let outcome = drill_one(ctx, dir, entry, run_id).await;
+            (entry, outcome, started.elapsed())
+        }
+    });
+    let outcome = tokio::select! {
+        outcomes = futures::future::join_all(drills) => Some(outcomes),
+        signal = signals.received() => {
+            eprintln!("helpdesk-doctor: interrupted by {signal}: removing the drill containers");
+            None
+        }
+    };
+    remove_drill_containers(&docker, &run_id).await;
+    let Some(outcomes) = outcome else {
+        return Ok(exit_code::INTERRUPTED);
+    };
+    let mut all_passed = true;
+    for (entry, outcome, took) in outcomes {
+        match outcome {
+            Ok(rows) => println!(
+                "{}: restored in a throwaway container in {:.1}s: {} tables, {rows} rows, as in the manifest",
+                entry.database,
+                took.as_secs_f64(),
+                entry.tables.len()
+            ),
+            Err(why) => {
+                all_passed = false;
+                println!(
+                    "{}: DRILL FAILED after {:.1}s: {why}",
+                    entry.database,
+                    took.as_secs_f64()
+                );
+            }
+        }
+    }
+    Ok(if all_passed {
+        exit_code::OK
+    } else {
+        exit_code::CHECK_FAILED
+    })
+}
+
+/// Restores one dump into its own throwaway container; the rows it counted.
+async fn drill_one(
+    ctx: &Context,
+    dir: &Path,
+    entry: &DatabaseEntry,
+    run_id: &str,
+) -> Result<i64, String> {
+    let service = ctx
+        .profile
+        .services
+        .iter()
+        .find(|s| s.name == entry.service)
+        .ok_or_else(|| format!("no service {} in this deployment", entry.service))?;
+    let image = database_image(ctx, service).await?;
+    let name = format!("{PREFIX}{}-{run_id}", entry.database.replace('_', "-"));
+    let database = Database {
+        container: &name,
+        user: &entry.user,
+        name: &entry.database,
+    };
+    start_container(ctx, &database, &image, run_id).await?;
+    wait_ready(ctx, &database).await?;
+    restore_into(ctx, dir, entry, &database).await?;
+    let counted = count_rows(ctx, &database).await?;
+    let differing = count_differences(&entry.tables, &counted);
+    if !differing.is_empty() {
+        return Err(format!(
+            "row counts differ from the manifest: {}",
+            differing.join(", ")
+        ));
+    }
+    Ok(counted.iter().map(|(_, rows)| rows).sum())
+}
+
+/// The drill's database: its container, and the user and database the dump
+/// was taken as (its objects' owner must exist).
+struct Database<'a> {
+    container: &'a str,
+    user: &'a str,
+    name: &'a str,
+}
+
+/// The image the deployment's database container runs (the same PostgreSQL).
+async fn database_image(ctx: &Context, service: &Service) -> Result<String, String> {
+    let container = service.existing_container("db").ok_or_else(|| {
+        format!(
+            "no database container for {} to take the image from",
+            service.name
+        )
+    })?;
+    let inspected = crate::deployment::containers::inspect(ctx, &container)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{container} does not exist"))?;
+    inspected
+        .config
+        .as_ref()
+        .and_then(|c| c.image.clone())
+        .ok_or_else(|| format!("{container} names no image"))
+}
+
+/// A container with no network and a throwaway password that never leaves
+/// this process (the drill talks to it over its local socket).
+async fn start_container(
+    ctx: &Context,
+    database: &Database<'_>,
+    image: &str,
+    run_id: &str,
+) -> Result<(), String> {
+    let name = database.container;
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        env: Some(vec![
+            format!("POSTGRES_USER={}", database.user),
+            format!("POSTGRES_DB={}", database.name),
+            format!("POSTGRES_PASSWORD={}", random_hex()),
+        ]),
+        labels: Some(HashMap::from([(LABEL.to_string(), run_id.to_string())])),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::new().name(name).build();
+    docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| format!("creating the drill container from {image}: {e}"))?;
+    docker
+        .start_container(name, None)
+        .await
+        .map_err(|e| format!("starting the drill container: {e}"))
+}
+
+/// Until the final server accepts connections on TCP (the image's first start
+/// runs a temporary server on the socket only, then restarts it).
+async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), String> {
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let cmd = [
+        "pg_isready",
+        "-q",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        database.user,
+        "-d",
+        database.name,
+    ];
+    loop {
+        let ready = exec::run(docker, database.container, &cmd, &[], None, |_| Ok(())).await;
+        if matches!(ready, Ok(ref finished) if finished.exit_code == 0) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the drill container was not ready within {READY_TIMEOUT:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The dump streamed into psql in the drill container, validated on the way
+/// (as a real restore does), committed only if all of it was valid.
+async fn restore_into(
+    ctx: &Context,
+    dir: &Path,
+    entry: &DatabaseEntry,
+    database: &Database<'_>,
+) -> Result<(), String> {
+    let file = entry.file.clone().ok_or("no dump file in the manifest")?;
+    let opened = manifest::open_entry(dir, &file).map_err(|e| e.to_string())?;
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
+    let reader = tokio::task::spawn_blocking(move || stream_dump(opened, &file, sender));
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let cmd = psql(database, &["-q"]);
+    let finished = exec::run(
+        docker,
+        database.container,
+        &cmd,
+        &[],
+        Some(receiver),
+        |_| Ok(()),
+    )
+    .await;
+    let streamed = reader.await.map_err(|e| e.to_string())?;
+    let finished = finished.map_err(|e: EngineError| e.to_string())?;
+    if finished.exit_code != 0 {
+        return Err(first_sql_error(&finished.stderr));
+    }
+    match streamed {
+        Ok(Streamed::Committed) => Ok(()),
+        Ok(Streamed::ReceiverGone) => Err("psql stopped reading the dump".into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// psql's first `ERROR:` line (with its `LINE n:` context when given).
+fn first_sql_error(stderr: &str) -> String {
+    let mut lines = stderr.lines();
+    match lines.find(|l| l.contains("ERROR:")) {
+        Some(error) => format!("the dump does not restore: {}", error.trim()),
+        None => format!("psql failed: {}", stderr.trim()),
+    }
+}
+
+/// psql on the drill's database over its local socket, stopping at the first error.
+fn psql<'a>(database: &Database<'a>, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut cmd = vec![
+        "psql",
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-U",
+        database.user,
+        "-d",
+        database.name,
+    ];
+    cmd.extend_from_slice(extra);
+    cmd
+}
+
+async fn count_rows(ctx: &Context, database: &Database<'_>) -> Result<Vec<(String, i64)>, String> {
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let mut output = Vec::new();
+    let cmd = psql(database, &["-A", "-t", "-c", pg_tool::DESCRIBE_SQL]);
+    let finished = exec::run(docker, database.container, &cmd, &[], None, |chunk| {
+        output.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if finished.exit_code != 0 {
+        return Err(format!("counting rows: {}", finished.stderr));
+    }
+    pg_tool::parse_description(&String::from_utf8_lossy(&output)).map(|(_, tables)| tables)
+}
+
+/// Removes this run's drill containers (and their anonymous volumes), whatever
+/// state they are in.
+async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
+    let label = format!("{LABEL}={run_id}");
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let Ok(found) = docker.list_containers(Some(options)).await else {
+        eprintln!("helpdesk-doctor: could not list the drill containers: remove {PREFIX}* by hand");
+        return;
+    };
+    for container in found {
+        let Some(id) = container.id else { continue };
+        let remove = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = docker.remove_container(&id, Some(remove)).await {
+            eprintln!("helpdesk-doctor: could not remove drill container {id}: {e}");
+        }
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if filled.is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = (nanos as u64 ^ std::process::id() as u64).to_le_bytes();
+    }
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_sql_error_is_named() {
+        let stderr = "psql:<stdin>:12: NOTICE: x\npsql:<stdin>:40: ERROR:  syntax error at or near \"BROKEN\"\nLINE 1: BROKEN;\n";
+        assert_eq!(
+            first_sql_error(stderr),
+            "the dump does not restore: psql:<stdin>:40: ERROR:  syntax error at or near \"BROKEN\""
+        );
+    }
+}
