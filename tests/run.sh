@@ -15,6 +15,7 @@ command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v tmux >/dev/null || missing+=(tmux)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"

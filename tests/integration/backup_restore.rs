@@ -195,7 +195,8 @@ fn drill_containers() -> String {
 
 #[test]
 fn a_restore_drill_passes_on_a_good_backup_and_names_the_error_of_a_broken_one() {
-    let _stack = stack_shared();
+    // Exclusive: a backup takes the runbook lock.
+    let _stack = stack_exclusive();
     let out = tempfile::tempdir().unwrap();
     let (made, dir) = backup(out.path(), &["--only", "ticket"]);
     assert_eq!(made.code, 0, "{}", made.stderr);
@@ -254,7 +255,7 @@ fn a_restore_drill_passes_on_a_good_backup_and_names_the_error_of_a_broken_one()
 
 #[test]
 fn an_interrupted_drill_leaves_no_container() {
-    let _stack = stack_shared();
+    let _stack = stack_exclusive();
     let out = tempfile::tempdir().unwrap();
     let (made, dir) = backup(out.path(), &["--only", "ticket"]);
     assert_eq!(made.code, 0, "{}", made.stderr);

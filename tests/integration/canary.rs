@@ -138,9 +138,18 @@ fn bundle_with_canaries_in_a_log_line(
     dir: &std::path::Path,
     doctor: &dyn Fn(&[&str]) -> Run,
 ) -> std::path::PathBuf {
+    // The auth service logs each request's path: a JWT and a password in one.
     sh(&format!(
-        "docker exec helpdesk-auth-redis sh -c 'echo \"login failed token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.{LOG_JWT_SIGNATURE} password={LOG_PASSWORD}\" > /proc/1/fd/1'"
+        "curl -s -o /dev/null 'http://127.0.0.1:3001/api/v1/login/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.{LOG_JWT_SIGNATURE}/password={LOG_PASSWORD}'"
     ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sh("docker logs --since 60s helpdesk-auth-service 2>&1").contains(LOG_PASSWORD) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request was never logged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let archive = dir.join("bundle.tar.gz");
     let made = doctor(&[
         "bundle",
@@ -166,11 +175,12 @@ fn bundle_with_canaries_in_a_log_line(
             assert!(path.is_file(), "{} in the bundle", path.display());
         }
     }
-    let redis_logs =
-        std::fs::read_to_string(extracted.join("containers/helpdesk-auth-redis/logs.txt")).unwrap();
+    let service_logs =
+        std::fs::read_to_string(extracted.join("containers/helpdesk-auth-service/logs.txt"))
+            .unwrap();
     assert!(
-        redis_logs.contains("login failed token=") && redis_logs.contains("password=****"),
-        "the planted line is there, masked: {redis_logs}"
+        service_logs.contains("/api/v1/login/****/password=****"),
+        "the planted line is there, masked: {service_logs}"
     );
     for file in ["README.txt", "report.json", "versions.txt", "host.txt"] {
         assert!(extracted.join(file).is_file(), "{file} in the bundle");

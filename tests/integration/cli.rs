@@ -162,6 +162,7 @@ fn selection_flags_say_what_they_did() {
 
 #[test]
 fn checks_list_has_titles_and_a_json_form() {
+    let _stack = stack_shared();
     let text = run(doctor().args(["checks", "list"]));
     assert!(
         text.stdout.contains("Docker engine reachable"),

@@ -62,6 +62,7 @@ fn self_signed_endpoint(dir: &std::path::Path) -> Endpoint {
 
 #[test]
 fn https_is_verified_by_default_and_a_check_may_opt_out() {
+    let _stack = stack_shared();
     let dir = tempfile::tempdir().unwrap();
     let endpoint = self_signed_endpoint(dir.path());
     let port = endpoint.port;

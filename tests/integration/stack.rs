@@ -90,7 +90,11 @@ fn health_endpoints_answer_200_with_their_dependencies() {
     let _stack = stack_shared();
     runtime().block_on(async {
         for (port, service) in [(3001, "auth"), (3002, "user"), (3003, "ticket")] {
-            let response = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/health"))
+            let response = http()
+                .build()
+                .unwrap()
+                .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+                .send()
                 .await
                 .expect("health answers");
             assert_eq!(response.status().as_u16(), 200, "{service}");
@@ -134,7 +138,7 @@ fn verify_refuses_bad_tokens_with_401_and_accepts_a_good_one() {
     let _stack = stack_shared();
     let secret = jwt_secret();
     runtime().block_on(async {
-        let client = reqwest::Client::new();
+        let client = http().build().unwrap();
         let verify = |token: String| {
             client
                 .post("http://127.0.0.1:3001/api/v1/auth/verify")
@@ -233,10 +237,7 @@ fn each_database_has_its_tables_and_ticket_indexes() {
 
 fn ticket_health() -> (u16, serde_json::Value) {
     runtime().block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let client = http().timeout(Duration::from_secs(5)).build().unwrap();
         let response = client
             .get("http://127.0.0.1:3003/api/v1/health")
             .send()

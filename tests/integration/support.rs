@@ -104,6 +104,12 @@ pub fn status_of(report: &serde_json::Value, id: &str) -> String {
         .to_string()
 }
 
+/// An HTTP client for the tests (rustls needs its crypto provider first).
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub fn docker() -> Docker {
     Docker::connect_with_defaults().expect("docker client")
 }
