@@ -7,7 +7,7 @@ use crate::deployment::discovery;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{bundle, catalog, diagnose, exit_code, profile::Profile, runbook, state, wait};
+use crate::{bundle, catalog, diagnose, exit_code, fix, profile::Profile, runbook, state, wait};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.clone().or_else(state::default_config);
@@ -27,6 +27,13 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
             list_checks(deployment().await?, &cli.checks_dir, *format)
+        }
+        Command::Fix(args) => {
+            let options = fix::FixOptions {
+                targets: args.targets.clone(),
+                confirmation: (&args.confirmation).into(),
+            };
+            fix::run(&options, config, project, &cli.checks_dir).await
         }
         Command::Bundle(args) => {
             let options = bundle::BundleOptions {

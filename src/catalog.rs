@@ -60,6 +60,9 @@ pub struct CheckDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     pub probe: Probe,
+    /// The safe repair `helpdesk-doctor fix` may run when this check fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<crate::repair::Repair>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

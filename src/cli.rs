@@ -66,6 +66,10 @@ pub enum Command {
     Backup(BackupCommand),
     /// Restore databases from a backup: verified, planned, confirmed, all-or-nothing.
     Restore(RestoreArgs),
+    /// Repair what failed, safely: the repairs the catalog declares (start a
+    /// container, purge expired tokens, create a missing index), in root-cause
+    /// order, planned, confirmed, then checked again.
+    Fix(FixArgs),
     /// Write a support bundle for escalation: the report, each container's recent
     /// logs and inspect, the compose files, versions and host facts, masked.
     Bundle(BundleArgs),
@@ -227,6 +231,15 @@ pub struct DiagnoseArgs {
     /// formats: json, junit, tap, nagios, prometheus, table, human).
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub reports: Vec<ReportTarget>,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Only these checks (id globs) or services (auth, user, ticket).
+    #[arg(value_name = "CHECK-ID|SERVICE")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub confirmation: Confirmation,
 }
 
 #[derive(Debug, Args)]

@@ -10,8 +10,10 @@ mod diagnose;
 mod error;
 mod exit_code;
 mod files;
+mod fix;
 mod probe;
 mod profile;
+mod repair;
 mod report;
 
 mod runbook;

@@ -21,10 +21,15 @@ pub struct PurgeOptions {
 const AUTH_SERVICE: &str = "auth";
 
 pub async fn purge(args: &PurgeOptions, profile: &Profile) -> Result<u8, Error> {
+    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
+    purge_holding_the_lock(args, profile).await
+}
+
+/// `purge` for a caller that already holds the runbook lock (`fix`).
+pub async fn purge_holding_the_lock(args: &PurgeOptions, profile: &Profile) -> Result<u8, Error> {
     let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
         Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
     })?;
-    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());
     let client = postgres::client(&ctx, service)
         .await

@@ -1,0 +1,350 @@
+//! `helpdesk-doctor fix [CHECK-ID|SERVICE …]`: runs the checks, plans the safe
+//! repairs the catalog declares for what failed (`fix = { action = … }`),
+//! ordered by root cause — data containers before the applications that need
+//! them, then the rest —, prints the plan, asks (or `--yes`), takes the runbook
+//! lock, repairs, then runs the checks again and shows before → after. What has
+//! no safe repair gets its hint; nothing destructive ever comes from here.
+
+use crate::catalog::{Check, service_of};
+use crate::check::{CheckResult, Status};
+use crate::cli::Selection;
+use crate::deployment::{Context, containers, postgres};
+use crate::diagnose::Plan;
+use crate::error::Error;
+use crate::exit_code;
+use crate::probe::Probe;
+use crate::profile::Profile;
+use crate::repair::Repair;
+use crate::runbook::{self, Confirmation, lock};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What `fix` is asked.
+pub struct FixOptions {
+    /// Check ids (globs) or service names; empty: every failure.
+    pub targets: Vec<String>,
+    pub confirmation: Confirmation,
+}
+
+/// One planned repair: the failing check and what will be done about it.
+struct Step<'a> {
+    check: &'a Check,
+    result: &'a CheckResult,
+    repair: &'a Repair,
+}
+
+pub async fn run(
+    options: &FixOptions,
+    config: Option<&Path>,
+    project: Option<&str>,
+    checks_dirs: &[PathBuf],
+) -> Result<u8, Error> {
+    let plan = Plan::load(config, project, checks_dirs, &Selection::default()).await?;
+    let (before, _) = plan.run().await;
+    let (steps, by_hand) = steps(&plan.checks, &before, &options.targets);
+    print_plan(&steps, &by_hand);
+    if steps.is_empty() {
+        return Ok(if by_hand.is_empty() {
+            exit_code::OK
+        } else {
+            exit_code::CHECK_FAILED
+        });
+    }
+    if options.confirmation.dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(exit_code::OK);
+    }
+    runbook::confirm("Run these repairs now?", &options.confirmation)?;
+    let _lock = lock::acquire()?;
+    let ctx = Context::new(plan.profile.clone());
+    let mut failed = 0;
+    for (number, step) in steps.iter().enumerate() {
+        let started = Instant::now();
+        match repair(&ctx, &plan.profile, step).await {
+            Ok(done) => println!(
+                "  {}. {}: {done} ({:.1}s)",
+                number + 1,
+                step.result.id,
+                started.elapsed().as_secs_f64()
+            ),
+            Err(why) => {
+                failed += 1;
+                println!("  {}. {}: REPAIR FAILED: {why}", number + 1, step.result.id);
+            }
+        }
+    }
+    let (after, _) = plan.run().await;
+    print_before_after(&steps, &after);
+    let still_failing = after.iter().any(|r| r.status == Status::Fail);
+    Ok(if failed > 0 {
+        exit_code::RUNBOOK_FAILED
+    } else if still_failing {
+        exit_code::CHECK_FAILED
+    } else {
+        exit_code::OK
+    })
+}
+
+/// The repairs for the failures (and warnings) that declare one, in root-cause
+/// order; and the failures with no safe repair of their own or of their cause.
+fn steps<'a>(
+    checks: &'a [Check],
+    results: &'a [CheckResult],
+    targets: &[String],
+) -> (Vec<Step<'a>>, Vec<&'a CheckResult>) {
+    let wanted = |id: &str| {
+        targets.is_empty()
+            || targets.iter().any(|t| {
+                wildmatch::WildMatch::new(t).matches(id) || service_of(id).as_deref() == Some(t)
+            })
+    };
+    let mut steps = Vec::new();
+    let mut by_hand = Vec::new();
+    for (check, result) in checks.iter().zip(results) {
+        let needs_repair = matches!(result.status, Status::Fail | Status::Warn);
+        if !needs_repair || !wanted(&result.id) {
+            continue;
+        }
+        match &check.def.fix {
+            Some(repair) => steps.push(Step {
+                check,
+                result,
+                repair,
+            }),
+            None if result.status == Status::Fail => by_hand.push(result),
+            None => {}
+        }
+    }
+    steps.sort_by_key(|s| s.repair.order(&s.result.id));
+    (steps, by_hand)
+}
+
+fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
+    if steps.is_empty() {
+        println!("no safe repair to run");
+    } else {
+        println!("repair plan (data containers first, then the applications, then the rest):");
+    }
+    for (number, step) in steps.iter().enumerate() {
+        println!(
+            "  {}. {}: {} — {}",
+            number + 1,
+            step.result.id,
+            describe(step.repair),
+            step.result.message
+        );
+    }
+    if !by_hand.is_empty() {
+        println!("no repair of their own (fixed with their root cause, or by you):");
+        for result in by_hand {
+            println!("  {}: {}", result.id, result.message);
+            let explained = result.details.get("root_cause").and_then(|c| c.as_str());
+            match (explained, &result.hint) {
+                (Some(cause), _) => println!("      root cause: {cause}"),
+                (None, Some(hint)) => println!("      fix: {hint}"),
+                (None, None) => {}
+            }
+        }
+    }
+}
+
+fn describe(repair: &Repair) -> String {
+    match repair {
+        Repair::StartContainer => "start the container, wait until healthy".into(),
+        Repair::PurgeTokens => "purge the expired refresh tokens in batches".into(),
+        Repair::CreateIndex { table, columns } => format!(
+            "CREATE INDEX CONCURRENTLY on {table} ({})",
+            columns.join(", ")
+        ),
+    }
+}
+
+fn print_before_after(steps: &[Step], after: &[CheckResult]) {
+    println!("before → after:");
+    for step in steps {
+        let now = after
+            .iter()
+            .find(|r| r.id == step.result.id)
+            .map_or("gone", |r| r.status.label());
+        println!(
+            "  {}: {} → {now}",
+            step.result.id,
+            step.result.status.label()
+        );
+    }
+}
+
+async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<String, String> {
+    match (step.repair, &step.check.def.probe) {
+        (
+            Repair::StartContainer,
+            Probe::Container {
+                container,
+                compose_service,
+            },
+        ) => start_container(ctx, container, compose_service).await,
+        (Repair::StartContainer, _) => Err("start_container needs a container check".into()),
+        (Repair::PurgeTokens, _) => {
+            let options = runbook::tokens::PurgeOptions {
+                batch: 1000,
+                confirmation: Confirmation {
+                    dry_run: false,
+                    yes: true,
+                },
+            };
+            runbook::tokens::purge_holding_the_lock(&options, profile)
+                .await
+                .map(|_| "expired refresh tokens purged".to_string())
+                .map_err(|e| e.to_string())
+        }
+        (Repair::CreateIndex { table, columns }, probe) => {
+            let service = probe
+                .service()
+                .and_then(|s| profile.service(s))
+                .ok_or("create_index needs a check about one service's database")?;
+            create_indexes(ctx, service, table, columns).await
+        }
+    }
+}
+
+/// Every stopped replica started (a looping one restarted); `up -d` of the
+/// compose service when it has no container at all; then healthy.
+async fn start_container(
+    ctx: &Context,
+    container: &str,
+    compose_service: &str,
+) -> Result<String, String> {
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let replicas = containers::find(ctx, container, compose_service)
+        .await
+        .map_err(|e| e.to_string())?;
+    if replicas.is_empty() {
+        compose_up(ctx, compose_service).await?;
+    }
+    let mut names = Vec::new();
+    for replica in &replicas {
+        let name = containers::display_name(replica);
+        let state = replica.state.clone().unwrap_or_default();
+        let running = state.running.unwrap_or(false);
+        let result = if state.paused == Some(true) {
+            docker.unpause_container(&name).await
+        } else if running {
+            docker.restart_container(&name, None).await
+        } else {
+            docker.start_container(&name, None).await
+        };
+        result.map_err(|e| format!("starting {name}: {e}"))?;
+        names.push(name);
+    }
+    if names.is_empty() {
+        names.push(container.to_string());
+    }
+    for name in &names {
+        wait_healthy(ctx, name).await?;
+    }
+    Ok(format!("{} healthy", names.join(", ")))
+}
+
+/// `up -d` of one compose service with the project and files it was started with.
+async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), String> {
+    let command = format!(
+        "{} up -d --no-deps {compose_service}",
+        ctx.profile.compose_command()
+    );
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .output()
+        .await
+        .map_err(|e| format!("{command}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// Until the container is healthy (or running, without a health check).
+async fn wait_healthy(ctx: &Context, name: &str) -> Result<(), String> {
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + HEALTHY_TIMEOUT;
+    loop {
+        let inspected = docker
+            .inspect_container(name, None)
+            .await
+            .map_err(|e| format!("inspecting {name}: {e}"))?;
+        let state = inspected.state.unwrap_or_default();
+        let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
+        let ready = match health.as_deref() {
+            Some("healthy") => true,
+            Some(_) => false,
+            None => state.running.unwrap_or(false),
+        };
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{name} not healthy within {HEALTHY_TIMEOUT:?} ({})",
+                health.unwrap_or_else(|| "not running".into())
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// `CREATE INDEX CONCURRENTLY IF NOT EXISTS {table}_{column}_idx` for each
+/// column (never in a transaction, so writers go on); an invalid index left by
+/// an interrupted earlier build is dropped (concurrently) and built again.
+async fn create_indexes(
+    ctx: &Context,
+    service: &crate::profile::Service,
+    table: &str,
+    columns: &[String],
+) -> Result<String, String> {
+    let client = postgres::client(ctx, service)
+        .await
+        .map_err(|f| format!("{}; fix: {}", f.message, f.hint))?;
+    let mut built = Vec::new();
+    for column in columns {
+        let index = format!("{table}_{column}_idx");
+        let invalid: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE c.relname = $1 AND NOT i.indisvalid)",
+                &[&index],
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", service.database))?
+            .get(0);
+        if invalid {
+            client
+                .batch_execute(&format!(
+                    "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                    quote(&index)
+                ))
+                .await
+                .map_err(|e| format!("dropping the invalid {index}: {e}"))?;
+        }
+        client
+            .batch_execute(&format!(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})",
+                quote(&index),
+                quote(table),
+                quote(column)
+            ))
+            .await
+            .map_err(|e| format!("creating {index}: {e}"))?;
+        built.push(index);
+    }
+    Ok(format!("{} present", built.join(", ")))
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}

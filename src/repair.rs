@@ -1,0 +1,31 @@
+//! The repairs a check may declare in the catalog (`fix = { action = … }`),
+//! which `helpdesk-doctor fix` runs: only safe ones — nothing is ever deleted
+//! but expired refresh tokens, nothing is ever killed.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Repair {
+    /// Start the check's container (every stopped replica; `up -d` of its
+    /// compose service when none exists; a restart when it loops), then wait
+    /// until it is healthy.
+    StartContainer,
+    /// The `tokens purge` runbook.
+    PurgeTokens,
+    /// `CREATE INDEX CONCURRENTLY` on the service's database (an invalid
+    /// leftover of an earlier attempt is dropped first).
+    CreateIndex { table: String, columns: Vec<String> },
+}
+
+impl Repair {
+    /// Data containers are repaired before the applications that need them,
+    /// applications before the rest.
+    pub fn order(&self, check_id: &str) -> u8 {
+        match self {
+            Repair::StartContainer if check_id.ends_with(".service") => 1,
+            Repair::StartContainer => 0,
+            _ => 2,
+        }
+    }
+}
