@@ -13,6 +13,11 @@ const NOISY: &str = "postgres.*.expired_tokens,logs.*,host.load";
 /// Runs the doctor with `args` in a fresh tmux terminal (colour allowed) and
 /// returns what the screen shows (scrollback included) and the exit code.
 fn in_terminal(args: &str) -> (String, i32) {
+    in_terminal_answering(args, None)
+}
+
+/// `in_terminal`, typing `answer` and Enter once `prompt` shows on the screen.
+fn in_terminal_answering(args: &str, answer: Option<(&str, &str)>) -> (String, i32) {
     let session = format!("doctor-{}-{}", std::process::id(), rand_suffix());
     let doctor = env!("CARGO_BIN_EXE_helpdesk-doctor");
     let command = format!(
@@ -25,11 +30,19 @@ fn in_terminal(args: &str) -> (String, i32) {
         repo().display(),
         shell_quote(&command)
     ));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut answered = answer.is_none();
     let screen = loop {
         let screen = sh(&format!("tmux capture-pane -p -J -S - -E - -t {session}"));
         if screen.contains("EXIT=") {
             break screen;
+        }
+        if let Some((prompt, keys)) = answer
+            && !answered
+            && screen.contains(prompt)
+        {
+            sh(&format!("tmux send-keys -t {session} {keys} Enter"));
+            answered = true;
         }
         assert!(
             Instant::now() < deadline,
@@ -200,4 +213,23 @@ fn wait_keeps_one_live_line_saying_why_and_honours_its_timeout() {
         .parse()
         .unwrap();
     assert!(seconds >= 3.0, "the whole timeout: {timed_out}");
+}
+
+#[test]
+fn fix_asks_on_a_terminal_and_repairs_when_answered_yes() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-redis >/dev/null");
+    });
+    sh("docker stop -t 3 helpdesk-user-redis >/dev/null");
+    let (screen, code) = in_terminal_answering("fix user", Some(("[y/N]", "y")));
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("Run these repairs now? [y/N] y"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("container.user.redis: FAIL → PASS"),
+        "{screen}"
+    );
 }
