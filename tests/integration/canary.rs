@@ -194,3 +194,34 @@ fn bundle_with_canaries_in_a_log_line(
     );
     extracted
 }
+
+#[test]
+fn bundle_logs_are_capped_at_max_log_lines() {
+    let _stack = stack_shared();
+    let _cleanup = Restore(|| {
+        sh("docker rm -f -v helpdesk-noisy-logger >/dev/null 2>&1 || true");
+    });
+    sh("docker run -d --name helpdesk-noisy-logger \
+        --label com.docker.compose.project=helpdesk-microservices \
+        --label com.docker.compose.service=noisy \
+        helpdesk-redis:local sh -c 'seq 1 20000' >/dev/null && docker wait helpdesk-noisy-logger >/dev/null");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("b.tar.gz");
+    let made = run(doctor()
+        .args(["bundle", "--max-log-lines", "50", "--out"])
+        .arg(&archive));
+    assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    let lines = sh(&format!(
+        "tar -xzOf {} containers/helpdesk-noisy-logger/logs.txt | wc -l",
+        archive.display()
+    ));
+    assert_eq!(lines.trim(), "50");
+    let last = sh(&format!(
+        "tar -xzOf {} containers/helpdesk-noisy-logger/logs.txt | tail -n 1",
+        archive.display()
+    ));
+    assert!(
+        last.trim_end().ends_with(" 20000"),
+        "the last lines are kept: {last}"
+    );
+}

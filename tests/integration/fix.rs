@@ -146,3 +146,30 @@ fn a_port_held_by_a_foreign_process_is_reported_never_killed() {
     std::net::TcpStream::connect("127.0.0.1:3002").expect("the holder still listens");
     drop(holder);
 }
+
+#[test]
+fn a_missing_container_is_created_by_compose_and_expired_tokens_are_purged() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        compose("up -d user-redis");
+        sh("tests/stack/seed.sh 2>&1");
+    });
+    sh("docker rm -f -v helpdesk-user-redis >/dev/null");
+    let expired = "SELECT count(*) FROM refresh_tokens WHERE expires_at < now()";
+    assert_ne!(psql("helpdesk-auth-db", "user", "auth_db", expired), "0");
+    let fixed = run(doctor().args(["fix", "--yes", "user", "postgres.auth.expired_tokens"]));
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert!(
+        running("helpdesk-user-redis"),
+        "up -d with the project's compose command"
+    );
+    assert!(
+        fixed.stdout.contains("container.user.redis: FAIL → PASS")
+            && fixed
+                .stdout
+                .contains("postgres.auth.expired_tokens: WARN → PASS"),
+        "{}",
+        fixed.stdout
+    );
+    assert_eq!(psql("helpdesk-auth-db", "user", "auth_db", expired), "0");
+}
