@@ -242,7 +242,7 @@ async fn start_container(
         names.push(container.to_string());
     }
     for name in &names {
-        wait_healthy(ctx, name).await?;
+        containers::wait_healthy(docker, name, HEALTHY_TIMEOUT).await?;
     }
     Ok(format!("{} healthy", names.join(", ")))
 }
@@ -266,35 +266,6 @@ async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), String> 
             "{command}: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ))
-    }
-}
-
-/// Until the container is healthy (or running, without a health check).
-async fn wait_healthy(ctx: &Context, name: &str) -> Result<(), String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + HEALTHY_TIMEOUT;
-    loop {
-        let inspected = docker
-            .inspect_container(name, None)
-            .await
-            .map_err(|e| format!("inspecting {name}: {e}"))?;
-        let state = inspected.state.unwrap_or_default();
-        let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
-        let ready = match health.as_deref() {
-            Some("healthy") => true,
-            Some(_) => false,
-            None => state.running.unwrap_or(false),
-        };
-        if ready {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{name} not healthy within {HEALTHY_TIMEOUT:?} ({})",
-                health.unwrap_or_else(|| "not running".into())
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 

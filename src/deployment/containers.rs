@@ -68,6 +68,38 @@ pub async fn inspect(
         .await
 }
 
+/// Until `container` is healthy (or running, when it has no health check);
+/// an error naming its state after `timeout`.
+pub async fn wait_healthy(
+    docker: &bollard::Docker,
+    container: &str,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let inspected = docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| format!("inspecting {container}: {e}"))?;
+        let state = inspected.state.unwrap_or_default();
+        let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
+        let ready = match health.as_deref() {
+            Some(status) => status == "healthy",
+            None => state.running == Some(true),
+        };
+        if ready {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "{container} not healthy within {timeout:?} ({})",
+                health.unwrap_or_else(|| "not running".into())
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
 pub fn display_name(c: &ContainerInspectResponse) -> String {
     c.name
         .clone()

@@ -4,7 +4,7 @@
 
 use super::manifest::FileEntry;
 use super::progress::Progress;
-use crate::deployment::Context;
+use crate::deployment::{Context, containers};
 use crate::files::CompressedFile;
 use crate::profile::Service;
 use bollard::Docker;
@@ -12,7 +12,7 @@ use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, StopContain
 use futures::StreamExt;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -123,23 +123,5 @@ async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), 
         .start_container(container, None)
         .await
         .map_err(|e| format!("starting {container}: {e}"))?;
-    let deadline = Instant::now() + HEALTHY_TIMEOUT;
-    loop {
-        let inspected = docker
-            .inspect_container(container, None)
-            .await
-            .map_err(|e| format!("inspecting {container}: {e}"))?;
-        let state = inspected.state.unwrap_or_default();
-        let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
-        if health.as_deref() == Some("healthy") || (health.is_none() && state.running == Some(true))
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{container} not healthy {HEALTHY_TIMEOUT:?} after starting it again"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    containers::wait_healthy(docker, container, HEALTHY_TIMEOUT).await
 }
