@@ -7,7 +7,9 @@ use crate::deployment::discovery;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::{bundle, catalog, diagnose, exit_code, fix, profile::Profile, runbook, state, wait};
+use crate::{
+    bundle, catalog, diagnose, exit_code, fix, history, profile::Profile, runbook, state, wait,
+};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let config = cli.config.clone().or_else(state::default_config);
@@ -27,6 +29,17 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
             list_checks(deployment().await?, &cli.checks_dir, *format)
+        }
+        Command::History => list_history(),
+        Command::Diff { from, to } => {
+            diff(
+                from.as_deref(),
+                to.as_deref(),
+                config,
+                project,
+                &cli.checks_dir,
+            )
+            .await
         }
         Command::Fix(args) => {
             let options = fix::FixOptions {
@@ -108,6 +121,68 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             runbook::restore::run(&(args, backups).into(), &profile).await
         }
     }
+}
+
+fn list_history() -> Result<u8, Error> {
+    let runs = history::runs();
+    if runs.is_empty() {
+        println!("no saved runs yet in {}", history::dir().display());
+    }
+    for (number, run) in runs.iter().enumerate() {
+        println!("{:>3}  {}", number + 1, run.name);
+    }
+    Ok(exit_code::OK)
+}
+
+/// `diff [FROM] [TO]`: FROM defaults to the last passing run, TO to a run now.
+async fn diff(
+    from: Option<&str>,
+    to: Option<&str>,
+    config: Option<&std::path::Path>,
+    project: Option<&str>,
+    checks_dirs: &[std::path::PathBuf],
+) -> Result<u8, Error> {
+    let from = match from {
+        Some(name) => history::named(name)?,
+        None => history::last_passing().ok_or_else(|| {
+            Error::Usage(
+                "no saved run passed yet: run diagnose on the healthy deployment first, or name two runs"
+                    .into(),
+            )
+        })?,
+    };
+    let (to_name, after) = match to {
+        Some(name) => {
+            let run = history::named(name)?;
+            (run.name.clone(), run.load()?)
+        }
+        None => {
+            // The same checks as the earlier run: only what changed shows.
+            let selection = crate::cli::Selection {
+                only: history::ids(&from.load()?),
+                ..Default::default()
+            };
+            let plan = diagnose::Plan::load(config, project, checks_dirs, &selection).await?;
+            let (results, duration_ms) = plan.run().await;
+            let report = crate::report::Report::new(results, duration_ms);
+            let json = crate::report::exporter(crate::report::Format::Json, Default::default())
+                .render(&report);
+            let _ = history::save(&json, &report.generated_at, report.status.as_str());
+            (
+                "now".to_string(),
+                serde_json::from_str(&json).unwrap_or_default(),
+            )
+        }
+    };
+    let changes = history::changes(&from.load()?, &after);
+    println!("changes from {} to {to_name}:", from.name);
+    if changes.is_empty() {
+        println!("  nothing changed");
+    }
+    for change in &changes {
+        println!("  {change}");
+    }
+    Ok(exit_code::OK)
 }
 
 /// The backup folder for commands that need no deployment (list, prune).

@@ -70,6 +70,16 @@ pub enum Command {
     /// container, purge expired tokens, create a missing index), in root-cause
     /// order, planned, confirmed, then checked again.
     Fix(FixArgs),
+    /// The runs diagnose saved (the last 50), oldest first.
+    History,
+    /// What changed between two saved runs: by default the last that passed and
+    /// a run made now.
+    Diff {
+        /// The earlier run (its number in `history`, or its file name).
+        from: Option<String>,
+        /// The later run (default: run the checks now).
+        to: Option<String>,
+    },
     /// Write a support bundle for escalation: the report, each container's recent
     /// logs and inspect, the compose files, versions and host facts, masked.
     Bundle(BundleArgs),
@@ -227,6 +237,9 @@ pub struct DiagnoseArgs {
     /// Only the failures and the verdict.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Do not save this run in the history (`history`, `diff`).
+    #[arg(long)]
+    pub no_history: bool,
     /// Also write a machine report, e.g. `--report junit=report.xml` (repeatable;
     /// formats: json, junit, tap, nagios, prometheus, table, human).
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]

@@ -115,6 +115,12 @@ pub async fn run(
         verbose: args.verbose,
         quiet: args.quiet,
     };
+    if !args.no_history {
+        let json = report::exporter(report::Format::Json, Style::default()).render(&report);
+        if let Err(e) = crate::history::save(&json, &report.generated_at, report.status.as_str()) {
+            eprintln!("helpdesk-doctor: this run was not saved in the history: {e}");
+        }
+    }
     for target in &args.reports {
         let text = report::exporter(target.format, Style::default()).render(&report);
         write_output(&target.path, &text)?;

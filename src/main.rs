@@ -11,6 +11,7 @@ mod error;
 mod exit_code;
 mod files;
 mod fix;
+mod history;
 mod probe;
 mod profile;
 mod repair;

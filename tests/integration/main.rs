@@ -17,6 +17,7 @@ mod diagnose_faults;
 mod diagnose_healthy;
 mod discovery;
 mod fix;
+mod history;
 mod https;
 mod prod_shaped;
 mod reports;

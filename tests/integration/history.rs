@@ -1,0 +1,71 @@
+//! History and `diff` (issue 12): each diagnose is saved; `diff` compares the
+//! last passing run with a run made now (the same checks) and lists exactly
+//! what changed — statuses and the figures that moved.
+
+use crate::support::*;
+
+#[test]
+fn diff_lists_exactly_what_changed_since_the_last_healthy_run() {
+    let _stack = stack_exclusive();
+    let state = tempfile::tempdir().unwrap();
+    let doctor_here = || {
+        let mut command = doctor();
+        command.env("HELPDESK_DOCTOR_STATE_DIR", state.path());
+        command
+    };
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-redis >/dev/null");
+        sh("tests/stack/seed.sh 2>&1");
+    });
+    let none = run(doctor_here().arg("diff"));
+    assert_eq!(none.code, 2, "no passing run saved yet: {}", none.stderr);
+
+    let purged = run(doctor_here().args(["tokens", "purge", "--yes"]));
+    assert_eq!(purged.code, 0, "{}", purged.stderr);
+    let healthy = run(doctor_here().args(["diagnose", "--skip", "logs.*,host.load"]));
+    assert_eq!(healthy.code, 0, "{}", healthy.stdout);
+
+    sh("docker stop -t 3 helpdesk-user-redis >/dev/null");
+    psql(
+        "helpdesk-auth-db",
+        "user",
+        "auth_db",
+        "INSERT INTO refresh_tokens (user_id, token, expires_at) \
+         SELECT 1, 'diff-' || i, now() - interval '1 day' FROM generate_series(1, 150) i",
+    );
+    let diff = run(doctor_here().arg("diff"));
+    assert_eq!(diff.code, 0, "{}{}", diff.stdout, diff.stderr);
+    let changes: Vec<&str> = diff.stdout.lines().skip(1).map(str::trim).collect();
+    assert!(
+        changes.contains(&"postgres.auth.expired_tokens: value 0 → 150"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with("container.user.redis: pass → fail")),
+        "{}",
+        diff.stdout
+    );
+    for change in &changes {
+        assert!(
+            change.contains("user") || change.contains("expired_tokens"),
+            "only what changed: {change}\n{}",
+            diff.stdout
+        );
+    }
+    let history = run(doctor_here().arg("history"));
+    let saved: Vec<&str> = history.stdout.lines().collect();
+    assert_eq!(
+        saved.len(),
+        2,
+        "the healthy run and diff's own: {}",
+        history.stdout
+    );
+    assert!(
+        saved[0].ends_with("-pass.json") && saved[1].ends_with("-fail.json"),
+        "{}",
+        history.stdout
+    );
+}
