@@ -16,11 +16,16 @@ command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v tmux >/dev/null || missing+=(tmux)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
-python3 -c 'import jsonschema' 2>/dev/null || missing+=(python3-jsonschema)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null ||
     die "could not install ${missing[*]}"
+fi
+# jsonschema validates the JSON report, for the python3 the tests call (pyenv's
+# on this kind, which Debian's python3-jsonschema would not reach): from PyPI.
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  phase "installing jsonschema (PyPI)"
+  python3 -m pip install -q jsonschema >/dev/null || die "could not install jsonschema (pip)"
 fi
 # promtool validates the Prometheus report: unpacked from Debian's prometheus
 # package under target/ (installing the package would start a Prometheus server).
