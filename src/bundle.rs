@@ -83,7 +83,7 @@ pub async fn run(
         ));
     }
     for (number, path) in plan.profile.compose_files.iter().enumerate() {
-        let Some(text) = read_bounded(Path::new(path)) else {
+        let Ok(text) = crate::files::read_bounded(Path::new(path), MAX_COMPOSE_FILE) else {
             continue;
         };
         let name = format!("compose/{}-{}", number + 1, file_name(path));
@@ -262,14 +262,6 @@ async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std:
 fn write_masked(ctx: &Context, file: &mut std::fs::File, line: &str) -> Result<(), Error> {
     file.write_all(mask(ctx, line).as_bytes())
         .map_err(|e| Error::CannotRun(format!("writing logs for the bundle: {e}")))
-}
-
-fn read_bounded(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let file = crate::files::open_regular(path).ok()?;
-    let mut text = String::new();
-    file.take(MAX_COMPOSE_FILE).read_to_string(&mut text).ok()?;
-    Some(text)
 }
 
 fn file_name(path: &str) -> String {

@@ -84,6 +84,31 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> 
     pending.commit()
 }
 
+/// At most `max` bytes of the regular file `path`, as text (never through a
+/// symlink, never blocking on a FIFO).
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    open_regular(path)?.take(max).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// `20261125_031502`: a UTC time as the guide's backup folders name it.
+pub fn utc_stamp(at: std::time::SystemTime) -> String {
+    let rfc = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-25T03:15:02Z
+    rfc.trim_end_matches('Z')
+        .replace(['-', ':'], "")
+        .replace('T', "_")
+}
+
+/// `bytes` random bytes from the kernel.
+pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
+    use std::io::Read;
+    let mut bytes = [0u8; N];
+    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Opens `path` for reading only if it is a regular file (never through a
 /// symlink, never blocking on a FIFO or a device).
 pub fn open_regular(path: &Path) -> io::Result<File> {

@@ -297,7 +297,7 @@ async fn create_indexes(
             client
                 .batch_execute(&format!(
                     "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                    quote(&index)
+                    postgres::quote_identifier(&index)
                 ))
                 .await
                 .map_err(|e| format!("dropping the invalid {index}: {e}"))?;
@@ -305,17 +305,13 @@ async fn create_indexes(
         client
             .batch_execute(&format!(
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})",
-                quote(&index),
-                quote(table),
-                quote(column)
+                postgres::quote_identifier(&index),
+                postgres::quote_identifier(table),
+                postgres::quote_identifier(column)
             ))
             .await
             .map_err(|e| format!("creating {index}: {e}"))?;
         built.push(index);
     }
     Ok(format!("{} present", built.join(", ")))
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }

@@ -60,12 +60,7 @@ impl Run {
     }
 
     pub fn load(&self) -> Result<serde_json::Value, Error> {
-        use std::io::Read;
-        let file = files::open_regular(&self.path)
-            .map_err(|e| Error::CannotRun(format!("{}: {e}", self.path.display())))?;
-        let mut text = String::new();
-        file.take(MAX_REPORT)
-            .read_to_string(&mut text)
+        let text = files::read_bounded(&self.path, MAX_REPORT)
             .map_err(|e| Error::CannotRun(format!("{}: {e}", self.path.display())))?;
         serde_json::from_str(&text)
             .map_err(|e| Error::CannotRun(format!("{}: not a report: {e}", self.path.display())))

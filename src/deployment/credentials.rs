@@ -243,13 +243,7 @@ fn variable(name: &str) -> Option<Credential> {
 }
 
 fn read_small_file(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let file = crate::files::open_regular(path).map_err(|e| e.to_string())?;
-    let mut text = String::new();
-    file.take(MAX_SECRET_FILE as u64)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    Ok(text)
+    crate::files::read_bounded(path, MAX_SECRET_FILE as u64).map_err(|e| e.to_string())
 }
 
 fn trim_newline(text: &str) -> String {

@@ -11,6 +11,14 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 /// The password (see `crate::credentials::postgres` for where it is looked for).
+/// A (possibly `schema.`-qualified) name as a quoted SQL identifier.
+pub fn quote_identifier(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
     ctx.credential(service, CredentialKind::Postgres).await
 }

@@ -11,36 +11,53 @@ pub struct PrometheusExporter;
 impl Exporter for PrometheusExporter {
     fn render(&self, report: &Report) -> String {
         let mut out = String::new();
-        out.push_str("# HELP helpdesk_check_status Check status: 0 pass, 1 warn, 2 fail, 3 unknown, 4 skip.\n");
-        out.push_str("# TYPE helpdesk_check_status gauge\n");
-        for r in &report.results {
-            out.push_str(&format!(
-                "helpdesk_check_status{} {}\n",
-                labels(r),
-                value(r.status)
-            ));
-        }
-        out.push_str("# HELP helpdesk_check_duration_seconds How long the check took.\n");
-        out.push_str("# TYPE helpdesk_check_duration_seconds gauge\n");
-        for r in &report.results {
-            out.push_str(&format!(
-                "helpdesk_check_duration_seconds{} {}\n",
-                labels(r),
-                r.duration_ms as f64 / 1000.0
-            ));
-        }
-        out.push_str(
-            "# HELP helpdesk_run_status The run's status: 0 pass, 1 warn, 2 fail, 3 unknown.\n",
+        family(
+            &mut out,
+            "helpdesk_check_status",
+            "Check status: 0 pass, 1 warn, 2 fail, 3 unknown, 4 skip.",
+            report
+                .results
+                .iter()
+                .map(|r| (labels(r), value(r.status).to_string())),
         );
-        out.push_str("# TYPE helpdesk_run_status gauge\n");
-        out.push_str(&format!("helpdesk_run_status {}\n", value(report.status)));
-        out.push_str("# HELP helpdesk_run_duration_seconds How long the run took.\n");
-        out.push_str("# TYPE helpdesk_run_duration_seconds gauge\n");
-        out.push_str(&format!(
-            "helpdesk_run_duration_seconds {}\n",
-            report.summary.duration_ms as f64 / 1000.0
-        ));
+        family(
+            &mut out,
+            "helpdesk_check_duration_seconds",
+            "How long the check took.",
+            report
+                .results
+                .iter()
+                .map(|r| (labels(r), (r.duration_ms as f64 / 1000.0).to_string())),
+        );
+        family(
+            &mut out,
+            "helpdesk_run_status",
+            "The run's status: 0 pass, 1 warn, 2 fail, 3 unknown.",
+            [(String::new(), value(report.status).to_string())],
+        );
+        family(
+            &mut out,
+            "helpdesk_run_duration_seconds",
+            "How long the run took.",
+            [(
+                String::new(),
+                (report.summary.duration_ms as f64 / 1000.0).to_string(),
+            )],
+        );
         out
+    }
+}
+
+/// One gauge family: its HELP and TYPE lines, then a sample per `(labels, value)`.
+fn family(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, String)>,
+) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+    for (labels, value) in samples {
+        out.push_str(&format!("{name}{labels} {value}\n"));
     }
 }
 

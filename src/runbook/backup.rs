@@ -151,7 +151,11 @@ pub async fn make(
 
 /// `emergency-backup-YYYYmmdd_HHMMSS` (with `_2`, `_3`… if that second is taken).
 fn new_backup_dir(out: &Path) -> Result<PathBuf, Error> {
-    let name = format!("{}{}", manifest::PREFIX, timestamp(SystemTime::now()));
+    let name = format!(
+        "{}{}",
+        manifest::PREFIX,
+        files::utc_stamp(SystemTime::now())
+    );
     for attempt in 1.. {
         let dir = if attempt == 1 {
             out.join(&name)
@@ -165,14 +169,6 @@ fn new_backup_dir(out: &Path) -> Result<PathBuf, Error> {
         }
     }
     unreachable!("some suffix is free")
-}
-
-/// `20261125_031502`: the guide's directory suffix, in UTC.
-fn timestamp(at: SystemTime) -> String {
-    let rfc = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-25T03:15:02Z
-    rfc.trim_end_matches('Z')
-        .replace(['-', ':'], "")
-        .replace('T', "_")
 }
 
 async fn dump(
@@ -453,6 +449,6 @@ mod tests {
     #[test]
     fn timestamps_follow_the_guide() {
         let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_576_502);
-        assert_eq!(timestamp(at), "20261125_031502");
+        assert_eq!(files::utc_stamp(at), "20261125_031502");
     }
 }

@@ -306,17 +306,15 @@ async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
     }
 }
 
+/// 16 hex digits from the kernel's randomness (the time and pid if it fails).
 fn random_hex() -> String {
-    let mut bytes = [0u8; 8];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
-    if filled.is_err() {
+    let bytes = crate::files::random_bytes::<8>().unwrap_or_else(|_| {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        bytes = (nanos as u64 ^ std::process::id() as u64).to_le_bytes();
-    }
+        (nanos as u64 ^ std::process::id() as u64).to_le_bytes()
+    });
     hex::encode(bytes)
 }
 

@@ -280,7 +280,7 @@ async fn rows_now(
         for table in entry.tables.keys() {
             let count = match &client {
                 Some(client) => {
-                    let sql = format!("SELECT count(*) FROM {}", quote_table(table));
+                    let sql = format!("SELECT count(*) FROM {}", postgres::quote_identifier(table));
                     client
                         .query_one(&sql, &[])
                         .await
@@ -294,14 +294,6 @@ async fn rows_now(
         rows
     });
     futures::future::join_all(counts).await
-}
-
-/// `schema.table` (or `table`) as a quoted SQL identifier.
-fn quote_table(name: &str) -> String {
-    name.split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// How long ago an RFC 3339 time was, for people (`3h 12m ago`).

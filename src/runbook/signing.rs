@@ -66,10 +66,7 @@ impl Key {
         if let Some(dir) = path.parent() {
             state::private_dir(dir).map_err(error)?;
         }
-        let mut key = [0u8; KEY_BYTES];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut random| random.read_exact(&mut key))
-            .map_err(error)?;
+        let key: [u8; KEY_BYTES] = crate::files::random_bytes().map_err(error)?;
         let created = OpenOptions::new()
             .write(true)
             .create_new(true)
