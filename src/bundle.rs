@@ -168,7 +168,11 @@ async fn project_containers(ctx: &Context) -> Vec<String> {
     let Ok(docker) = ctx.docker().await else {
         return Vec::new();
     };
-    let label = format!("com.docker.compose.project={}", ctx.profile.compose_project);
+    let label = format!(
+        "{}={}",
+        crate::deployment::discovery::PROJECT_LABEL,
+        ctx.profile.compose_project
+    );
     let filters = HashMap::from([("label", vec![label.as_str()])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)

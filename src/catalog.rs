@@ -537,7 +537,6 @@ pub fn glob_match(pattern: &str, id: &str) -> bool {
     wildmatch::WildMatch::new(pattern).matches(id)
 }
 
-/// The checks selected by `--only` / `--skip` globs, plus the gates they need.
 /// What `--only`, `--skip` and `--service` ask for.
 pub struct Choice<'a> {
     pub only: &'a [String],
@@ -555,7 +554,7 @@ impl Choice<'_> {
 }
 
 /// The checks chosen, with every check they need (even a skipped one).
-pub fn select(checks: Vec<Check>, choice: &Choice) -> Vec<Check> {
+pub fn select(checks: &[Check], choice: &Choice) -> Vec<Check> {
     let chosen = |id: &str| choice.wants(id);
     let by_id: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
     let mut keep: std::collections::HashSet<String> = Default::default();
@@ -578,8 +577,9 @@ pub fn select(checks: Vec<Check>, choice: &Choice) -> Vec<Check> {
         keep.insert(id);
     }
     checks
-        .into_iter()
+        .iter()
         .filter(|c| keep.contains(&c.def.id))
+        .cloned()
         .collect()
 }
 
@@ -726,7 +726,7 @@ mod tests {
             skip: &skip,
             services: &[],
         };
-        let selected = select(checks.clone(), &choice);
+        let selected = select(&checks, &choice);
         let ids: Vec<&str> = selected.iter().map(|c| c.def.id.as_str()).collect();
         assert_eq!(ids.len(), 3, "{ids:?}");
         assert!(ids.contains(&"postgres.user.connect") && ids.contains(&"port.user.db"));
@@ -739,7 +739,7 @@ mod tests {
         );
         let services = ["ticket".to_string()];
         let ticket_only = select(
-            checks.clone(),
+            &checks,
             &Choice {
                 only: &[],
                 skip: &[],

@@ -47,7 +47,7 @@ impl Plan {
             skip: &selection.skip,
             services: &selection.service,
         };
-        let checks = catalog::select(all.clone(), &chosen);
+        let checks = catalog::select(&all, &chosen);
         if checks.is_empty() {
             return Err(Error::Usage(format!(
                 "no check matches --only/--skip/--service{}",

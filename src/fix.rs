@@ -5,7 +5,7 @@
 //! lock, repairs, then runs the checks again and shows before → after. What has
 //! no safe repair gets its hint; nothing destructive ever comes from here.
 
-use crate::catalog::{Check, service_of};
+use crate::catalog::{Check, glob_match, service_of};
 use crate::check::{CheckResult, Status};
 use crate::cli::Selection;
 use crate::deployment::{Context, containers, postgres};
@@ -96,9 +96,9 @@ fn steps<'a>(
 ) -> (Vec<Step<'a>>, Vec<&'a CheckResult>) {
     let wanted = |id: &str| {
         targets.is_empty()
-            || targets.iter().any(|t| {
-                wildmatch::WildMatch::new(t).matches(id) || service_of(id).as_deref() == Some(t)
-            })
+            || targets
+                .iter()
+                .any(|t| glob_match(t, id) || service_of(id).as_deref() == Some(t))
     };
     let mut steps = Vec::new();
     let mut by_hand = Vec::new();

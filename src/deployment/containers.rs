@@ -2,6 +2,7 @@
 //! labels (scaled replicas included), inspected once per run, their environment
 //! and their last log lines.
 
+use super::discovery::{PROJECT_LABEL, SERVICE_LABEL};
 use super::{Context, EngineError};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
@@ -17,8 +18,8 @@ pub async fn find(
     compose_service: &str,
 ) -> Result<Vec<Arc<ContainerInspectResponse>>, EngineError> {
     let docker = ctx.docker().await?;
-    let project = format!("com.docker.compose.project={}", ctx.profile.compose_project);
-    let service = format!("com.docker.compose.service={compose_service}");
+    let project = format!("{PROJECT_LABEL}={}", ctx.profile.compose_project);
+    let service = format!("{SERVICE_LABEL}={compose_service}");
     let filters = HashMap::from([("label", vec![project.as_str(), service.as_str()])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)

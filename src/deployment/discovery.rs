@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-const PROJECT_LABEL: &str = "com.docker.compose.project";
-pub(super) const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 const CONFIG_FILES_LABEL: &str = "com.docker.compose.project.config_files";
 const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";

@@ -4,6 +4,7 @@
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
 use crate::deployment::containers::{display_name, find, inspect, tail};
+use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::deployment::{EngineError, exec};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
@@ -98,7 +99,7 @@ fn has_compose_labels(c: &ContainerInspectResponse) -> bool {
     c.config
         .as_ref()
         .and_then(|config| config.labels.as_ref())
-        .is_some_and(|labels| labels.contains_key("com.docker.compose.project"))
+        .is_some_and(|labels| labels.contains_key(PROJECT_LABEL))
 }
 
 async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
@@ -106,13 +107,7 @@ async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
     let compose_service = c
         .config
         .as_ref()
-        .and_then(|config| {
-            config
-                .labels
-                .as_ref()?
-                .get("com.docker.compose.service")
-                .cloned()
-        })
+        .and_then(|config| config.labels.as_ref()?.get(SERVICE_LABEL).cloned())
         .unwrap_or_default();
     let state = c.state.clone().unwrap_or_default();
     let restarts = c.restart_count.unwrap_or(0);

@@ -10,7 +10,7 @@ pub struct NagiosExporter;
 impl Exporter for NagiosExporter {
     fn render(&self, report: &Report) -> String {
         let s = &report.summary;
-        let state = state(report.status);
+        let run_state = state(report.status);
         let problems: Vec<&str> = report
             .results
             .iter()
@@ -37,7 +37,7 @@ impl Exporter for NagiosExporter {
             s.skip,
             s.duration_ms as f64 / 1000.0
         );
-        let mut lines = vec![format!("HELPDESK {state} - {headline} | {perfdata}")];
+        let mut lines = vec![format!("HELPDESK {run_state} - {headline} | {perfdata}")];
         for result in report
             .results
             .iter()
@@ -45,7 +45,7 @@ impl Exporter for NagiosExporter {
         {
             lines.push(format!(
                 "[{}] {}: {}",
-                state_of(result.status),
+                state(result.status),
                 result.id,
                 result.message.replace('|', "/")
             ));
@@ -62,10 +62,6 @@ fn state(status: Status) -> &'static str {
         Status::Error => "UNKNOWN",
         Status::Fail => "CRITICAL",
     }
-}
-
-fn state_of(status: Status) -> &'static str {
-    state(status)
 }
 
 /// The plugin exit code of a run's status.
