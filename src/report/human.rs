@@ -380,13 +380,13 @@ mod tests {
     }
 
     fn render(report: &Report, quiet: bool) -> String {
-        HumanExporter {
+        let human = HumanExporter {
             style: Style {
                 quiet,
                 ..Style::default()
             },
-        }
-        .render(report)
+        };
+        crate::report::render_alone(&human, report)
     }
 
     #[test]

@@ -137,6 +137,15 @@ pub fn exporter(format: Format, style: Style) -> Box<dyn Exporter> {
     }
 }
 
+/// Renders with `exporter`, one test at a time: `colored`'s colour switch is
+/// one per process, and the tests run in parallel threads.
+#[cfg(test)]
+pub(crate) fn render_alone(exporter: &dyn Exporter, report: &Report) -> String {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    exporter.render(report)
+}
+
 #[cfg(test)]
 pub(crate) fn sample() -> Report {
     let result = |id: &str, status, message: &str, hint: Option<&str>| CheckResult {

@@ -115,10 +115,10 @@ mod tests {
 
     #[test]
     fn plain_table_shows_fix_and_summary_without_colour() {
-        let text = TableExporter {
+        let table = TableExporter {
             style: Style::default(),
-        }
-        .render(&super::super::sample());
+        };
+        let text = super::super::render_alone(&table, &super::super::sample());
         assert!(
             !text.contains('\u{1b}'),
             "no escape codes when colour is off"
@@ -130,13 +130,13 @@ mod tests {
 
     #[test]
     fn coloured_table_has_escape_codes() {
-        let text = TableExporter {
+        let table = TableExporter {
             style: Style {
                 color: true,
                 ..Style::default()
             },
-        }
-        .render(&super::super::sample());
+        };
+        let text = super::super::render_alone(&table, &super::super::sample());
         assert!(text.contains('\u{1b}'));
     }
 }
