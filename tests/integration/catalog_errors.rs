@@ -140,7 +140,7 @@ fn wrong_flags_and_configs_exit_2_with_a_clear_message() {
 
 #[test]
 fn an_unreachable_engine_fails_the_gate_and_skips_its_dependents() {
-    let run = run(doctor().env("DOCKER_HOST", "tcp://127.0.0.1:1").args([
+    let run = run(doctor().env("DOCKER_HOST", NO_ENGINE).args([
         "diagnose",
         "--format",
         "json",
@@ -168,7 +168,7 @@ fn an_unreachable_engine_fails_the_gate_and_skips_its_dependents() {
     assert_eq!(status_of(&report, "container.auth.db"), "skip");
     let backup = crate::support::run(
         doctor()
-            .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+            .env("DOCKER_HOST", NO_ENGINE)
             .args(["backup", "--only", "auth", "--out"])
             .arg(std::env::temp_dir()),
     );

@@ -86,7 +86,7 @@ fn nagios_format_exits_with_the_plugin_codes() {
         ok.stdout
     );
     let critical = run(doctor()
-        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env("DOCKER_HOST", NO_ENGINE)
         .args(["diagnose", "--format", "nagios", "--only", "docker.*"]));
     assert_eq!(critical.code, 2, "{}", critical.stdout);
     assert!(

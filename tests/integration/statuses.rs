@@ -4,25 +4,11 @@
 
 use crate::support::*;
 
-/// Two checks: one on an endpoint that accepts and never answers (it hangs
-/// until its probe timeout), one that needs it.
-fn hanging_catalog(dir: &std::path::Path, port: u16) {
-    let text = format!(
-        "[[check]]\nid = \"hang.http\"\ntitle = \"hangs\"\nhint = \"never shown\"\n\
-         probe = {{ kind = \"http_health\", url = \"http://127.0.0.1:{port}/\" }}\n\n\
-         [[check]]\nid = \"hang.after\"\ntitle = \"needs the hanging one\"\nhint = \"h\"\n\
-         needs = [\"hang.http\"]\nprobe = {{ kind = \"disk\", warn_gb = 0.0, fail_gb = 0.0 }}\n"
-    );
-    temp_file(dir, "hang.toml", &text);
-}
-
 #[test]
 fn a_check_cut_off_by_the_deadline_is_unknown_and_exits_3() {
     let _stack = stack_shared();
-    // Connections complete in the backlog; nothing ever reads or answers them.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    hanging_catalog(dir.path(), silent.local_addr().unwrap().port());
+    let silent = hanging_catalog(dir.path());
     let diagnose = |format: &str| {
         run(doctor()
             .arg("--checks-dir")
@@ -59,7 +45,7 @@ fn a_check_cut_off_by_the_deadline_is_unknown_and_exits_3() {
 #[test]
 fn a_skip_names_the_check_that_failed_without_nesting() {
     let _stack = stack_shared();
-    let run = run(doctor().env("DOCKER_HOST", "tcp://127.0.0.1:1").args([
+    let run = run(doctor().env("DOCKER_HOST", NO_ENGINE).args([
         "diagnose",
         "--format",
         "json",

@@ -226,6 +226,26 @@ pub fn redis(port: u16, password: &str) -> redis::Connection {
 
 pub const REDIS_PASSWORD: &str = "redispass";
 
+/// An engine address nothing answers on.
+pub const NO_ENGINE: &str = "tcp://127.0.0.1:1";
+
+/// Writes into `dir` a catalog whose `hang.http` hangs until its probe timeout
+/// (an endpoint that accepts and never answers) and whose `hang.after` needs
+/// it; the endpoint hangs as long as the returned listener lives.
+pub fn hanging_catalog(dir: &Path) -> std::net::TcpListener {
+    // Connections complete in the backlog; nothing ever reads or answers them.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = silent.local_addr().expect("its port").port();
+    let text = format!(
+        "[[check]]\nid = \"hang.http\"\ntitle = \"hangs\"\nhint = \"never shown\"\n\
+         probe = {{ kind = \"http_health\", url = \"http://127.0.0.1:{port}/\" }}\n\n\
+         [[check]]\nid = \"hang.after\"\ntitle = \"needs the hanging one\"\nhint = \"h\"\n\
+         needs = [\"hang.http\"]\nprobe = {{ kind = \"disk\", warn_gb = 0.0, fail_gb = 0.0 }}\n"
+    );
+    temp_file(dir, "hang.toml", &text);
+    silent
+}
+
 /// A file in a fresh temporary directory.
 pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

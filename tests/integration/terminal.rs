@@ -130,17 +130,8 @@ fn a_stopped_database_is_expanded_under_its_group_with_its_fix() {
 #[test]
 fn a_deadline_cut_is_unknown_and_exits_3_in_a_terminal() {
     let _stack = stack_shared();
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let port = silent.local_addr().unwrap().port();
-    temp_file(
-        dir.path(),
-        "hang.toml",
-        &format!(
-            "[[check]]\nid = \"hang.http\"\ntitle = \"hangs\"\nhint = \"never shown\"\n\
-             probe = {{ kind = \"http_health\", url = \"http://127.0.0.1:{port}/\" }}\n"
-        ),
-    );
+    let silent = hanging_catalog(dir.path());
     let (screen, code) = in_terminal(&format!(
         "--checks-dir {} diagnose --only 'hang.*,docker.*' --deadline 500ms --probe-timeout 10s",
         dir.path().display()
