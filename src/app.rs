@@ -8,7 +8,8 @@ use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
 use crate::{
-    bundle, catalog, diagnose, exit_code, fix, history, profile::Profile, runbook, state, wait,
+    bundle, catalog, diagnose, exit_code, fix, history, logs, profile::Profile, runbook, state,
+    wait,
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -55,6 +56,23 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 max_log_lines: args.max_log_lines as usize,
             };
             bundle::run(&options, config, project, &cli.checks_dir).await
+        }
+        Command::Logs(args) => {
+            let options = logs::LogsOptions {
+                selected: args.selected.clone(),
+                filter: logs::Filter {
+                    since: args
+                        .since
+                        .and_then(|d| std::time::SystemTime::now().checked_sub(d)),
+                    tail: args.tail,
+                    follow: args.follow,
+                    level: args.level,
+                    grep: args.grep.clone(),
+                    timestamps: args.timestamps,
+                },
+                color: diagnose::use_color(cli.color, true),
+            };
+            logs::run(options, config, project).await
         }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::files::PendingFile;
 use crate::report::Report;
-use crate::secrets::{is_secret_name, mask_shapes};
+use crate::secrets::is_secret_name;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -87,7 +87,7 @@ pub async fn run(
             continue;
         };
         let name = format!("compose/{}-{}", number + 1, file_name(path));
-        archive.text(&name, &mask(&ctx, &text))?;
+        archive.text(&name, &ctx.mask(&text))?;
         index.push(format!("{name:<22} {path} (masked)"));
     }
     archive.text("versions.txt", &versions(&ctx, &report.results).await)?;
@@ -155,10 +155,6 @@ impl Archive {
 }
 
 /// The known credentials, then every secret shape.
-fn mask(ctx: &Context, text: &str) -> String {
-    mask_shapes(&ctx.secrets.redact(text))
-}
-
 fn json(report: &Report) -> String {
     crate::report::exporter(crate::report::Format::Json, Default::default()).render(report)
 }
@@ -217,7 +213,7 @@ async fn inspect(ctx: &Context, name: &str) -> String {
 
 fn mask_json(ctx: &Context, value: &mut serde_json::Value) {
     match value {
-        serde_json::Value::String(s) => *s = mask(ctx, s),
+        serde_json::Value::String(s) => *s = ctx.mask(s),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(ctx, v)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(ctx, v)),
         _ => {}
@@ -264,7 +260,7 @@ async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std:
 }
 
 fn write_masked(ctx: &Context, file: &mut std::fs::File, line: &str) -> Result<(), Error> {
-    file.write_all(mask(ctx, line).as_bytes())
+    file.write_all(ctx.mask(line).as_bytes())
         .map_err(|e| Error::CannotRun(format!("writing logs for the bundle: {e}")))
 }
 

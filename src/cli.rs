@@ -80,6 +80,9 @@ pub enum Command {
         /// The later run (default: run the checks now).
         to: Option<String>,
     },
+    /// The containers' logs merged in time order, masked: `logs auth --since 10m
+    /// --level warn`, `logs db --grep 'deadlock|timeout'`, `logs --follow`.
+    Logs(LogsArgs),
     /// Write a support bundle for escalation: the report, each container's recent
     /// logs and inspect, the compose files, versions and host facts, masked.
     Bundle(BundleArgs),
@@ -266,6 +269,41 @@ pub struct BundleArgs {
     /// At most this many log lines per container (the last ones).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_log_lines: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A service (auth, user, ticket: all its containers), a role (service, db,
+    /// redis), a compose service or a container. Default: every container of the project.
+    #[arg(value_name = "SERVICE|ROLE")]
+    pub selected: Vec<String>,
+    /// Only lines since this long ago (e.g. 10m, 2h).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub since: Option<Duration>,
+    /// At most this many lines per container (the last ones).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub tail: Option<u64>,
+    /// Only lines matching this regular expression (matched after masking).
+    #[arg(long, value_parser = parse_grep, value_name = "REGEX")]
+    pub grep: Option<regex::Regex>,
+    /// Only lines of this level or more severe (JSON `level`, or the words and
+    /// markers PostgreSQL, Node and Redis write).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub level: Option<crate::logs::Level>,
+    /// Keep streaming new lines (across container restarts) until Ctrl-C.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Prefix each line with the engine's timestamp.
+    #[arg(long, short)]
+    pub timestamps: bool,
+}
+
+/// A `--grep` pattern, bounded in size (a hostile pattern cannot exhaust memory).
+fn parse_grep(text: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(text)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("{text:?} is not a regular expression: {e}"))
 }
 
 /// One `--report FORMAT=PATH`.

@@ -12,6 +12,7 @@ mod exit_code;
 mod files;
 mod fix;
 mod history;
+mod logs;
 mod probe;
 mod profile;
 mod repair;

@@ -25,6 +25,18 @@ impl Secrets {
         }
     }
 
+    /// Secret-named variables' values and every URL's password.
+    pub fn add_from_environment(&self, env: &std::collections::HashMap<String, String>) {
+        for (name, value) in env {
+            if is_secret_name(name) {
+                self.add(value);
+            }
+            if let Some(password) = url_password(value) {
+                self.add(password);
+            }
+        }
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let values = self.values.lock().expect("secrets lock");
         // Longest first, so a secret containing another is masked whole.
@@ -89,8 +101,17 @@ static SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     .collect()
 });
 
+/// Whether any shape occurs at all (one pass, for the lines with none).
+static SHAPE_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(SHAPES.iter().map(|(pattern, _)| pattern.as_str()))
+        .expect("valid patterns")
+});
+
 /// `text` with every secret-shaped part masked (on top of `Secrets::redact`).
 pub fn mask_shapes(text: &str) -> String {
+    if !SHAPE_SET.is_match(text) {
+        return text.to_string();
+    }
     SHAPES
         .iter()
         .fold(text.to_string(), |acc, (pattern, replacement)| {

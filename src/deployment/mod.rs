@@ -162,4 +162,18 @@ impl Context {
         }
         found
     }
+
+    /// `text` with every secret this run knows, and every secret-shaped part, masked.
+    pub fn mask(&self, text: &str) -> String {
+        crate::secrets::mask_shapes(&self.secrets.redact(text))
+    }
+
+    /// Teaches the redactor the secrets in `container`'s environment
+    /// (secret-named variables, URL passwords).
+    pub async fn learn_environment_secrets(&self, container: &str) -> Result<(), EngineError> {
+        if let Some(env) = containers::environment(self, container).await? {
+            self.secrets.add_from_environment(&env);
+        }
+        Ok(())
+    }
 }

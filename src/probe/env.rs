@@ -4,7 +4,6 @@
 use super::Context;
 use crate::check::Outcome;
 use crate::deployment::containers as docker;
-use crate::secrets::{is_secret_name, url_password};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -32,14 +31,7 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::from(e),
     };
-    for (name, value) in &env {
-        if is_secret_name(name) {
-            ctx.secrets.add(value);
-        }
-        if let Some(password) = url_password(value) {
-            ctx.secrets.add(password);
-        }
-    }
+    ctx.secrets.add_from_environment(&env);
     let mut problems = Vec::new();
     for (name, format) in vars {
         match env.get(name) {

@@ -19,6 +19,7 @@ mod discovery;
 mod fix;
 mod history;
 mod https;
+mod logs;
 mod prod_shaped;
 mod reports;
 mod safety;

@@ -1,0 +1,253 @@
+//! One log line from the engine: its timestamp, its level, and how it is shown
+//! (JSON lines as `time level message key=value`, plain lines as they are).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A line longer than this is cut (a hostile or runaway writer cannot fill memory).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Severity, least to most severe; `--level warn` keeps Warn and above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    fn label(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+
+    /// A level as loggers write it: a name (`warning`, `err`…) or pino's numbers.
+    fn from_json(value: &serde_json::Value) -> Option<Level> {
+        match value {
+            serde_json::Value::Number(n) => Some(match n.as_u64()? {
+                0..=29 => Level::Debug,
+                30..=39 => Level::Info,
+                40..=49 => Level::Warn,
+                50..=59 => Level::Error,
+                _ => Level::Fatal,
+            }),
+            serde_json::Value::String(s) => Level::from_word(s),
+            _ => None,
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Level> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "trace" | "debug" | "verbose" => Level::Debug,
+            "info" | "notice" | "log" => Level::Info,
+            "warn" | "warning" => Level::Warn,
+            "error" | "err" => Level::Error,
+            "fatal" | "panic" | "critical" | "crit" | "emerg" | "alert" => Level::Fatal,
+            _ => return None,
+        })
+    }
+
+    /// The level a plain line says it has: PostgreSQL's `ERROR:`, Node's
+    /// `Error: …`, Redis' `#` (warning) marker; Info when it says nothing.
+    fn of_plain(text: &str) -> Level {
+        let mut found: Option<Level> = None;
+        for word in text
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3)
+            .take(64)
+        {
+            if let Some(level) = Level::from_word(word).filter(|l| *l != Level::Info) {
+                found = Some(found.map_or(level, |f| f.max(level)));
+            }
+        }
+        if found.is_none() && is_redis_warning(text) {
+            return Level::Warn;
+        }
+        found.unwrap_or(Level::Info)
+    }
+}
+
+/// `1:M 28 Nov 2026 08:00:00.000 # WARNING …`: Redis marks warnings with `#`.
+fn is_redis_warning(text: &str) -> bool {
+    text.split_once(' ').is_some_and(|(pid_role, _)| {
+        pid_role.contains(':') && pid_role.chars().next().is_some_and(|c| c.is_ascii_digit())
+    }) && text.contains(" # ")
+}
+
+/// A line as read from the engine, parsed.
+#[derive(Debug, PartialEq)]
+pub struct Line {
+    /// The engine's timestamp (when the container wrote it).
+    pub at: SystemTime,
+    pub level: Level,
+    /// Rendered, without the timestamp prefix; not yet masked.
+    pub text: String,
+}
+
+/// Parses `2026-11-28T08:30:00.123456789Z message` (the engine's `timestamps`
+/// prefix); a line without one is `None` (the engine always writes one).
+pub fn parse(raw: &str) -> Option<Line> {
+    let (stamp, message) = raw.split_once(' ').unwrap_or((raw, ""));
+    let at = humantime::parse_rfc3339(stamp).ok()?;
+    let message = printable(message);
+    Some(match json_fields(&message) {
+        Some(fields) => render_json(at, fields),
+        None => Line {
+            at,
+            level: Level::of_plain(&message),
+            text: message,
+        },
+    })
+}
+
+/// The line without control characters (terminal escape sequences) and cut
+/// to `MAX_LINE_BYTES`.
+fn printable(message: &str) -> String {
+    let message = message.trim_end_matches(['\n', '\r']);
+    let mut shown = String::with_capacity(message.len().min(MAX_LINE_BYTES));
+    for c in message.chars() {
+        if shown.len() + c.len_utf8() > MAX_LINE_BYTES {
+            shown.push('…');
+            break;
+        }
+        if !c.is_control() || c == '\t' {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+fn json_fields(message: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if !message.starts_with('{') {
+        return None;
+    }
+    match serde_json::from_str(message) {
+        Ok(serde_json::Value::Object(fields)) => Some(fields),
+        _ => None,
+    }
+}
+
+const TIME_KEYS: [&str; 3] = ["time", "timestamp", "ts"];
+const MESSAGE_KEYS: [&str; 2] = ["message", "msg"];
+
+/// `2026-11-28T08:30:00.123Z ERROR Error: connect ECONNREFUSED service=auth`.
+fn render_json(at: SystemTime, mut fields: serde_json::Map<String, serde_json::Value>) -> Line {
+    let time = TIME_KEYS
+        .iter()
+        .find_map(|k| fields.remove(*k))
+        .and_then(|t| json_time(&t))
+        .unwrap_or(at);
+    let level = fields
+        .remove("level")
+        .and_then(|l| Level::from_json(&l))
+        .unwrap_or(Level::Info);
+    let message = MESSAGE_KEYS
+        .iter()
+        .find_map(|k| fields.remove(*k))
+        .map(|m| plain_value(&m));
+    let mut text = format!(
+        "{} {:<5}",
+        humantime::format_rfc3339_millis(time),
+        level.label()
+    );
+    if let Some(message) = message {
+        text.push(' ');
+        text.push_str(&message);
+    }
+    for (key, value) in &fields {
+        text.push_str(&format!(" {key}={}", quoted_value(value)));
+    }
+    Line { at, level, text }
+}
+
+/// Epoch milliseconds (or seconds), or an RFC 3339 string.
+fn json_time(value: &serde_json::Value) -> Option<SystemTime> {
+    match value {
+        serde_json::Value::Number(n) => {
+            let n = n.as_f64()?;
+            let millis = if n > 1e11 { n } else { n * 1000.0 };
+            (millis >= 0.0).then(|| UNIX_EPOCH + Duration::from_millis(millis as u64))
+        }
+        serde_json::Value::String(s) => humantime::parse_rfc3339_weak(s).ok(),
+        _ => None,
+    }
+}
+
+fn plain_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as `key=value` shows it: quoted when it has spaces or is empty.
+fn quoted_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_render_as_time_level_message_fields() {
+        let line = parse(
+            r#"2026-11-28T08:30:00.123456789Z {"level":"error","service":"auth","time":1795854600123,"message":"Error: connect ECONNREFUSED 172.31.0.3:6379","path":"/a b"}"#,
+        )
+        .unwrap();
+        assert_eq!(line.level, Level::Error);
+        assert_eq!(
+            line.text,
+            r#"2026-11-28T08:30:00.123Z ERROR Error: connect ECONNREFUSED 172.31.0.3:6379 path="/a b" service=auth"#
+        );
+        assert_eq!(
+            line.at,
+            humantime::parse_rfc3339("2026-11-28T08:30:00.123456789Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn plain_lines_stay_as_they_are_with_their_level() {
+        let pg = parse("2026-11-28T08:30:00Z 2026-11-28 08:30:00 UTC [7] ERROR:  relation \"x\" does not exist").unwrap();
+        assert_eq!(pg.level, Level::Error);
+        assert_eq!(
+            pg.text,
+            "2026-11-28 08:30:00 UTC [7] ERROR:  relation \"x\" does not exist"
+        );
+        let redis = parse("2026-11-28T08:30:00Z 1:M 28 Nov 2026 08:30:00.000 # Server initialized")
+            .unwrap();
+        assert_eq!(redis.level, Level::Warn);
+        let ready = parse("2026-11-28T08:30:00Z ready to accept connections").unwrap();
+        assert_eq!(ready.level, Level::Info);
+        assert_eq!(
+            parse(r#"2026-11-28T08:30:00Z {"level":40,"msg":"slow"}"#)
+                .unwrap()
+                .level,
+            Level::Warn
+        );
+    }
+
+    #[test]
+    fn hostile_lines_lose_escapes_and_are_cut() {
+        let line = parse(&format!(
+            "2026-11-28T08:30:00Z \x1b[2Jowned{}",
+            "x".repeat(100_000)
+        ))
+        .unwrap();
+        assert!(!line.text.contains('\x1b'));
+        assert!(line.text.starts_with("[2Jowned"));
+        assert!(line.text.len() <= MAX_LINE_BYTES + '…'.len_utf8());
+        assert_eq!(parse("no timestamp here"), None);
+        let deep = format!("2026-11-28T08:30:00Z {}", r#"{"a":"#.repeat(10_000));
+        assert!(parse(&deep).is_some(), "deeply nested JSON is a plain line");
+    }
+}
