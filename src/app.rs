@@ -9,7 +9,7 @@ use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
 use crate::{
     bundle, catalog, diagnose, exit_code, fix, history, logs, profile::Profile, runbook, state,
-    wait,
+    wait, watch,
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             diagnose::run(args, config, project, &cli.checks_dir, cli.color).await
         }
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
+        Command::Watch(args) => watch::run(args, config, project, &cli.checks_dir, cli.color).await,
         Command::Checks(ChecksCommand::List { format }) => {
             list_checks(deployment().await?, &cli.checks_dir, *format)
         }

@@ -52,6 +52,10 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Re-run the checks until all pass or the timeout expires (for CI after `up`).
     Wait(WaitArgs),
+    /// Re-run the checks every interval: a live screen on a terminal, one JSON
+    /// line per run when piped; warns of trends one run cannot see (memory that
+    /// keeps growing — a leak —, slowing responses, restarts).
+    Watch(WatchArgs),
     /// The check catalog.
     #[command(subcommand)]
     Checks(ChecksCommand),
@@ -342,6 +346,21 @@ pub struct WaitArgs {
     /// Containers (compose service names, e.g. `migrate`) that may have exited 0 on purpose.
     #[arg(long, value_delimiter = ',', value_name = "SERVICE")]
     pub allow_exited: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Pause between two runs.
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DUR")]
+    pub interval: Duration,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub duration: Option<Duration>,
+    /// Warnings (trends included) fail the watch too (exit 1).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Subcommand)]

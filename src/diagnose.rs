@@ -125,7 +125,16 @@ pub async fn run(
         let text = report::exporter(target.format, Style::default()).render(&report);
         write_output(&target.path, &text)?;
     }
-    let text = report::exporter(args.format, style).render(&report);
+    let mut text = report::exporter(args.format, style).render(&report);
+    if args.format == report::Format::Human
+        && matches!(report.status, Status::Fail | Status::Error)
+        && let Some(line) = serde_json::to_value(&report)
+            .ok()
+            .and_then(|now| crate::history::since_last_healthy(&now))
+    {
+        text.push_str(&line);
+        text.push('\n');
+    }
     write_output(&args.output, &text)?;
     Ok(match args.format {
         report::Format::Nagios => report::nagios_exit_code(report.status),

@@ -127,8 +127,66 @@ const FIGURES: [(&str, f64, f64); 5] = [
     ("slow_queries", 0.0, 1.0),
 ];
 
-/// What changed from report `a` to report `b`, one line each.
-pub fn changes(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+/// One difference between two runs.
+#[derive(Debug, PartialEq)]
+pub enum Change {
+    New {
+        id: String,
+        status: String,
+        message: String,
+    },
+    Status {
+        id: String,
+        from: String,
+        to: String,
+        message: String,
+    },
+    Figure {
+        id: String,
+        key: &'static str,
+        from: f64,
+        to: f64,
+    },
+    Gone {
+        id: String,
+    },
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::New {
+                id,
+                status,
+                message,
+            } => write!(f, "{id}: new check, {status}: {message}"),
+            Change::Status {
+                id,
+                from,
+                to,
+                message,
+            } => write!(f, "{id}: {from} → {to}: {message}"),
+            Change::Figure { id, key, from, to } => {
+                write!(f, "{id}: {key} {} → {}", show(*from), show(*to))
+            }
+            Change::Gone { id } => write!(f, "{id}: no longer checked"),
+        }
+    }
+}
+
+impl Change {
+    /// Without the message: for one line of several changes.
+    fn short(&self) -> String {
+        match self {
+            Change::Status { id, from, to, .. } => format!("{id} {from} → {to}"),
+            Change::New { id, status, .. } => format!("{id} new, {status}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What changed from report `a` to report `b`.
+pub fn changes(a: &serde_json::Value, b: &serde_json::Value) -> Vec<Change> {
     let by_id = |report: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
         report["results"]
             .as_array()
@@ -137,33 +195,36 @@ pub fn changes(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
             .filter_map(|r| Some((r["id"].as_str()?.to_string(), r.clone())))
             .collect()
     };
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
     let (before, after) = (by_id(a), by_id(b));
-    let mut lines = Vec::new();
+    let mut changes = Vec::new();
     for (id, now) in &after {
-        let now_status = now["status"].as_str().unwrap_or("?");
+        let message = now["message"].as_str().unwrap_or("").to_string();
         let Some(then) = before.get(id) else {
-            lines.push(format!(
-                "{id}: new check, {now_status}: {}",
-                now["message"].as_str().unwrap_or("")
-            ));
+            changes.push(Change::New {
+                id: id.clone(),
+                status: text(&now["status"]),
+                message,
+            });
             continue;
         };
-        let then_status = then["status"].as_str().unwrap_or("?");
-        if then_status != now_status {
-            lines.push(format!(
-                "{id}: {then_status} → {now_status}: {}",
-                now["message"].as_str().unwrap_or("")
-            ));
+        if then["status"] != now["status"] {
+            changes.push(Change::Status {
+                id: id.clone(),
+                from: text(&then["status"]),
+                to: text(&now["status"]),
+                message,
+            });
         }
-        lines.extend(moved_figures(id, &then["details"], &now["details"]));
+        changes.extend(moved_figures(id, &then["details"], &now["details"]));
     }
     for id in before.keys().filter(|id| !after.contains_key(*id)) {
-        lines.push(format!("{id}: no longer checked"));
+        changes.push(Change::Gone { id: id.clone() });
     }
-    lines
+    changes
 }
 
-fn moved_figures(id: &str, then: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
+fn moved_figures(id: &str, then: &serde_json::Value, now: &serde_json::Value) -> Vec<Change> {
     FIGURES
         .iter()
         .filter_map(|(key, relative, absolute)| {
@@ -171,11 +232,58 @@ fn moved_figures(id: &str, then: &serde_json::Value, now: &serde_json::Value) ->
                 serde_json::Value::Array(items) => Some(items.len() as f64),
                 other => other.as_f64(),
             };
-            let (a, b) = (number(then)?, number(now)?);
-            let moved = (b - a).abs() >= *absolute && (b - a).abs() >= a.abs() * relative;
-            moved.then(|| format!("{id}: {key} {} → {}", show(a), show(b)))
+            let (from, to) = (number(then)?, number(now)?);
+            let moved =
+                (to - from).abs() >= *absolute && (to - from).abs() >= from.abs() * relative;
+            moved.then(|| Change::Figure {
+                id: id.to_string(),
+                key,
+                from,
+                to,
+            })
         })
         .collect()
+}
+
+/// How many changes the one-line summary names.
+const SUMMARISED: usize = 3;
+
+/// `last healthy: 2h ago; since then: redis.user.ping pass → fail, … (diff
+/// lists them all)` — for a failing run, against the last saved run that passed.
+pub fn since_last_healthy(now: &serde_json::Value) -> Option<String> {
+    let run = last_passing()?;
+    let then = run.load().ok()?;
+    let at = humantime::parse_rfc3339_weak(then["generated_at"].as_str()?).ok()?;
+    let age = std::time::SystemTime::now()
+        .duration_since(at)
+        .unwrap_or_default();
+    let mut changes = changes(&then, now);
+    // Status changes first: they are the story; moved figures explain them.
+    changes.sort_by_key(|c| !matches!(c, Change::Status { .. } | Change::New { .. }));
+    let mut named: Vec<String> = changes.iter().take(SUMMARISED).map(Change::short).collect();
+    if changes.len() > SUMMARISED {
+        named.push(format!("and {} more", changes.len() - SUMMARISED));
+    }
+    let since = if named.is_empty() {
+        "nothing changed in the checks it ran".to_string()
+    } else {
+        named.join(", ")
+    };
+    Some(format!(
+        "last healthy: {} ago; since then: {since} (all: helpdesk-doctor diff)",
+        rounded_age(age)
+    ))
+}
+
+/// `40s`, `12m`, `2h`, `3d`: the largest unit.
+fn rounded_age(age: std::time::Duration) -> String {
+    let seconds = age.as_secs();
+    match seconds {
+        0..=59 => format!("{seconds}s"),
+        60..=3599 => format!("{}m", seconds / 60),
+        3600..=86_399 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86_400),
+    }
 }
 
 fn show(x: f64) -> String {
@@ -204,7 +312,10 @@ mod tests {
             {"id": "http.auth.health", "status": "pass", "message": "200", "details": {"time_total_ms": 9.0}},
         ]});
         assert_eq!(
-            changes(&a, &b),
+            changes(&a, &b)
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>(),
             [
                 "postgres.auth.expired_tokens: pass → warn: 150",
                 "postgres.auth.expired_tokens: value 0 → 150",
@@ -212,5 +323,7 @@ mod tests {
             ],
             "a response time from 4 to 9 ms is noise, not a change"
         );
+        assert_eq!(rounded_age(std::time::Duration::from_secs(7300)), "2h");
+        assert_eq!(rounded_age(std::time::Duration::from_secs(59)), "59s");
     }
 }

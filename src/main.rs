@@ -24,6 +24,7 @@ mod secrets;
 mod state;
 mod toml_error;
 mod wait;
+mod watch;
 
 use clap::Parser;
 use clap::error::ErrorKind;

@@ -142,7 +142,7 @@ fn timed_out(started: Instant, not_ready: &[CheckResult]) -> u8 {
     for result in not_ready {
         eprintln!(
             "  {} {}: {}",
-            result.status.as_str().to_uppercase(),
+            result.status.label(),
             result.id,
             result.message
         );

@@ -68,4 +68,24 @@ fn diff_lists_exactly_what_changed_since_the_last_healthy_run() {
         "{}",
         history.stdout
     );
+
+    let failing = run(doctor_here().args(["diagnose", "--skip", "logs.*,host.load"]));
+    assert_eq!(failing.code, 1, "{}", failing.stdout);
+    let story: Vec<&str> = failing
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("last healthy: "))
+        .collect();
+    assert_eq!(story.len(), 1, "one line: {}", failing.stdout);
+    assert!(
+        story[0].contains(" ago; since then: ")
+            && story[0].contains("container.user.redis pass → fail"),
+        "{}",
+        story[0]
+    );
+    assert!(
+        story[0].contains("(all: helpdesk-doctor diff)"),
+        "{}",
+        story[0]
+    );
 }

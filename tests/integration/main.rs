@@ -28,3 +28,4 @@ mod statuses;
 mod terminal;
 mod tokens_purge;
 mod wait;
+mod watch;

@@ -4,6 +4,7 @@
 const express = require('express');
 const jwt = require('./jwt');
 const log = require('./log');
+const { faults } = require('./faults');
 
 const PROBE_TIMEOUT_MS = 1000;
 const TOKEN_CACHE_SECONDS = 900;
@@ -95,6 +96,7 @@ function router(config, pool, redis) {
     }
   });
 
+  faults(app);
   return app;
 }
 
