@@ -224,3 +224,24 @@ fn fix_asks_on_a_terminal_and_repairs_when_answered_yes() {
         "{screen}"
     );
 }
+
+#[test]
+fn watch_shows_a_live_screen_with_memory_arrows_in_a_terminal() {
+    let _stack = stack_shared();
+    let (screen, code) =
+        in_terminal("watch --interval 1s --duration 6s --only 'container.*.service.resources'");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("watch · run "), "{screen}");
+    assert!(screen.contains("No issues found."), "{screen}");
+    // The last screen (earlier ones may remain in the scrollback).
+    let memory = screen
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("memory: "))
+        .unwrap_or_else(|| panic!("no memory line: {screen}"));
+    assert!(memory.contains("helpdesk-auth-service "), "{memory}");
+    assert!(
+        ["↑", "↓", "→"].iter().any(|arrow| memory.contains(arrow)),
+        "a trend arrow after three samples: {memory}"
+    );
+}
