@@ -13,6 +13,9 @@ use crate::{
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
+    if let Some(name) = &cli.context {
+        crate::deployment::engine::use_context(name);
+    }
     let config = cli.config.clone().or_else(state::default_config);
     let config = config.as_deref();
     let project = cli.project.as_deref();

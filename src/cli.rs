@@ -29,6 +29,10 @@ pub struct Cli {
     /// project on the engine running the guide's services.
     #[arg(long, global = true, value_name = "NAME")]
     pub project: Option<String>,
+    /// The docker context whose engine to use (as `docker --context`; wins over
+    /// DOCKER_HOST). Default: DOCKER_HOST, DOCKER_CONTEXT, the current context.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// Extra check files (*.toml); a check with a built-in's id replaces it.
     #[arg(long, global = true, value_name = "DIR")]
     pub checks_dir: Vec<PathBuf>,

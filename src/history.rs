@@ -251,15 +251,18 @@ const SUMMARISED: usize = 3;
 /// `last healthy: 2h ago; since then: redis.user.ping pass → fail, … (diff
 /// lists them all)` — for a failing run, against the last saved run that passed.
 pub fn since_last_healthy(now: &serde_json::Value) -> Option<String> {
-    let run = last_passing()?;
-    let then = run.load().ok()?;
+    let then = last_passing_like(now)?;
     let at = humantime::parse_rfc3339_weak(then["generated_at"].as_str()?).ok()?;
     let age = std::time::SystemTime::now()
         .duration_since(at)
         .unwrap_or_default();
-    let mut changes = changes(&then, now);
+    // Checks the healthy run did not make tell nothing of what changed since.
+    let mut changes: Vec<Change> = changes(&then, now)
+        .into_iter()
+        .filter(|c| !matches!(c, Change::New { .. } | Change::Gone { .. }))
+        .collect();
     // Status changes first: they are the story; moved figures explain them.
-    changes.sort_by_key(|c| !matches!(c, Change::Status { .. } | Change::New { .. }));
+    changes.sort_by_key(|c| !matches!(c, Change::Status { .. }));
     let mut named: Vec<String> = changes.iter().take(SUMMARISED).map(Change::short).collect();
     if changes.len() > SUMMARISED {
         named.push(format!("and {} more", changes.len() - SUMMARISED));
@@ -273,6 +276,20 @@ pub fn since_last_healthy(now: &serde_json::Value) -> Option<String> {
         "last healthy: {} ago; since then: {since} (all: helpdesk-doctor diff)",
         rounded_age(age)
     ))
+}
+
+/// The last passing run of the same project on the same engine as `now`
+/// (when `now` names them), as saved.
+fn last_passing_like(now: &serde_json::Value) -> Option<serde_json::Value> {
+    let same = |then: &serde_json::Value, key: &str, field: &str| {
+        now[key][field].is_null() || then[key][field] == now[key][field]
+    };
+    runs()
+        .into_iter()
+        .rev()
+        .filter(|r| r.status() == "pass")
+        .filter_map(|r| r.load().ok())
+        .find(|then| same(then, "project", "name") && same(then, "engine", "endpoint"))
 }
 
 /// `40s`, `12m`, `2h`, `3d`: the largest unit.

@@ -12,7 +12,8 @@ pub struct Profile {
     pub compose_project: String,
     pub compose_file: String,
     pub network: String,
-    /// Where the published ports are reached from the doctor.
+    /// Where the published ports are reached from the doctor (default: the
+    /// engine's host, 127.0.0.1 for a local engine).
     pub host: String,
     /// Where backups go by default (empty: `state::backup_dir`'s default).
     pub backup_dir: String,
@@ -125,7 +126,8 @@ impl Default for Profile {
             compose_file: "docker-compose.services.yml".into(),
             // Empty: found by discovery (the network the project's containers share).
             network: String::new(),
-            host: "127.0.0.1".into(),
+            // Empty: the engine's host when it is remote, else 127.0.0.1 (see `crate::discovery`).
+            host: String::new(),
             backup_dir: String::new(),
             services: vec![
                 service("auth", 1, "user"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need, builds
 # the images (no registry), starts the bundled stack, gates on its health with
-# the doctor itself (wait, then a JUnit diagnose), seeds it and runs every test;
+# the doctor itself (wait, then a JUnit diagnose), seeds it, starts a second
+# engine over tcp+TLS (tests/stack/remote) and runs every test;
 # then, in its place (the ports collide), the production-shaped fixture
 # (tests/stack/prod) and the tests that run on both deployments.
 source "$(dirname "$0")/stack/lib.sh"
@@ -52,8 +53,12 @@ mkdir -p "$REPO_DIR/target"
   die "the bundled stack is not healthy: see target/diagnose-report.xml"
 phase "seeding"
 "$STACK_DIR/seed.sh"
-phase "running the tests on the bundled stack"
+phase "starting a second engine (tcp+TLS on 127.0.0.2) with a small deployment"
+"$STACK_DIR/remote/up.sh"
+phase "running the tests on the bundled stack (and the second engine)"
 cargo test -q --workspace -- --skip prod_shaped::
+phase "stopping the second engine"
+"$STACK_DIR/remote/down.sh"
 
 phase "replacing the bundled stack by the production-shaped fixture"
 "$STACK_DIR/down.sh" >/dev/null 2>&1

@@ -73,6 +73,9 @@ impl std::fmt::Display for ProjectSource {
     }
 }
 
+/// Where a local engine's published ports are reached.
+const LOCAL_HOST: &str = "127.0.0.1";
+
 /// The profile (`--config` or the guide's) with its deployment discovered.
 pub async fn load(
     config: Option<&Path>,
@@ -91,6 +94,9 @@ pub async fn discover(
     flag: Option<&str>,
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
+    if profile.host.is_empty() {
+        profile.host = super::engine::remote_host().unwrap_or_else(|| LOCAL_HOST.into());
+    }
     let named = named_project(profile, flag, &std::env::current_dir().unwrap_or_default());
     // One engine connection for the listing and the database containers.
     let docker = super::engine::connect(timeout).await.ok();

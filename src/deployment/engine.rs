@@ -1,34 +1,191 @@
-//! The Docker engine client: connected (honouring `DOCKER_HOST`) and its API
-//! version negotiated within a timeout.
-
-use std::time::Duration;
+//! The Docker engine client: which engine (`--context`, `DOCKER_HOST` with
+//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, the current
+//! context of `~/.docker/config.json`, else the local socket — the docker
+//! CLI's order), connected over unix, tcp, tcp+TLS or ssh, its API version
+//! negotiated within a timeout.
 
 use super::EngineError;
+use super::context;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
 
-/// Where the engine is asked: `DOCKER_HOST`, else the local socket.
+const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";
+/// bollard's per-request timeout (seconds); every call is also bounded by the probe timeout.
+const REQUEST_TIMEOUT_S: u64 = 120;
+
+/// `--context NAME`, set once at start (it wins over the environment, as for the docker CLI).
+static CONTEXT_FLAG: OnceLock<String> = OnceLock::new();
+
+pub fn use_context(name: &str) {
+    let _ = CONTEXT_FLAG.set(name.to_string());
+}
+
+/// The engine the doctor talks to, and how it was chosen.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `unix:///…`, `tcp://host:port`, `ssh://user@host`.
+    pub endpoint: String,
+    /// The folder holding `ca.pem`, `cert.pem`, `key.pem` when TLS is on.
+    pub tls: Option<PathBuf>,
+    /// The docker context it comes from, if any.
+    pub context: Option<String>,
+}
+
+impl Target {
+    /// `tcp://10.0.0.5:2376 (context prod)`.
+    pub fn describe(&self) -> String {
+        match &self.context {
+            Some(name) => format!("{} (context {name})", self.endpoint),
+            None => self.endpoint.clone(),
+        }
+    }
+
+    /// The engine's host name or address when it is not this machine's socket.
+    pub fn remote_host(&self) -> Option<String> {
+        let rest = ["tcp://", "http://", "https://", "ssh://"]
+            .iter()
+            .find_map(|scheme| self.endpoint.strip_prefix(scheme))?;
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match host_port.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+        };
+        (!host.is_empty()).then(|| host.to_string())
+    }
+}
+
+/// Which engine: `--context`, `DOCKER_HOST`, `DOCKER_CONTEXT`, the current context, the local socket.
+pub fn target() -> Result<Target, EngineError> {
+    if let Some(name) = CONTEXT_FLAG.get() {
+        return context::load(name);
+    }
+    if let Some(host) = non_empty("DOCKER_HOST") {
+        let tls = non_empty("DOCKER_TLS_VERIFY").map(|_| {
+            non_empty("DOCKER_CERT_PATH")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| context::config_dir())
+        });
+        return Ok(Target {
+            endpoint: host,
+            tls,
+            context: None,
+        });
+    }
+    if let Some(name) = non_empty("DOCKER_CONTEXT").or_else(context::current) {
+        if name != "default" {
+            return context::load(&name);
+        }
+    }
+    Ok(Target {
+        endpoint: LOCAL_SOCKET.into(),
+        tls: None,
+        context: None,
+    })
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Where the engine is asked, for messages (`unix:///var/run/docker.sock` when it cannot be told).
 pub fn endpoint() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|host| !host.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    target().map_or_else(|_| LOCAL_SOCKET.into(), |t| t.describe())
 }
 
 pub async fn connect(timeout: Duration) -> Result<bollard::Docker, EngineError> {
-    let endpoint = endpoint();
+    let target = target()?;
     let unreachable = |reason: &dyn std::fmt::Display| EngineError::Unreachable {
-        endpoint: endpoint.clone(),
+        endpoint: target.describe(),
         reason: reason.to_string(),
     };
-    let docker = bollard::Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
+    let docker = match &target.tls {
+        Some(dir) => bollard::Docker::connect_with_ssl(
+            &target.endpoint,
+            &dir.join("key.pem"),
+            &dir.join("cert.pem"),
+            &dir.join("ca.pem"),
+            REQUEST_TIMEOUT_S,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        None => bollard::Docker::connect_with_host(&target.endpoint),
+    }
+    .map_err(|e| unreachable(&e))?;
     match tokio::time::timeout(timeout, docker.negotiate_version()).await {
         Ok(Ok(docker)) => Ok(docker),
-        Ok(Err(e)) => Err(unreachable(&e)),
-        Err(_) => Err(EngineError::Silent { endpoint, timeout }),
+        Ok(Err(e)) => Err(connect_error(&e, &target)),
+        Err(_) => Err(EngineError::Silent {
+            endpoint: target.describe(),
+            timeout,
+        }),
+    }
+}
+
+/// The whole chain of causes (hyper's top message buries the TLS one).
+fn reason(error: &bollard::errors::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A failed handshake as a TLS error naming the files used, else unreachable.
+fn connect_error(error: &bollard::errors::Error, target: &Target) -> EngineError {
+    let reason = reason(error);
+    match &target.tls {
+        Some(dir) if reason.contains("certificate") || reason.contains("TLS") => EngineError::Tls {
+            endpoint: target.describe(),
+            reason: reason.rsplit(": ").next().unwrap_or(&reason).to_string(),
+            certificates: dir.display().to_string(),
+        },
+        _ => EngineError::Unreachable {
+            endpoint: target.describe(),
+            reason,
+        },
     }
 }
 
 /// Whether the engine runs on this machine (its unix socket): then paths it
-/// reports on the host (a bind mount's source) are this machine's.
+/// reports on the host (a bind mount's source), its processes and its
+/// containers' cgroups are this machine's.
 pub fn is_local() -> bool {
-    std::env::var("DOCKER_HOST").map_or(true, |host| host.is_empty() || host.starts_with("unix://"))
+    target().is_ok_and(|t| t.endpoint.starts_with("unix://"))
+}
+
+/// The remote engine's host, when the engine is not local.
+pub fn remote_host() -> Option<String> {
+    target().ok().filter(|_| !is_local())?.remote_host()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(endpoint: &str) -> Option<String> {
+        Target {
+            endpoint: endpoint.into(),
+            tls: None,
+            context: None,
+        }
+        .remote_host()
+    }
+
+    #[test]
+    fn the_remote_host_comes_from_the_endpoint() {
+        assert_eq!(at("tcp://10.0.0.5:2376").as_deref(), Some("10.0.0.5"));
+        assert_eq!(
+            at("ssh://deploy@prod-1.example:22").as_deref(),
+            Some("prod-1.example")
+        );
+        assert_eq!(at("ssh://prod-1").as_deref(), Some("prod-1"));
+        assert_eq!(at("tcp://[fd00::5]:2376").as_deref(), Some("fd00::5"));
+        assert_eq!(at("unix:///var/run/docker.sock"), None);
+    }
 }

@@ -9,6 +9,17 @@ pub enum EngineError {
     /// No engine at the endpoint, or it refused the connection.
     #[error("Docker engine not reachable at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
+    /// The engine's TLS handshake failed (wrong CA, name or client certificate).
+    #[error("Docker engine at {endpoint}: TLS failed ({reason})")]
+    Tls {
+        endpoint: String,
+        reason: String,
+        /// The folder of ca.pem, cert.pem, key.pem used.
+        certificates: String,
+    },
+    /// A docker context that cannot be used.
+    #[error("docker context {name:?} cannot be used: {reason}")]
+    Context { name: String, reason: String },
     /// The engine accepted the connection but did not answer in time.
     #[error("Docker engine at {endpoint} did not answer within {timeout:?}")]
     Silent { endpoint: String, timeout: Duration },
@@ -42,6 +53,14 @@ impl EngineError {
                 "Start the engine (systemctl start docker) or point DOCKER_HOST at it; \
                  check that this user may use {endpoint}: docker info"
             ),
+            EngineError::Tls { certificates, .. } => format!(
+                "The engine's certificate must be signed by {certificates}/ca.pem and name the \
+                 host you reach it by; this client's cert.pem and key.pem must be signed by the \
+                 CA the engine trusts (DOCKER_CERT_PATH, or the context's TLS files)"
+            ),
+            EngineError::Context { name, .. } => {
+                format!("See the contexts: docker context ls; docker context inspect {name}")
+            }
             EngineError::Silent { .. } => {
                 "The engine is overloaded or stuck: docker info; systemctl status docker".into()
             }

@@ -4,6 +4,7 @@
 
 pub mod connect_error;
 pub mod containers;
+pub mod context;
 pub mod credentials;
 pub mod discovery;
 pub mod engine;

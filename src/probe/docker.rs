@@ -275,7 +275,13 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
         return skipped;
     }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
-    let (used, limit, cpu) = match cgroup::usage(pid).await {
+    // A remote engine's pid is not this machine's: its stats come from the API.
+    let local = if crate::deployment::engine::is_local() {
+        cgroup::usage(pid).await
+    } else {
+        None
+    };
+    let (used, limit, cpu) = match local {
         Some(u) => (u.memory_bytes, u.memory_limit_bytes, Some(u.cpu_percent)),
         None => match engine_memory(ctx, container).await {
             Ok((used, limit)) => (used, limit, None),

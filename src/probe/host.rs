@@ -117,3 +117,45 @@ pub fn load() -> Outcome {
         .detail("load5", load.five)
         .detail("cores", cores)
 }
+
+/// A remote engine's host: what the engine's API says of it (`/info`: Docker
+/// root, CPUs, memory, images and containers), as a SKIP saying why — this machine's
+/// disks, memory and load are not the engine host's.
+pub async fn of_remote_engine(ctx: &Context) -> Outcome {
+    let endpoint = crate::deployment::engine::endpoint();
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::from(e),
+    };
+    let info = match tokio::time::timeout(ctx.timeout, docker.info()).await {
+        Ok(Ok(info)) => info,
+        Ok(Err(e)) => return Outcome::fail(format!("docker info on {endpoint}: {e}")),
+        Err(_) => {
+            return Outcome::fail(format!(
+                "docker info on {endpoint}: no answer within {:?}",
+                ctx.timeout
+            ));
+        }
+    };
+    let root = info.docker_root_dir.unwrap_or_default();
+    let memory = info.mem_total.unwrap_or_default() as f64 / GB;
+    let cpus = info.ncpu.unwrap_or_default();
+    let held = format!(
+        " holding {} images and {} containers",
+        info.images.unwrap_or_default(),
+        info.containers.unwrap_or_default()
+    );
+    let host = crate::deployment::engine::remote_host().unwrap_or_default();
+    Outcome::new(
+        Status::Skip,
+        format!(
+            "the engine is remote ({endpoint}): its host has {cpus} CPUs and {memory:.1} GB of memory, \
+             Docker root {root}{held}; its free space, memory use and load are not in the Docker API"
+        ),
+    )
+    .with_hint(format!("Look on the engine's host: ssh {host} 'df -h {root}; free -h; uptime'"))
+    .detail("remote_engine", endpoint)
+    .detail("docker_root", root)
+    .detail("engine_cpus", cpus)
+    .detail("engine_memory_gb", round(memory))
+}

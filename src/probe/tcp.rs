@@ -27,9 +27,13 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     let owner_running = owner_running(ctx, owner).await;
     match connected {
         Ok(Ok(_)) if owner_running == Some(false) => {
-            let holder = match listener::find(port) {
-                Some(l) => format!("pid {} ({})", l.pid, l.name),
-                None => "a process this user cannot see".into(),
+            // This machine's processes say nothing of a remote engine's host.
+            let holder = match crate::deployment::engine::remote_host() {
+                Some(host) => format!("a process on {host} (the engine's host: ss -ltnp there)"),
+                None => match listener::find(port) {
+                    Some(l) => format!("pid {} ({})", l.pid, l.name),
+                    None => "a process this user cannot see".into(),
+                },
             };
             Outcome::fail(format!("port {port} is held by {holder} while {owner} is not running (EADDRINUSE)"))
                 .detail("holder", holder)

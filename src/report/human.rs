@@ -64,8 +64,15 @@ fn header(report: &Report) -> String {
         .as_ref()
         .map(|p| format!(" · project {}", p.name))
         .unwrap_or_default();
+    // A remote engine is named: the same project may run on several.
+    let engine = report
+        .engine
+        .as_ref()
+        .filter(|e| !e.endpoint.starts_with("unix://"))
+        .map(|e| format!(" · engine {}", e.endpoint))
+        .unwrap_or_default();
     format!(
-        "helpdesk-doctor{project} · {} checks in {} ms",
+        "helpdesk-doctor{project}{engine} · {} checks in {} ms",
         report.summary.total, report.summary.duration_ms
     )
     .bold()

@@ -16,6 +16,7 @@ mod deployments;
 mod diagnose_faults;
 mod diagnose_healthy;
 mod discovery;
+mod engines;
 mod fix;
 mod history;
 mod https;

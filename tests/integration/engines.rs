@@ -1,0 +1,199 @@
+//! A remote engine (issue 13): the second dockerd of tests/stack/remote/up.sh,
+//! reached over tcp+TLS at 127.0.0.2 with certificates made by that script,
+//! running a small deployment whose ports have the bundled stack's numbers
+//! on 127.0.0.2 — a probe sent to 127.0.0.1 would reach the wrong deployment.
+
+use crate::support::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+const ENDPOINT: &str = "tcp://127.0.0.2:23760";
+const ENGINE_DIR: &str = "/tmp/helpdesk-engine2";
+
+fn certificates(which: &str) -> PathBuf {
+    let dir = PathBuf::from(ENGINE_DIR).join(which);
+    assert!(
+        dir.join("ca.pem").is_file(),
+        "the second engine is not up: run tests/stack/remote/up.sh (tests/run.sh does)"
+    );
+    dir
+}
+
+/// The doctor pointed at the second engine the way the docker CLI is.
+fn remote_doctor(certs: &str) -> Command {
+    let mut command = doctor();
+    command
+        .env("DOCKER_HOST", ENDPOINT)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certificates(certs));
+    command
+}
+
+#[test]
+fn the_remote_deployment_is_diagnosed_over_tls_and_probed_on_the_engines_host() {
+    let _stack = stack_shared();
+    let diagnosed =
+        run(remote_doctor("certs").args(["diagnose", "--service", "auth", "--format", "json"]));
+    let report = diagnosed.json();
+    assert_eq!(
+        diagnosed.code, 0,
+        "{}\n{}",
+        diagnosed.stdout, diagnosed.stderr
+    );
+    assert_eq!(report["engine"]["endpoint"], ENDPOINT);
+    assert_eq!(report["project"]["name"], "remote");
+    let targets: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert!(
+        targets.iter().filter(|t| t.contains("127.0.0.2")).count() >= 8,
+        "ports, HTTP, PostgreSQL and Redis on the engine's host: {targets:?}"
+    );
+    assert!(
+        targets
+            .iter()
+            .all(|t| !t.contains("127.0.0.1") && !t.contains("localhost")),
+        "a probe went to this machine: {targets:?}"
+    );
+
+    let human = run(remote_doctor("certs").args(["diagnose", "--service", "auth"]));
+    assert!(
+        human
+            .stdout
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("engine {ENDPOINT}")),
+        "the header names the engine: {}",
+        human.stdout
+    );
+}
+
+#[test]
+fn host_checks_of_a_remote_engine_are_skipped_saying_why_never_measured_here() {
+    let _stack = stack_shared();
+    let (run, report) = {
+        let run =
+            run(remote_doctor("certs").args(["diagnose", "--only", "host.*", "--format", "json"]));
+        let report = run.json();
+        (run, report)
+    };
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for id in ["host.disk", "host.memory", "host.load"] {
+        assert_eq!(status_of(&report, id), "skip", "{id}");
+        let message = result(&report, id)["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("the engine is remote ({ENDPOINT})"))
+                && message.contains("Docker root /tmp/helpdesk-engine2/data"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_ca_is_a_tls_error_naming_the_engine() {
+    let _stack = stack_shared();
+    let run =
+        run(remote_doctor("wrong-ca").args(["diagnose", "--service", "auth", "--format", "json"]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    let engine = result(&report, "docker.engine");
+    let message = engine["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("Docker engine at {ENDPOINT}: TLS failed ("))
+            && message.contains("UnknownIssuer"),
+        "{message}"
+    );
+    assert!(
+        engine["hint"]
+            .as_str()
+            .unwrap()
+            .contains("/tmp/helpdesk-engine2/wrong-ca/ca.pem"),
+        "{engine}"
+    );
+    let backup = run_backup_with_wrong_ca();
+    assert_eq!(backup.code, 3, "a runbook cannot run: {}", backup.stderr);
+    assert!(backup.stderr.contains("TLS failed"), "{}", backup.stderr);
+}
+
+fn run_backup_with_wrong_ca() -> Run {
+    let out = tempfile::tempdir().unwrap();
+    run(remote_doctor("wrong-ca")
+        .args(["backup", "--only", "auth", "--out"])
+        .arg(out.path()))
+}
+
+#[test]
+fn a_docker_context_made_by_the_docker_cli_selects_the_engine() {
+    let _stack = stack_shared();
+    let config = tempfile::tempdir().unwrap();
+    let certs = certificates("certs");
+    let docker = |args: &[&str]| {
+        let output = Command::new("docker")
+            .env("DOCKER_CONFIG", config.path())
+            .env_remove("DOCKER_HOST")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let endpoint = format!(
+        "host={ENDPOINT},ca={0}/ca.pem,cert={0}/cert.pem,key={0}/key.pem",
+        certs.display()
+    );
+    docker(&["context", "create", "far", "--docker", &endpoint]);
+    let in_context = |args: &[&str]| {
+        run(doctor()
+            .env("DOCKER_CONFIG", config.path())
+            .env_remove("DOCKER_HOST")
+            .args(args))
+    };
+    let flagged = in_context(&["--context", "far", "diagnose", "--service", "auth"]);
+    assert_eq!(flagged.code, 0, "{}{}", flagged.stdout, flagged.stderr);
+    assert!(
+        flagged
+            .stdout
+            .contains(&format!("engine {ENDPOINT} (context far)")),
+        "{}",
+        flagged.stdout
+    );
+    docker(&["context", "use", "far"]);
+    let current = in_context(&["diagnose", "--service", "auth"]);
+    assert_eq!(current.code, 0, "the current context: {}", current.stdout);
+    assert!(
+        current.stdout.contains("project remote"),
+        "{}",
+        current.stdout
+    );
+    let unknown = in_context(&["--context", "nowhere", "diagnose", "--service", "auth"]);
+    assert!(
+        unknown
+            .stdout
+            .contains("docker context \"nowhere\" cannot be used"),
+        "{}",
+        unknown.stdout
+    );
+}
+
+#[test]
+fn logs_come_from_the_remote_engine() {
+    let _stack = stack_shared();
+    let run = run(remote_doctor("certs").args(["logs", "db", "-n", "3"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.lines().count() == 3
+            && run
+                .stdout
+                .lines()
+                .all(|l| l.starts_with("remote_auth-db_1 | ")),
+        "{}",
+        run.stdout
+    );
+}
