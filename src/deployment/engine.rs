@@ -65,7 +65,7 @@ pub fn target() -> Result<Target, EngineError> {
         let tls = non_empty("DOCKER_TLS_VERIFY").map(|_| {
             non_empty("DOCKER_CERT_PATH")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| context::config_dir())
+                .unwrap_or_else(context::config_dir)
         });
         return Ok(Target {
             endpoint: host,
@@ -73,10 +73,10 @@ pub fn target() -> Result<Target, EngineError> {
             context: None,
         });
     }
-    if let Some(name) = non_empty("DOCKER_CONTEXT").or_else(context::current) {
-        if name != "default" {
-            return context::load(&name);
-        }
+    if let Some(name) = non_empty("DOCKER_CONTEXT").or_else(context::current)
+        && name != "default"
+    {
+        return context::load(&name);
     }
     Ok(Target {
         endpoint: LOCAL_SOCKET.into(),
