@@ -4,6 +4,7 @@ use crate::cli::{
     BackupAction, CacheCommand, ChecksCommand, Cli, Command, ListFormat, TokensCommand,
 };
 use crate::deployment::discovery;
+use crate::deployment::engine::Engine;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
@@ -13,11 +14,17 @@ use crate::{
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
-    if let Some(name) = &cli.context {
-        crate::deployment::engine::use_context(name);
-    }
     let config = cli.config.clone().or_else(state::default_config);
     let config = config.as_deref();
+    match cli.context.as_slice() {
+        [one] => crate::deployment::engine::use_context(one),
+        [_, _, ..] if !matches!(cli.command, Command::Diagnose(_)) => {
+            return Err(Error::Usage(
+                "several --context: only diagnose runs on several engines at once".into(),
+            ));
+        }
+        _ => {}
+    }
     let project = cli.project.as_deref();
     let deployment = || async { discovery::load(config, project).await.map(|(p, _)| p) };
     // A restore killed outright (kill -9) left applications stopped: say so first.
@@ -28,7 +35,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
     match &cli.command {
         Command::Diagnose(args) => {
-            diagnose::run(args, config, project, &cli.checks_dir, cli.color).await
+            let engines = engines(&cli.context, config)?;
+            diagnose::run(args, config, project, &cli.checks_dir, engines, cli.color).await
         }
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Watch(args) => watch::run(args, config, project, &cli.checks_dir, cli.color).await,
@@ -143,6 +151,25 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             runbook::restore::run(&(args, backups).into(), &profile).await
         }
     }
+}
+
+/// The engines of one diagnose: each `--context`, else the config's `[[engines]]`
+/// (empty: the one engine chosen as the docker CLI would).
+fn engines(
+    contexts: &[String],
+    config: Option<&std::path::Path>,
+) -> Result<Vec<(String, Engine)>, Error> {
+    if !contexts.is_empty() {
+        return Ok(contexts
+            .iter()
+            .map(|name| (name.clone(), Engine::of_context(name)))
+            .collect());
+    }
+    let entries = Profile::load(config)?.engines;
+    Ok(entries
+        .iter()
+        .map(|entry| (entry.name.clone(), Engine::of_entry(entry)))
+        .collect())
 }
 
 fn list_history() -> Result<u8, Error> {

@@ -56,7 +56,7 @@ pub async fn run(
             &plan.profile.compose_project,
             &plan.project_source.to_string(),
         )
-        .with_engine();
+        .with_engine(plan.profile.engine.describe());
     let cannot = |what: &str, e: &dyn std::fmt::Display| {
         Error::CannotRun(format!("{what} {}: {e}", options.out.display()))
     };

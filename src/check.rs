@@ -93,6 +93,9 @@ pub struct CheckResult {
     pub hint: Option<String>,
     pub duration_ms: u64,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The engine it ran on, when one run covers several (`--context a --context b`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// Counts per status, and the overall status of a run.

@@ -31,8 +31,9 @@ pub struct Cli {
     pub project: Option<String>,
     /// The docker context whose engine to use (as `docker --context`; wins over
     /// DOCKER_HOST). Default: DOCKER_HOST, DOCKER_CONTEXT, the current context.
+    /// Repeated (diagnose only): one run over several engines.
     #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
     /// Extra check files (*.toml); a check with a built-in's id replaces it.
     #[arg(long, global = true, value_name = "DIR")]
     pub checks_dir: Vec<PathBuf>,

@@ -5,6 +5,7 @@ use crate::check::{CheckResult, Status};
 use crate::cli::{Color, DiagnoseArgs, Selection};
 use crate::deployment::Context;
 use crate::deployment::discovery::{self, ProjectSource};
+use crate::deployment::engine::Engine;
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
@@ -33,8 +34,19 @@ impl Plan {
         checks_dirs: &[PathBuf],
         selection: &Selection,
     ) -> Result<Plan, Error> {
+        Plan::load_on(config, project, checks_dirs, selection, Engine::chosen()).await
+    }
+
+    /// `load`, for the deployment on `engine`.
+    pub async fn load_on(
+        config: Option<&Path>,
+        project: Option<&str>,
+        checks_dirs: &[PathBuf],
+        selection: &Selection,
+        engine: Engine,
+    ) -> Result<Plan, Error> {
         let loading_started = Instant::now();
-        let (mut profile, project_source) = discovery::load(config, project).await?;
+        let (mut profile, project_source) = discovery::load_on(config, project, engine).await?;
         if let Some(timeout) = selection.probe_timeout {
             profile.timeouts.probe_ms = timeout.as_millis() as u64;
         }
@@ -98,16 +110,19 @@ pub async fn run(
     config: Option<&Path>,
     project: Option<&str>,
     checks_dirs: &[PathBuf],
+    engines: Vec<(String, Engine)>,
     color: Color,
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
-    let (results, duration_ms) = plan.run().await;
-    let report = Report::new(results, duration_ms)
-        .with_project(
-            &plan.profile.compose_project,
-            &plan.project_source.to_string(),
-        )
-        .with_engine();
+    let report = if engines.len() > 1 {
+        on_engines(args, config, project, checks_dirs, engines).await?
+    } else {
+        let engine = engines
+            .into_iter()
+            .next()
+            .map_or_else(Engine::chosen, |(_, e)| e);
+        let plan = Plan::load_on(config, project, checks_dirs, &args.selection, engine).await?;
+        plan.report().await
+    };
     let to_stdout = args.output.as_os_str() == "-";
     warn_if_output_looks_like_a_format(&args.output);
     let style = Style {
@@ -126,7 +141,9 @@ pub async fn run(
         write_output(&target.path, &text)?;
     }
     let mut text = report::exporter(args.format, style).render(&report);
+    // One engine's history: a run over several has no single "last healthy".
     if args.format == report::Format::Human
+        && report.engines.is_empty()
         && matches!(report.status, Status::Fail | Status::Error)
         && let Some(line) = serde_json::to_value(&report)
             .ok()
@@ -140,6 +157,41 @@ pub async fn run(
         report::Format::Nagios => report::nagios_exit_code(report.status),
         _ => exit_code_for(report.status, args.strict),
     })
+}
+
+impl Plan {
+    /// One run of the checks, as a report naming its project and engine.
+    pub async fn report(&self) -> Report {
+        let (results, duration_ms) = self.run().await;
+        Report::new(results, duration_ms)
+            .with_project(
+                &self.profile.compose_project,
+                &self.project_source.to_string(),
+            )
+            .with_engine(self.profile.engine.describe())
+    }
+}
+
+/// One run on several engines at once: each engine's deployment discovered
+/// and checked concurrently; an unreachable engine fails only its own part.
+async fn on_engines(
+    args: &DiagnoseArgs,
+    config: Option<&Path>,
+    project: Option<&str>,
+    checks_dirs: &[PathBuf],
+    engines: Vec<(String, Engine)>,
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    let runs = engines.into_iter().map(|(name, engine)| async move {
+        let endpoint = engine.endpoint();
+        let plan = Plan::load_on(config, project, checks_dirs, &args.selection, engine).await?;
+        Ok::<_, Error>((name, endpoint, plan.report().await))
+    });
+    let parts = futures::future::try_join_all(runs).await?;
+    Ok(Report::of_engines(
+        parts,
+        started.elapsed().as_millis() as u64,
+    ))
 }
 
 /// `-o json` writes a file named `json`: say so, it is rarely what was meant.

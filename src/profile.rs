@@ -23,6 +23,11 @@ pub struct Profile {
     /// The compose files the project was started with (from its containers' labels).
     #[serde(skip)]
     pub compose_files: Vec<String>,
+    /// Several engines for one `diagnose` (`[[engines]]`); empty: the one chosen.
+    pub engines: Vec<EngineEntry>,
+    /// The engine the deployment runs on (chosen at discovery).
+    #[serde(skip)]
+    pub engine: crate::deployment::engine::Engine,
     /// Whether the config lists the services itself (then their database users
     /// and names are the config's, not discovered).
     #[serde(skip)]
@@ -60,6 +65,17 @@ pub struct Service {
 pub struct Front {
     pub container: String,
     pub compose_service: String,
+}
+
+/// One engine of `[[engines]]`: a docker context, or an endpoint (with the
+/// folder of its TLS files, as DOCKER_CERT_PATH).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineEntry {
+    pub name: String,
+    pub context: Option<String>,
+    pub host: Option<String>,
+    pub cert_path: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -137,6 +153,8 @@ impl Default for Profile {
             thresholds: Thresholds::default(),
             timeouts: Timeouts::default(),
             compose_files: Vec::new(),
+            engines: Vec::new(),
+            engine: Default::default(),
             services_configured: false,
         }
     }

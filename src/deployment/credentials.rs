@@ -369,7 +369,7 @@ async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result
 
 /// The host file a local engine bind-mounts at `path` in `container`, if any.
 async fn bind_mount_source(ctx: &Context, container: &str, path: &str) -> Option<PathBuf> {
-    if !super::engine::is_local() {
+    if !ctx.profile.engine.is_local() {
         return None;
     }
     let inspected = super::containers::inspect(ctx, container).await.ok()??;

@@ -5,6 +5,7 @@
 //! compose labels. Names are read from the engine, never assumed; the guide's
 //! names are only the fallback.
 
+use super::engine::Engine;
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
@@ -81,7 +82,17 @@ pub async fn load(
     config: Option<&Path>,
     flag: Option<&str>,
 ) -> Result<(Profile, ProjectSource), Error> {
+    load_on(config, flag, Engine::chosen()).await
+}
+
+/// `load`, on the given engine.
+pub async fn load_on(
+    config: Option<&Path>,
+    flag: Option<&str>,
+    engine: Engine,
+) -> Result<(Profile, ProjectSource), Error> {
     let mut profile = Profile::load(config)?;
+    profile.engine = engine;
     let timeout = Duration::from_millis(profile.timeouts.probe_ms);
     let source = discover(&mut profile, flag, timeout).await?;
     Ok((profile, source))
@@ -95,11 +106,14 @@ pub async fn discover(
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
     if profile.host.is_empty() {
-        profile.host = super::engine::remote_host().unwrap_or_else(|| LOCAL_HOST.into());
+        profile.host = profile
+            .engine
+            .remote_host()
+            .unwrap_or_else(|| LOCAL_HOST.into());
     }
     let named = named_project(profile, flag, &std::env::current_dir().unwrap_or_default());
     // One engine connection for the listing and the database containers.
-    let docker = super::engine::connect(timeout).await.ok();
+    let docker = profile.engine.connect(timeout).await.ok();
     let listed = match &docker {
         Some(docker) => list_containers(docker, timeout).await,
         None => None,

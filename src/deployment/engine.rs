@@ -33,6 +33,14 @@ pub struct Target {
 }
 
 impl Target {
+    fn local() -> Target {
+        Target {
+            endpoint: LOCAL_SOCKET.into(),
+            tls: None,
+            context: None,
+        }
+    }
+
     /// `tcp://10.0.0.5:2376 (context prod)`.
     pub fn describe(&self) -> String {
         match &self.context {
@@ -57,7 +65,7 @@ impl Target {
 }
 
 /// Which engine: `--context`, `DOCKER_HOST`, `DOCKER_CONTEXT`, the current context, the local socket.
-pub fn target() -> Result<Target, EngineError> {
+fn target() -> Result<Target, EngineError> {
     if let Some(name) = CONTEXT_FLAG.get() {
         return context::load(name);
     }
@@ -78,24 +86,90 @@ pub fn target() -> Result<Target, EngineError> {
     {
         return context::load(&name);
     }
-    Ok(Target {
-        endpoint: LOCAL_SOCKET.into(),
-        tls: None,
-        context: None,
-    })
+    Ok(Target::local())
 }
 
 fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Where the engine is asked, for messages (`unix:///var/run/docker.sock` when it cannot be told).
-pub fn endpoint() -> String {
-    target().map_or_else(|_| LOCAL_SOCKET.into(), |t| t.describe())
+/// The engine a deployment runs on, as chosen — or why it cannot be used (a
+/// context that does not exist): that error is the engine check's failure.
+#[derive(Clone, Debug)]
+pub struct Engine(Result<Target, EngineError>);
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine(Ok(Target::local()))
+    }
 }
 
-pub async fn connect(timeout: Duration) -> Result<bollard::Docker, EngineError> {
-    let target = target()?;
+impl Engine {
+    /// `--context`, else the environment and the docker CLI's config (see `target`).
+    pub fn chosen() -> Engine {
+        Engine(target())
+    }
+
+    /// The engine of docker context `name`.
+    pub fn of_context(name: &str) -> Engine {
+        Engine(context::load(name))
+    }
+
+    /// The engine an `[[engines]]` entry names.
+    pub fn of_entry(entry: &crate::profile::EngineEntry) -> Engine {
+        match (&entry.context, &entry.host) {
+            (Some(context), _) => Engine::of_context(context),
+            (None, Some(host)) => Engine(Ok(Target {
+                endpoint: host.clone(),
+                tls: entry.cert_path.as_ref().map(PathBuf::from),
+                context: None,
+            })),
+            (None, None) => Engine(Err(EngineError::Context {
+                name: entry.name.clone(),
+                reason: "the [[engines]] entry names neither a context nor a host".into(),
+            })),
+        }
+    }
+
+    /// `tcp://10.0.0.5:2376 (context prod)`, for headers and messages.
+    pub fn describe(&self) -> String {
+        match &self.0 {
+            Ok(target) => target.describe(),
+            Err(EngineError::Context { name, .. }) => format!("context {name}"),
+            Err(_) => LOCAL_SOCKET.into(),
+        }
+    }
+
+    /// The endpoint alone (`tcp://10.0.0.5:2376`), or the context that cannot be used.
+    pub fn endpoint(&self) -> String {
+        match &self.0 {
+            Ok(target) => target.endpoint.clone(),
+            Err(_) => self.describe(),
+        }
+    }
+
+    /// Whether the engine runs on this machine (its unix socket): then paths it
+    /// reports on the host (a bind mount's source), its processes and its
+    /// containers' cgroups are this machine's.
+    pub fn is_local(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_ok_and(|t| t.endpoint.starts_with("unix://"))
+    }
+
+    /// The engine's host, when it is not this machine's socket.
+    pub fn remote_host(&self) -> Option<String> {
+        self.0.as_ref().ok()?.remote_host()
+    }
+
+    /// A client of the engine, its API version negotiated within `timeout`.
+    pub async fn connect(&self, timeout: Duration) -> Result<bollard::Docker, EngineError> {
+        let target = self.0.as_ref().map_err(Clone::clone)?;
+        connect(target, timeout).await
+    }
+}
+
+async fn connect(target: &Target, timeout: Duration) -> Result<bollard::Docker, EngineError> {
     let unreachable = |reason: &dyn std::fmt::Display| EngineError::Unreachable {
         endpoint: target.describe(),
         reason: reason.to_string(),
@@ -114,7 +188,7 @@ pub async fn connect(timeout: Duration) -> Result<bollard::Docker, EngineError> 
     .map_err(|e| unreachable(&e))?;
     match tokio::time::timeout(timeout, docker.negotiate_version()).await {
         Ok(Ok(docker)) => Ok(docker),
-        Ok(Err(e)) => Err(connect_error(&e, &target)),
+        Ok(Err(e)) => Err(connect_error(&e, target)),
         Err(_) => Err(EngineError::Silent {
             endpoint: target.describe(),
             timeout,
@@ -150,18 +224,6 @@ fn connect_error(error: &bollard::errors::Error, target: &Target) -> EngineError
             reason,
         },
     }
-}
-
-/// Whether the engine runs on this machine (its unix socket): then paths it
-/// reports on the host (a bind mount's source), its processes and its
-/// containers' cgroups are this machine's.
-pub fn is_local() -> bool {
-    target().is_ok_and(|t| t.endpoint.starts_with("unix://"))
-}
-
-/// The remote engine's host, when the engine is not local.
-pub fn remote_host() -> Option<String> {
-    target().ok().filter(|_| !is_local())?.remote_host()
 }
 
 #[cfg(test)]

@@ -118,9 +118,11 @@ impl Context {
         self.connection_slot(&address).await
     }
 
-    /// The Docker client, connected and version-negotiated once (honours `DOCKER_HOST`).
+    /// The deployment's engine's client, connected and version-negotiated once.
     pub async fn docker(&self) -> Result<&bollard::Docker, EngineError> {
-        let connected = self.docker.get_or_init(|| engine::connect(self.timeout));
+        let connected = self
+            .docker
+            .get_or_init(|| self.profile.engine.connect(self.timeout));
         connected.await.as_ref().map_err(Clone::clone)
     }
 

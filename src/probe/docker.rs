@@ -276,7 +276,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
     // A remote engine's pid is not this machine's: its stats come from the API.
-    let local = if crate::deployment::engine::is_local() {
+    let local = if ctx.profile.engine.is_local() {
         cgroup::usage(pid).await
     } else {
         None

@@ -122,7 +122,7 @@ pub fn load() -> Outcome {
 /// root, CPUs, memory, images and containers), as a SKIP saying why — this machine's
 /// disks, memory and load are not the engine host's.
 pub async fn of_remote_engine(ctx: &Context) -> Outcome {
-    let endpoint = crate::deployment::engine::endpoint();
+    let endpoint = ctx.profile.engine.describe();
     let docker = match ctx.docker().await {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
@@ -145,7 +145,7 @@ pub async fn of_remote_engine(ctx: &Context) -> Outcome {
         info.images.unwrap_or_default(),
         info.containers.unwrap_or_default()
     );
-    let host = crate::deployment::engine::remote_host().unwrap_or_default();
+    let host = ctx.profile.engine.remote_host().unwrap_or_default();
     Outcome::new(
         Status::Skip,
         format!(

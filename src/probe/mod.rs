@@ -15,7 +15,6 @@ pub mod tcp;
 
 use crate::check::Outcome;
 pub use crate::deployment::Context;
-use crate::deployment::engine;
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -196,7 +195,7 @@ impl Probe {
                 window_minutes,
             } => logs::scan(ctx, container, patterns, *window_minutes).await,
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
-            Disk { .. } | HostMemory { .. } | HostLoad if !engine::is_local() => {
+            Disk { .. } | HostMemory { .. } | HostLoad if !ctx.profile.engine.is_local() => {
                 host::of_remote_engine(ctx).await
             }
             Disk { warn_gb, fail_gb } => host::disk(ctx, *warn_gb, *fail_gb).await,

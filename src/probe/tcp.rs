@@ -28,7 +28,7 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     match connected {
         Ok(Ok(_)) if owner_running == Some(false) => {
             // This machine's processes say nothing of a remote engine's host.
-            let holder = match crate::deployment::engine::remote_host() {
+            let holder = match ctx.profile.engine.remote_host() {
                 Some(host) => format!("a process on {host} (the engine's host: ss -ltnp there)"),
                 None => match listener::find(port) {
                     Some(l) => format!("pid {} ({})", l.pid, l.name),

@@ -15,6 +15,9 @@ pub struct HumanExporter {
 impl Exporter for HumanExporter {
     fn render(&self, report: &Report) -> String {
         colored::control::set_override(self.style.color);
+        if !report.engines.is_empty() {
+            return self.render_engines(report);
+        }
         let skipped = skipped_per_cause(&report.results);
         let explained = explained_per_cause(&report.results);
         let mut lines = vec![header(report)];
@@ -51,6 +54,26 @@ impl Exporter for HumanExporter {
         }
         lines.push(verdict(report));
         lines.join("\n") + "\n"
+    }
+}
+
+impl HumanExporter {
+    /// A run over several engines: each engine's summary in turn (the engine is
+    /// the top group), then one line for them all.
+    fn render_engines(&self, report: &Report) -> String {
+        let mut text = String::new();
+        let mut verdicts = Vec::new();
+        for part in &report.engines {
+            text.push_str(&self.render(&report.engine_part(part)));
+            let worst = Some(part.status).filter(|s| is_problem(*s));
+            verdicts.push(format!("{} {}", part.name, marker(worst)));
+        }
+        text.push_str(&format!(
+            "{} engines: {}\n",
+            report.engines.len(),
+            verdicts.join(" · ")
+        ));
+        text
     }
 }
 
@@ -310,6 +333,7 @@ mod tests {
             hint: matches!(status, Status::Warn | Status::Fail).then(|| format!("fix of {id}")),
             duration_ms: 1,
             details: details.as_object().cloned().unwrap_or_default(),
+            engine: None,
         }
     }
 

@@ -10,9 +10,14 @@ pub struct JunitExporter;
 
 impl Exporter for JunitExporter {
     fn render(&self, report: &Report) -> String {
-        let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+        let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
         for result in &report.results {
             let group = result.id.split('.').next().unwrap_or("checks");
+            // Over several engines, a suite per engine and group.
+            let group = match &result.engine {
+                Some(engine) => format!("{engine}.{group}"),
+                None => group.to_string(),
+            };
             let mut case = TestCase::new(result.id.as_str(), case_status(result));
             if result.status == Status::Warn {
                 // Warnings pass, as in the exit code, but stay visible in the CI's output.
@@ -25,7 +30,7 @@ impl Exporter for JunitExporter {
             case.set_classname(format!("helpdesk-doctor.{group}"));
             case.set_time(Duration::from_millis(result.duration_ms));
             suites
-                .entry(group)
+                .entry(group.clone())
                 .or_insert_with(|| TestSuite::new(group))
                 .add_test_case(case);
         }

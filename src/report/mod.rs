@@ -29,7 +29,21 @@ pub struct Report {
     pub project: Option<Project>,
     pub status: Status,
     pub summary: Summary,
+    /// Each engine's part, when one run covers several (its results name it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<EnginePart>,
     pub results: Vec<CheckResult>,
+}
+
+/// One engine's part of a run over several engines.
+#[derive(Debug, Serialize)]
+pub struct EnginePart {
+    /// Its name (the context's, or `[[engines]]`' `name`).
+    pub name: String,
+    pub endpoint: String,
+    pub project: Option<Project>,
+    pub status: Status,
+    pub summary: Summary,
 }
 
 impl Report {
@@ -43,8 +57,50 @@ impl Report {
             project: None,
             status: summary.status(),
             summary,
+            engines: Vec::new(),
             results,
         }
+    }
+
+    /// One report of runs on several engines: every result names its engine;
+    /// the status is the worst of theirs.
+    pub fn of_engines(parts: Vec<(String, String, Report)>, duration_ms: u64) -> Report {
+        let mut engines = Vec::new();
+        let mut results = Vec::new();
+        for (name, endpoint, part) in parts {
+            results.extend(part.results.into_iter().map(|mut r| {
+                r.engine = Some(name.clone());
+                r
+            }));
+            engines.push(EnginePart {
+                endpoint,
+                name,
+                project: part.project,
+                status: part.status,
+                summary: part.summary,
+            });
+        }
+        let mut report = Report::new(results, duration_ms);
+        report.engines = engines;
+        report
+    }
+
+    /// The results of one engine of a run over several, as a report of its own.
+    pub fn engine_part(&self, part: &EnginePart) -> Report {
+        let results = self
+            .results
+            .iter()
+            .filter(|r| r.engine.as_deref() == Some(part.name.as_str()))
+            .cloned()
+            .collect();
+        let mut report = Report::new(results, part.summary.duration_ms);
+        report.project = part.project.clone();
+        report.engine = Some(Engine {
+            endpoint: format!("{} ({})", part.name, part.endpoint),
+            version: String::new(),
+            api_version: String::new(),
+        });
+        report
     }
 
     pub fn with_project(mut self, name: &str, found_by: &str) -> Report {
@@ -66,7 +122,7 @@ pub struct Engine {
 
 impl Report {
     /// The engine as the `docker.engine` check found it (none when it did not run or pass).
-    pub fn with_engine(mut self) -> Report {
+    pub fn with_engine(mut self, endpoint: String) -> Report {
         let engine = self
             .results
             .iter()
@@ -80,7 +136,7 @@ impl Report {
                     .to_string()
             };
             Engine {
-                endpoint: crate::deployment::engine::endpoint(),
+                endpoint: endpoint.clone(),
                 version: detail("version"),
                 api_version: detail("api_version"),
             }
@@ -89,7 +145,7 @@ impl Report {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Project {
     pub name: String,
     pub found_by: String,
@@ -158,6 +214,7 @@ pub(crate) fn sample() -> Report {
         hint: hint.map(Into::into),
         duration_ms: 3,
         details: Default::default(),
+        engine: None,
     };
     Report::new(
         vec![

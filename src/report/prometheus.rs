@@ -1,6 +1,7 @@
 //! `--format prometheus`: the node_exporter textfile collector's format. Per
 //! check `helpdesk_check_status` (0 pass, 1 warn, 2 fail, 3 unknown, 4 skip)
-//! and `helpdesk_check_duration_seconds`, labelled id, kind and service; the
+//! and `helpdesk_check_duration_seconds`, labelled id, kind, service (and
+//! engine, over several); the
 //! run's status, duration and time.
 
 use super::{Exporter, Report};
@@ -73,8 +74,14 @@ fn value(status: Status) -> u8 {
 
 fn labels(r: &crate::check::CheckResult) -> String {
     let service = super::service_of(&r.id).unwrap_or_default();
+    // One run over several engines: the same check once per engine, told apart.
+    let engine = r
+        .engine
+        .as_deref()
+        .map(|e| format!(",engine=\"{}\"", escape(e)))
+        .unwrap_or_default();
     format!(
-        "{{id=\"{}\",kind=\"{}\",service=\"{}\"}}",
+        "{{id=\"{}\",kind=\"{}\",service=\"{}\"{engine}}}",
         escape(&r.id),
         escape(&r.kind),
         escape(&service)

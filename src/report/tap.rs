@@ -22,12 +22,16 @@ impl Exporter for TapExporter {
 
 fn point(number: usize, result: &CheckResult) -> Vec<String> {
     let message = one_line(&result.message);
+    let id = match &result.engine {
+        Some(engine) => format!("{engine}/{}", result.id),
+        None => result.id.clone(),
+    };
     let head = match result.status {
-        Status::Pass => format!("ok {number} - {}", result.id),
-        Status::Warn => format!("ok {number} - {} # warn: {message}", result.id),
-        Status::Skip => format!("ok {number} - {} # SKIP {message}", result.id),
-        Status::Error => format!("not ok {number} - {} # unknown: {message}", result.id),
-        Status::Fail => format!("not ok {number} - {}", result.id),
+        Status::Pass => format!("ok {number} - {id}"),
+        Status::Warn => format!("ok {number} - {id} # warn: {message}"),
+        Status::Skip => format!("ok {number} - {id} # SKIP {message}"),
+        Status::Error => format!("not ok {number} - {id} # unknown: {message}"),
+        Status::Fail => format!("not ok {number} - {id}"),
     };
     let mut lines = vec![head];
     if result.status == Status::Fail {

@@ -219,6 +219,7 @@ pub fn as_result(trend: &Trend, target: &str, hint: Option<String>) -> CheckResu
             "figure".to_string(),
             serde_json::Value::String(trend.figure_name().into()),
         )]),
+        engine: None,
     }
 }
 
@@ -243,6 +244,7 @@ mod tests {
             hint: None,
             duration_ms: 0,
             details: serde_json::Map::from_iter([("memory_bytes".to_string(), memory.into())]),
+            engine: None,
         }
     }
 

@@ -197,3 +197,146 @@ fn logs_come_from_the_remote_engine() {
         run.stdout
     );
 }
+
+/// Docker contexts made by the docker CLI in a throwaway config folder: `here`
+/// (this machine's engine), `far` (the second engine, TLS), `gone` (an engine
+/// that does not answer).
+fn contexts() -> tempfile::TempDir {
+    let config = tempfile::tempdir().unwrap();
+    let certs = certificates("certs");
+    let far = format!(
+        "host={ENDPOINT},ca={0}/ca.pem,cert={0}/cert.pem,key={0}/key.pem",
+        certs.display()
+    );
+    for (name, endpoint) in [
+        ("here", "host=unix:///var/run/docker.sock"),
+        ("far", far.as_str()),
+        ("gone", "host=tcp://127.0.0.2:23761"),
+    ] {
+        let output = Command::new("docker")
+            .env("DOCKER_CONFIG", config.path())
+            .args(["context", "create", name, "--docker", endpoint])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    config
+}
+
+#[test]
+fn several_engines_make_one_report_and_a_dead_one_fails_only_its_part() {
+    let _stack = stack_shared();
+    let config = contexts();
+    let doctor_on = |contexts: &[&str], format: &str| {
+        let mut command = doctor();
+        command
+            .env("DOCKER_CONFIG", config.path())
+            .env_remove("DOCKER_HOST");
+        for context in contexts {
+            command.args(["--context", context]);
+        }
+        run(command.args(["diagnose", "--service", "auth", "--format", format]))
+    };
+    let both = doctor_on(&["here", "far"], "json");
+    let report = both.json();
+    assert!(both.code == 0, "{}{}", both.stdout, both.stderr);
+    let engines: Vec<(&str, &str)> = report["engines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["project"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        engines,
+        [("here", "helpdesk-microservices"), ("far", "remote")]
+    );
+    let results = report["results"].as_array().unwrap();
+    for engine in ["here", "far"] {
+        assert!(
+            results
+                .iter()
+                .any(|r| r["engine"] == engine && r["id"] == "container.auth.db"),
+            "{engine}'s checks are in the one report"
+        );
+    }
+    let schema = repo().join("schemas/report.schema.json");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &both.stdout).unwrap();
+    let validated = sh(&format!(
+        "python3 -c 'import json, sys, jsonschema; \
+         jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); \
+         print(\"valid\")' {} {}",
+        file.path().display(),
+        schema.display()
+    ));
+    assert_eq!(validated.trim(), "valid");
+
+    let with_dead = doctor_on(&["far", "gone"], "json");
+    assert_eq!(with_dead.code, 1, "{}", with_dead.stdout);
+    let report = with_dead.json();
+    let status = |name: &str| {
+        report["engines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("far"), "pass", "the live engine is unaffected");
+    assert_eq!(status("gone"), "fail");
+    let failing: Vec<&serde_json::Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .collect();
+    assert!(
+        !failing.is_empty() && failing.iter().all(|r| r["engine"] == "gone"),
+        "{failing:?}"
+    );
+
+    let human = doctor_on(&["far", "gone"], "human");
+    assert!(
+        human
+            .stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("2 engines: far ✓ · gone ✗"),
+        "{}",
+        human.stdout
+    );
+    let junit = doctor_on(&["far", "gone"], "junit");
+    assert!(
+        junit.stdout.contains("name=\"gone.docker\""),
+        "{}",
+        junit.stdout
+    );
+    let prometheus = doctor_on(&["far", "gone"], "prometheus");
+    assert!(
+        prometheus.stdout.contains(",engine=\"far\"}"),
+        "{}",
+        prometheus.stdout
+    );
+}
+
+#[test]
+fn several_contexts_are_refused_where_one_engine_is_meant() {
+    let run = run(doctor().args(["--context", "a", "--context", "b", "logs"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("only diagnose runs on several engines"),
+        "{}",
+        run.stderr
+    );
+}

@@ -14,4 +14,8 @@ while iptables -C "${FORWARD_RULE[@]}" 2>/dev/null; do iptables -D "${FORWARD_RU
 grep -o " $REMOTE_DIR[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 rm -rf "$REMOTE_DIR"
 if pgrep -f "dockerd.*$REMOTE_DIR" >/dev/null; then die "the second engine is still running"; fi
-if ip link show hd-remote0 >/dev/null 2>&1; then ip link delete hd-remote0; fi
+for bridge in hd-remote0 "$REMOTE_BRIDGE"; do
+  if ip link show "$bridge" >/dev/null 2>&1; then ip link delete "$bridge"; fi
+done
+# The first engine must be as it was: its default bridge untouched.
+ip link show docker0 >/dev/null 2>&1 || die "docker0 is gone: the first engine's default bridge was removed"

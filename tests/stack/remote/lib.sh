@@ -5,6 +5,8 @@ REMOTE_HOST=127.0.0.2
 REMOTE_PORT=23760
 REMOTE_ENDPOINT="tcp://$REMOTE_HOST:$REMOTE_PORT"
 REMOTE_COMPOSE="$STACK_DIR/remote/docker-compose.yml"
+# The second engine's default bridge (docker0 is the first engine's).
+REMOTE_BRIDGE=hd-engine2
 # The client's view of the second engine (the docker CLI and compose honour
 # these; Debian's docker-compose v1 verifies the engine against
 # REQUESTS_CA_BUNDLE, not the ca.pem of DOCKER_CERT_PATH).

@@ -2,7 +2,7 @@
 # A second Docker engine on this machine, as a remote one is reached: dockerd
 # listening on tcp://127.0.0.2:23760 with TLS (a CA, server and client
 # certificates made here, and a second CA that signed nothing of it), its own
-# data, exec root and pidfile, no default bridge, no iptables; the helpdesk
+# data, exec root, pidfile and default bridge, no iptables; the helpdesk
 # images loaded into it (no registry) and a small deployment
 # (tests/stack/remote/docker-compose.yml, project `remote`) started on it.
 source "$(dirname "$0")/lib.sh"
@@ -29,12 +29,17 @@ ca helpdesk-wrong-ca wrong-ca
 cp certs/cert.pem certs/key.pem wrong-ca/
 chmod 600 certs/*key.pem server/key.pem wrong-ca/*key.pem
 
+# Its own default bridge: with --bridge=none, dockerd deletes the interface
+# named docker0 at start — the first engine's.
+ip link add "$REMOTE_BRIDGE" type bridge
+ip addr add 172.31.250.1/24 dev "$REMOTE_BRIDGE"
+ip link set "$REMOTE_BRIDGE" up
 say "starting the second engine on $REMOTE_ENDPOINT (TLS)"
 echo '{"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}' >daemon.json
 dockerd --config-file "$REMOTE_DIR/daemon.json" -H "$REMOTE_ENDPOINT" \
   --tlsverify --tlscacert certs/ca.pem --tlscert server/cert.pem --tlskey server/key.pem \
   --data-root "$REMOTE_DIR/data" --exec-root "$REMOTE_DIR/exec" --pidfile "$REMOTE_DIR/docker.pid" \
-  --bridge none --iptables=false --ip-masq=false >"$REMOTE_DIR/dockerd.log" 2>&1 &
+  --bridge "$REMOTE_BRIDGE" --iptables=false --ip-masq=false >"$REMOTE_DIR/dockerd.log" 2>&1 &
 for _ in $(seq 60); do remote docker version >/dev/null 2>&1 && break; sleep 0.5; done
 remote docker version >/dev/null 2>&1 || die "the second engine did not start: $(tail -5 "$REMOTE_DIR/dockerd.log")"
 
