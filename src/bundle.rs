@@ -166,7 +166,7 @@ async fn project_containers(ctx: &Context) -> Vec<String> {
     };
     let label = format!(
         "{}={}",
-        crate::deployment::discovery::PROJECT_LABEL,
+        ctx.profile.runtime.project_label(),
         ctx.profile.compose_project
     );
     let filters = HashMap::from([("label", vec![label.as_str()])]);

@@ -31,6 +31,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("checks/redis.toml", include_str!("../checks/redis.toml")),
     ("checks/logs.toml", include_str!("../checks/logs.toml")),
+    ("checks/swarm.toml", include_str!("../checks/swarm.toml")),
 ];
 
 /// One check as written in a catalog file.
@@ -49,6 +50,9 @@ pub struct CheckDef {
     /// (`service`, `db`, `redis`; default: all of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// Only on this runtime (`swarm`: a Swarm stack's own checks); default: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::deployment::discovery::Runtime>,
     /// Gates: when one of these does not pass, this check is skipped.
     #[serde(default)]
     pub needs: Vec<String>,
@@ -252,6 +256,16 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
                 Problem::Shape(format!("for_each: {}", e.message()))
             })?),
         };
+    let runtime: Option<crate::deployment::discovery::Runtime> =
+        match raw.get("runtime") {
+            None => None,
+            Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {
+                Problem::Shape(format!("runtime: {}", e.message()))
+            })?),
+        };
+    if runtime.is_some_and(|r| r != profile.runtime) {
+        return Ok(Vec::new());
+    }
     let services = string_list(raw, "services");
     let roles = string_list(raw, "roles");
     let listed = |list: &Vec<String>, vars: &BTreeMap<String, String>, key: &str| {

@@ -8,6 +8,7 @@
 use crate::catalog::{Check, glob_match, service_of};
 use crate::check::{CheckResult, Status};
 use crate::cli::Selection;
+use crate::deployment::discovery::Runtime;
 use crate::deployment::{Context, containers, postgres};
 use crate::diagnose::Plan;
 use crate::error::Error;
@@ -42,6 +43,13 @@ pub async fn run(
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
     let plan = Plan::load(config, project, checks_dirs, &Selection::default()).await?;
+    if plan.profile.runtime == Runtime::Swarm {
+        return Err(Error::Refused(format!(
+            "fix does not act on Swarm stacks yet (the orchestrator restarts tasks itself): \
+             see docker stack ps {} and docker service update --force SERVICE",
+            plan.profile.compose_project
+        )));
+    }
     let (before, _) = plan.run().await;
     let (steps, by_hand) = steps(&plan.checks, &before, &options.targets);
     print_plan(&steps, &by_hand);

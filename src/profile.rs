@@ -25,6 +25,9 @@ pub struct Profile {
     pub compose_files: Vec<String>,
     /// Several engines for one `diagnose` (`[[engines]]`); empty: the one chosen.
     pub engines: Vec<EngineEntry>,
+    /// Compose or a Swarm stack (found at discovery).
+    #[serde(skip)]
+    pub runtime: crate::deployment::discovery::Runtime,
     /// The engine the deployment runs on (chosen at discovery).
     #[serde(skip)]
     pub engine: crate::deployment::engine::Engine,
@@ -154,6 +157,7 @@ impl Default for Profile {
             timeouts: Timeouts::default(),
             compose_files: Vec::new(),
             engines: Vec::new(),
+            runtime: Default::default(),
             engine: Default::default(),
             services_configured: false,
         }

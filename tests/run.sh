@@ -2,9 +2,10 @@
 # The whole test suite on a fresh machine: installs what the tests need, builds
 # the images (no registry), starts the bundled stack, gates on its health with
 # the doctor itself (wait, then a JUnit diagnose), seeds it, starts a second
-# engine over tcp+TLS (tests/stack/remote) and runs every test;
-# then, in its place (the ports collide), the production-shaped fixture
-# (tests/stack/prod) and the tests that run on both deployments.
+# engine over tcp+TLS (tests/stack/remote) and runs every test; then, in its
+# place (the ports collide), the production-shaped fixture (tests/stack/prod)
+# with the tests that run on both deployments, and last the same deployment as
+# a Swarm stack (tests/stack/swarm) with its tests, leaving the swarm after.
 source "$(dirname "$0")/stack/lib.sh"
 cd "$REPO_DIR"
 
@@ -56,7 +57,7 @@ phase "seeding"
 phase "starting a second engine (tcp+TLS on 127.0.0.2) with a small deployment"
 "$STACK_DIR/remote/up.sh"
 phase "running the tests on the bundled stack (and the second engine)"
-cargo test -q --workspace -- --skip prod_shaped::
+cargo test -q --workspace -- --skip prod_shaped:: --skip swarm::
 phase "stopping the second engine"
 "$STACK_DIR/remote/down.sh"
 
@@ -67,4 +68,11 @@ phase "replacing the bundled stack by the production-shaped fixture"
 phase "running the shared and production-only tests on it"
 HELPDESK_TEST_FIXTURE=prod cargo test -q --test integration -- deployments:: prod_shaped::
 "$STACK_DIR/prod/down.sh" --volumes >/dev/null 2>&1
+
+phase "the same deployment as a Swarm stack (swarm init, stack deploy)"
+"$STACK_DIR/swarm/up.sh"
+phase "running the Swarm tests on it"
+HELPDESK_TEST_FIXTURE=swarm cargo test -q --test integration -- swarm::
+phase "removing the stack and leaving the swarm"
+"$STACK_DIR/swarm/down.sh"
 phase "done"

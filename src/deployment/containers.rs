@@ -2,7 +2,7 @@
 //! labels (scaled replicas included), inspected once per run, their environment
 //! and their last log lines.
 
-use super::discovery::{PROJECT_LABEL, SERVICE_LABEL};
+use super::discovery::Runtime;
 use super::{Context, EngineError};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
@@ -18,9 +18,11 @@ pub async fn find(
     compose_service: &str,
 ) -> Result<Vec<Arc<ContainerInspectResponse>>, EngineError> {
     let docker = ctx.docker().await?;
-    let project = format!("{PROJECT_LABEL}={}", ctx.profile.compose_project);
-    let service = format!("{SERVICE_LABEL}={compose_service}");
-    let filters = HashMap::from([("label", vec![project.as_str(), service.as_str()])]);
+    let labels = ctx
+        .profile
+        .runtime
+        .service_filters(&ctx.profile.compose_project, compose_service);
+    let filters = HashMap::from([("label", labels.iter().map(String::as_str).collect())]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&filters)
@@ -29,7 +31,7 @@ pub async fn find(
         .list_containers(Some(options))
         .await
         .map_err(|e| EngineError::request("listing containers", e))?;
-    let mut names: Vec<String> = listed
+    let mut names: Vec<String> = current(listed, ctx.profile.runtime)
         .iter()
         .filter_map(|c| {
             c.names
@@ -48,6 +50,28 @@ pub async fn find(
         }
     }
     Ok(found)
+}
+
+/// The containers that are the service now: for a Swarm stack, the newest task
+/// of each slot (the failed ones it replaced stay listed by the engine).
+fn current(
+    mut listed: Vec<bollard::models::ContainerSummary>,
+    runtime: Runtime,
+) -> Vec<bollard::models::ContainerSummary> {
+    if runtime == Runtime::Compose {
+        return listed;
+    }
+    listed.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or_default()));
+    let mut slots = std::collections::HashSet::new();
+    listed.retain(|c| {
+        let slot = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(super::discovery::SWARM_TASK_LABEL))
+            .and_then(|task| task.split('.').nth(1).map(String::from));
+        slot.is_none_or(|slot| slots.insert(slot))
+    });
+    listed
 }
 
 /// Inspects one container by name, once per run; `Ok(None)` when it does not exist.

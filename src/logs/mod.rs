@@ -83,7 +83,7 @@ async fn project_containers(ctx: &Context) -> Result<Vec<Listed>, Error> {
     let docker = ctx.docker().await?;
     let label = format!(
         "{}={}",
-        discovery::PROJECT_LABEL,
+        ctx.profile.runtime.project_label(),
         ctx.profile.compose_project
     );
     let filters = HashMap::from([("label", vec![label.as_str()])]);

@@ -4,7 +4,7 @@
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
 use crate::deployment::containers::{display_name, find, inspect, tail};
-use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
+use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL, STACK_LABEL};
 use crate::deployment::{EngineError, exec};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
@@ -99,7 +99,9 @@ fn has_compose_labels(c: &ContainerInspectResponse) -> bool {
     c.config
         .as_ref()
         .and_then(|config| config.labels.as_ref())
-        .is_some_and(|labels| labels.contains_key(PROJECT_LABEL))
+        .is_some_and(|labels| {
+            labels.contains_key(PROJECT_LABEL) || labels.contains_key(STACK_LABEL)
+        })
 }
 
 async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {

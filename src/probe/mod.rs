@@ -11,6 +11,7 @@ pub mod listener;
 pub mod logs;
 pub mod postgres;
 pub mod redis;
+pub mod swarm;
 pub mod tcp;
 
 use crate::check::Outcome;
@@ -109,6 +110,13 @@ pub enum Probe {
     RedisInfo {
         service: String,
     },
+    /// A Swarm stack's service (`<stack>_<compose_service>`): tasks running
+    /// against the desired replicas, failing tasks' errors, a stuck update.
+    SwarmService {
+        compose_service: String,
+    },
+    /// The swarm's nodes: down, drained or paused.
+    SwarmNodes,
 }
 
 impl Probe {
@@ -164,6 +172,10 @@ impl Probe {
                 Some(s) => format!("redis@{}:{}", ctx.profile.host, s.redis_port),
                 None => service.clone(),
             },
+            SwarmService { compose_service } => {
+                format!("{}_{compose_service}", ctx.profile.compose_project)
+            }
+            SwarmNodes => "swarm".into(),
         }
     }
 
@@ -195,6 +207,8 @@ impl Probe {
                 window_minutes,
             } => logs::scan(ctx, container, patterns, *window_minutes).await,
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
+            SwarmService { compose_service } => swarm::service(ctx, compose_service).await,
+            SwarmNodes => swarm::nodes(ctx).await,
             Disk { .. } | HostMemory { .. } | HostLoad if !ctx.profile.engine.is_local() => {
                 host::of_remote_engine(ctx).await
             }

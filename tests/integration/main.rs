@@ -26,6 +26,7 @@ mod reports;
 mod safety;
 mod stack;
 mod statuses;
+mod swarm;
 mod terminal;
 mod tokens_purge;
 mod wait;

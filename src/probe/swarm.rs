@@ -1,0 +1,194 @@
+//! A Swarm stack's own state, which no container shows: each service's
+//! running tasks against its desired replicas, the error of its failing tasks
+//! (`task: non-zero exit (1)`, `no suitable node`, a missing image), an update
+//! stuck or rolled back; and the swarm's nodes, down or drained.
+
+use super::Context;
+use crate::check::Outcome;
+use bollard::models::{
+    NodeSpecAvailabilityEnum, NodeState, ServiceUpdateStatusStateEnum, Task, TaskState,
+};
+use bollard::query_parameters::{InspectServiceOptions, ListNodesOptions, ListTasksOptions};
+use std::collections::HashMap;
+
+/// The stack's service `<stack>_<compose_service>`.
+pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
+    let name = format!("{}_{compose_service}", ctx.profile.compose_project);
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::from(e),
+    };
+    let service = match tokio::time::timeout(
+        ctx.timeout,
+        docker.inspect_service(&name, None::<InspectServiceOptions>),
+    )
+    .await
+    {
+        Ok(Ok(service)) => service,
+        Ok(Err(e)) => return Outcome::fail(format!("service {name}: {e}")),
+        Err(_) => {
+            return Outcome::fail(format!(
+                "service {name}: no answer within {:?}",
+                ctx.timeout
+            ));
+        }
+    };
+    let filters = HashMap::from([("service".to_string(), vec![name.clone()])]);
+    let tasks = match tokio::time::timeout(
+        ctx.timeout,
+        docker.list_tasks(Some(ListTasksOptions {
+            filters: Some(filters),
+        })),
+    )
+    .await
+    {
+        Ok(Ok(tasks)) => tasks,
+        Ok(Err(e)) => return Outcome::fail(format!("tasks of {name}: {e}")),
+        Err(_) => {
+            return Outcome::fail(format!(
+                "tasks of {name}: no answer within {:?}",
+                ctx.timeout
+            ));
+        }
+    };
+    let desired = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.mode.as_ref())
+        .and_then(|m| m.replicated.as_ref())
+        .and_then(|r| r.replicas);
+    let running = tasks.iter().filter(|t| is_running(t)).count() as i64;
+    let failed = failures(&tasks);
+    let update = service
+        .update_status
+        .as_ref()
+        .and_then(|u| Some((u.state?, u.message.clone().unwrap_or_default())));
+    let want = desired.unwrap_or(running.max(1));
+    let counted = format!("{running}/{want} tasks running");
+    let outcome = if running < want {
+        let why = failed
+            .first()
+            .map(|(task, error)| format!("; {task}: {error}"))
+            .unwrap_or_default();
+        Outcome::fail(format!("{name}: {counted}{why}"))
+    } else if let Some((state, message)) = update.as_ref().filter(|(s, _)| stuck(*s)) {
+        Outcome::warn(format!(
+            "{name}: {counted}, but its update is {state}: {message}"
+        ))
+    } else {
+        Outcome::pass(format!("{name}: {counted}"))
+    };
+    outcome
+        .with_hint(format!(
+            "See every task and its error: docker service ps --no-trunc {name}; its logs: docker service logs --tail 50 {name}"
+        ))
+        .detail("service", &name)
+        .detail("desired", desired)
+        .detail("running", running)
+        .detail(
+            "failed_tasks",
+            failed.iter().map(|(t, e)| format!("{t}: {e}")).collect::<Vec<_>>(),
+        )
+}
+
+fn is_running(task: &Task) -> bool {
+    task.desired_state == Some(TaskState::RUNNING)
+        && task.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
+}
+
+/// Tasks that failed or cannot be placed, newest first, with their error.
+fn failures(tasks: &[Task]) -> Vec<(String, String)> {
+    let mut failing: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| {
+            let state = t.status.as_ref().and_then(|s| s.state);
+            let error = t.status.as_ref().and_then(|s| s.err.as_ref());
+            matches!(state, Some(TaskState::FAILED | TaskState::REJECTED))
+                || (state == Some(TaskState::PENDING) && error.is_some())
+        })
+        .collect();
+    failing.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone().unwrap_or_default()));
+    failing
+        .iter()
+        .map(|t| {
+            let status = t.status.clone().unwrap_or_default();
+            let slot = t.slot.map(|s| format!(".{s}")).unwrap_or_default();
+            let error = status
+                .err
+                .filter(|e| !e.is_empty())
+                .or(status.message)
+                .unwrap_or_default();
+            (format!("task{slot}"), error)
+        })
+        .collect()
+}
+
+fn stuck(state: ServiceUpdateStatusStateEnum) -> bool {
+    matches!(
+        state,
+        ServiceUpdateStatusStateEnum::PAUSED
+            | ServiceUpdateStatusStateEnum::ROLLBACK_STARTED
+            | ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED
+            | ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED
+    )
+}
+
+/// The swarm's nodes: every one ready and active, or which is not.
+pub async fn nodes(ctx: &Context) -> Outcome {
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::from(e),
+    };
+    let nodes = match tokio::time::timeout(ctx.timeout, docker.list_nodes(None::<ListNodesOptions>))
+        .await
+    {
+        Ok(Ok(nodes)) => nodes,
+        Ok(Err(e)) => return Outcome::fail(format!("listing the swarm's nodes: {e}")),
+        Err(_) => {
+            return Outcome::fail(format!(
+                "listing the swarm's nodes: no answer within {:?}",
+                ctx.timeout
+            ));
+        }
+    };
+    let mut down = Vec::new();
+    let mut drained = Vec::new();
+    for node in &nodes {
+        let name = node
+            .description
+            .as_ref()
+            .and_then(|d| d.hostname.clone())
+            .unwrap_or_else(|| node.id.clone().unwrap_or_default());
+        if node.status.as_ref().and_then(|s| s.state) != Some(NodeState::READY) {
+            down.push(name.clone());
+        }
+        let availability = node.spec.as_ref().and_then(|s| s.availability);
+        if matches!(
+            availability,
+            Some(NodeSpecAvailabilityEnum::DRAIN | NodeSpecAvailabilityEnum::PAUSE)
+        ) {
+            drained.push(name);
+        }
+    }
+    let outcome = if !down.is_empty() {
+        Outcome::fail(format!(
+            "{} of {} nodes down: {}",
+            down.len(),
+            nodes.len(),
+            down.join(", ")
+        ))
+    } else if !drained.is_empty() {
+        Outcome::warn(format!(
+            "{} of {} nodes drained or paused: {}",
+            drained.len(),
+            nodes.len(),
+            drained.join(", ")
+        ))
+    } else {
+        Outcome::pass(format!("{} nodes ready and active", nodes.len()))
+    };
+    outcome
+        .with_hint("See them: docker node ls; bring one back: docker node update --availability active NODE")
+        .detail("down", down)
+        .detail("drained", drained)
+}

@@ -1,0 +1,179 @@
+//! The bundled deployment as a Swarm stack (tests/stack/swarm/up.sh, stack
+//! `helpdesk`, run by tests/run.sh in a pass of its own): found by
+//! `com.docker.stack.namespace` with the same discovery rules; a service's
+//! failing tasks and short replicas named with the engine's own error;
+//! backups and cache flushes through the tasks' containers; `fix` stays out.
+
+use crate::support::*;
+use std::time::{Duration, Instant};
+
+const STACK: &str = "helpdesk";
+
+fn service(name: &str) -> String {
+    format!("{STACK}_{name}")
+}
+
+/// Puts a service back as the stack file has it and waits for the stack to be healthy.
+struct Reset(&'static str);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        sh(&format!(
+            "docker stack deploy --resolve-image never -c tests/stack/swarm/stack.yml {STACK} >/dev/null 2>&1; \
+             docker service update -d --force {} >/dev/null 2>&1",
+            service(self.0)
+        ));
+        wait_until("the stack healthy again", Duration::from_secs(120), || {
+            sh(&format!(
+                "docker ps -q --filter label=com.docker.stack.namespace={STACK} --filter health=healthy | wc -l"
+            ))
+            .trim()
+                == "9"
+                && sh(&format!("docker service ls --filter name={} --format '{{{{.Replicas}}}}'", service(self.0)))
+                    .trim()
+                    .starts_with("1/1")
+        });
+    }
+}
+
+fn wait_until(what: &str, within: Duration, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn the_stack_is_found_by_its_namespace_and_healthy() {
+    let _stack = stack_shared();
+    let (run, report) = diagnose_json(&["--skip", "logs.*,host.*"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(report["project"]["name"], STACK);
+    for id in [
+        "swarm.nodes",
+        "swarm.auth.db",
+        "swarm.user.redis",
+        "swarm.ticket.service",
+    ] {
+        assert_eq!(
+            status_of(&report, id),
+            "pass",
+            "{id}: {}",
+            result(&report, id)
+        );
+    }
+    assert_eq!(
+        result(&report, "swarm.auth.db")["message"],
+        "helpdesk_auth-db: 1/1 tasks running"
+    );
+    let target = result(&report, "container.auth.db")["target"]
+        .as_str()
+        .unwrap();
+    assert!(
+        target.starts_with("helpdesk_auth-db.1."),
+        "a task's container: {target}"
+    );
+}
+
+#[test]
+fn a_service_whose_tasks_fail_is_named_with_the_task_error() {
+    let _stack = stack_exclusive();
+    let _reset = Reset("user-service");
+    sh(&format!(
+        "docker service update -d --env-add PORT=not-a-port {} >/dev/null",
+        service("user-service")
+    ));
+    wait_until("a failed task", Duration::from_secs(60), || {
+        sh(&format!(
+            "docker service ps --no-trunc --format '{{{{.Error}}}}' {}",
+            service("user-service")
+        ))
+        .contains("non-zero exit")
+    });
+    let (run, report) = diagnose_json(&["--service", "user", "--skip", "logs.*"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let swarm = result(&report, "swarm.user.service");
+    assert_eq!(swarm["status"], "fail", "{swarm}");
+    let message = swarm["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "helpdesk_user-service: 0/1 tasks running; task.1: task: non-zero exit (1)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn replicas_that_cannot_be_placed_are_named() {
+    let _stack = stack_exclusive();
+    let _reset = Reset("ticket-service");
+    // Host-mode port 3003 is taken by the first task: a second has no node.
+    sh(&format!(
+        "docker service scale -d {}=2 >/dev/null",
+        service("ticket-service")
+    ));
+    wait_until("the pending task's error", Duration::from_secs(30), || {
+        sh(&format!(
+            "docker service ps --no-trunc --format '{{{{.Error}}}}' {}",
+            service("ticket-service")
+        ))
+        .contains("no suitable node")
+    });
+    let (run, report) = diagnose_json(&["--service", "ticket", "--skip", "logs.*"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let message = result(&report, "swarm.ticket.service")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("helpdesk_ticket-service: 1/2 tasks running; task.2: no suitable node"),
+        "{message}"
+    );
+}
+
+#[test]
+fn backup_and_cache_flush_run_through_the_tasks_and_fix_stays_out() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let backup = run(doctor()
+        .args(["backup", "--only", "auth", "--out"])
+        .arg(out.path()));
+    assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
+    let made = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let verified = run(doctor().args(["backup", "verify"]).arg(&made));
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+
+    let mut redis = redis(6302, REDIS_PASSWORD);
+    redis::cmd("SET")
+        .arg("swarm:flush:me")
+        .arg("1")
+        .query::<()>(&mut redis)
+        .unwrap();
+    let flushed = run(doctor().args([
+        "cache",
+        "flush",
+        "user",
+        "--pattern",
+        "swarm:flush:*",
+        "--yes",
+    ]));
+    assert_eq!(flushed.code, 0, "{}{}", flushed.stdout, flushed.stderr);
+    let left: bool = redis::cmd("EXISTS")
+        .arg("swarm:flush:me")
+        .query(&mut redis)
+        .unwrap();
+    assert!(!left, "the key was flushed through the stack's Redis");
+
+    let fix = run(doctor().args(["fix", "--yes"]));
+    assert_eq!(fix.code, 5, "{}{}", fix.stdout, fix.stderr);
+    assert!(
+        fix.stderr.contains("fix does not act on Swarm stacks yet"),
+        "{}",
+        fix.stderr
+    );
+}
