@@ -465,26 +465,24 @@ async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Liste
         .await
         .ok()?
         .ok()?;
-    Some(
-        listed
-            .into_iter()
-            .filter_map(|c| {
-                let name = c.names?.first()?.trim_start_matches('/').to_string();
-                let networks = c
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .map(|n| n.into_keys().collect())
-                    .unwrap_or_default();
-                Some(Listed {
-                    name,
-                    labels: swarm_as_compose(c.labels.unwrap_or_default()),
-                    networks,
-                    created: c.created.unwrap_or_default(),
-                })
+    let found = listed
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.first()?.trim_start_matches('/').to_string();
+            let networks = c
+                .network_settings
+                .and_then(|n| n.networks)
+                .map(|n| n.into_keys().collect())
+                .unwrap_or_default();
+            Some(Listed {
+                name,
+                labels: swarm_as_compose(c.labels.unwrap_or_default()),
+                networks,
+                created: c.created.unwrap_or_default(),
             })
-            .collect::<Vec<_>>(),
-    )
-    .map(newest_per_slot)
+        })
+        .collect::<Vec<_>>();
+    Some(newest_per_slot(found))
 }
 
 /// The one compose project on the engine that runs any of the guide's services.
