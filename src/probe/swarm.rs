@@ -96,31 +96,45 @@ fn is_running(task: &Task) -> bool {
         && task.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
 }
 
-/// Tasks that failed or cannot be placed, newest first, with their error.
+/// Why each slot short of a running task is so: the newest task of that slot
+/// that failed or was rejected (it ran and crashed, its image is missing),
+/// else the newest one's scheduling error (`no suitable node`).
 fn failures(tasks: &[Task]) -> Vec<(String, String)> {
-    let mut failing: Vec<&Task> = tasks
+    let running: std::collections::BTreeSet<i64> = tasks
         .iter()
-        .filter(|t| {
-            let state = t.status.as_ref().and_then(|s| s.state);
-            let error = t.status.as_ref().and_then(|s| s.err.as_ref());
-            matches!(state, Some(TaskState::FAILED | TaskState::REJECTED))
-                || (state == Some(TaskState::PENDING) && error.is_some())
-        })
+        .filter(|t| is_running(t))
+        .filter_map(|t| t.slot)
         .collect();
-    failing.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone().unwrap_or_default()));
-    failing
+    let mut by_slot: std::collections::BTreeMap<i64, Vec<&Task>> = Default::default();
+    for task in tasks
         .iter()
-        .map(|t| {
-            let status = t.status.clone().unwrap_or_default();
-            let slot = t.slot.map(|s| format!(".{s}")).unwrap_or_default();
-            let error = status
-                .err
-                .filter(|e| !e.is_empty())
-                .or(status.message)
-                .unwrap_or_default();
-            (format!("task{slot}"), error)
+        .filter(|t| t.slot.is_some_and(|s| !running.contains(&s)))
+    {
+        by_slot
+            .entry(task.slot.unwrap_or_default())
+            .or_default()
+            .push(task);
+    }
+    by_slot
+        .into_iter()
+        .filter_map(|(slot, mut tasks)| {
+            tasks.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone().unwrap_or_default()));
+            let crashed = tasks.iter().find(|t| {
+                matches!(state(t), Some(TaskState::FAILED | TaskState::REJECTED))
+                    && error(t).is_some()
+            });
+            let why = crashed.or_else(|| tasks.iter().find(|t| error(t).is_some()))?;
+            Some((format!("task.{slot}"), error(why)?))
         })
         .collect()
+}
+
+fn state(task: &Task) -> Option<TaskState> {
+    task.status.as_ref().and_then(|s| s.state)
+}
+
+fn error(task: &Task) -> Option<String> {
+    task.status.as_ref()?.err.clone().filter(|e| !e.is_empty())
 }
 
 fn stuck(state: ServiceUpdateStatusStateEnum) -> bool {

@@ -17,18 +17,22 @@ struct Writers {
 impl Writers {
     /// One container per (service, script), labelled as compose labels them.
     fn start(project: &str, scripts: &[(&str, &str)]) -> Writers {
-        let project = format!("{project}{}", std::process::id());
-        let mut names = Vec::new();
+        let mut writers = Writers {
+            project: format!("{project}{}", std::process::id()),
+            names: Vec::new(),
+        };
         for (service, script) in scripts {
+            let project = &writers.project;
             let name = format!("{project}-{service}");
+            // Removed on drop even if `docker run` fails (it may leave it created).
+            writers.names.push(name.clone());
             sh(&format!(
                 "docker run -d --name {name} --label com.docker.compose.project={project} \
                  --label com.docker.compose.service={service} -e API_TOKEN={CANARY} \
                  --entrypoint bash helpdesk-service:local -c '{script}' >/dev/null"
             ));
-            names.push(name);
         }
-        Writers { project, names }
+        writers
     }
 
     fn wait_exited(&self) {
