@@ -13,11 +13,10 @@ use crate::exit_code;
 use crate::files::PendingFile;
 use crate::report::Report;
 use crate::secrets::is_secret_name;
-use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use bollard::query_parameters::LogsOptionsBuilder;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::StreamExt;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -159,30 +158,12 @@ fn json(report: &Report) -> String {
     crate::report::exporter(crate::report::Format::Json, Default::default()).render(report)
 }
 
-/// Every container of the compose project (the load balancer too).
+/// Every container of the project (the load balancer too), by name.
 async fn project_containers(ctx: &Context) -> Vec<String> {
-    let Ok(docker) = ctx.docker().await else {
-        return Vec::new();
-    };
-    let label = format!(
-        "{}={}",
-        ctx.profile.runtime.project_label(),
-        ctx.profile.compose_project
-    );
-    let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let mut names: Vec<String> = docker
-        .list_containers(Some(options))
+    crate::deployment::containers::of_project(ctx)
         .await
+        .map(|members| members.into_iter().map(|m| m.name).collect())
         .unwrap_or_default()
-        .into_iter()
-        .filter_map(|c| Some(c.names?.first()?.trim_start_matches('/').to_string()))
-        .collect();
-    names.sort();
-    names
 }
 
 /// `docker inspect` of a container with the values of secret-named variables

@@ -52,6 +52,53 @@ pub async fn find(
     Ok(found)
 }
 
+/// A container of the project, by name, with its compose service.
+pub struct Member {
+    pub name: String,
+    pub compose_service: String,
+}
+
+/// Every container of the project (stopped ones too, the load balancer too),
+/// sorted by name, within the probe timeout.
+pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
+    let docker = ctx.docker().await?;
+    let label = format!(
+        "{}={}",
+        ctx.profile.runtime.project_label(),
+        ctx.profile.compose_project
+    );
+    let filters = HashMap::from([("label", vec![label.as_str()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let listed = tokio::time::timeout(ctx.timeout, docker.list_containers(Some(options)))
+        .await
+        .map_err(|_| EngineError::request("listing the project's containers", "no answer in time"))?
+        .map_err(|e| EngineError::request("listing the project's containers", e))?;
+    let mut members: Vec<Member> = current(listed, ctx.profile.runtime)
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.first()?.trim_start_matches('/').to_string();
+            let labels = c.labels.unwrap_or_default();
+            let stack_prefix = format!("{}_", ctx.profile.compose_project);
+            let compose_service = match labels.get(super::discovery::SERVICE_LABEL) {
+                Some(service) => service.clone(),
+                None => labels
+                    .get(super::discovery::SWARM_SERVICE_LABEL)
+                    .map(|s| s.strip_prefix(&stack_prefix).unwrap_or(s).to_string())
+                    .unwrap_or_default(),
+            };
+            Some(Member {
+                name,
+                compose_service,
+            })
+        })
+        .collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(members)
+}
+
 /// The containers that are the service now: for a Swarm stack, the newest task
 /// of each slot (the failed ones it replaced stay listed by the engine).
 fn current(

@@ -13,10 +13,8 @@ use crate::deployment::{Context, discovery};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
-use bollard::query_parameters::ListContainersOptionsBuilder;
 use colored::{Color, Colorize};
 use merge::{Entry, Sink};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -80,43 +78,11 @@ pub async fn run(
 
 /// Every container of the project, stopped ones too (their logs remain), by name.
 async fn project_containers(ctx: &Context) -> Result<Vec<Listed>, Error> {
-    let docker = ctx.docker().await?;
-    let label = format!(
-        "{}={}",
-        ctx.profile.runtime.project_label(),
-        ctx.profile.compose_project
-    );
-    let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let listed = tokio::time::timeout(ctx.timeout, docker.list_containers(Some(options)))
-        .await
-        .map_err(|_| Error::CannotRun("the engine did not list the containers in time".into()))?
-        .map_err(|e| Error::CannotRun(format!("listing the containers: {e}")))?;
-    let mut containers: Vec<Listed> = listed
-        .into_iter()
-        .filter_map(|c| {
-            let name = c.names?.first()?.trim_start_matches('/').to_string();
-            let compose_service = c
-                .labels?
-                .remove(discovery::SERVICE_LABEL)
-                .unwrap_or_default();
-            Some(Listed {
-                name,
-                compose_service,
-            })
-        })
-        .collect();
-    containers.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(containers)
+    Ok(crate::deployment::containers::of_project(ctx).await?)
 }
 
-struct Listed {
-    name: String,
-    compose_service: String,
-}
+/// A container of the project.
+type Listed = crate::deployment::containers::Member;
 
 /// The containers the words name: a guide service (all its roles), a role
 /// (`service`, `db`, `redis` across services), a compose service, or a

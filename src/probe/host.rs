@@ -127,15 +127,10 @@ pub async fn of_remote_engine(ctx: &Context) -> Outcome {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
-    let info = match tokio::time::timeout(ctx.timeout, docker.info()).await {
-        Ok(Ok(info)) => info,
-        Ok(Err(e)) => return Outcome::fail(format!("docker info on {endpoint}: {e}")),
-        Err(_) => {
-            return Outcome::fail(format!(
-                "docker info on {endpoint}: no answer within {:?}",
-                ctx.timeout
-            ));
-        }
+    let what = format!("docker info on {endpoint}");
+    let info = match super::within(ctx, &what, docker.info()).await {
+        Ok(info) => info,
+        Err(e) => return Outcome::fail(e),
     };
     let root = info.docker_root_dir.unwrap_or_default();
     let memory = info.mem_total.unwrap_or_default() as f64 / GB;

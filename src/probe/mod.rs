@@ -20,6 +20,19 @@ use crate::profile::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// `call` within the probe timeout; its error said as `what: error`.
+pub async fn within<T, E: std::fmt::Display>(
+    ctx: &Context,
+    what: &str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(ctx.timeout, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: no answer within {:?}", ctx.timeout)),
+    }
+}
+
 /// What a check probes, as written in the catalog (`probe = { kind = "...", ... }`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

@@ -3,7 +3,7 @@
 //! (`task: non-zero exit (1)`, `no suitable node`, a missing image), an update
 //! stuck or rolled back; and the swarm's nodes, down or drained.
 
-use super::Context;
+use super::{Context, within};
 use crate::check::Outcome;
 use bollard::models::{
     NodeSpecAvailabilityEnum, NodeState, ServiceUpdateStatusStateEnum, Task, TaskState,
@@ -18,38 +18,20 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
-    let service = match tokio::time::timeout(
-        ctx.timeout,
-        docker.inspect_service(&name, None::<InspectServiceOptions>),
-    )
-    .await
-    {
-        Ok(Ok(service)) => service,
-        Ok(Err(e)) => return Outcome::fail(format!("service {name}: {e}")),
-        Err(_) => {
-            return Outcome::fail(format!(
-                "service {name}: no answer within {:?}",
-                ctx.timeout
-            ));
-        }
+    let what = format!("service {name}");
+    let inspected = docker.inspect_service(&name, None::<InspectServiceOptions>);
+    let service = match within(ctx, &what, inspected).await {
+        Ok(service) => service,
+        Err(e) => return Outcome::fail(e),
     };
     let filters = HashMap::from([("service".to_string(), vec![name.clone()])]);
-    let tasks = match tokio::time::timeout(
-        ctx.timeout,
-        docker.list_tasks(Some(ListTasksOptions {
-            filters: Some(filters),
-        })),
-    )
-    .await
-    {
-        Ok(Ok(tasks)) => tasks,
-        Ok(Err(e)) => return Outcome::fail(format!("tasks of {name}: {e}")),
-        Err(_) => {
-            return Outcome::fail(format!(
-                "tasks of {name}: no answer within {:?}",
-                ctx.timeout
-            ));
-        }
+    let what = format!("tasks of {name}");
+    let listed = docker.list_tasks(Some(ListTasksOptions {
+        filters: Some(filters),
+    }));
+    let tasks = match within(ctx, &what, listed).await {
+        Ok(tasks) => tasks,
+        Err(e) => return Outcome::fail(e),
     };
     let desired = service
         .spec
@@ -153,17 +135,15 @@ pub async fn nodes(ctx: &Context) -> Outcome {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
-    let nodes = match tokio::time::timeout(ctx.timeout, docker.list_nodes(None::<ListNodesOptions>))
-        .await
+    let nodes = match within(
+        ctx,
+        "listing the swarm's nodes",
+        docker.list_nodes(None::<ListNodesOptions>),
+    )
+    .await
     {
-        Ok(Ok(nodes)) => nodes,
-        Ok(Err(e)) => return Outcome::fail(format!("listing the swarm's nodes: {e}")),
-        Err(_) => {
-            return Outcome::fail(format!(
-                "listing the swarm's nodes: no answer within {:?}",
-                ctx.timeout
-            ));
-        }
+        Ok(nodes) => nodes,
+        Err(e) => return Outcome::fail(e),
     };
     let mut down = Vec::new();
     let mut drained = Vec::new();
