@@ -80,6 +80,24 @@ fn classify(
     let db = &service.database;
     let container = service.container("db");
     let compose = service.compose_service("db");
+    // The server asked for a password the doctor has none of: tokio-postgres
+    // says only "invalid configuration" (its cause: "password missing").
+    let password_missing = std::error::Error::source(e)
+        .is_some_and(|cause| cause.to_string().contains("password missing"));
+    if password_missing && matches!(source, Source::Nowhere) {
+        return Failure {
+            message: format!(
+                "{db}: the server requires a password for user {:?} and none was found \
+                 (looked in HELPDESK_*, PGPASSWORD, .pgpass, DATABASE_URL, POSTGRES_PASSWORD(_FILE))",
+                service.db_user
+            ),
+            hint: format!(
+                "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}",
+                service.name.to_uppercase(),
+                service.db_user
+            ),
+        };
+    }
     if let Some(db_error) = e.as_db_error() {
         let code = db_error.code();
         if *code == SqlState::INVALID_PASSWORD

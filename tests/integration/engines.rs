@@ -304,6 +304,17 @@ fn several_engines_make_one_report_and_a_dead_one_fails_only_its_part() {
         !failing.is_empty() && failing.iter().all(|r| r["engine"] == "gone"),
         "{failing:?}"
     );
+    let connect = failing
+        .iter()
+        .find(|r| r["id"] == "postgres.auth.connect")
+        .expect("the dead engine's PostgreSQL check fails: no credential could be read");
+    assert!(
+        connect["message"]
+            .as_str()
+            .unwrap()
+            .contains("requires a password for user \"user\" and none was found"),
+        "{connect}"
+    );
 
     let human = doctor_on(&["far", "gone"], "human");
     assert!(
