@@ -130,17 +130,24 @@ pub async fn run(
         verbose: args.verbose,
         quiet: args.quiet,
     };
+    // The JSON report is rendered once, whoever needs it (history, output, --report).
+    let json = std::cell::OnceCell::new();
+    let render = |format: report::Format, style: Style| match format {
+        report::Format::Json => json
+            .get_or_init(|| report::exporter(format, Style::default()).render(&report))
+            .clone(),
+        _ => report::exporter(format, style).render(&report),
+    };
     if !args.no_history {
-        let json = report::exporter(report::Format::Json, Style::default()).render(&report);
-        if let Err(e) = crate::history::save(&json, &report.generated_at, report.status.as_str()) {
+        let saved = render(report::Format::Json, Style::default());
+        if let Err(e) = crate::history::save(&saved, &report.generated_at, report.status.as_str()) {
             eprintln!("helpdesk-doctor: this run was not saved in the history: {e}");
         }
     }
     for target in &args.reports {
-        let text = report::exporter(target.format, Style::default()).render(&report);
-        write_output(&target.path, &text)?;
+        write_output(&target.path, &render(target.format, Style::default()))?;
     }
-    let mut text = report::exporter(args.format, style).render(&report);
+    let mut text = render(args.format, style);
     // One engine's history: a run over several has no single "last healthy".
     if args.format == report::Format::Human
         && report.engines.is_empty()
