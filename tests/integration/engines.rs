@@ -351,3 +351,43 @@ fn several_contexts_are_refused_where_one_engine_is_meant() {
         run.stderr
     );
 }
+
+#[test]
+fn engines_named_in_the_config_make_one_report() {
+    let _stack = stack_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let config = temp_file(
+        dir.path(),
+        "engines.toml",
+        &format!(
+            "[[engines]]\nname = \"local\"\nhost = \"unix:///var/run/docker.sock\"\n\n\
+             [[engines]]\nname = \"remote\"\nhost = \"{ENDPOINT}\"\ncert_path = \"{}\"\n",
+            certificates("certs").display()
+        ),
+    );
+    let run = run(doctor()
+        .env_remove("DOCKER_HOST")
+        .arg("--config")
+        .arg(&config)
+        .args(["diagnose", "--service", "auth", "--format", "json"]));
+    let report = run.json();
+    let engines: Vec<(&str, &str)> = report["engines"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no engines: {report}"))
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["endpoint"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        engines,
+        [
+            ("local", "unix:///var/run/docker.sock"),
+            ("remote", ENDPOINT)
+        ]
+    );
+    let remote_ok = report["engines"][1]["status"] == "pass";
+    assert!(
+        remote_ok,
+        "the remote engine over TLS from cert_path: {report}"
+    );
+    assert!(run.code == 0, "{}", run.stderr);
+}
