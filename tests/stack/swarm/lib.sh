@@ -4,3 +4,4 @@ SWARM_STACK=helpdesk
 SWARM_FILE="$STACK_DIR/swarm/stack.yml"
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
 stack_containers() { docker ps -aq --filter "label=com.docker.stack.namespace=$SWARM_STACK"; }
+stack_networks() { docker network ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK"; }
