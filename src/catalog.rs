@@ -52,7 +52,7 @@ pub struct CheckDef {
     pub roles: Vec<String>,
     /// Only on this runtime (`swarm`: a Swarm stack's own checks); default: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::deployment::discovery::Runtime>,
+    pub runtime: Option<crate::deployment::runtime::Runtime>,
     /// Gates: when one of these does not pass, this check is skipped.
     #[serde(default)]
     pub needs: Vec<String>,
@@ -256,7 +256,7 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
                 Problem::Shape(format!("for_each: {}", e.message()))
             })?),
         };
-    let runtime: Option<crate::deployment::discovery::Runtime> =
+    let runtime: Option<crate::deployment::runtime::Runtime> =
         match raw.get("runtime") {
             None => None,
             Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {

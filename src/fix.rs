@@ -8,7 +8,7 @@
 use crate::catalog::{Check, glob_match, service_of};
 use crate::check::{CheckResult, Status};
 use crate::cli::Selection;
-use crate::deployment::discovery::Runtime;
+use crate::deployment::runtime::Runtime;
 use crate::deployment::{Context, containers, postgres};
 use crate::diagnose::Plan;
 use crate::error::Error;

@@ -27,7 +27,7 @@ pub struct Profile {
     pub engines: Vec<EngineEntry>,
     /// Compose or a Swarm stack (found at discovery).
     #[serde(skip)]
-    pub runtime: crate::deployment::discovery::Runtime,
+    pub runtime: crate::deployment::runtime::Runtime,
     /// The engine the deployment runs on (chosen at discovery).
     #[serde(skip)]
     pub engine: crate::deployment::engine::Engine,

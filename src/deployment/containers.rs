@@ -2,7 +2,7 @@
 //! labels (scaled replicas included), inspected once per run, their environment
 //! and their last log lines.
 
-use super::discovery::Runtime;
+use super::runtime;
 use super::{Context, EngineError};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
@@ -31,7 +31,7 @@ pub async fn find(
         .list_containers(Some(options))
         .await
         .map_err(|e| EngineError::request("listing containers", e))?;
-    let mut names: Vec<String> = current(listed, ctx.profile.runtime)
+    let mut names: Vec<String> = runtime::current_tasks(listed)
         .iter()
         .filter_map(|c| {
             c.names
@@ -76,19 +76,14 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
         .await
         .map_err(|_| EngineError::request("listing the project's containers", "no answer in time"))?
         .map_err(|e| EngineError::request("listing the project's containers", e))?;
-    let mut members: Vec<Member> = current(listed, ctx.profile.runtime)
+    let mut members: Vec<Member> = runtime::current_tasks(listed)
         .into_iter()
         .filter_map(|c| {
             let name = c.names?.first()?.trim_start_matches('/').to_string();
-            let labels = c.labels.unwrap_or_default();
-            let stack_prefix = format!("{}_", ctx.profile.compose_project);
-            let compose_service = match labels.get(super::discovery::SERVICE_LABEL) {
-                Some(service) => service.clone(),
-                None => labels
-                    .get(super::discovery::SWARM_SERVICE_LABEL)
-                    .map(|s| s.strip_prefix(&stack_prefix).unwrap_or(s).to_string())
-                    .unwrap_or_default(),
-            };
+            let mut labels = runtime::as_compose(c.labels.unwrap_or_default());
+            let compose_service = labels
+                .remove(super::discovery::SERVICE_LABEL)
+                .unwrap_or_default();
             Some(Member {
                 name,
                 compose_service,
@@ -97,28 +92,6 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
         .collect();
     members.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(members)
-}
-
-/// The containers that are the service now: for a Swarm stack, the newest task
-/// of each slot (the failed ones it replaced stay listed by the engine).
-fn current(
-    mut listed: Vec<bollard::models::ContainerSummary>,
-    runtime: Runtime,
-) -> Vec<bollard::models::ContainerSummary> {
-    if runtime == Runtime::Compose {
-        return listed;
-    }
-    listed.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or_default()));
-    let mut slots = std::collections::HashSet::new();
-    listed.retain(|c| {
-        let slot = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(super::discovery::SWARM_TASK_LABEL))
-            .and_then(|task| task.split('.').nth(1).map(String::from));
-        slot.is_none_or(|slot| slots.insert(slot))
-    });
-    listed
 }
 
 /// Inspects one container by name, once per run; `Ok(None)` when it does not exist.

@@ -6,6 +6,7 @@
 //! names are only the fallback.
 
 use super::engine::Engine;
+use super::runtime::{self, Runtime};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
@@ -17,94 +18,8 @@ use std::time::Duration;
 
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
-const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 const CONFIG_FILES_LABEL: &str = "com.docker.compose.project.config_files";
-/// What `docker stack deploy` labels a task's container with.
-pub const STACK_LABEL: &str = "com.docker.stack.namespace";
-pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
-pub const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.name";
-
-/// What runs the deployment: compose on one engine, or a Swarm stack.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Runtime {
-    #[default]
-    Compose,
-    Swarm,
-}
-
-impl Runtime {
-    /// The label that names a container's project (or stack).
-    pub fn project_label(self) -> &'static str {
-        match self {
-            Runtime::Compose => PROJECT_LABEL,
-            Runtime::Swarm => STACK_LABEL,
-        }
-    }
-
-    /// The engine's label filters for the containers of `compose_service`.
-    pub fn service_filters(self, project: &str, compose_service: &str) -> Vec<String> {
-        match self {
-            Runtime::Compose => vec![
-                format!("{PROJECT_LABEL}={project}"),
-                format!("{SERVICE_LABEL}={compose_service}"),
-            ],
-            Runtime::Swarm => vec![
-                format!("{STACK_LABEL}={project}"),
-                format!("{SWARM_SERVICE_LABEL}={project}_{compose_service}"),
-            ],
-        }
-    }
-}
-
-/// A Swarm task's container labelled as compose labels its containers — the
-/// stack as the project, the stack's service without the stack's prefix, the
-/// task's slot as the container number — so one set of discovery rules finds both.
-fn swarm_as_compose(mut labels: HashMap<String, String>) -> HashMap<String, String> {
-    if labels.contains_key(PROJECT_LABEL) {
-        return labels;
-    }
-    let (Some(stack), Some(service)) = (labels.get(STACK_LABEL), labels.get(SWARM_SERVICE_LABEL))
-    else {
-        return labels;
-    };
-    let short = service
-        .strip_prefix(&format!("{stack}_"))
-        .unwrap_or(service)
-        .to_string();
-    let slot = labels
-        .get(SWARM_TASK_LABEL)
-        .and_then(|task| task.split('.').nth(1))
-        .unwrap_or("1")
-        .to_string();
-    let stack = stack.clone();
-    labels.insert(PROJECT_LABEL.into(), stack);
-    labels.insert(SERVICE_LABEL.into(), short);
-    labels.insert(NUMBER_LABEL.into(), slot);
-    labels
-}
-
-/// Only the newest container of each (service, slot): Swarm keeps the failed
-/// tasks' containers beside the one that replaced them.
-fn newest_per_slot(containers: Vec<Listed>) -> Vec<Listed> {
-    let mut newest: BTreeMap<(String, String), Listed> = BTreeMap::new();
-    let mut others = Vec::new();
-    for c in containers {
-        let (Some(service), Some(slot)) = (
-            c.labels.get(SWARM_SERVICE_LABEL),
-            c.labels.get(NUMBER_LABEL),
-        ) else {
-            others.push(c);
-            continue;
-        };
-        let key = (service.clone(), slot.clone());
-        if newest.get(&key).is_none_or(|kept| kept.created < c.created) {
-            newest.insert(key, c);
-        }
-    }
-    others.extend(newest.into_values());
-    others
-}
 const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
 /// Where Docker looks for the compose v2 CLI plugin.
 const COMPOSE_PLUGIN_DIRS: [&str; 4] = [
@@ -218,7 +133,10 @@ pub async fn discover(
         None => on_engine(profile, &containers)?,
     };
     profile.compose_project = project;
-    profile.runtime = runtime_of(&profile.compose_project, &containers);
+    profile.runtime = Runtime::of(
+        &profile.compose_project,
+        containers.iter().map(|c| &c.labels),
+    );
     assign_containers(profile, &containers);
     assign_compose_files(profile, &containers);
     let others = other_project_containers(profile, &containers);
@@ -230,18 +148,6 @@ pub async fn discover(
             .unwrap_or_else(|| GUIDE_NETWORK.into());
     }
     Ok(source)
-}
-
-/// Swarm when the project's containers are a stack's tasks.
-fn runtime_of(project: &str, containers: &[Listed]) -> Runtime {
-    let stack = containers
-        .iter()
-        .any(|c| c.labels.get(STACK_LABEL).map(String::as_str) == Some(project));
-    if stack {
-        Runtime::Swarm
-    } else {
-        Runtime::Compose
-    }
 }
 
 /// The network most of the project's containers are attached to (compose's
@@ -456,7 +362,6 @@ struct Listed {
     name: String,
     labels: HashMap<String, String>,
     networks: Vec<String>,
-    created: i64,
 }
 
 async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Listed>> {
@@ -465,7 +370,7 @@ async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Liste
         .await
         .ok()?
         .ok()?;
-    let found = listed
+    let found = runtime::current_tasks(listed)
         .into_iter()
         .filter_map(|c| {
             let name = c.names?.first()?.trim_start_matches('/').to_string();
@@ -476,13 +381,12 @@ async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Liste
                 .unwrap_or_default();
             Some(Listed {
                 name,
-                labels: swarm_as_compose(c.labels.unwrap_or_default()),
+                labels: runtime::as_compose(c.labels.unwrap_or_default()),
                 networks,
-                created: c.created.unwrap_or_default(),
             })
         })
         .collect::<Vec<_>>();
-    Some(newest_per_slot(found))
+    Some(found)
 }
 
 /// The one compose project on the engine that runs any of the guide's services.
@@ -582,32 +486,7 @@ mod tests {
                 (NUMBER_LABEL.into(), number.into()),
             ]),
             networks: vec![format!("{project}_default")],
-            created: 0,
         }
-    }
-
-    #[test]
-    fn a_swarm_task_is_found_like_a_compose_container_and_only_its_newest_counts() {
-        let task = |name: &str, task: &str, created: i64| Listed {
-            name: name.into(),
-            labels: swarm_as_compose(HashMap::from([
-                (STACK_LABEL.into(), "helpdesk".into()),
-                (SWARM_SERVICE_LABEL.into(), "helpdesk_auth-db".into()),
-                (SWARM_TASK_LABEL.into(), task.into()),
-            ])),
-            networks: vec!["helpdesk_default".into()],
-            created,
-        };
-        let current = newest_per_slot(vec![
-            task("helpdesk_auth-db.1.old", "helpdesk_auth-db.1.old", 10),
-            task("helpdesk_auth-db.1.new", "helpdesk_auth-db.1.new", 20),
-        ]);
-        assert_eq!(current.len(), 1);
-        assert_eq!(current[0].name, "helpdesk_auth-db.1.new");
-        assert_eq!(current[0].labels[PROJECT_LABEL], "helpdesk");
-        assert_eq!(current[0].labels[SERVICE_LABEL], "auth-db");
-        assert_eq!(current[0].labels[NUMBER_LABEL], "1");
-        assert_eq!(runtime_of("helpdesk", &current), Runtime::Swarm);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod memo;
 pub mod postgres;
 pub mod published;
 pub mod redis;
+pub mod runtime;
 
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;

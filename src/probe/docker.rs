@@ -4,7 +4,8 @@
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
 use crate::deployment::containers::{display_name, find, inspect, tail};
-use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL, STACK_LABEL};
+use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
+use crate::deployment::runtime::STACK_LABEL;
 use crate::deployment::{EngineError, exec};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::StatsOptionsBuilder;

@@ -183,3 +183,23 @@ fn backup_and_cache_flush_run_through_the_tasks_and_fix_stays_out() {
         fix.stderr
     );
 }
+
+#[test]
+fn logs_read_every_task_of_the_stack() {
+    let _stack = stack_shared();
+    let run = run(doctor().args(["logs", "db", "-n", "1"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut containers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(" | ").map(|(c, _)| c.trim()))
+        .map(|c| c.split('.').next().unwrap())
+        .collect();
+    containers.sort();
+    assert_eq!(
+        containers,
+        ["helpdesk_auth-db", "helpdesk_ticket-db", "helpdesk_user-db"],
+        "one line of each database task: {}",
+        run.stdout
+    );
+}

@@ -1,0 +1,158 @@
+//! What runs the deployment — compose on one engine, or a Swarm stack — and
+//! how a Swarm task's container is read as a compose container, so that one
+//! set of discovery rules (and one label filter) finds both.
+
+use super::discovery::{NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL};
+use bollard::models::ContainerSummary;
+use std::collections::{HashMap, HashSet};
+
+/// What `docker stack deploy` labels a task's container with.
+pub const STACK_LABEL: &str = "com.docker.stack.namespace";
+const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
+/// `<stack>_<service>.<slot>.<task id>`.
+const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.name";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    #[default]
+    Compose,
+    Swarm,
+}
+
+impl Runtime {
+    /// Swarm when any of `labels` (the project's containers') is a stack's task.
+    pub fn of<'a>(
+        project: &str,
+        mut labels: impl Iterator<Item = &'a HashMap<String, String>>,
+    ) -> Runtime {
+        if labels.any(|l| l.get(STACK_LABEL).map(String::as_str) == Some(project)) {
+            Runtime::Swarm
+        } else {
+            Runtime::Compose
+        }
+    }
+
+    /// The label that names a container's project (or stack).
+    pub fn project_label(self) -> &'static str {
+        match self {
+            Runtime::Compose => PROJECT_LABEL,
+            Runtime::Swarm => STACK_LABEL,
+        }
+    }
+
+    /// The engine's label filters for the containers of `compose_service`.
+    pub fn service_filters(self, project: &str, compose_service: &str) -> Vec<String> {
+        match self {
+            Runtime::Compose => vec![
+                format!("{PROJECT_LABEL}={project}"),
+                format!("{SERVICE_LABEL}={compose_service}"),
+            ],
+            Runtime::Swarm => vec![
+                format!("{STACK_LABEL}={project}"),
+                format!("{SWARM_SERVICE_LABEL}={project}_{compose_service}"),
+            ],
+        }
+    }
+}
+
+/// A Swarm task's container labelled as compose labels its containers — the
+/// stack as the project, the stack's service without the stack's prefix, the
+/// task's slot as the container number. Other labels are left as they are.
+pub fn as_compose(mut labels: HashMap<String, String>) -> HashMap<String, String> {
+    if labels.contains_key(PROJECT_LABEL) {
+        return labels;
+    }
+    let (Some(stack), Some(service)) = (labels.get(STACK_LABEL), labels.get(SWARM_SERVICE_LABEL))
+    else {
+        return labels;
+    };
+    let short = service
+        .strip_prefix(&format!("{stack}_"))
+        .unwrap_or(service)
+        .to_string();
+    let slot = labels
+        .get(SWARM_TASK_LABEL)
+        .and_then(|task| task.split('.').nth(1))
+        .unwrap_or("1")
+        .to_string();
+    let stack = stack.clone();
+    labels.insert(PROJECT_LABEL.into(), stack);
+    labels.insert(SERVICE_LABEL.into(), short);
+    labels.insert(NUMBER_LABEL.into(), slot);
+    labels
+}
+
+/// The containers that are the deployment now: of each Swarm task slot
+/// (service and slot), only the newest container — Swarm keeps the failed
+/// tasks' containers beside the one that replaced them. Others are kept.
+pub fn current_tasks(mut listed: Vec<ContainerSummary>) -> Vec<ContainerSummary> {
+    listed.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or_default()));
+    let mut slots = HashSet::new();
+    listed.retain(|c| {
+        let slot = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SWARM_TASK_LABEL))
+            .and_then(|task| task.rsplit_once('.').map(|(slot, _)| slot.to_string()));
+        slot.is_none_or(|slot| slots.insert(slot))
+    });
+    listed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, created: i64) -> ContainerSummary {
+        let service = name.split('.').next().unwrap();
+        ContainerSummary {
+            names: Some(vec![format!("/{name}")]),
+            created: Some(created),
+            labels: Some(HashMap::from([
+                (STACK_LABEL.into(), "helpdesk".into()),
+                (SWARM_SERVICE_LABEL.into(), service.into()),
+                (SWARM_TASK_LABEL.into(), name.into()),
+            ])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_the_newest_task_of_each_service_and_slot_counts() {
+        let current = current_tasks(vec![
+            task("helpdesk_auth-db.1.old", 10),
+            task("helpdesk_auth-db.1.new", 20),
+            task("helpdesk_auth-redis.1.only", 5),
+            task("helpdesk_auth-db.2.other", 1),
+        ]);
+        let names: Vec<&str> = current
+            .iter()
+            .map(|c| c.names.as_ref().unwrap()[0].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "/helpdesk_auth-db.1.new",
+                "/helpdesk_auth-redis.1.only",
+                "/helpdesk_auth-db.2.other"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_swarm_task_reads_as_a_compose_container() {
+        let labels = as_compose(task("helpdesk_auth-db.1.new", 20).labels.unwrap());
+        assert_eq!(labels[PROJECT_LABEL], "helpdesk");
+        assert_eq!(labels[SERVICE_LABEL], "auth-db");
+        assert_eq!(labels[NUMBER_LABEL], "1");
+        assert_eq!(
+            Runtime::of("helpdesk", std::iter::once(&labels)),
+            Runtime::Swarm
+        );
+        assert_eq!(
+            Runtime::of("other", std::iter::once(&labels)),
+            Runtime::Compose
+        );
+    }
+}
