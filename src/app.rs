@@ -212,8 +212,7 @@ async fn diff(
                 ..Default::default()
             };
             let plan = diagnose::Plan::load(config, project, checks_dirs, &selection).await?;
-            let (results, duration_ms) = plan.run().await;
-            let report = crate::report::Report::new(results, duration_ms);
+            let report = plan.report().await;
             let json = crate::report::exporter(crate::report::Format::Json, Default::default())
                 .render(&report);
             let _ = history::save(&json, &report.generated_at, report.status.as_str());

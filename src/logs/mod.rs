@@ -9,6 +9,7 @@ mod reader;
 pub use line::Level;
 pub use reader::Filter;
 
+use crate::deployment::containers::{self, Member};
 use crate::deployment::{Context, discovery};
 use crate::error::Error;
 use crate::exit_code;
@@ -48,7 +49,7 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let (profile, _) = discovery::load(config, project).await?;
     let ctx = Arc::new(Context::new(profile));
-    let listed = project_containers(&ctx).await?;
+    let listed = containers::of_project(&ctx).await?;
     let containers = select(&ctx.profile, &listed, &options.selected)?;
     learn_secrets(&ctx, &containers).await;
     let follow = options.filter.follow;
@@ -76,18 +77,10 @@ pub async fn run(
     }
 }
 
-/// Every container of the project, stopped ones too (their logs remain), by name.
-async fn project_containers(ctx: &Context) -> Result<Vec<Listed>, Error> {
-    Ok(crate::deployment::containers::of_project(ctx).await?)
-}
-
-/// A container of the project.
-type Listed = crate::deployment::containers::Member;
-
 /// The containers the words name: a guide service (all its roles), a role
 /// (`service`, `db`, `redis` across services), a compose service, or a
 /// container; none named means all of the project's.
-fn select(profile: &Profile, listed: &[Listed], words: &[String]) -> Result<Vec<String>, Error> {
+fn select(profile: &Profile, listed: &[Member], words: &[String]) -> Result<Vec<String>, Error> {
     if listed.is_empty() {
         return Err(Error::CannotRun(format!(
             "no container of compose project {} on the engine (name yours with --project)",
@@ -124,28 +117,27 @@ fn select(profile: &Profile, listed: &[Listed], words: &[String]) -> Result<Vec<
     Ok(chosen)
 }
 
-fn named_by(profile: &Profile, listed: &[Listed], word: &str) -> Vec<String> {
+fn named_by(profile: &Profile, listed: &[Member], word: &str) -> Vec<String> {
     let role = match word {
         "app" | "service" => Some("service"),
         "db" | "postgres" => Some("db"),
         "redis" | "cache" => Some("redis"),
         _ => None,
     };
-    let of_roles = |services: &mut dyn Iterator<Item = &crate::profile::Service>| -> Vec<String> {
-        services
-            .flat_map(|s| s.containers.iter())
-            .filter(|(r, _)| role.is_none_or(|wanted| r.as_str() == wanted))
-            .flat_map(|(_, names)| names.clone())
-            .collect()
-    };
-    let from_profile = match (profile.service(word), role) {
-        (Some(service), _) => of_roles(&mut std::iter::once(service)),
-        (None, Some(_)) => of_roles(&mut profile.services.iter()),
+    let services: Vec<&crate::profile::Service> = match (profile.service(word), role) {
+        (Some(service), _) => vec![service],
+        (None, Some(_)) => profile.services.iter().collect(),
         (None, None) => Vec::new(),
     };
+    let from_profile: Vec<&String> = services
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .filter(|(r, _)| role.is_none_or(|wanted| r.as_str() == wanted))
+        .flat_map(|(_, names)| names)
+        .collect();
     listed
         .iter()
-        .filter(|c| from_profile.contains(&c.name) || c.compose_service == word || c.name == word)
+        .filter(|c| from_profile.contains(&&c.name) || c.compose_service == word || c.name == word)
         .map(|c| c.name.clone())
         .collect()
 }

@@ -43,7 +43,7 @@ pub async fn run(
         let judged: Vec<CheckResult> = trends
             .judge()
             .iter()
-            .map(|t| as_result(t, &results, &plan.profile))
+            .map(|t| as_result(t, &plan.profile))
             .collect();
         results.extend(judged);
         let report = Report::new(results, duration_ms).with_project(
@@ -82,15 +82,12 @@ fn print(text: &str) -> bool {
 }
 
 /// A trend as a WARN result, with the fix to try for its container.
-fn as_result(trend: &Trend, results: &[CheckResult], profile: &Profile) -> CheckResult {
-    let target = results
-        .iter()
-        .find(|r| r.id == trend.check)
-        .map_or(trend.check.clone(), |r| r.target.clone());
+fn as_result(trend: &Trend, profile: &Profile) -> CheckResult {
+    let target = &trend.target;
     let node = profile.services.iter().any(|s| {
         s.containers
             .get("service")
-            .is_some_and(|c| c.contains(&target))
+            .is_some_and(|c| c.contains(target))
     });
     let hint = match trend.figure {
         Figure::Memory if node => format!(
@@ -108,7 +105,7 @@ fn as_result(trend: &Trend, results: &[CheckResult], profile: &Profile) -> Check
             format!("Read why: helpdesk-doctor logs {target} --since 10m --level error")
         }
     };
-    trend::as_result(trend, &target, Some(hint))
+    trend::as_result(trend, Some(hint))
 }
 
 /// The live screen: what is watched, the grouped verdict, memory with arrows.

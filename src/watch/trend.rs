@@ -81,6 +81,8 @@ pub struct Trends {
 #[derive(Debug, PartialEq)]
 pub struct Trend {
     pub check: String,
+    /// The check's target (the container).
+    pub target: String,
     pub figure: Figure,
     pub message: String,
 }
@@ -110,12 +112,10 @@ impl Trends {
         self.series
             .iter()
             .filter_map(|((check, figure), samples)| {
-                let target = self
-                    .targets
-                    .get(check)
-                    .map_or(check.as_str(), |t| t.as_str());
+                let target = self.targets.get(check).unwrap_or(check);
                 judge(*figure, samples).map(|message| Trend {
                     check: check.clone(),
+                    target: target.clone(),
                     figure: *figure,
                     message: message.replace("{target}", target),
                 })
@@ -205,27 +205,21 @@ fn rising_since(figure: Figure, samples: &VecDeque<Sample>) -> usize {
 
 /// A trend as a result beside the run's own (`<check>.trend`), so every
 /// output shows it and the exit code counts it.
-pub fn as_result(trend: &Trend, target: &str, hint: Option<String>) -> CheckResult {
+pub fn as_result(trend: &Trend, hint: Option<String>) -> CheckResult {
     CheckResult {
         id: format!("{}.trend", trend.check),
         kind: "trend".into(),
-        target: target.to_string(),
-        title: format!("{target} steady over the watch"),
+        target: trend.target.clone(),
+        title: format!("{} steady over the watch", trend.target),
         status: Status::Warn,
         message: trend.message.clone(),
         hint,
         duration_ms: 0,
         details: serde_json::Map::from_iter([(
             "figure".to_string(),
-            serde_json::Value::String(trend.figure_name().into()),
+            serde_json::Value::String(trend.figure.detail().into()),
         )]),
         engine: None,
-    }
-}
-
-impl Trend {
-    pub fn figure_name(&self) -> &'static str {
-        self.figure.detail()
     }
 }
 
