@@ -113,7 +113,7 @@ pub async fn run(
     engines: Vec<(String, Engine)>,
     color: Color,
 ) -> Result<u8, Error> {
-    let report = if engines.len() > 1 {
+    let mut report = if engines.len() > 1 {
         on_engines(args, config, project, checks_dirs, engines).await?
     } else {
         let engine = engines
@@ -123,6 +123,16 @@ pub async fn run(
         let plan = Plan::load_on(config, project, checks_dirs, &args.selection, engine).await?;
         plan.report().await
     };
+    // Shown on the human output only; a run over several engines has no
+    // single "last healthy".
+    if args.format == report::Format::Human
+        && report.engines.is_empty()
+        && matches!(report.status, Status::Fail | Status::Error)
+    {
+        report.since_healthy = serde_json::to_value(&report)
+            .ok()
+            .and_then(|now| crate::history::since_last_healthy(&now));
+    }
     let to_stdout = args.output.as_os_str() == "-";
     warn_if_output_looks_like_a_format(&args.output);
     let style = Style {
@@ -147,18 +157,7 @@ pub async fn run(
     for target in &args.reports {
         write_output(&target.path, &render(target.format, Style::default()))?;
     }
-    let mut text = render(args.format, style);
-    // One engine's history: a run over several has no single "last healthy".
-    if args.format == report::Format::Human
-        && report.engines.is_empty()
-        && matches!(report.status, Status::Fail | Status::Error)
-        && let Some(line) = serde_json::to_value(&report)
-            .ok()
-            .and_then(|now| crate::history::since_last_healthy(&now))
-    {
-        text.push_str(&line);
-        text.push('\n');
-    }
+    let text = render(args.format, style);
     write_output(&args.output, &text)?;
     Ok(match args.format {
         report::Format::Nagios => report::nagios_exit_code(report.status),

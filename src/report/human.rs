@@ -52,6 +52,7 @@ impl Exporter for HumanExporter {
                 lines.extend(expanded(problem, skipped.get(id), explained.get(id)));
             }
         }
+        lines.extend(report.since_healthy.clone());
         lines.push(verdict(report));
         lines.join("\n") + "\n"
     }

@@ -32,6 +32,10 @@ pub struct Report {
     /// Each engine's part, when one run covers several (its results name it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<EnginePart>,
+    /// For a failing run: what changed since the last healthy one (the human
+    /// output shows it above the verdict; machine reports have `diff`).
+    #[serde(skip)]
+    pub since_healthy: Option<String>,
     pub results: Vec<CheckResult>,
 }
 
@@ -58,6 +62,7 @@ impl Report {
             status: summary.status(),
             summary,
             engines: Vec::new(),
+            since_healthy: None,
             results,
         }
     }
