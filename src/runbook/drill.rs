@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 pub const PREFIX: &str = "helpdesk-doctor-drill-";
 const LABEL: &str = "helpdesk-doctor.drill";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
@@ -34,12 +35,21 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     let run_id = random_hex();
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
-    let drills = manifest.databases.iter().map(|entry| {
+    // Starting the containers is not raced with the signals: an engine call
+    // dropped mid-flight may still create its container after the clean-up
+    // has listed them. A signal caught meanwhile is received just after.
+    let started = futures::future::join_all(manifest.databases.iter().map(|entry| {
+        let (ctx, run_id) = (&ctx, &run_id);
+        async move { (entry, Instant::now(), start_drill(ctx, entry, run_id).await) }
+    }))
+    .await;
+    let drills = started.into_iter().map(|(entry, started, database)| {
         let ctx = &ctx;
-        let run_id = &run_id;
         async move {
-            let started = Instant::now();
-            let outcome = drill_one(ctx, dir, entry, run_id).await;
+            let outcome = match database {
+                Ok(database) => restore_and_count(ctx, dir, entry, &database).await,
+                Err(why) => Err(why),
+            };
             (entry, outcome, started.elapsed())
         }
     });
@@ -80,13 +90,12 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     })
 }
 
-/// Restores one dump into its own throwaway container; the rows it counted.
-async fn drill_one(
+/// Starts the throwaway database container one dump is restored into.
+async fn start_drill<'a>(
     ctx: &Context,
-    dir: &Path,
-    entry: &DatabaseEntry,
+    entry: &'a DatabaseEntry,
     run_id: &str,
-) -> Result<i64, String> {
+) -> Result<Database<'a>, String> {
     let service = ctx
         .profile
         .services
@@ -94,16 +103,25 @@ async fn drill_one(
         .find(|s| s.name == entry.service)
         .ok_or_else(|| format!("no service {} in this deployment", entry.service))?;
     let image = database_image(ctx, service).await?;
-    let name = format!("{PREFIX}{}-{run_id}", entry.database.replace('_', "-"));
     let database = Database {
-        container: &name,
+        container: format!("{PREFIX}{}-{run_id}", entry.database.replace('_', "-")),
         user: &entry.user,
         name: &entry.database,
     };
     start_container(ctx, &database, &image, run_id).await?;
-    wait_ready(ctx, &database).await?;
-    restore_into(ctx, dir, entry, &database).await?;
-    let counted = count_rows(ctx, &database).await?;
+    Ok(database)
+}
+
+/// Restores one dump into its drill container; the rows it counted.
+async fn restore_and_count(
+    ctx: &Context,
+    dir: &Path,
+    entry: &DatabaseEntry,
+    database: &Database<'_>,
+) -> Result<i64, String> {
+    wait_ready(ctx, database).await?;
+    restore_into(ctx, dir, entry, database).await?;
+    let counted = count_rows(ctx, database).await?;
     let differing = count_differences(&entry.tables, &counted);
     if !differing.is_empty() {
         return Err(format!(
@@ -117,7 +135,7 @@ async fn drill_one(
 /// The drill's database: its container, and the user and database the dump
 /// was taken as (its objects' owner must exist).
 struct Database<'a> {
-    container: &'a str,
+    container: String,
     user: &'a str,
     name: &'a str,
 }
@@ -149,7 +167,7 @@ async fn start_container(
     image: &str,
     run_id: &str,
 ) -> Result<(), String> {
-    let name = database.container;
+    let name = database.container.as_str();
     let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
@@ -192,7 +210,7 @@ async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), String
         database.name,
     ];
     loop {
-        let ready = exec::run(docker, database.container, &cmd, &[], None, |_| Ok(())).await;
+        let ready = exec::run(docker, &database.container, &cmd, &[], None, |_| Ok(())).await;
         if matches!(ready, Ok(ref finished) if finished.exit_code == 0) {
             return Ok(());
         }
@@ -221,7 +239,7 @@ async fn restore_into(
     let cmd = psql(database, &["-q"]);
     let finished = exec::run(
         docker,
-        database.container,
+        &database.container,
         &cmd,
         &[],
         Some(receiver),
@@ -269,7 +287,7 @@ async fn count_rows(ctx: &Context, database: &Database<'_>) -> Result<Vec<(Strin
     let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let mut output = Vec::new();
     let cmd = psql(database, &["-A", "-t", "-c", pg_tool::DESCRIBE_SQL]);
-    let finished = exec::run(docker, database.container, &cmd, &[], None, |chunk| {
+    let finished = exec::run(docker, &database.container, &cmd, &[], None, |chunk| {
         output.extend_from_slice(chunk);
         Ok(())
     })
@@ -282,28 +300,49 @@ async fn count_rows(ctx: &Context, database: &Database<'_>) -> Result<Vec<(Strin
 }
 
 /// Removes this run's drill containers (and their anonymous volumes), whatever
-/// state they are in.
+/// state they are in. A container caught mid-start when the drill was
+/// interrupted may refuse its first removal (the engine finishes starting it
+/// first), so the removal is repeated until none is left or `REMOVE_TIMEOUT`.
 async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
+    let deadline = Instant::now() + REMOVE_TIMEOUT;
+    loop {
+        let left = match remove_once(docker, run_id).await {
+            Ok(0) => return,
+            Ok(left) => left.to_string(),
+            Err(e) => format!("could not list them ({e})"),
+        };
+        if Instant::now() > deadline {
+            eprintln!(
+                "helpdesk-doctor: drill containers left ({left}): remove {PREFIX}* by hand \
+                 (docker rm -f $(docker ps -aq --filter label={LABEL}={run_id}))"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// One pass of removals; how many of this run's containers it found.
+async fn remove_once(
+    docker: &bollard::Docker,
+    run_id: &str,
+) -> Result<usize, bollard::errors::Error> {
     let label = format!("{LABEL}={run_id}");
     let filters = HashMap::from([("label", vec![label.as_str()])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&filters)
         .build();
-    let Ok(found) = docker.list_containers(Some(options)).await else {
-        eprintln!("helpdesk-doctor: could not list the drill containers: remove {PREFIX}* by hand");
-        return;
-    };
-    for container in found {
-        let Some(id) = container.id else { continue };
-        let remove = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        if let Err(e) = docker.remove_container(&id, Some(remove)).await {
-            eprintln!("helpdesk-doctor: could not remove drill container {id}: {e}");
-        }
+    let found = docker.list_containers(Some(options)).await?;
+    let remove = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    for id in found.iter().filter_map(|c| c.id.as_deref()) {
+        // A refusal is tried again on the next pass, and named if it outlasts them.
+        let _ = docker.remove_container(id, Some(remove.clone())).await;
     }
+    Ok(found.len())
 }
 
 /// 16 hex digits from the kernel's randomness (the time and pid if it fails).

@@ -285,8 +285,84 @@ fn an_interrupted_drill_leaves_no_container() {
     assert_eq!(
         drill_containers(),
         "",
-        "no drill container left after SIGINT"
+        "no drill container left after SIGINT: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Ctrl-C at moments spread 20 ms apart around the engine's creation of the
+/// drill container (measured on a first, uninterrupted drill): whatever it
+/// interrupted, no container is left — not even one whose creation was still
+/// on its way to the engine when the drill gave up.
+#[test]
+fn a_drill_interrupted_around_its_container_creation_leaves_no_container() {
+    use std::os::unix::process::ExitStatusExt;
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let (made, dir) = backup(out.path(), &["--only", "ticket"]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let created = time_to_drill_creation(&dir);
+    for step in -5i32..=5 {
+        let moment = created.as_millis() as i64 + i64::from(step) * 20;
+        let child = doctor()
+            .args(["backup", "verify", "--restore-test"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(moment.max(0) as u64));
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let ended = (output.status.code(), output.status.signal());
+        assert!(
+            matches!(ended, (Some(0 | 130), _) | (None, Some(libc::SIGINT))),
+            "SIGINT after {moment} ms: {ended:?} {stderr}"
+        );
+        // A creation dropped on its way lands within moments.
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            drill_containers(),
+            "",
+            "a drill container left after SIGINT at {moment} ms ({ended:?}): {stderr}"
+        );
+    }
+}
+
+/// How long after its start a drill's container is created, as the engine's
+/// own `create` event dates it.
+fn time_to_drill_creation(dir: &Path) -> Duration {
+    let mut events = std::process::Command::new("docker")
+        .args(["events", "--format", "{{.TimeNano}}"])
+        .args([
+            "--filter",
+            "event=create",
+            "--filter",
+            "label=helpdesk-doctor.drill",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // events subscribed
+    let spawned = std::time::SystemTime::now();
+    let drill = run(doctor()
+        .args(["backup", "verify", "--restore-test"])
+        .arg(dir));
+    assert_eq!(drill.code, 0, "{}{}", drill.stdout, drill.stderr);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(events.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    events.kill().unwrap();
+    events.wait().unwrap();
+    let nanos: u64 = line.trim().parse().expect("a create event's time");
+    let created = std::time::UNIX_EPOCH + Duration::from_nanos(nanos);
+    created
+        .duration_since(spawned)
+        .expect("created after the start")
 }
 
 fn damaged_copy(dir: &Path, into: &Path, name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
