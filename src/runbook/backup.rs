@@ -2,6 +2,7 @@
 //! hashed on the way and committed atomically; the manifest is written last.
 //! Also `backup verify`, `backup list` and `backup prune`.
 
+use super::in_flight::InFlight;
 use super::manifest::{self, DatabaseEntry, FileEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
@@ -26,11 +27,13 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     }
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let in_flight = InFlight::default();
     let made = tokio::select! {
-        made = make(&ctx, &args.out, &services, args.via, args.volumes) => made,
+        made = make(&ctx, &args.out, &services, args.via, args.volumes, &in_flight) => made,
         signal = signals.received() => {
             // Dropping the work removed every unfinished file; a database stopped
-            // for its volume archive is started again.
+            // for its volume archive (once its stop has ended) is started again.
+            in_flight.settle().await;
             if args.volumes {
                 volumes::start_again(&ctx, &services).await;
             }
@@ -109,6 +112,7 @@ pub async fn make(
     services: &[&Service],
     via: Via,
     with_volumes: bool,
+    in_flight: &InFlight,
 ) -> Result<(PathBuf, Manifest), Error> {
     let dir = new_backup_dir(out)?;
     let progress = Progress::new();
@@ -120,7 +124,7 @@ pub async fn make(
     let mut volume_files = Vec::new();
     if with_volumes {
         for service in services {
-            match volumes::archive(ctx, &dir, service, &progress).await {
+            match volumes::archive(ctx, &dir, service, &progress, in_flight).await {
                 Ok(entry) => volume_files.push(entry),
                 Err(e) => {
                     eprintln!("{}: volume archive failed: {e}", service.container("db"));

@@ -4,6 +4,7 @@
 //! production password — and each table's row count is compared with the
 //! manifest. The containers are removed afterwards, on failure and on Ctrl-C too.
 
+use super::in_flight::InFlight;
 use super::manifest::{self, DatabaseEntry, Manifest};
 use super::pg_tool;
 use super::restore::{Streamed, count_differences, stream_dump};
@@ -25,7 +26,6 @@ use tokio::sync::mpsc;
 pub const PREFIX: &str = "helpdesk-doctor-drill-";
 const LABEL: &str = "helpdesk-doctor.drill";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
-const REMOVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
@@ -35,21 +35,12 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     let run_id = random_hex();
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
-    // Starting the containers is not raced with the signals: an engine call
-    // dropped mid-flight may still create its container after the clean-up
-    // has listed them. A signal caught meanwhile is received just after.
-    let started = futures::future::join_all(manifest.databases.iter().map(|entry| {
-        let (ctx, run_id) = (&ctx, &run_id);
-        async move { (entry, Instant::now(), start_drill(ctx, entry, run_id).await) }
-    }))
-    .await;
-    let drills = started.into_iter().map(|(entry, started, database)| {
-        let ctx = &ctx;
+    let in_flight = InFlight::default();
+    let drills = manifest.databases.iter().map(|entry| {
+        let (ctx, run_id, in_flight) = (&ctx, &run_id, &in_flight);
         async move {
-            let outcome = match database {
-                Ok(database) => restore_and_count(ctx, dir, entry, &database).await,
-                Err(why) => Err(why),
-            };
+            let started = Instant::now();
+            let outcome = drill_one(ctx, dir, entry, run_id, in_flight).await;
             (entry, outcome, started.elapsed())
         }
     });
@@ -60,6 +51,8 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
             None
         }
     };
+    // A container still being created would escape the removal.
+    in_flight.settle().await;
     remove_drill_containers(&docker, &run_id).await;
     let Some(outcomes) = outcome else {
         return Ok(exit_code::INTERRUPTED);
@@ -90,12 +83,14 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     })
 }
 
-/// Starts the throwaway database container one dump is restored into.
-async fn start_drill<'a>(
+/// Restores one dump into its own throwaway container; the rows it counted.
+async fn drill_one(
     ctx: &Context,
-    entry: &'a DatabaseEntry,
+    dir: &Path,
+    entry: &DatabaseEntry,
     run_id: &str,
-) -> Result<Database<'a>, String> {
+    in_flight: &InFlight,
+) -> Result<i64, String> {
     let service = ctx
         .profile
         .services
@@ -108,20 +103,10 @@ async fn start_drill<'a>(
         user: &entry.user,
         name: &entry.database,
     };
-    start_container(ctx, &database, &image, run_id).await?;
-    Ok(database)
-}
-
-/// Restores one dump into its drill container; the rows it counted.
-async fn restore_and_count(
-    ctx: &Context,
-    dir: &Path,
-    entry: &DatabaseEntry,
-    database: &Database<'_>,
-) -> Result<i64, String> {
-    wait_ready(ctx, database).await?;
-    restore_into(ctx, dir, entry, database).await?;
-    let counted = count_rows(ctx, database).await?;
+    start_container(ctx, &database, &image, run_id, in_flight).await?;
+    wait_ready(ctx, &database).await?;
+    restore_into(ctx, dir, entry, &database).await?;
+    let counted = count_rows(ctx, &database).await?;
     let differing = count_differences(&entry.tables, &counted);
     if !differing.is_empty() {
         return Err(format!(
@@ -166,9 +151,10 @@ async fn start_container(
     database: &Database<'_>,
     image: &str,
     run_id: &str,
+    in_flight: &InFlight,
 ) -> Result<(), String> {
-    let name = database.container.as_str();
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let name = database.container.clone();
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?.clone();
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         env: Some(vec![
@@ -183,15 +169,20 @@ async fn start_container(
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::new().name(name).build();
-    docker
-        .create_container(Some(options), body)
+    let image = image.to_string();
+    in_flight
+        .run(async move {
+            let options = CreateContainerOptionsBuilder::new().name(&name).build();
+            docker
+                .create_container(Some(options), body)
+                .await
+                .map_err(|e| format!("creating the drill container from {image}: {e}"))?;
+            docker
+                .start_container(&name, None)
+                .await
+                .map_err(|e| format!("starting the drill container: {e}"))
+        })
         .await
-        .map_err(|e| format!("creating the drill container from {image}: {e}"))?;
-    docker
-        .start_container(name, None)
-        .await
-        .map_err(|e| format!("starting the drill container: {e}"))
 }
 
 /// Until the final server accepts connections on TCP (the image's first start
@@ -300,49 +291,28 @@ async fn count_rows(ctx: &Context, database: &Database<'_>) -> Result<Vec<(Strin
 }
 
 /// Removes this run's drill containers (and their anonymous volumes), whatever
-/// state they are in. A container caught mid-start when the drill was
-/// interrupted may refuse its first removal (the engine finishes starting it
-/// first), so the removal is repeated until none is left or `REMOVE_TIMEOUT`.
+/// state they are in.
 async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
-    let deadline = Instant::now() + REMOVE_TIMEOUT;
-    loop {
-        let left = match remove_once(docker, run_id).await {
-            Ok(0) => return,
-            Ok(left) => left.to_string(),
-            Err(e) => format!("could not list them ({e})"),
-        };
-        if Instant::now() > deadline {
-            eprintln!(
-                "helpdesk-doctor: drill containers left ({left}): remove {PREFIX}* by hand \
-                 (docker rm -f $(docker ps -aq --filter label={LABEL}={run_id}))"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// One pass of removals; how many of this run's containers it found.
-async fn remove_once(
-    docker: &bollard::Docker,
-    run_id: &str,
-) -> Result<usize, bollard::errors::Error> {
     let label = format!("{LABEL}={run_id}");
     let filters = HashMap::from([("label", vec![label.as_str()])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&filters)
         .build();
-    let found = docker.list_containers(Some(options)).await?;
-    let remove = RemoveContainerOptionsBuilder::new()
-        .force(true)
-        .v(true)
-        .build();
-    for id in found.iter().filter_map(|c| c.id.as_deref()) {
-        // A refusal is tried again on the next pass, and named if it outlasts them.
-        let _ = docker.remove_container(id, Some(remove.clone())).await;
+    let Ok(found) = docker.list_containers(Some(options)).await else {
+        eprintln!("helpdesk-doctor: could not list the drill containers: remove {PREFIX}* by hand");
+        return;
+    };
+    for container in found {
+        let Some(id) = container.id else { continue };
+        let remove = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = docker.remove_container(&id, Some(remove)).await {
+            eprintln!("helpdesk-doctor: could not remove drill container {id}: {e}");
+        }
     }
-    Ok(found.len())
 }
 
 /// 16 hex digits from the kernel's randomness (the time and pid if it fails).

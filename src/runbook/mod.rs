@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cache;
 pub mod drill;
 mod dump_check;
+mod in_flight;
 pub mod interrupted;
 pub mod lock;
 pub mod manifest;

@@ -7,6 +7,7 @@
 //! stream (the doctor killed) ends psql without COMMIT and the server rolls back.
 
 use super::dump_check::DumpCheck;
+use super::in_flight::InFlight;
 use super::interrupted::Record;
 use super::manifest::{self, DatabaseEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
@@ -81,11 +82,14 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let stopped = AtomicBool::new(false);
-    let work = restore_all(args, dir, &ctx, &targets, &apps, &stopped);
+    let in_flight = InFlight::default();
+    let work = restore_all(args, dir, &ctx, &targets, &apps, &stopped, &in_flight);
     let outcome = tokio::select! {
         outcome = work => Ok(outcome),
         signal = signals.received() => Err(signal),
     };
+    // A stop still on its way would undo the start below.
+    in_flight.settle().await;
     // Whatever happened (a failure, Ctrl-C), the applications run again.
     let restarted = if stopped.load(Ordering::SeqCst) {
         let restarted = start_and_wait(&ctx, &apps, &targets).await;
@@ -104,10 +108,11 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
             eprintln!(
                 "helpdesk-doctor: interrupted by {signal}: every database transaction was rolled \
                  back (nothing restored){}",
-                if restarted.is_some() {
-                    "; application containers started again"
-                } else {
-                    ""
+                match restarted {
+                    Some(Ok(())) => "; application containers started again",
+                    Some(Err(_)) =>
+                        "; start the application containers with `helpdesk-doctor restore --finish`",
+                    None => "",
                 }
             );
             return Ok(exit_code::INTERRUPTED);
@@ -151,11 +156,12 @@ async fn restore_all(
     targets: &[(&Service, &DatabaseEntry)],
     apps: &[String],
     stopped: &AtomicBool,
+    in_flight: &InFlight,
 ) -> Result<Vec<Result<(), Failure>>, Error> {
     if !args.no_safety_backup {
         let services: Vec<&Service> = targets.iter().map(|(s, _)| *s).collect();
         let (safety_dir, safety) =
-            backup::make(ctx, &args.safety_dir, &services, args.via, false).await?;
+            backup::make(ctx, &args.safety_dir, &services, args.via, false, in_flight).await?;
         if safety.status != Status::Complete {
             return Err(Error::Runbook(format!(
                 "the safety backup {} failed: nothing was changed",
@@ -172,7 +178,7 @@ async fn restore_all(
             ))
         })?;
     stopped.store(true, Ordering::SeqCst);
-    stop(ctx, apps).await?;
+    stop(ctx, apps, in_flight).await?;
     let restores = targets
         .iter()
         .map(|(service, entry)| restore_one(ctx, args.via, dir, service, entry));
@@ -371,17 +377,20 @@ fn print_plan(
     );
 }
 
-/// Stops every application container at once.
-async fn stop(ctx: &Context, apps: &[String]) -> Result<(), Error> {
+/// Stops every application container at once (each stop runs to its end).
+async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<(), Error> {
     let docker = ctx
         .docker()
         .await
         .map_err(|e| Error::CannotRun(e.to_string()))?;
-    let stops = apps.iter().map(|app| async move {
-        docker
-            .stop_container(app, Some(StopContainerOptionsBuilder::new().t(10).build()))
-            .await
-            .map_err(|e| Error::Runbook(format!("stopping {app}: {e}; nothing was restored")))
+    let stops = apps.iter().map(|app| {
+        let (docker, app) = (docker.clone(), app.clone());
+        in_flight.run(async move {
+            docker
+                .stop_container(&app, Some(StopContainerOptionsBuilder::new().t(10).build()))
+                .await
+                .map_err(|e| Error::Runbook(format!("stopping {app}: {e}; nothing was restored")))
+        })
     });
     futures::future::try_join_all(stops).await.map(|_| ())
 }

@@ -2,6 +2,7 @@
 //! from a running database (a tarball of a live data directory is not a consistent
 //! backup): stop the container, archive, start it again, wait until healthy.
 
+use super::in_flight::InFlight;
 use super::manifest::FileEntry;
 use super::progress::Progress;
 use crate::deployment::{Context, containers};
@@ -21,16 +22,18 @@ pub async fn archive(
     dir: &Path,
     service: &Service,
     progress: &Progress,
+    in_flight: &InFlight,
 ) -> Result<FileEntry, String> {
     let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let container = service.container("db");
     let data = data_path(docker, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");
-    docker
-        .stop_container(
-            &container,
-            Some(StopContainerOptionsBuilder::new().t(30).build()),
-        )
+    let (stopping, name) = (docker.clone(), container.clone());
+    in_flight
+        .run(async move {
+            let options = StopContainerOptionsBuilder::new().t(30).build();
+            stopping.stop_container(&name, Some(options)).await
+        })
         .await
         .map_err(|e| format!("stopping {container}: {e}"))?;
     let archived = download(docker, &container, &data, dir, &service.name, |n| {

@@ -290,7 +290,7 @@ fn an_interrupted_drill_leaves_no_container() {
     );
 }
 
-/// Ctrl-C at moments spread 20 ms apart around the engine's creation of the
+/// Ctrl-C at moments spread 10 ms apart around the engine's creation of the
 /// drill container (measured on a first, uninterrupted drill): whatever it
 /// interrupted, no container is left — not even one whose creation was still
 /// on its way to the engine when the drill gave up.
@@ -301,9 +301,14 @@ fn a_drill_interrupted_around_its_container_creation_leaves_no_container() {
     let out = tempfile::tempdir().unwrap();
     let (made, dir) = backup(out.path(), &["--only", "ticket"]);
     assert_eq!(made.code, 0, "{}", made.stderr);
-    let created = time_to_drill_creation(&dir);
-    for step in -5i32..=5 {
-        let moment = created.as_millis() as i64 + i64::from(step) * 20;
+    let created = time_to_first_event(&["event=create", "label=helpdesk-doctor.drill"], || {
+        let drill = run(doctor()
+            .args(["backup", "verify", "--restore-test"])
+            .arg(&dir));
+        assert_eq!(drill.code, 0, "{}{}", drill.stdout, drill.stderr);
+    });
+    for step in -10i64..=10 {
+        let moment = created.as_millis() as i64 + step * 10;
         let child = doctor()
             .args(["backup", "verify", "--restore-test"])
             .arg(&dir)
@@ -328,41 +333,6 @@ fn a_drill_interrupted_around_its_container_creation_leaves_no_container() {
             "a drill container left after SIGINT at {moment} ms ({ended:?}): {stderr}"
         );
     }
-}
-
-/// How long after its start a drill's container is created, as the engine's
-/// own `create` event dates it.
-fn time_to_drill_creation(dir: &Path) -> Duration {
-    let mut events = std::process::Command::new("docker")
-        .args(["events", "--format", "{{.TimeNano}}"])
-        .args([
-            "--filter",
-            "event=create",
-            "--filter",
-            "label=helpdesk-doctor.drill",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // events subscribed
-    let spawned = std::time::SystemTime::now();
-    let drill = run(doctor()
-        .args(["backup", "verify", "--restore-test"])
-        .arg(dir));
-    assert_eq!(drill.code, 0, "{}{}", drill.stdout, drill.stderr);
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(events.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    events.kill().unwrap();
-    events.wait().unwrap();
-    let nanos: u64 = line.trim().parse().expect("a create event's time");
-    let created = std::time::UNIX_EPOCH + Duration::from_nanos(nanos);
-    created
-        .duration_since(spawned)
-        .expect("created after the start")
 }
 
 fn damaged_copy(dir: &Path, into: &Path, name: &str, damage: impl Fn(&mut Vec<u8>)) -> PathBuf {
@@ -786,6 +756,33 @@ fn a_second_runbook_is_refused_and_prune_keeps_the_newest_complete_backups() {
         "the last complete backup is never deleted: {}",
         listed.stdout
     );
+}
+
+/// Ctrl-C the moment the engine starts stopping the database for its volume
+/// archive: once that stop has ended, the database is started again.
+#[test]
+fn a_volume_backup_interrupted_while_the_database_stops_starts_it_again() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let mut stopping = Events::watch(&["event=kill", "container=helpdesk-user-db"]);
+    let child = doctor()
+        .args(["backup", "--only", "user", "--volumes", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    stopping.next();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        sh("docker inspect -f '{{.State.Running}}' helpdesk-user-db").trim(),
+        "true",
+        "started again: {stderr}"
+    );
+    wait_stack_healthy();
 }
 
 #[test]

@@ -379,6 +379,42 @@ fn spawn_restore(dir: &Path, via: &str) -> Child {
         .unwrap()
 }
 
+/// Ctrl-C while the engine is still stopping the application (a request
+/// held half-sent keeps it from closing until the engine kills it, 10 s later):
+/// the restore waits for that stop to end before starting the application
+/// again — a start sent earlier is a no-op, and the stop would then win.
+#[test]
+fn a_restore_interrupted_while_the_application_stops_starts_it_again() {
+    let _stack = stack_exclusive();
+    let _finish = Restore(|| {
+        run(doctor().args(["restore", "--finish"]));
+        sh("docker start helpdesk-ticket-service >/dev/null");
+    });
+    let out = tempfile::tempdir().unwrap();
+    let dir = make_backup(out.path(), "ticket");
+    let mut held = std::net::TcpStream::connect("127.0.0.1:3003").unwrap();
+    held.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut stopping = Events::watch(&["event=kill", "container=helpdesk-ticket-service"]);
+    let child = spawn_restore(&dir, "docker");
+    stopping.next();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("application containers started again"),
+        "{stderr}"
+    );
+    assert_eq!(
+        running("helpdesk-ticket-service"),
+        "true",
+        "started again after its stop ended: {stderr}"
+    );
+    drop(held);
+    wait_stack_healthy();
+}
+
 #[test]
 fn an_interrupted_restore_changes_nothing_and_the_apps_come_back() {
     let _stack = stack_exclusive();

@@ -292,3 +292,65 @@ pub fn hold_runbook_lock(pid: &str) -> std::fs::File {
     std::fs::write(&path, pid).expect("write pid");
     holder
 }
+
+/// The engine's events matching some `docker events --filter`s, from now on.
+pub struct Events {
+    watcher: std::process::Child,
+    times: std::sync::mpsc::Receiver<String>,
+}
+
+impl Events {
+    const PATIENCE: Duration = Duration::from_secs(120);
+
+    pub fn watch(filters: &[&str]) -> Events {
+        let mut command = Command::new("docker");
+        command.args(["events", "--format", "{{.TimeNano}}"]);
+        for filter in filters {
+            command.args(["--filter", filter]);
+        }
+        let mut watcher = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("docker events");
+        let lines = std::io::BufReader::new(watcher.stdout.take().unwrap());
+        let (sender, times) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(lines).map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300)); // subscribed
+        Events { watcher, times }
+    }
+
+    /// When the next one happened, by the engine's clock (waits for it).
+    pub fn next(&mut self) -> std::time::SystemTime {
+        let line = self
+            .times
+            .recv_timeout(Self::PATIENCE)
+            .expect("the awaited engine event never came");
+        let nanos: u64 = line.trim().parse().expect("an event's time");
+        std::time::UNIX_EPOCH + Duration::from_nanos(nanos)
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.watcher.kill();
+        let _ = self.watcher.wait();
+    }
+}
+
+/// How long after the start of `act` the engine's first event matching
+/// `filters` happened.
+pub fn time_to_first_event(filters: &[&str], act: impl FnOnce()) -> Duration {
+    let mut events = Events::watch(filters);
+    let started = std::time::SystemTime::now();
+    act();
+    events
+        .next()
+        .duration_since(started)
+        .expect("after the start")
+}
