@@ -56,6 +56,61 @@ impl Runtime {
     }
 }
 
+/// `text` (a fix) with each `compose VERB [ARGS] [SERVICE]` command, as the
+/// compose runtime says it, said for this runtime: unchanged on compose; on a
+/// Swarm stack, the `docker service` or `docker stack` command that does it
+/// (a compose command there would start a second deployment beside the stack).
+pub fn say_commands(runtime: Runtime, text: &str, compose: &str, stack: &str) -> String {
+    if runtime == Runtime::Compose || compose.is_empty() {
+        return text.to_string();
+    }
+    let mut said = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(compose) {
+        said.push_str(&rest[..at]);
+        let command = &rest[at + compose.len()..];
+        let end = command
+            .find([';', ')', '|', '&', '\n'])
+            .unwrap_or(command.len());
+        let (words, tail) = command.split_at(end);
+        said.push_str(&swarm_command(words, stack));
+        if words.ends_with(' ') {
+            said.push(' ');
+        }
+        rest = tail;
+    }
+    said.push_str(rest);
+    said
+}
+
+/// One compose command's words (after `compose`) as the Swarm command that does it.
+fn swarm_command(words: &str, stack: &str) -> String {
+    let mut words = words.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let (mut tail, mut service) = (None, None);
+    while let Some(word) = words.next() {
+        match word.strip_prefix("--tail") {
+            Some("") => tail = words.next(),
+            Some(value) => tail = value.strip_prefix('='),
+            None if word.starts_with('-') => {}
+            None => service = Some(word),
+        }
+    }
+    match (verb, service) {
+        ("logs", Some(service)) => match tail {
+            Some(lines) => format!("docker service logs --tail {lines} {stack}_{service}"),
+            None => format!("docker service logs {stack}_{service}"),
+        },
+        ("up" | "restart" | "start", Some(service)) => {
+            format!("docker service update --force {stack}_{service}")
+        }
+        ("up", None) => format!("docker stack deploy -c <the stack's file> {stack}"),
+        ("down", None) => format!("docker stack rm {stack}"),
+        (_, Some(service)) => format!("docker service ps --no-trunc {stack}_{service}"),
+        (_, None) => format!("docker stack ps --no-trunc {stack}"),
+    }
+}
+
 /// A Swarm task's container labelled as compose labels its containers — the
 /// stack as the project, the stack's service without the stack's prefix, the
 /// task's slot as the container number. Other labels are left as they are.
@@ -103,6 +158,42 @@ pub fn current_tasks(mut listed: Vec<ContainerSummary>) -> Vec<ContainerSummary>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const COMPOSE: &str = "docker-compose -p helpdesk -f docker-compose.services.yml";
+
+    #[test]
+    fn a_fix_on_a_stack_says_the_swarm_commands_and_no_compose_one() {
+        let fix = format!(
+            "Read why it stopped: {COMPOSE} logs --tail=50 user-redis; inspect its health: \
+             docker inspect x; then start it again: {COMPOSE} up -d user-redis"
+        );
+        assert_eq!(
+            say_commands(Runtime::Swarm, &fix, COMPOSE, "helpdesk"),
+            "Read why it stopped: docker service logs --tail 50 helpdesk_user-redis; inspect \
+             its health: docker inspect x; then start it again: docker service update --force \
+             helpdesk_user-redis"
+        );
+        let network = format!("recreate it with {COMPOSE} down && {COMPOSE} up -d");
+        assert_eq!(
+            say_commands(Runtime::Swarm, &network, COMPOSE, "helpdesk"),
+            "recreate it with docker stack rm helpdesk && docker stack deploy -c <the stack's \
+             file> helpdesk"
+        );
+        let piped = format!("({COMPOSE} restart ticket-service); {COMPOSE} logs auth | grep x");
+        assert_eq!(
+            say_commands(Runtime::Swarm, &piped, COMPOSE, "hd"),
+            "(docker service update --force hd_ticket-service); docker service logs hd_auth | grep x"
+        );
+    }
+
+    #[test]
+    fn a_fix_on_compose_is_left_as_it_is() {
+        let fix = format!("{COMPOSE} logs --tail=50 user-redis; {COMPOSE} up -d user-redis");
+        assert_eq!(
+            say_commands(Runtime::Compose, &fix, COMPOSE, "helpdesk"),
+            fix
+        );
+    }
 
     fn task(name: &str, created: i64) -> ContainerSummary {
         let service = name.split('.').next().unwrap();

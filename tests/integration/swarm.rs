@@ -108,6 +108,28 @@ fn a_service_whose_tasks_fail_is_named_with_the_task_error() {
         ),
         "{message}"
     );
+    // Every fix says the stack's commands: a compose one would start a second
+    // deployment beside the stack.
+    let hints: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["hint"].as_str())
+        .collect();
+    assert!(hints.len() >= 2, "{hints:?}");
+    for hint in &hints {
+        assert!(!hint.contains("compose -p"), "{hint}");
+    }
+    let stopped = result(&report, "container.user.service")["hint"]
+        .as_str()
+        .unwrap();
+    assert!(
+        stopped.starts_with(
+            "Read why it stopped: docker service logs --tail 50 helpdesk_user-service;"
+        ) && stopped
+            .ends_with("then start it again: docker service update --force helpdesk_user-service"),
+        "{stopped}"
+    );
 }
 
 #[test]
