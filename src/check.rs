@@ -98,6 +98,17 @@ pub struct CheckResult {
     pub engine: Option<String>,
 }
 
+impl CheckResult {
+    /// The id, with its engine's name before it in a run over several engines
+    /// (`prod/port.auth.app`): unique across the run.
+    pub fn qualified_id(&self) -> String {
+        match &self.engine {
+            Some(engine) => format!("{engine}/{}", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
 /// Counts per status, and the overall status of a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {

@@ -11,11 +11,11 @@ impl Exporter for NagiosExporter {
     fn render(&self, report: &Report) -> String {
         let s = &report.summary;
         let run_state = state(report.status);
-        let problems: Vec<&str> = report
+        let problems: Vec<String> = report
             .results
             .iter()
             .filter(|r| matches!(r.status, Status::Fail | Status::Error | Status::Warn))
-            .map(|r| r.id.as_str())
+            .map(|r| r.qualified_id())
             .collect();
         let headline = if problems.is_empty() {
             format!("{} checks passed", s.total)
@@ -46,7 +46,7 @@ impl Exporter for NagiosExporter {
             lines.push(format!(
                 "[{}] {}: {}",
                 state(result.status),
-                result.id,
+                result.qualified_id(),
                 result.message.replace('|', "/")
             ));
         }
@@ -88,5 +88,31 @@ mod tests {
         );
         assert!(text.contains("[CRITICAL] port.ticket.db: port 5403 closed"));
         assert_eq!(exit_code(Status::Error), 3);
+    }
+
+    #[test]
+    fn over_several_engines_each_problem_names_its_engine() {
+        let mut report = super::super::sample();
+        for (result, engine) in report
+            .results
+            .iter_mut()
+            .zip(["prod", "prod", "staging", "staging"])
+        {
+            result.engine = Some(engine.into());
+        }
+        let text = NagiosExporter.render(&report);
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with(
+                "HELPDESK CRITICAL - 2 of 4 checks: prod/port.ticket.db, staging/redis.auth.info |"
+            ),
+            "{first}"
+        );
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.contains("] prod/") || l.contains("] staging/")),
+            "{text}"
+        );
     }
 }

@@ -22,10 +22,7 @@ impl Exporter for TapExporter {
 
 fn point(number: usize, result: &CheckResult) -> Vec<String> {
     let message = one_line(&result.message);
-    let id = match &result.engine {
-        Some(engine) => format!("{engine}/{}", result.id),
-        None => result.id.clone(),
-    };
+    let id = result.qualified_id();
     let head = match result.status {
         Status::Pass => format!("ok {number} - {id}"),
         Status::Warn => format!("ok {number} - {id} # warn: {message}"),
