@@ -3,6 +3,7 @@
 //! of secrets it masks even when it does not know them (for the support bundle).
 
 use regex::Regex;
+use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::sync::{LazyLock, Mutex};
 
@@ -11,7 +12,8 @@ const MASK: &str = "****";
 /// Every secret value seen during a run; `redact` masks them in any text.
 #[derive(Default)]
 pub struct Secrets {
-    values: Mutex<BTreeSet<String>>,
+    /// Kept longest first, so a secret containing another is masked whole.
+    values: Mutex<BTreeSet<(Reverse<usize>, String)>>,
 }
 
 impl Secrets {
@@ -21,7 +23,7 @@ impl Secrets {
             self.values
                 .lock()
                 .expect("secrets lock")
-                .insert(value.to_string());
+                .insert((Reverse(value.len()), value.to_string()));
         }
     }
 
@@ -39,11 +41,12 @@ impl Secrets {
 
     pub fn redact(&self, text: &str) -> String {
         let values = self.values.lock().expect("secrets lock");
-        // Longest first, so a secret containing another is masked whole.
-        let mut sorted: Vec<&String> = values.iter().collect();
-        sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        sorted.iter().fold(text.to_string(), |acc, secret| {
-            acc.replace(secret.as_str(), MASK)
+        values.iter().fold(text.to_string(), |acc, (_, secret)| {
+            if acc.contains(secret.as_str()) {
+                acc.replace(secret.as_str(), MASK)
+            } else {
+                acc
+            }
         })
     }
 
