@@ -73,9 +73,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let options = logs::LogsOptions {
                 selected: args.selected.clone(),
                 filter: logs::Filter {
-                    since: args
-                        .since
-                        .and_then(|d| std::time::SystemTime::now().checked_sub(d)),
+                    since: args.since,
                     tail: args.tail,
                     follow: args.follow,
                     level: args.level,

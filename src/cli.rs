@@ -286,9 +286,10 @@ pub struct LogsArgs {
     /// redis), a compose service or a container. Default: every container of the project.
     #[arg(value_name = "SERVICE|ROLE")]
     pub selected: Vec<String>,
-    /// Only lines since this long ago (e.g. 10m, 2h).
-    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
-    pub since: Option<Duration>,
+    /// Only lines since this long ago (10m, 2h) or this UTC time
+    /// (2026-11-28T10:00:00Z), as `docker logs --since`.
+    #[arg(long, value_parser = parse_since, value_name = "DUR|TIME")]
+    pub since: Option<std::time::SystemTime>,
     /// At most this many lines per container (the last ones).
     #[arg(long, short = 'n', value_name = "N")]
     pub tail: Option<u64>,
@@ -517,6 +518,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     check_duration(parsed).map_err(|e| format!("{text:?}: {e}"))
 }
 
+/// A moment given as a duration ago (`parse_duration`) or an RFC 3339 time.
+pub fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
+    let text = text.trim();
+    if text.starts_with(|c: char| c.is_ascii_digit()) && text.contains('-') {
+        return humantime::parse_rfc3339_weak(text)
+            .map_err(|e| format!("{text:?} is not a time like 2026-11-28T10:00:00Z ({e})"));
+    }
+    let ago = parse_duration(text)?;
+    std::time::SystemTime::now()
+        .checked_sub(ago)
+        .ok_or_else(|| format!("{text:?} reaches before the clock's start"))
+}
+
 /// More than zero and at most `MAX_DURATION`.
 pub fn check_duration(duration: Duration) -> Result<Duration, String> {
     if duration.is_zero() {
@@ -547,6 +561,23 @@ mod tests {
         assert!(parse_duration("99999999999999999999999h").is_err());
         assert!(parse_duration("99999999999999999999s").is_err());
         assert!(parse_duration("8d").is_err());
+    }
+
+    #[test]
+    fn a_since_is_a_duration_ago_or_a_utc_time() {
+        let at = parse_since("2026-11-28T10:00:00Z").unwrap();
+        assert_eq!(
+            humantime::format_rfc3339(at).to_string(),
+            "2026-11-28T10:00:00Z"
+        );
+        let ago = std::time::SystemTime::now()
+            .duration_since(parse_since("10m").unwrap())
+            .unwrap();
+        assert!((599..=601).contains(&ago.as_secs()), "{ago:?}");
+        assert!(parse_since("2026-11-28T10:00:00+02:00").is_err());
+        assert!(parse_since("2026-13-28T10:00:00Z").is_err());
+        assert!(parse_since("yesterday").is_err());
+        assert!(parse_since("8d").is_err());
     }
 
     #[test]

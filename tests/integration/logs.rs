@@ -115,6 +115,19 @@ fn two_writers_merge_in_timestamp_order_masked_and_filtered() {
         "not in the engine's timestamp order:\n{}",
         stamped.stdout
     );
+    // --since takes a UTC time too, as `docker logs` does (whole seconds): the
+    // lines of the last line's second on, and none from a later time.
+    let second = &engine_times[39][..19];
+    let from_then = writers.logs(&["--since", &format!("{second}Z")]);
+    assert_eq!(from_then.code, 0, "{}", from_then.stderr);
+    assert_eq!(
+        writer_times(&from_then.stdout).len(),
+        engine_times.iter().filter(|t| &t[..19] >= second).count(),
+        "{}",
+        from_then.stdout
+    );
+    let later = writers.logs(&["--since", "2037-01-01T00:00:00Z"]);
+    assert_eq!(writer_times(&later.stdout).len(), 0, "{}", later.stdout);
     let switches = times.windows(2).filter(|w| w[0].0 != w[1].0).count();
     assert!(
         switches >= 10,
