@@ -5,7 +5,7 @@
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
 use crate::deployment::Context;
-use crate::deployment::runtime::{self, Runtime};
+use crate::deployment::runtime;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,7 +127,12 @@ fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> Che
         Status::Warn | Status::Fail => Some(outcome.hint.unwrap_or_else(|| check.def.hint.clone())),
         Status::Pass | Status::Skip | Status::Error => None,
     }
-    .map(|hint| said_for_the_runtime(&hint, ctx));
+    .map(|hint| {
+        // A fix's compose commands, as the deployment's runtime says them.
+        let profile = &ctx.profile;
+        let compose = profile.compose_command();
+        runtime::say_commands(profile.runtime, &hint, &compose, &profile.compose_project)
+    });
     CheckResult {
         id: check.def.id.clone(),
         kind: check.def.probe.kind(),
@@ -144,20 +149,6 @@ fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> Che
 
 /// A check still running when the deadline struck has no verdict: UNKNOWN,
 /// with no fix (nothing is known to be wrong with the deployment).
-/// A fix's compose commands as the deployment's runtime says them.
-fn said_for_the_runtime(hint: &str, ctx: &Context) -> String {
-    let profile = &ctx.profile;
-    match profile.runtime {
-        Runtime::Compose => hint.to_string(),
-        Runtime::Swarm => runtime::say_commands(
-            Runtime::Swarm,
-            hint,
-            &profile.compose_command(),
-            &profile.compose_project,
-        ),
-    }
-}
-
 fn deadline_exceeded(check: &Check, ctx: &Context, deadline: Duration) -> CheckResult {
     let outcome = Outcome::new(
         Status::Error,
