@@ -189,6 +189,17 @@ fn break_the_dump_keeping_the_manifest(dir: &Path) {
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
 }
 
+/// `backup verify --restore-test DIR`, its stderr kept.
+fn spawn_drill(dir: &Path) -> std::process::Child {
+    doctor()
+        .args(["backup", "verify", "--restore-test"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn drill_containers() -> String {
     sh("docker ps -aq --filter name=helpdesk-doctor-drill-")
 }
@@ -259,13 +270,7 @@ fn an_interrupted_drill_leaves_no_container() {
     let out = tempfile::tempdir().unwrap();
     let (made, dir) = backup(out.path(), &["--only", "ticket"]);
     assert_eq!(made.code, 0, "{}", made.stderr);
-    let child = doctor()
-        .args(["backup", "verify", "--restore-test"])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_drill(&dir);
     let deadline = Instant::now() + Duration::from_secs(30);
     while drill_containers().is_empty() {
         assert!(
@@ -274,8 +279,7 @@ fn an_interrupted_drill_leaves_no_container() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let output = child.wait_with_output().unwrap();
+    let output = interrupt(child);
     assert_eq!(
         output.status.code(),
         Some(130),
@@ -309,16 +313,9 @@ fn a_drill_interrupted_around_its_container_creation_leaves_no_container() {
     });
     for step in -10i64..=10 {
         let moment = created.as_millis() as i64 + step * 10;
-        let child = doctor()
-            .args(["backup", "verify", "--restore-test"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_drill(&dir);
         std::thread::sleep(Duration::from_millis(moment.max(0) as u64));
-        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-        let output = child.wait_with_output().unwrap();
+        let output = interrupt(child);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let ended = (output.status.code(), output.status.signal());
         assert!(
@@ -773,8 +770,7 @@ fn a_volume_backup_interrupted_while_the_database_stops_starts_it_again() {
         .spawn()
         .unwrap();
     stopping.next();
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let output = child.wait_with_output().unwrap();
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert_eq!(

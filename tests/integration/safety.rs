@@ -398,8 +398,7 @@ fn a_restore_interrupted_while_the_application_stops_starts_it_again() {
     let mut stopping = Events::watch(&["event=kill", "container=helpdesk-ticket-service"]);
     let child = spawn_restore(&dir, "docker");
     stopping.next();
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let output = child.wait_with_output().unwrap();
+    let output = interrupt(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(

@@ -354,3 +354,11 @@ pub fn time_to_first_event(filters: &[&str], act: impl FnOnce()) -> Duration {
         .duration_since(started)
         .expect("after the start")
 }
+
+/// Ctrl-C to `child` (SIGINT), then its end.
+pub fn interrupt(child: std::process::Child) -> Output {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    child
+        .wait_with_output()
+        .expect("the interrupted child's end")
+}
