@@ -33,6 +33,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     {
         eprintln!("{}", left.warning());
     }
+    // So did a fix: its unfinished repairs, and how to finish them.
+    if let Some(left) = crate::fix_record::Record::left_behind() {
+        eprintln!("{}", left.warning());
+    }
     match &cli.command {
         Command::Diagnose(args) => {
             let engines = engines(&cli.context, config)?;

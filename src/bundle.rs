@@ -81,13 +81,20 @@ pub async fn run(
             options.max_log_lines
         ));
     }
+    let working_dir = plan.profile.compose_working_dir.as_deref();
     for (number, path) in plan.profile.compose_files.iter().enumerate() {
-        let Ok(text) = crate::files::read_bounded(Path::new(path), MAX_COMPOSE_FILE) else {
-            continue;
-        };
-        let name = format!("compose/{}-{}", number + 1, file_name(path));
-        archive.text(&name, &ctx.mask(&text))?;
-        index.push(format!("{name:<22} {path} (masked)"));
+        // A label names the file: only a compose file of the project's folder is taken.
+        match crate::compose_file::read(Path::new(path), working_dir, MAX_COMPOSE_FILE) {
+            Ok(text) => {
+                let name = format!("compose/{}-{}", number + 1, file_name(path));
+                archive.text(&name, &ctx.mask(&text))?;
+                index.push(format!("{name:<22} {path:?} (masked)"));
+            }
+            Err(why) => {
+                eprintln!("bundle: the compose file {path:?} is left out: {why}");
+                index.push(format!("{:<22} {path:?}: {why}", "(left out)"));
+            }
+        }
     }
     archive.text("versions.txt", &versions(&ctx, &report.results).await)?;
     archive.text("host.txt", &host_facts())?;

@@ -153,26 +153,9 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Error> {
 }
 
 fn read_check_file(path: &Path) -> Result<(String, String), Error> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let error = |why: String| Error::Catalog(format!("{}: {why}", path.display()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| error(e.to_string()))?;
-    let meta = file.metadata().map_err(|e| error(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(error("not a regular file".into()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(error(format!("larger than {MAX_FILE_BYTES} bytes")));
-    }
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| error(e.to_string()))?;
-    Ok((path.display().to_string(), text))
+    crate::files::read_named(path, MAX_FILE_BYTES)
+        .map(|text| (path.display().to_string(), text))
+        .map_err(|e| Error::Catalog(format!("{}: {e}", path.display())))
 }
 
 /// Parses one file and expands its checks; every error names the file and line.
@@ -283,9 +266,34 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
         let def: CheckDef = value
             .try_into()
             .map_err(|e: toml::de::Error| Problem::Shape(e.message().trim().to_string()))?;
+        check_values(&def).map_err(Problem::Shape)?;
         defs.push(def);
     }
     Ok(defs)
+}
+
+/// What the types cannot say: a compose service reaches `docker compose`, so
+/// it must be a compose name; every duration is bounded as the flags' are.
+fn check_values(def: &CheckDef) -> Result<(), String> {
+    match &def.probe {
+        Probe::Container {
+            compose_service, ..
+        }
+        | Probe::SwarmService { compose_service } => {
+            crate::compose_name::check(compose_service)
+                .map_err(|e| format!("`compose_service`: {e}"))?;
+        }
+        Probe::ContainerLogs { window_minutes, .. } => {
+            crate::profile::check_minutes(*window_minutes)
+                .map_err(|e| format!("`window_minutes`: {e}"))?;
+        }
+        _ => {}
+    }
+    if let Some(ms) = def.timeout_ms {
+        crate::cli::check_duration(std::time::Duration::from_millis(ms))
+            .map_err(|e| format!("`timeout_ms`: {e}"))?;
+    }
+    Ok(())
 }
 
 /// A raw table's list of strings under `key` (empty when absent).

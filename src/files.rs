@@ -11,10 +11,14 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
-/// Creates `path` (not already existing) with mode 0700; its parents as needed.
+/// Creates `path` (not already existing) with mode 0700; its missing parents
+/// as needed, private too.
 pub fn private_dir(path: &Path) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
     }
     fs::DirBuilder::new().mode(0o700).create(path)?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))
@@ -91,6 +95,51 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<String> {
     let mut text = String::new();
     open_regular(path)?.take(max).read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// The text of a file the user named (`--config`, a check file): a regular
+/// file (a symlink to one is followed), its type checked before it is opened
+/// — a FIFO or a device is never opened — and again once open, opened
+/// non-blocking so one swapped in between cannot hang; at most `max` bytes.
+pub fn read_named(path: &Path, max: u64) -> io::Result<String> {
+    use std::io::Read;
+    let regular = |meta: &fs::Metadata| {
+        if !meta.is_file() {
+            return Err(io::Error::other(format!(
+                "not a regular file (a {})",
+                kind_of(meta.file_type())
+            )));
+        }
+        if meta.len() > max {
+            return Err(io::Error::other(format!("larger than {max} bytes")));
+        }
+        Ok(())
+    };
+    regular(&fs::metadata(path)?)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    regular(&file.metadata()?)?;
+    let mut text = String::new();
+    file.take(max).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// What a file that is not a regular one is, for an error message.
+fn kind_of(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "folder"
+    } else if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    }
 }
 
 /// `20261125_031502`: a UTC time as the guide's backup folders name it.

@@ -13,6 +13,7 @@ use crate::deployment::{Context, containers, postgres};
 use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use crate::fix_record::{Pending, Record};
 use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::repair::Repair;
@@ -53,6 +54,10 @@ pub async fn run(
     let (before, _) = plan.run().await;
     let (steps, by_hand) = steps(&plan.checks, &before, &options.targets);
     print_plan(&steps, &by_hand);
+    if steps.is_empty() && !options.confirmation.dry_run && Record::left_behind().is_some() {
+        // What an interrupted fix left undone no longer fails: nothing to finish.
+        Record::clear();
+    }
     if steps.is_empty() {
         return Ok(if by_hand.is_empty() {
             exit_code::OK
@@ -69,6 +74,7 @@ pub async fn run(
     let ctx = Context::new(plan.profile.clone());
     let mut failed = 0;
     for (number, step) in steps.iter().enumerate() {
+        record_left(&steps[number..])?;
         let started = Instant::now();
         match repair(&ctx, &plan.profile, step).await {
             Ok(done) => println!(
@@ -83,6 +89,7 @@ pub async fn run(
             }
         }
     }
+    Record::clear();
     let (after, _) = plan.run().await;
     print_before_after(&steps, &after);
     let still_failing = after.iter().any(|r| r.status == Status::Fail);
@@ -92,6 +99,30 @@ pub async fn run(
         exit_code::CHECK_FAILED
     } else {
         exit_code::OK
+    })
+}
+
+/// Records the repairs left before the next one starts: a fix killed
+/// half-way is told by the next command (`fix_record`).
+fn record_left(left: &[Step]) -> Result<(), Error> {
+    let pending = left
+        .iter()
+        .map(|step| Pending {
+            check: step.result.id.clone(),
+            action: describe(step.repair),
+            container: match (step.repair, &step.check.def.probe) {
+                (Repair::StartContainer, Probe::Container { container, .. }) => {
+                    Some(container.clone())
+                }
+                _ => None,
+            },
+        })
+        .collect();
+    Record::new(pending).save().map_err(|e| {
+        Error::CannotRun(format!(
+            "recording the fix in {}: {e}",
+            crate::state::state_dir().display()
+        ))
     })
 }
 
@@ -255,26 +286,36 @@ async fn start_container(
     Ok(format!("{} healthy", names.join(", ")))
 }
 
-/// `up -d` of one compose service with the project and files it was started with.
+/// `up -d` of one compose service with the project and files it was started
+/// with: an argument vector, never a shell; the names are compose names or
+/// the repair is refused.
 async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), String> {
-    let command = format!(
-        "{} up -d --no-deps {compose_service}",
-        ctx.profile.compose_command()
-    );
-    let output = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&command)
+    let argv = up_argv(&ctx.profile, compose_service)?;
+    let shown = argv.join(" ");
+    let output = tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| format!("{command}: {e}"))?;
+        .map_err(|e| format!("{shown}: {e}"))?;
     if output.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "{command}: {}",
+            "{shown}: {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     }
+}
+
+/// `docker compose -p PROJECT -f FILE… up -d --no-deps SERVICE`, one word each.
+fn up_argv(profile: &Profile, compose_service: &str) -> Result<Vec<String>, String> {
+    for name in [profile.compose_project.as_str(), compose_service] {
+        crate::compose_name::check(name).map_err(|e| format!("refused: {e}"))?;
+    }
+    let mut argv = profile.compose_argv();
+    argv.extend(["up", "-d", "--no-deps", compose_service].map(String::from));
+    Ok(argv)
 }
 
 /// `CREATE INDEX CONCURRENTLY IF NOT EXISTS {table}_{column}_idx` for each
@@ -322,4 +363,46 @@ async fn create_indexes(
         built.push(index);
     }
     Ok(format!("{} present", built.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_up_is_one_word_per_argument_and_refuses_other_names() {
+        let mut profile = Profile {
+            compose_project: "prod".into(),
+            compose_files: vec!["/srv/app dir/compose.yml".into()],
+            ..Profile::default()
+        };
+        let argv = up_argv(&profile, "ticket-service").unwrap();
+        assert_eq!(
+            argv[argv.len() - 8..],
+            [
+                "-p",
+                "prod",
+                "-f",
+                "/srv/app dir/compose.yml",
+                "up",
+                "-d",
+                "--no-deps",
+                "ticket-service"
+            ]
+        );
+        for hostile in [
+            "x; touch F",
+            "x$(touch F)",
+            "x`touch F`",
+            "--file=/etc/passwd",
+        ] {
+            assert!(
+                up_argv(&profile, hostile)
+                    .unwrap_err()
+                    .starts_with("refused: ")
+            );
+        }
+        profile.compose_project = "p;id".into();
+        assert!(up_argv(&profile, "ticket-service").is_err());
+    }
 }

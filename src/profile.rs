@@ -6,9 +6,13 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// A config larger than this is not one (hostile input is bounded).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
+    #[serde(deserialize_with = "crate::compose_name::deserialize_or_empty")]
     pub compose_project: String,
     pub compose_file: String,
     pub network: String,
@@ -23,6 +27,9 @@ pub struct Profile {
     /// The compose files the project was started with (from its containers' labels).
     #[serde(skip)]
     pub compose_files: Vec<String>,
+    /// The folder compose ran in (the `…project.working_dir` label), if known.
+    #[serde(skip)]
+    pub compose_working_dir: Option<String>,
     /// Several engines for one `diagnose` (`[[engines]]`); empty: the one chosen.
     pub engines: Vec<EngineEntry>,
     /// Compose or a Swarm stack (found at discovery).
@@ -40,6 +47,8 @@ pub struct Profile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
+    /// A compose name: it reaches `docker compose` as `{name}-{role}`.
+    #[serde(deserialize_with = "crate::compose_name::deserialize")]
     pub name: String,
     /// Containers found on the engine per role (replicas in order); empty until
     /// discovery, and for a role with none.
@@ -89,6 +98,7 @@ pub struct Thresholds {
     pub memory_warn_percent: f64,
     pub slow_query_ms: f64,
     pub expired_tokens_warn: i64,
+    #[serde(deserialize_with = "minutes")]
     pub log_window_minutes: i64,
 }
 
@@ -106,7 +116,9 @@ pub struct Timeouts {
     pub stall_ms: u64,
 }
 
-/// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`, `"1m30s"`).
+/// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`,
+/// `"1m30s"`), more than zero and at most `cli::MAX_DURATION` (the error
+/// points at the value).
 fn milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -114,16 +126,29 @@ fn milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64
         Milliseconds(u64),
         Duration(String),
     }
-    match Given::deserialize(deserializer)? {
-        Given::Milliseconds(ms) => Ok(ms),
-        Given::Duration(text) => humantime::parse_duration(&text)
-            .map(|d| d.as_millis() as u64)
-            .map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "{text:?} is not a duration like 500ms, 2s or 1m30s ({e})"
-                ))
-            }),
-    }
+    let duration = match Given::deserialize(deserializer)? {
+        Given::Milliseconds(ms) => std::time::Duration::from_millis(ms),
+        Given::Duration(text) => humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a duration like 500ms, 2s or 1m30s ({e})"
+            ))
+        })?,
+    };
+    crate::cli::check_duration(duration)
+        .map(|d| d.as_millis() as u64)
+        .map_err(serde::de::Error::custom)
+}
+
+/// A window in minutes, bounded as every duration (`cli::MAX_DURATION`).
+fn minutes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let minutes = i64::deserialize(deserializer)?;
+    check_minutes(minutes).map_err(serde::de::Error::custom)
+}
+
+/// `minutes` when it is more than zero and at most `cli::MAX_DURATION`.
+pub fn check_minutes(minutes: i64) -> Result<i64, String> {
+    let seconds = u64::try_from(minutes).unwrap_or(0).saturating_mul(60);
+    crate::cli::check_duration(std::time::Duration::from_secs(seconds)).map(|_| minutes)
 }
 
 impl Default for Profile {
@@ -156,6 +181,7 @@ impl Default for Profile {
             thresholds: Thresholds::default(),
             timeouts: Timeouts::default(),
             compose_files: Vec::new(),
+            compose_working_dir: None,
             engines: Vec::new(),
             runtime: Default::default(),
             engine: Default::default(),
@@ -187,21 +213,6 @@ impl Default for Timeouts {
     }
 }
 
-impl Timeouts {
-    /// Every timeout more than zero and at most `cli::MAX_DURATION`.
-    fn check(&self) -> Result<(), String> {
-        for (name, ms) in [
-            ("probe_ms", self.probe_ms),
-            ("deadline_ms", self.deadline_ms),
-            ("stall_ms", self.stall_ms),
-        ] {
-            crate::cli::check_duration(std::time::Duration::from_millis(ms))
-                .map_err(|e| format!("timeouts.{name}: {e}"))?;
-        }
-        Ok(())
-    }
-}
-
 impl Profile {
     /// The profile with `--stall-timeout`, when given.
     pub fn with_stall(mut self, stall: Option<std::time::Duration>) -> Profile {
@@ -216,17 +227,13 @@ impl Profile {
         let Some(path) = path else {
             return Ok(Profile::default());
         };
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_named(path, MAX_CONFIG_BYTES)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         let mut profile: Profile = toml::from_str(&text)
             .map_err(|e| Error::Config(crate::toml_error::describe(path, &text, &e)))?;
         profile.services_configured = text
             .parse::<toml::Table>()
             .is_ok_and(|t| t.contains_key("services"));
-        profile
-            .timeouts
-            .check()
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         Ok(profile)
     }
 
@@ -245,25 +252,34 @@ impl Profile {
         })
     }
 
-    /// The compose command that reaches this deployment from any folder:
-    /// `docker compose` (v2) when its plugin is installed, else `docker-compose`,
-    /// with the project and the files it was started with.
-    pub fn compose_command(&self) -> String {
-        let tool = if crate::deployment::discovery::compose_v2_installed() {
-            "docker compose"
+    /// The compose command that reaches this deployment from any folder, as
+    /// one argument per word: `docker compose` (v2) when its plugin is
+    /// installed, else `docker-compose`, with the project and the files it was
+    /// started with. Run as it is (never through a shell).
+    pub fn compose_argv(&self) -> Vec<String> {
+        let mut argv: Vec<String> = if crate::deployment::discovery::compose_v2_installed() {
+            vec!["docker".into(), "compose".into()]
         } else {
-            "docker-compose"
+            vec!["docker-compose".into()]
         };
-        let files: Vec<&str> = if self.compose_files.is_empty() {
-            vec![self.compose_file.as_str()]
+        argv.extend(["-p".into(), self.compose_project.clone()]);
+        let files: Vec<&String> = if self.compose_files.is_empty() {
+            vec![&self.compose_file]
         } else {
-            self.compose_files.iter().map(String::as_str).collect()
+            self.compose_files.iter().collect()
         };
-        let mut command = format!("{tool} -p {}", shell_word(&self.compose_project));
         for file in files {
-            command.push_str(&format!(" -f {}", shell_word(file)));
+            argv.extend(["-f".into(), file.clone()]);
         }
-        command
+        argv
+    }
+
+    /// `compose_argv` as a command to copy into a shell (hints, bundles).
+    pub fn compose_command(&self) -> String {
+        let argv = self.compose_argv();
+        let (tool, rest) = argv.split_at(if argv[0] == "docker" { 2 } else { 1 });
+        let words: Vec<String> = rest.iter().map(|w| shell_word(w)).collect();
+        format!("{} {}", tool.join(" "), words.join(" "))
     }
 
     /// Template variables shared by every check.

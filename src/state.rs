@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// `HELPDESK_DOCTOR_STATE_DIR`, else `/var/lib/helpdesk-doctor` as root, else
@@ -72,12 +72,21 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Creates `dir` (and its parents) as a 0700 folder owned by us, or checks that
-/// the existing one is a real folder (not a symlink) owned by us and not
-/// writable by others.
+/// Creates `dir` (and its missing parents) as a 0700 folder owned by us, or
+/// checks that the existing one is a real folder (not a symlink) owned by us
+/// and not writable by others — one others can read is made 0700 again (a
+/// folder made by an older version, or by hand). A folder inside the state
+/// folder makes the state folder itself private first.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
-    if let Some(parent) = dir.parent() {
-        fs::create_dir_all(parent)?;
+    let state = state_dir();
+    if dir != state && dir.starts_with(&state) {
+        private_dir(&state)?;
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
     }
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => return fs::set_permissions(dir, fs::Permissions::from_mode(0o700)),
@@ -96,7 +105,42 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
             ),
         ));
     }
+    if meta.mode() & 0o077 != 0 {
+        // Through the folder opened without following a symlink: the one checked.
+        let folder = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+            .open(dir)?;
+        folder.set_permissions(fs::Permissions::from_mode(0o700))?;
+    }
     Ok(())
+}
+
+/// Writes the small record `name` in the state folder (0600, atomically).
+pub fn save_record(name: &str, record: &impl serde::Serialize) -> io::Result<()> {
+    let dir = state_dir();
+    private_dir(&dir)?;
+    let text = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+    crate::files::write_atomically(&dir.join(name), &text, 0o600)
+}
+
+/// The record `name` of the state folder, if there is one (a file larger than
+/// `max` bytes, unreadable or of another shape is not ours: none).
+pub fn load_record<T: serde::de::DeserializeOwned>(name: &str, max: u64) -> Option<T> {
+    let file = crate::files::open_regular(&state_dir().join(name)).ok()?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(file, max), &mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Removes the record `name` of the state folder.
+pub fn clear_record(name: &str) {
+    fs::remove_file(state_dir().join(name)).ok();
+}
+
+/// Whether `pid` is another process still running (the writer of a record).
+pub fn still_running(pid: u32) -> bool {
+    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
@@ -119,5 +163,21 @@ mod tests {
         private_dir(&fresh).unwrap();
         assert_eq!(fs::metadata(&fresh).unwrap().mode() & 0o777, 0o700);
         private_dir(&fresh).unwrap();
+    }
+
+    #[test]
+    fn a_folder_others_can_read_is_made_private_and_new_parents_are_private() {
+        let base = tempfile::tempdir().unwrap();
+        let open = base.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&open).unwrap();
+        assert_eq!(fs::metadata(&open).unwrap().mode() & 0o777, 0o700);
+        let deep = base.path().join("new/state/history");
+        private_dir(&deep).unwrap();
+        for made in ["new", "new/state"] {
+            let mode = fs::metadata(base.path().join(made)).unwrap().mode();
+            assert_eq!(mode & 0o077, 0, "{made} is private: {mode:o}");
+        }
     }
 }

@@ -121,7 +121,7 @@ pub async fn discover(
     };
     let (Some(docker), Some(containers)) = (docker, listed) else {
         let (project, source) = named.unwrap_or((GUIDE_PROJECT.into(), ProjectSource::Guide));
-        profile.compose_project = project;
+        profile.compose_project = compose_name(project, &source)?;
         if profile.network.is_empty() {
             profile.network = GUIDE_NETWORK.into();
         }
@@ -132,7 +132,7 @@ pub async fn discover(
         Some(named) => named,
         None => on_engine(profile, &containers)?,
     };
-    profile.compose_project = project;
+    profile.compose_project = compose_name(project, &source)?;
     profile.runtime = Runtime::of(
         &profile.compose_project,
         containers.iter().map(|c| &c.labels),
@@ -148,6 +148,13 @@ pub async fn discover(
             .unwrap_or_else(|| GUIDE_NETWORK.into());
     }
     Ok(source)
+}
+
+/// The project reaches `docker compose -p`: a compose name, wherever it was found.
+fn compose_name(project: String, source: &ProjectSource) -> Result<String, Error> {
+    crate::compose_name::check(&project)
+        .map_err(|e| Error::Usage(format!("the project named by {source}: {e}")))?;
+    Ok(project)
 }
 
 /// The network most of the project's containers are attached to (compose's
@@ -294,6 +301,7 @@ fn assign_compose_files(profile: &mut Profile, containers: &[Listed]) {
     }) else {
         return;
     };
+    profile.compose_working_dir = labels.get(WORKING_DIR_LABEL).cloned();
     let working_dir = labels.get(WORKING_DIR_LABEL).map(Path::new);
     profile.compose_files = labels[CONFIG_FILES_LABEL]
         .split(',')

@@ -3,7 +3,6 @@
 //! killed (kill -9, a crash) the next command says which containers were left
 //! stopped and how to start them (`restore --finish`).
 
-use crate::files;
 use crate::state;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -21,10 +20,6 @@ pub struct Record {
     pub stopped: Vec<String>,
 }
 
-fn path() -> PathBuf {
-    state::state_dir().join(FILE)
-}
-
 impl Record {
     pub fn new(backup: PathBuf, stopped: Vec<String>) -> Record {
         Record {
@@ -37,29 +32,18 @@ impl Record {
 
     /// Written before the first container is stopped.
     pub fn save(&self) -> std::io::Result<()> {
-        let path = path();
-        if let Some(dir) = path.parent() {
-            state::private_dir(dir)?;
-        }
-        let text = serde_json::to_vec_pretty(self).expect("a record serialises");
-        files::write_atomically(&path, &text, 0o600)
+        state::save_record(FILE, self)
     }
 
     /// Removed once the containers run again.
     pub fn clear() {
-        std::fs::remove_file(path()).ok();
+        state::clear_record(FILE);
     }
 
     /// The record of an interrupted restore, if one was left (the restore that
     /// wrote it no longer runs).
     pub fn left_behind() -> Option<Record> {
-        let file = files::open_regular(&path()).ok()?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_BYTES), &mut text).ok()?;
-        let record: Record = serde_json::from_str(&text).ok()?;
-        let running = std::path::Path::new(&format!("/proc/{}", record.pid)).exists()
-            && record.pid != std::process::id();
-        (!running).then_some(record)
+        state::load_record::<Record>(FILE, MAX_BYTES).filter(|r| !state::still_running(r.pid))
     }
 
     /// What to tell the user, on stderr, before any command runs.
@@ -80,6 +64,6 @@ impl Record {
 
 /// `text` without control characters (the record is a file anyone with access
 /// to the state folder could have edited: no escape sequence reaches the terminal).
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
