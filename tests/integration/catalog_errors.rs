@@ -45,6 +45,21 @@ const BROKEN: &[(&str, &str, usize)] = &[
         2,
     ),
     ("checks = 1\n", "unknown top-level key `checks`", 1),
+    (
+        "[[check]]\nid = \"x\"\ntitle = \"t\"\nhint = \"h\"\ntimeout_ms = 9223372036854775807\nprobe = { kind = \"host_load\" }\n",
+        "`timeout_ms`: must be at most 7days",
+        5,
+    ),
+    (
+        "[[check]]\nid = \"x\"\ntitle = \"t\"\nhint = \"h\"\n\nprobe = { kind = \"container_logs\", container = \"c\", patterns = [], window_minutes = 0 }\n",
+        "`window_minutes`: must be more than zero",
+        6,
+    ),
+    (
+        "[[check]]\nid = \"x\"\ntitle = \"t\"\nhint = \"h\"\nprobe = { kind = \"swarm_service\", compose_service = \"-d;id\" }\n",
+        "`compose_service`: \"-d;id\" is not a compose name",
+        5,
+    ),
 ];
 
 #[test]

@@ -18,6 +18,7 @@ mod diagnose_healthy;
 mod discovery;
 mod engines;
 mod fix;
+mod hardening;
 mod history;
 mod https;
 mod logs;
