@@ -51,7 +51,8 @@ pub async fn run(
     let ctx = Arc::new(Context::new(profile));
     let listed = containers::of_project(&ctx).await?;
     let containers = select(&ctx.profile, &listed, &options.selected)?;
-    learn_secrets(&ctx, &containers).await;
+    // Every credential and every container's secrets, so that a line echoing one is masked.
+    ctx.register_secrets().await;
     let follow = options.filter.follow;
     let filter = Arc::new(options.filter);
     let mut receivers = Vec::new();
@@ -140,16 +141,6 @@ fn named_by(profile: &Profile, listed: &[Member], word: &str) -> Vec<String> {
         .filter(|c| from_profile.contains(&&c.name) || c.compose_service == word || c.name == word)
         .map(|c| c.name.clone())
         .collect()
-}
-
-/// The deployment's credentials and the containers' secret variables, so
-/// that a line echoing one is masked.
-async fn learn_secrets(ctx: &Context, containers: &[String]) {
-    let environments = containers.iter().map(|c| ctx.learn_environment_secrets(c));
-    let (_, _) = tokio::join!(
-        ctx.register_secrets(),
-        futures::future::join_all(environments)
-    );
 }
 
 /// `name | line` on stdout, the name padded and coloured per container.
