@@ -2,6 +2,7 @@
 //! merged into one time-ordered stream, each line prefixed with its
 //! container, masked, filtered; `--follow` reattaches across restarts.
 
+mod ended;
 mod line;
 mod merge;
 mod reader;
@@ -56,20 +57,27 @@ pub async fn run(
     let follow = options.filter.follow;
     let filter = Arc::new(options.filter);
     let mut receivers = Vec::new();
+    let mut readers = Vec::new();
     for container in &containers {
         let (lines, received) = tokio::sync::mpsc::channel(LINES_PER_CONTAINER);
         receivers.push(received);
-        tokio::spawn(reader::read(
-            ctx.clone(),
-            container.clone(),
-            filter.clone(),
-            lines,
-        ));
+        readers.push(ended::Reader {
+            container: container.clone(),
+            task: tokio::spawn(reader::read(
+                ctx.clone(),
+                container.clone(),
+                filter.clone(),
+                lines,
+            )),
+        });
     }
     let mut printer = Printer::new(&containers, options.color);
     let idle = follow.then_some(FOLLOW_IDLE);
     tokio::select! {
-        _ = merge::merge(receivers, idle, &mut printer) => Ok(exit_code::OK),
+        _ = merge::merge(receivers, idle, &mut printer) => {
+            printer.flush();
+            Ok(ended::ended(readers).await)
+        }
         _ = tokio::signal::ctrl_c() => {
             printer.flush();
             // Ctrl-C is how --follow ends; it interrupts anything else.
