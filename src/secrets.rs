@@ -136,12 +136,22 @@ pub fn mask_shapes(text: &str) -> String {
         })
 }
 
-/// Query parameters that carry a password (`postgres://h/db?password=X`).
+/// Query parameters that carry a password (`postgres://h/db?password=X`,
+/// `?api_key=`), not those that merely name how to authenticate
+/// (`authSource=admin`, `authMechanism=…`).
 fn is_secret_parameter(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    ["pass", "secret", "token", "key", "auth"]
-        .iter()
-        .any(|w| lower.contains(w))
+    let lower = name.to_ascii_lowercase().replace(['_', '-'], "");
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "signature",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// The password of a URL (`scheme://user:pass@host…`): its userinfo's, else
@@ -243,6 +253,7 @@ mod tests {
             vec!["first", "second", "third", "fourth"]
         );
         assert!(url_passwords("https://example.com/a@b?page=2").is_empty());
+        assert!(url_passwords("mongodb://h/db?authSource=admin&authMechanism=SCRAM").is_empty());
         let secrets = Secrets::default();
         let env = std::collections::HashMap::from([
             (

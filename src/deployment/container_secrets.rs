@@ -7,8 +7,15 @@
 use crate::secrets::Secrets;
 use bollard::models::ContainerInspectResponse;
 
-/// Flags whose next word (or `=value`) is a password, in Redis' and its clients' words.
-const PASSWORD_FLAGS: [&str; 3] = ["--requirepass", "--masterauth", "--pass"];
+/// Flags whose next word (or `=value`) is a password, in Redis' and its
+/// clients' words; the config directives too (`echo "requirepass X" | redis-server -`).
+const PASSWORD_FLAGS: [&str; 5] = [
+    "--requirepass",
+    "--masterauth",
+    "--pass",
+    "requirepass",
+    "masterauth",
+];
 
 /// Teaches `secrets` everything secret in an inspected container.
 pub fn learn(secrets: &Secrets, inspected: &ContainerInspectResponse) {
@@ -124,6 +131,12 @@ mod tests {
             "PGPASSWORD=canary5 exec redis-server --requirepass 'canary6' --port 6379",
         ]));
         assert_eq!(found, ["canary5", "canary6"]);
+        let piped = argv_passwords(&argv(&[
+            "sh",
+            "-c",
+            "echo 'masterauth canary8' | redis-server -",
+        ]));
+        assert_eq!(piped, ["canary8"]);
         let health = argv_passwords(&argv(&["CMD", "redis-cli", "-a", "canary7", "ping"]));
         assert_eq!(health, ["canary7"]);
         assert!(argv_passwords(&argv(&["postgres", "-a", "x", "-c", "port=5432"])).is_empty());
