@@ -37,7 +37,18 @@ pub async fn ended(readers: Vec<Reader>) -> u8 {
     code
 }
 
-/// Why a reader failed, if it did: its error, or its panic's message.
+/// At Ctrl-C: the readers still reading are stopped, those that had already
+/// failed are said as `ended` says them.
+pub async fn stopped(readers: Vec<Reader>) -> u8 {
+    readers
+        .iter()
+        .filter(|r| !r.task.is_finished())
+        .for_each(|r| r.task.abort());
+    ended(readers).await
+}
+
+/// Why a reader failed, if it did: its error, or its panic's message (one
+/// stopped by the doctor did not fail).
 fn failure(outcome: Result<Result<(), ReadError>, tokio::task::JoinError>) -> Option<String> {
     match outcome {
         Ok(Ok(())) => None,
@@ -51,7 +62,7 @@ fn failure(outcome: Result<Result<(), ReadError>, tokio::task::JoinError>) -> Op
                 .unwrap_or_else(|| "no message".into());
             Some(format!("the doctor's reader failed (a bug): {message}"))
         }
-        Err(e) => Some(format!("its reader was stopped: {e}")),
+        Err(_) => None,
     }
 }
 
@@ -86,5 +97,23 @@ mod tests {
             task: tokio::spawn(async { panic!("boom") }),
         };
         assert_eq!(ended(vec![failed, panics]).await, exit_code::CANNOT_RUN);
+    }
+
+    #[tokio::test]
+    async fn at_ctrl_c_a_reader_still_reading_is_stopped_and_one_that_panicked_is_said() {
+        let reading = Reader {
+            container: "reading".into(),
+            task: tokio::spawn(std::future::pending()),
+        };
+        assert_eq!(stopped(vec![reading]).await, exit_code::OK);
+        let panicked = Reader {
+            container: "panicked".into(),
+            task: tokio::spawn(async { panic!("boom") }),
+        };
+        tokio::task::yield_now().await;
+        while !panicked.task.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(stopped(vec![panicked]).await, exit_code::CANNOT_RUN);
     }
 }

@@ -80,8 +80,10 @@ pub async fn run(
         }
         _ = tokio::signal::ctrl_c() => {
             printer.flush();
-            // Ctrl-C is how --follow ends; it interrupts anything else.
-            Ok(if follow { exit_code::OK } else { exit_code::INTERRUPTED })
+            let readers = ended::stopped(readers).await;
+            // Ctrl-C is how --follow ends (a reader that failed before still
+            // says so); it interrupts anything else.
+            Ok(if follow { readers } else { exit_code::INTERRUPTED })
         }
     }
 }
