@@ -1,30 +1,62 @@
 //! The runs `diagnose` remembers (its JSON reports, already redacted, in the
-//! state folder, the last 50) and `diff`: what changed between two of them —
+//! state folder, the last 50, kept by the doctor's own index — never by what
+//! else lies in the folder) and `diff`: what changed between two of them —
 //! statuses, new warnings and failures, and the figures that moved (restarts,
 //! memory, slow queries, expired tokens, response times).
 
 use crate::error::Error;
 use crate::files;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 /// How many runs are kept.
 pub const KEPT: usize = 50;
 /// A saved report larger than this is not read back (hostile input is bounded).
 const MAX_REPORT: u64 = 16 << 20;
+/// The index: the names of the runs the doctor saved, oldest first, one a line.
+/// Only the runs it names are listed and pruned; anything else in the folder
+/// is ignored, never deleted.
+const INDEX: &str = "index";
+/// An index holds `KEPT` short names; a larger one is not the doctor's.
+const MAX_INDEX: u64 = 64 << 10;
+/// The names the doctor gives its runs: `20261128T061000Z-4242-pass.json`.
+static RUN_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^[0-9]{8}T[0-9]{6}Z-[0-9]{1,10}-(pass|warn|fail|error)\.json$")
+        .expect("a valid pattern")
+});
 
 /// The folder of saved runs.
 pub fn dir() -> PathBuf {
     crate::state::state_dir().join("history")
 }
 
-/// Saves one JSON report (mode 0600) and keeps only the last `KEPT`.
-pub fn save(json: &str, generated_at: &str, status: &str) -> Result<(), String> {
-    let dir = dir();
-    crate::state::private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+/// Why a run was not saved.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct SaveError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Saves one JSON report (mode 0600), adds it to the index and deletes the
+/// runs the index names beyond the last `KEPT`.
+pub fn save(json: &str, generated_at: &str, status: &str) -> Result<(), SaveError> {
+    save_in(&dir(), json, generated_at, status)
+}
+
+fn save_in(dir: &Path, json: &str, generated_at: &str, status: &str) -> Result<(), SaveError> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SaveError { path, source }
+    };
+    crate::state::private_dir(dir).map_err(failed(dir))?;
     let stamp = generated_at.replace([':', '-'], "");
-    let path = dir.join(format!("{stamp}-{}-{status}.json", std::process::id()));
+    let name = format!("{stamp}-{}-{status}.json", std::process::id());
+    let path = dir.join(&name);
     // A new file of ours (never through a symlink), not fsynced: a run lost
     // in a crash costs nothing, an fsync per diagnose would.
     let written = std::fs::OpenOptions::new()
@@ -33,13 +65,66 @@ pub fn save(json: &str, generated_at: &str, status: &str) -> Result<(), String> 
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, json.as_bytes()));
-    written.map_err(|e| format!("{}: {e}", path.display()))?;
-    let runs = runs();
-    for old in runs.iter().take(runs.len().saturating_sub(KEPT)) {
-        let _ = std::fs::remove_file(&old.path);
+        .and_then(|mut file| file.write_all(json.as_bytes()));
+    written.map_err(failed(&path))?;
+    // Runs saved at once (20 parallel diagnoses) update the index one at a time.
+    let _locked = lock(dir).map_err(failed(dir))?;
+    // Only the runs still there count (a name whose file is gone, or is not
+    // a regular file, is dropped from the index, its path left alone).
+    let mut names: Vec<String> = runs_in(dir).into_iter().map(|r| r.name).collect();
+    names.push(name);
+    let pruned = names.len().saturating_sub(KEPT);
+    for old in names.drain(..pruned) {
+        let _ = std::fs::remove_file(dir.join(old));
     }
-    Ok(())
+    write_index(dir, &names).map_err(failed(&dir.join(INDEX)))
+}
+
+/// The folder locked (`flock`) until the returned file is dropped.
+fn lock(dir: &Path) -> std::io::Result<std::fs::File> {
+    let folder = std::fs::File::open(dir)?;
+    // SAFETY: flock on a descriptor we own; it is released when the file closes.
+    if unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(folder)
+}
+
+/// The run names the index holds, oldest first: only names the doctor gives,
+/// each once (a line that is anything else is ignored).
+fn read_index(dir: &Path) -> Vec<String> {
+    let text = files::read_bounded(&dir.join(INDEX), MAX_INDEX).unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    text.lines()
+        .filter(|name| RUN_NAME.is_match(name) && seen.insert(*name))
+        .map(String::from)
+        .collect()
+}
+
+/// Replaces the index (a new file renamed over it: a reader sees the old or
+/// the new one whole).
+fn write_index(dir: &Path, names: &[String]) -> std::io::Result<()> {
+    let temporary = dir.join(format!(".{INDEX}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&temporary)?;
+    let written = file
+        .write_all(
+            names
+                .iter()
+                .map(|n| format!("{n}\n"))
+                .collect::<String>()
+                .as_bytes(),
+        )
+        .and_then(|()| std::fs::rename(&temporary, dir.join(INDEX)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// One saved run, oldest first in `runs()`.
@@ -67,22 +152,20 @@ impl Run {
     }
 }
 
-/// Every saved run, oldest first.
+/// Every saved run the index names that is still there, oldest first.
 pub fn runs() -> Vec<Run> {
-    let Ok(entries) = std::fs::read_dir(dir()) else {
-        return Vec::new();
-    };
-    let mut runs: Vec<Run> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| Run {
-            name: e.file_name().to_string_lossy().into_owned(),
-            path: e.path(),
+    runs_in(&dir())
+}
+
+fn runs_in(dir: &Path) -> Vec<Run> {
+    read_index(dir)
+        .into_iter()
+        .map(|name| Run {
+            path: dir.join(&name),
+            name,
         })
-        .filter(|r| r.name.ends_with(".json"))
-        .collect();
-    runs.sort_by(|a, b| a.name.cmp(&b.name));
-    runs
+        .filter(|r| std::fs::symlink_metadata(&r.path).is_ok_and(|m| m.is_file()))
+        .collect()
 }
 
 /// A run named on the command line: its number in `history` (1 = oldest) or
@@ -315,6 +398,7 @@ fn show(x: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::io::Write;
 
     #[test]
     fn only_what_changed_is_listed() {
@@ -342,5 +426,47 @@ mod tests {
         );
         assert_eq!(rounded_age(std::time::Duration::from_secs(7300)), "2h");
         assert_eq!(rounded_age(std::time::Duration::from_secs(59)), "59s");
+    }
+
+    #[test]
+    fn junk_in_the_folder_neither_counts_nor_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = dir.path().join("history");
+        crate::state::private_dir(&history).unwrap();
+        // Junk sorting before and after the runs, some shaped like runs.
+        for i in 0..10_000 {
+            let name = match i % 4 {
+                0 => format!("zzzz-junk-{i}.json"),
+                1 => format!("99991231T235959Z-{i}-pass.json"),
+                2 => format!("00000000T000000Z-{i}-fail.json"),
+                _ => format!("junk-{i}"),
+            };
+            std::fs::write(history.join(name), "{}").unwrap();
+        }
+        std::os::unix::fs::symlink("/etc/passwd", history.join("20991231T000000Z-1-pass.json"))
+            .unwrap();
+        let mut index = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(history.join(INDEX))
+            .unwrap();
+        writeln!(index, "../escape.json\n20991231T000000Z-1-pass.json").unwrap();
+        drop(index);
+        for run in 0..KEPT + 5 {
+            let at = format!("2026-11-28T06:{:02}:{:02}Z", run / 60, run % 60);
+            save_in(&history, "{}", &at, "pass").unwrap();
+        }
+        let runs = runs_in(&history);
+        assert_eq!(runs.len(), KEPT, "the real runs are kept");
+        assert!(
+            runs[0].name.starts_with("20261128T060005Z-"),
+            "{}",
+            runs[0].name
+        );
+        assert!(runs[KEPT - 1].name.starts_with("20261128T060054Z-"));
+        let files = std::fs::read_dir(&history).unwrap().count();
+        // 10,000 junk files, the symlink, the index and the kept runs: none deleted.
+        assert_eq!(files, 10_000 + 1 + 1 + KEPT);
+        assert!(history.join("20991231T000000Z-1-pass.json").is_symlink());
     }
 }

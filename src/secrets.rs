@@ -27,14 +27,28 @@ impl Secrets {
         }
     }
 
-    /// Secret-named variables' values and every URL's password.
+    /// Secret-named variables' values and every password of every URL in a value.
     pub fn add_from_environment(&self, env: &std::collections::HashMap<String, String>) {
         for (name, value) in env {
-            if is_secret_name(name) {
-                self.add(value);
-            }
-            if let Some(password) = url_password(value) {
-                self.add(password);
+            self.add_from_variable(name, value);
+        }
+    }
+
+    /// `NAME=value` of an environment or a command line: the value when the
+    /// name is secret-like, and every password of the URLs it holds.
+    pub fn add_from_variable(&self, name: &str, value: &str) {
+        if is_secret_name(name) {
+            self.add(value);
+        }
+        self.add_from_urls(value);
+    }
+
+    /// Every password of every URL in `text`, as written and percent-decoded.
+    pub fn add_from_urls(&self, text: &str) {
+        for password in url_passwords(text) {
+            self.add(password);
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                self.add(&decoded);
             }
         }
     }
@@ -122,11 +136,63 @@ pub fn mask_shapes(text: &str) -> String {
         })
 }
 
-/// The password part of a URL, if any.
+/// Query parameters that carry a password (`postgres://h/db?password=X`,
+/// `?api_key=`), not those that merely name how to authenticate
+/// (`authSource=admin`, `authMechanism=…`).
+fn is_secret_parameter(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase().replace(['_', '-'], "");
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "signature",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// The password of a URL (`scheme://user:pass@host…`): its userinfo's, else
+/// its first secret-named query parameter (`?password=X`); as written.
 pub fn url_password(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let userinfo = rest.rsplit_once('@')?.0;
-    userinfo.split_once(':').map(|(_, password)| password)
+    url_passwords(url).into_iter().next()
+}
+
+/// The passwords of every URL in `text` (userinfo, then secret-named query
+/// parameters), as written.
+pub fn url_passwords(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some((_, after)) = rest.split_once("://") {
+        let mut end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+            .unwrap_or(after.len());
+        // A list of URLs (`redis://:a@h1,redis://:b@h2`): this one ends where the next's scheme begins.
+        if let Some(next) = after[..end].find("://") {
+            let is_scheme = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-');
+            end = after[..next].trim_end_matches(is_scheme).len();
+        }
+        let url = &after[..end];
+        // The userinfo ends at the last `@` before the query (a password may hold `@` or `/`).
+        let before_query = url.split(['?', '#']).next().unwrap_or(url);
+        if let Some((userinfo, _)) = before_query.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+            && !password.is_empty()
+        {
+            found.push(password);
+        }
+        if let Some((_, query)) = url.split_once('?') {
+            let query = query.split('#').next().unwrap_or(query);
+            found.extend(query.split('&').filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                (is_secret_parameter(name) && !value.is_empty()).then_some(value)
+            }));
+        }
+        rest = &after[end..];
+    }
+    found
 }
 
 #[cfg(test)]
@@ -171,5 +237,39 @@ mod tests {
         );
         assert_eq!(url_password("redis://:redispass@r:6379"), Some("redispass"));
         assert_eq!(url_password("http://auth:3001"), None);
+        assert_eq!(url_password("redis://:abc/d+==@r:6379/0"), Some("abc/d+=="));
+    }
+
+    #[test]
+    fn learns_query_passwords_and_every_url_of_a_value() {
+        assert_eq!(
+            url_passwords("postgres://db/app?sslmode=disable&password=CAN%41RY2#x"),
+            vec!["CAN%41RY2"]
+        );
+        assert_eq!(
+            url_passwords(
+                "redis://:first@h1:6379,redis://:second@h2 smtp://u:third@h?auth_token=fourth"
+            ),
+            vec!["first", "second", "third", "fourth"]
+        );
+        assert!(url_passwords("https://example.com/a@b?page=2").is_empty());
+        assert!(url_passwords("mongodb://h/db?authSource=admin&authMechanism=SCRAM").is_empty());
+        let secrets = Secrets::default();
+        let env = std::collections::HashMap::from([
+            (
+                "SMTP_URL".to_string(),
+                "smtp://u:canary3@mail:25".to_string(),
+            ),
+            (
+                "DATABASE_URL".to_string(),
+                "postgres://db/x?password=CAN%41RY2".to_string(),
+            ),
+            ("API_TOKEN".to_string(), "tok-1234".to_string()),
+        ]);
+        secrets.add_from_environment(&env);
+        assert_eq!(
+            secrets.redact("canary3 CANARY2 CAN%41RY2 tok-1234 mail"),
+            "**** **** **** **** mail"
+        );
     }
 }

@@ -291,12 +291,15 @@ fn pgpass_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// The password inside a container's URL variable (`redis://:pw@host`).
+/// The password inside a container's URL variable (`redis://:pw@host`,
+/// `postgres://host/db?password=pw`), percent-decoded as its clients read it.
 async fn container_url(ctx: &Context, container: &str, variable: &str) -> Option<Credential> {
     let env = docker::environment(ctx, container).await.ok().flatten()?;
     let password = crate::secrets::url_password(env.get(variable)?)?;
     Some(Credential::found(
-        password.to_string(),
+        percent_encoding::percent_decode_str(password)
+            .decode_utf8_lossy()
+            .into_owned(),
         Source::ContainerUrl {
             container: container.into(),
             variable: variable.into(),

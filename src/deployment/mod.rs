@@ -3,6 +3,7 @@
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
 pub mod connect_error;
+pub mod container_secrets;
 pub mod containers;
 pub mod context;
 pub mod credentials;
@@ -79,14 +80,42 @@ impl Context {
         }
     }
 
-    /// Looks up every credential of the deployment so the redactor knows them all
-    /// before any check runs, whichever checks are selected.
+    /// Looks up every credential of the deployment, and learns the secrets of
+    /// every container of the project (every replica, the load balancer, a
+    /// container no service names), so the redactor knows them all before any
+    /// check runs, whichever checks are selected.
     pub async fn register_secrets(&self) {
         let lookups = self.profile.services.iter().map(|service| async move {
             let _ = self.credential(service, CredentialKind::Postgres).await;
             let _ = self.credential(service, CredentialKind::Redis).await;
         });
-        futures::future::join_all(lookups).await;
+        tokio::join!(
+            futures::future::join_all(lookups),
+            self.learn_project_secrets()
+        );
+    }
+
+    /// Every container of the project and every replica the profile names,
+    /// inspected once (the checks share the inspection), its secrets learned.
+    async fn learn_project_secrets(&self) {
+        let mut names: Vec<String> = containers::of_project(self)
+            .await
+            .map(|members| members.into_iter().map(|m| m.name).collect())
+            .unwrap_or_default();
+        names.extend(
+            self.profile
+                .services
+                .iter()
+                .flat_map(|s| s.containers.values().flatten().cloned()),
+        );
+        names.sort();
+        names.dedup();
+        let learned = names.iter().map(|name| async move {
+            if let Ok(Some(inspected)) = containers::inspect(self, name).await {
+                container_secrets::learn(&self.secrets, &inspected);
+            }
+        });
+        futures::future::join_all(learned).await;
     }
 
     /// Waits for one of the `MAX_CONNECTIONS_PER_ADDRESS` slots of `address`
@@ -170,14 +199,5 @@ impl Context {
     /// `text` with every secret this run knows, and every secret-shaped part, masked.
     pub fn mask(&self, text: &str) -> String {
         crate::secrets::mask_shapes(&self.secrets.redact(text))
-    }
-
-    /// Teaches the redactor the secrets in `container`'s environment
-    /// (secret-named variables, URL passwords).
-    pub async fn learn_environment_secrets(&self, container: &str) -> Result<(), EngineError> {
-        if let Some(env) = containers::environment(self, container).await? {
-            self.secrets.add_from_environment(&env);
-        }
-        Ok(())
     }
 }

@@ -166,13 +166,20 @@ fn render_json(at: SystemTime, mut fields: serde_json::Map<String, serde_json::V
     Line { at, level, text }
 }
 
-/// Epoch milliseconds (or seconds), or an RFC 3339 string.
+/// The latest time RFC 3339 can write (9999-12-31T23:59:59.999Z), in epoch
+/// milliseconds: a later one (`"time": 1e15`) is not a time the line can show.
+const LATEST_MILLIS: f64 = 253_402_300_799_999.0;
+
+/// Epoch milliseconds (or seconds), or an RFC 3339 string; a number outside
+/// what RFC 3339 can write is no time (the engine's is shown instead).
 fn json_time(value: &serde_json::Value) -> Option<SystemTime> {
     match value {
         serde_json::Value::Number(n) => {
             let n = n.as_f64()?;
             let millis = if n > 1e11 { n } else { n * 1000.0 };
-            (millis >= 0.0).then(|| UNIX_EPOCH + Duration::from_millis(millis as u64))
+            (0.0..=LATEST_MILLIS)
+                .contains(&millis)
+                .then(|| UNIX_EPOCH + Duration::from_millis(millis as u64))
         }
         serde_json::Value::String(s) => humantime::parse_rfc3339_weak(s).ok(),
         _ => None,
@@ -212,6 +219,22 @@ mod tests {
         assert_eq!(
             line.at,
             humantime::parse_rfc3339("2026-11-28T08:30:00.123456789Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_time_no_clock_can_show_is_the_engines() {
+        let engine = "2026-11-28T08:30:00.123456789Z";
+        for time in ["1e15", "-5", "1.7976931348623157e308", "253402300800000"] {
+            let line = parse(&format!(r#"{engine} {{"time":{time},"msg":"kept"}}"#))
+                .unwrap_or_else(|| panic!("{time}: the line is kept"));
+            assert_eq!(line.text, "2026-11-28T08:30:00.123Z INFO  kept", "{time}");
+        }
+        let latest = parse(&format!(r#"{engine} {{"time":253402300799999,"msg":"x"}}"#)).unwrap();
+        assert!(
+            latest.text.starts_with("9999-12-31T23:59:59.999Z"),
+            "{}",
+            latest.text
         );
     }
 

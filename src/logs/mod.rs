@@ -2,6 +2,7 @@
 //! merged into one time-ordered stream, each line prefixed with its
 //! container, masked, filtered; `--follow` reattaches across restarts.
 
+mod ended;
 mod line;
 mod merge;
 mod reader;
@@ -51,28 +52,38 @@ pub async fn run(
     let ctx = Arc::new(Context::new(profile));
     let listed = containers::of_project(&ctx).await?;
     let containers = select(&ctx.profile, &listed, &options.selected)?;
-    learn_secrets(&ctx, &containers).await;
+    // Every credential and every container's secrets, so that a line echoing one is masked.
+    ctx.register_secrets().await;
     let follow = options.filter.follow;
     let filter = Arc::new(options.filter);
     let mut receivers = Vec::new();
+    let mut readers = Vec::new();
     for container in &containers {
         let (lines, received) = tokio::sync::mpsc::channel(LINES_PER_CONTAINER);
         receivers.push(received);
-        tokio::spawn(reader::read(
-            ctx.clone(),
-            container.clone(),
-            filter.clone(),
-            lines,
-        ));
+        readers.push(ended::Reader {
+            container: container.clone(),
+            task: tokio::spawn(reader::read(
+                ctx.clone(),
+                container.clone(),
+                filter.clone(),
+                lines,
+            )),
+        });
     }
     let mut printer = Printer::new(&containers, options.color);
     let idle = follow.then_some(FOLLOW_IDLE);
     tokio::select! {
-        _ = merge::merge(receivers, idle, &mut printer) => Ok(exit_code::OK),
+        _ = merge::merge(receivers, idle, &mut printer) => {
+            printer.flush();
+            Ok(ended::ended(readers).await)
+        }
         _ = tokio::signal::ctrl_c() => {
             printer.flush();
-            // Ctrl-C is how --follow ends; it interrupts anything else.
-            Ok(if follow { exit_code::OK } else { exit_code::INTERRUPTED })
+            let readers = ended::stopped(readers).await;
+            // Ctrl-C is how --follow ends (a reader that failed before still
+            // says so); it interrupts anything else.
+            Ok(if follow { readers } else { exit_code::INTERRUPTED })
         }
     }
 }
@@ -140,16 +151,6 @@ fn named_by(profile: &Profile, listed: &[Member], word: &str) -> Vec<String> {
         .filter(|c| from_profile.contains(&&c.name) || c.compose_service == word || c.name == word)
         .map(|c| c.name.clone())
         .collect()
-}
-
-/// The deployment's credentials and the containers' secret variables, so
-/// that a line echoing one is masked.
-async fn learn_secrets(ctx: &Context, containers: &[String]) {
-    let environments = containers.iter().map(|c| ctx.learn_environment_secrets(c));
-    let (_, _) = tokio::join!(
-        ctx.register_secrets(),
-        futures::future::join_all(environments)
-    );
 }
 
 /// `name | line` on stdout, the name padded and coloured per container.

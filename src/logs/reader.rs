@@ -26,13 +26,25 @@ pub struct Filter {
     pub timestamps: bool,
 }
 
+/// Why a container's logs could not be read to their end.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Engine(#[from] crate::deployment::EngineError),
+    #[error("reading its logs: {0}")]
+    Stream(#[from] bollard::errors::Error),
+}
+
 /// Sends `container`'s lines to `lines` until they end (or, following, until
-/// the receiver is gone). Engine errors are said once on stderr.
-pub async fn read(ctx: Arc<Context>, container: String, filter: Arc<Filter>, lines: Sender<Entry>) {
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
-        Err(e) => return eprintln!("{container}: {e}"),
-    };
+/// the receiver is gone); an engine error ends it (following, a broken stream
+/// is a restart: it reattaches).
+pub async fn read(
+    ctx: Arc<Context>,
+    container: String,
+    filter: Arc<Filter>,
+    lines: Sender<Entry>,
+) -> Result<(), ReadError> {
+    let docker = ctx.docker().await?;
     let mut since = filter.since.map(epoch_seconds).unwrap_or(0);
     let mut resume_after: Option<SystemTime> = None;
     let mut last_seen: Option<SystemTime> = None;
@@ -51,12 +63,8 @@ pub async fn read(ctx: Arc<Context>, container: String, filter: Arc<Filter>, lin
         while let Some(chunk) = stream.next().await {
             let bytes = match chunk {
                 Ok(output) => output.into_bytes(),
-                Err(e) => {
-                    if !filter.follow {
-                        eprintln!("{container}: reading its logs: {e}");
-                    }
-                    break;
-                }
+                Err(e) if !filter.follow => return Err(e.into()),
+                Err(_) => break,
             };
             partial.extend_from_slice(&bytes);
             for raw in complete_lines(&mut partial) {
@@ -70,16 +78,16 @@ pub async fn read(ctx: Arc<Context>, container: String, filter: Arc<Filter>, lin
                 if let Some(entry) = kept(&ctx, &filter, parsed)
                     && lines.send(entry).await.is_err()
                 {
-                    return;
+                    return Ok(());
                 }
             }
         }
         if !filter.follow || lines.is_closed() {
-            return;
+            return Ok(());
         }
         wait_running(&ctx, &container, &lines).await;
         if lines.is_closed() {
-            return;
+            return Ok(());
         }
         resume_after = last_seen;
         since = last_seen.map(epoch_seconds).unwrap_or(since);
@@ -88,7 +96,7 @@ pub async fn read(ctx: Arc<Context>, container: String, filter: Arc<Filter>, lin
             text: "(restarted: following its logs again)".into(),
         };
         if lines.send(notice).await.is_err() {
-            return;
+            return Ok(());
         }
     }
 }

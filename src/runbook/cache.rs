@@ -1,15 +1,21 @@
 //! `cache flush`: delete a service's Redis keys by pattern with SCAN + UNLINK in
-//! batches (never KEYS, so Redis keeps answering), or all of them with FLUSHDB ASYNC.
+//! batches (never KEYS, so Redis keeps answering), or all of them with FLUSHDB ASYNC;
+//! SIGINT/SIGTERM stop it between two batches with what was deleted and what is left.
 
 use super::Confirmation;
+use super::signals::Signals;
 use super::{confirm, lock};
 use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
+use futures::FutureExt;
 use redis::aio::MultiplexedConnection;
 
 const EXAMPLES: usize = 5;
+/// After an interruption, the keys still matching are counted this long at most.
+const REMAINING_COUNT_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+const REMAINING_COUNT_BATCH: usize = 10_000;
 
 /// What `cache flush` is asked.
 #[derive(Clone, Debug)]
@@ -57,20 +63,56 @@ pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> 
         return Ok(exit_code::OK);
     }
     confirm(&format!("Delete {what}?"), &args.confirmation)?;
-    let deleted = match &args.pattern {
-        Some(pattern) => unlink_matching(&mut connection, pattern, args.batch as usize).await?,
+    // From here SIGINT and SIGTERM stop the flush between two batches, even
+    // when the doctor was started with them ignored (nohup, `trap '' INT`):
+    // catching one replaces an inherited SIG_IGN.
+    let mut signals =
+        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let (deleted, interrupted) = match &args.pattern {
+        Some(pattern) => {
+            unlink_matching(&mut connection, pattern, args.batch as usize, &mut signals).await?
+        }
         None => {
             redis::cmd("FLUSHDB")
                 .arg("ASYNC")
                 .query_async::<()>(&mut connection)
                 .await
                 .map_err(|e| command_error("FLUSHDB", &e))?;
-            before
+            (before, signals.received().now_or_never())
         }
     };
     let after = dbsize(&mut connection).await?;
-    println!("{container}: keys before {before}, deleted {deleted}, after {after}");
-    Ok(exit_code::OK)
+    let Some(signal) = interrupted else {
+        println!("{container}: keys before {before}, deleted {deleted}, after {after}");
+        return Ok(exit_code::OK);
+    };
+    let left = match &args.pattern {
+        Some(pattern) => remaining(&mut connection, pattern, &mut signals).await,
+        None => None,
+    };
+    let left = left.map_or_else(|| "not counted".to_string(), |n| format!("{n} matching"));
+    println!(
+        "{container}: interrupted by {signal}: keys before {before}, deleted {deleted}, remaining {left}, after {after}"
+    );
+    eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
+    Ok(exit_code::INTERRUPTED)
+}
+
+/// How many keys still match, counted for at most `REMAINING_COUNT_TIME`
+/// (a second signal stops the count): `None` when not counted.
+async fn remaining(
+    connection: &mut MultiplexedConnection,
+    pattern: &str,
+    signals: &mut Signals,
+) -> Option<u64> {
+    let counted = tokio::time::timeout(
+        REMAINING_COUNT_TIME,
+        count_matching(connection, pattern, REMAINING_COUNT_BATCH),
+    );
+    tokio::select! {
+        counted = counted => counted.ok()?.ok().map(|(n, _)| n),
+        _ = signals.received() => None,
+    }
 }
 
 async fn dbsize(connection: &mut MultiplexedConnection) -> Result<u64, Error> {
@@ -120,11 +162,14 @@ async fn count_matching(
 
 /// SCAN MATCH + UNLINK per batch. SCAN returns every key present for the whole
 /// iteration, so no matching key that existed before the flush survives it.
+/// A signal stops it between two batches (a batch is never cut in two): the
+/// keys deleted so far and the signal's name.
 async fn unlink_matching(
     connection: &mut MultiplexedConnection,
     pattern: &str,
     batch: usize,
-) -> Result<u64, Error> {
+    signals: &mut Signals,
+) -> Result<(u64, Option<&'static str>), Error> {
     let (mut cursor, mut deleted, mut batches) = (0, 0u64, 0u64);
     loop {
         let (next, keys) = scan_step(connection, cursor, pattern, batch).await?;
@@ -141,7 +186,10 @@ async fn unlink_matching(
             eprintln!("  … {deleted} keys deleted so far");
         }
         if next == 0 {
-            return Ok(deleted);
+            return Ok((deleted, None));
+        }
+        if let Some(signal) = signals.received().now_or_never() {
+            return Ok((deleted, Some(signal)));
         }
         cursor = next;
     }

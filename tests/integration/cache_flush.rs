@@ -277,3 +277,87 @@ fn on_a_terminal_the_flush_asks_and_only_yes_deletes() {
     );
     assert_eq!(count("user-service:asked:*"), 0);
 }
+
+fn dbsize() -> usize {
+    let mut redis = redis(PORT, REDIS_PASSWORD);
+    redis::cmd("DBSIZE").query(&mut redis).unwrap()
+}
+
+/// A flush of `KEYS` keys in batches of 10, stopped by `signal` once it has
+/// deleted some: exit 130 and what was deleted and what is left, both true.
+/// `ignored`: the doctor starts with SIGINT ignored (as under `nohup` or
+/// `trap '' INT`), and is still stopped by it.
+fn interrupted_flush(signal: i32, ignored: bool) {
+    const KEYS: usize = 200_000;
+    let prefix = "user-service:stoppable:";
+    fill(prefix, KEYS);
+    let before = dbsize();
+    let mut command = doctor();
+    command
+        .args([
+            "cache",
+            "flush",
+            "user",
+            "--yes",
+            "--batch",
+            "10",
+            "--pattern",
+        ])
+        .arg(format!("{prefix}*"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if ignored {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe libc calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while dbsize() + 1_000 > before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flush never began"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stdout}{stderr}");
+    let figure = |word: &str| -> usize {
+        stdout
+            .split(&format!("{word} "))
+            .nth(1)
+            .and_then(|rest| rest.split([' ', ',']).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {word:?} in {stdout}"))
+    };
+    let (deleted, remaining) = (figure("deleted"), figure("remaining"));
+    let left = count(&format!("{prefix}*"));
+    assert!(
+        deleted > 0 && remaining > 0,
+        "stopped midway: {stdout}{stderr}"
+    );
+    assert_eq!(remaining, left, "the keys left are counted: {stdout}");
+    assert_eq!(deleted + left, KEYS, "deleted and left add up: {stdout}");
+    assert!(stderr.contains("interrupted by SIG"), "{stderr}");
+}
+
+#[test]
+fn sigint_or_sigterm_stops_a_flush_between_batches_with_what_was_deleted_and_is_left() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        let mut redis = redis(PORT, REDIS_PASSWORD);
+        redis::cmd("FLUSHDB").query::<()>(&mut redis).unwrap();
+        sh("tests/stack/seed.sh 2>&1");
+    });
+    interrupted_flush(libc::SIGINT, false);
+    interrupted_flush(libc::SIGTERM, false);
+    interrupted_flush(libc::SIGINT, true);
+}

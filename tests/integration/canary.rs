@@ -225,3 +225,124 @@ fn bundle_logs_are_capped_at_max_log_lines() {
         "the last lines are kept: {last}"
     );
 }
+
+/// The planted second replica of auth's Redis: its password, a `?password=`
+/// URL and an SMTP URL with a password, each with its own canary.
+const REPLICA: &str = "helpdesk-auth-redis-canary";
+const REPLICA_CANARIES: [&str; 3] = ["CANARYrp1x", "CANARYqry2x", "CANARYsmtp3x"];
+
+/// A second replica of `auth-redis` (compose labels, container number 2)
+/// started with `--requirepass`, whose health check and logs echo its
+/// variables and password — so every output that shows them would leak them.
+fn plant_a_second_replica() {
+    let [requirepass, query, smtp] = REPLICA_CANARIES;
+    sh(&format!(
+        "docker rm -f -v {REPLICA} >/dev/null 2>&1; docker run -d --name {REPLICA} \
+         --label com.docker.compose.project=helpdesk-microservices \
+         --label com.docker.compose.service=auth-redis \
+         --label com.docker.compose.container-number=2 \
+         -e 'DATABASE_URL=postgres://app@db:5432/x?sslmode=disable&password={query}' \
+         -e 'SMTP_URL=smtp://mailer:{smtp}@mail:25' \
+         --health-cmd 'echo \"error: cannot reach $DATABASE_URL nor $SMTP_URL\"; exit 1' \
+         --health-interval 1s --health-retries 1 \
+         --entrypoint sh helpdesk-redis:local \
+         -c 'echo \"error: cannot reach $DATABASE_URL\"; echo \"error: mail $SMTP_URL\"; \
+             echo \"error: auth $2 refused\"; exec redis-server \"$@\"' \
+         sh --requirepass {requirepass} >/dev/null"
+    ));
+    // Until its health check has failed with its output (the leak to catch).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sh(&format!(
+        "docker inspect -f '{{{{json .State.Health}}}}' {REPLICA}"
+    ))
+    .contains(query)
+    {
+        assert!(std::time::Instant::now() < deadline, "no health output");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_secrets_of_every_replica_and_every_url_never_appear() {
+    let _stack = stack_exclusive();
+    let _cleanup = Restore(|| {
+        sh(&format!(
+            "docker rm -f -v {REPLICA} >/dev/null 2>&1 || true"
+        ));
+    });
+    plant_a_second_replica();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let doctor_here = |args: &[&str]| {
+        run(doctor()
+            .env("HELPDESK_DOCTOR_STATE_DIR", &state)
+            .current_dir(dir.path())
+            .args(args))
+    };
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    for format in [
+        "human",
+        "table",
+        "json",
+        "junit",
+        "tap",
+        "nagios",
+        "prometheus",
+    ] {
+        let made = doctor_here(&["diagnose", "--verbose", "--format", format]);
+        outputs.push((format!("diagnose {format}"), made.stdout + &made.stderr));
+    }
+    let json = doctor_here(&["diagnose", "--format", "json"]).json();
+    let replica_checks = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["target"] == REPLICA)
+        .count();
+    assert!(replica_checks > 0, "the replica is checked: {json:#}");
+    let watched = doctor_here(&["watch", "--interval", "1s", "--duration", "2s"]);
+    outputs.push(("watch".into(), watched.stdout + &watched.stderr));
+    let logs = doctor_here(&["logs", "auth-redis"]);
+    assert!(
+        logs.stdout.contains("error: auth **** refused"),
+        "the replica's log line is there, masked: {}",
+        logs.stdout
+    );
+    outputs.push(("logs".into(), logs.stdout + &logs.stderr));
+    let archive = dir.path().join("bundle.tar.gz");
+    let bundled = doctor_here(&["bundle", "--out", archive.to_str().unwrap()]);
+    assert_eq!(bundled.code, 0, "{}{}", bundled.stdout, bundled.stderr);
+    sh(&format!(
+        "mkdir {0}/bundle && tar -xzf {1} -C {0}/bundle",
+        dir.path().display(),
+        archive.display()
+    ));
+    assert!(
+        dir.path()
+            .join(format!("bundle/containers/{REPLICA}/inspect.json"))
+            .is_file()
+    );
+
+    for (name, text) in &outputs {
+        for canary in REPLICA_CANARIES {
+            assert!(
+                !text.contains(canary),
+                "{canary} leaked into {name}:\n{text}"
+            );
+        }
+    }
+    let leaked = sh(&format!(
+        "grep -rlE '{}' {} || true",
+        REPLICA_CANARIES.join("|"),
+        dir.path().display()
+    ));
+    assert_eq!(
+        leaked.trim(),
+        "",
+        "a canary leaked into these history or bundle files"
+    );
+    assert!(
+        std::fs::read_dir(state.join("history")).unwrap().count() >= 8,
+        "the runs were saved"
+    );
+}

@@ -89,3 +89,53 @@ fn diff_lists_exactly_what_changed_since_the_last_healthy_run() {
         story[0]
     );
 }
+
+/// Runs are kept by the doctor's own index: 10,000 files dropped in the
+/// history folder (named like runs, sorting after them) neither push the real
+/// runs out nor are listed, and none of them is deleted.
+#[test]
+fn junk_in_the_history_folder_pushes_no_run_out_and_is_left_alone() {
+    let _stack = stack_shared();
+    let state = tempfile::tempdir().unwrap();
+    let history = state.path().join("history");
+    std::fs::create_dir(&history).unwrap();
+    for i in 0..10_000 {
+        std::fs::write(
+            history.join(format!("99991231T235959Z-{i}-pass.json")),
+            "{}",
+        )
+        .unwrap();
+    }
+    let diagnose = || {
+        run(doctor()
+            .env("HELPDESK_DOCTOR_STATE_DIR", state.path())
+            .args(["diagnose", "--only", "docker.engine"]))
+    };
+    for _ in 0..2 {
+        let made = diagnose();
+        assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
+    }
+    let listed = run(doctor()
+        .env("HELPDESK_DOCTOR_STATE_DIR", state.path())
+        .arg("history"));
+    let runs: Vec<&str> = listed.stdout.lines().collect();
+    assert_eq!(runs.len(), 2, "the two real runs only:\n{}", listed.stdout);
+    assert!(
+        runs.iter().all(|r| !r.contains("99991231T235959Z")),
+        "{}",
+        listed.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(&history)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("99991231T235959Z"))
+            .count(),
+        10_000,
+        "no junk deleted"
+    );
+}

@@ -243,3 +243,31 @@ fn unknown_selection_is_a_usage_error_naming_the_choices() {
     );
     assert!(run.stderr.contains("helpdesk-auth-db"), "{}", run.stderr);
 }
+
+/// A JSON line whose time no clock can show (`1e15` ms: year 33658) once
+/// panicked the container's reader: its lines vanished and `logs` exited 0.
+#[test]
+fn a_json_time_out_of_range_keeps_every_line_of_its_container() {
+    let writers = Writers::start(
+        "logtime",
+        &[
+            (
+                "far",
+                r#"echo "{\"time\": 1e15, \"level\": \"error\", \"msg\": \"far future\"}"; echo "plain after it""#,
+            ),
+            ("near", "echo near line"),
+        ],
+    );
+    writers.wait_exited();
+    let all = writers.logs(&[]);
+    assert_eq!(all.code, 0, "{}{}", all.stdout, all.stderr);
+    for line in ["ERROR far future", "plain after it", "near line"] {
+        assert!(
+            all.stdout.contains(line),
+            "{line:?} missing:\n{}{}",
+            all.stdout,
+            all.stderr
+        );
+    }
+    assert!(!all.stderr.contains("panicked"), "{}", all.stderr);
+}

@@ -441,7 +441,7 @@ fn an_interrupted_restore_changes_nothing_and_the_apps_come_back() {
         "helpdesk-ticket-db",
         "ticket",
         "ticket_db",
-        "DELETE FROM big WHERE id % 2 = 0; UPDATE tickets SET title = 'after the backup' WHERE id < 50",
+        "DELETE FROM big WHERE id % 2 = 0; UPDATE tickets SET title = 'after the backup' WHERE id IN (SELECT id FROM tickets ORDER BY id LIMIT 49)",
     );
     let before = ticket_digest();
     for via in ["docker", "direct"] {
@@ -531,6 +531,14 @@ fn an_interrupted_restore_changes_nothing_and_the_apps_come_back() {
 #[test]
 fn row_counts_in_the_manifest_are_the_dumps_under_concurrent_writes() {
     let _stack = stack_exclusive();
+    // A ticket that exists now, whatever earlier tests re-seeded (ids move).
+    let ticket = psql(
+        "helpdesk-ticket-db",
+        "ticket",
+        "ticket_db",
+        "SELECT min(id) FROM tickets",
+    );
+    let ticket: i64 = ticket.trim().parse().expect("a ticket to comment on");
     let mut writer = std::process::Command::new("docker")
         .args([
             "exec",
@@ -538,9 +546,9 @@ fn row_counts_in_the_manifest_are_the_dumps_under_concurrent_writes() {
             "sh",
             "-c",
             // Stops when the flag file goes (killing `docker exec` would not stop it), or after 2 minutes.
-            "touch /tmp/writer-on; end=$(($(date +%s) + 120)); \
+            &format!("touch /tmp/writer-on; end=$(($(date +%s) + 120)); \
              while [ -e /tmp/writer-on ] && [ $(date +%s) -lt $end ]; do \
-             psql -qX -U ticket -d ticket_db -c \"INSERT INTO comments (ticket_id, body) VALUES (1, 'concurrent')\"; done",
+             psql -qX -U ticket -d ticket_db -c \"INSERT INTO comments (ticket_id, body) VALUES ({ticket}, 'concurrent')\"; done"),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
