@@ -19,6 +19,7 @@ mod discovery;
 mod engines;
 mod fix;
 mod history;
+mod hostile;
 mod https;
 mod logs;
 mod prod_shaped;
