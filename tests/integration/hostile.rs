@@ -424,3 +424,56 @@ fn escapes_in_json_log_fields_never_reach_the_terminal() {
     let tty = in_tty(&format!("--project {project} logs"));
     assert_no_escapes(&tty, "planted log line");
 }
+
+#[test]
+fn the_body_limit_is_the_configs_and_bounded() {
+    let port = hostile_server();
+    let dir = tempfile::tempdir().unwrap();
+    health_checks(dir.path(), port, &["small", "crowded"]);
+    // Not in the checks folder: every *.toml there is a catalog.
+    let configs = tempfile::tempdir().unwrap();
+    let config = temp_file(
+        configs.path(),
+        "config.toml",
+        "[limits]\nhttp_body_bytes = 1024\n",
+    );
+    let (run, report) = diagnose_json(&[
+        "--config",
+        &config.display().to_string(),
+        "--only",
+        "hostile.*",
+        "--checks-dir",
+        &dir.path().display().to_string(),
+    ]);
+    assert_eq!(
+        status_of(&report, "hostile.small"),
+        "pass",
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        result(&report, "hostile.crowded")["message"],
+        "HTTP 200: answer larger than 1 KiB, cut"
+    );
+    for bad in ["0", "67108865", "-1"] {
+        let config = temp_file(
+            configs.path(),
+            "bad.toml",
+            &format!("[limits]\nhttp_body_bytes = {bad}\n"),
+        );
+        let refused = run_doctor_with_config(&config);
+        assert_eq!(refused.code, 2, "{bad}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("http_body_bytes") || refused.stderr.contains("bad.toml:2:"),
+            "{}",
+            refused.stderr
+        );
+    }
+}
+
+fn run_doctor_with_config(config: &Path) -> Run {
+    run(doctor()
+        .arg("--config")
+        .arg(config)
+        .args(["diagnose", "--only", "host.*"]))
+}
