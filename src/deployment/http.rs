@@ -37,7 +37,7 @@ pub async fn is_healthy(ctx: &Context, url: &str) -> bool {
         return false;
     };
     match health_json::parse(&body) {
-        Ok(json) => health_json::down(&json.unwrap_or_default()).is_empty(),
+        Ok(answer) => answer.unwrap_or_default().down().is_empty(),
         Err(_) => false,
     }
 }

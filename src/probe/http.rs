@@ -35,21 +35,23 @@ pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     };
     let unreadable =
         |why: String| with_timing(Outcome::fail(format!("HTTP {}: {why}", status.as_u16())));
-    let json = match body.map(|b| health_json::parse(&b)) {
-        Ok(Ok(json)) => json.unwrap_or_default(),
+    let answer = match body.map(|b| health_json::parse(&b)) {
+        Ok(Ok(answer)) => answer.unwrap_or_default(),
         Ok(Err(e)) => return unreadable(e.to_string()),
         Err(BodyError::Read(e)) => return unreadable(describe(url, &e, ctx)),
         Err(e) => return unreadable(e.to_string()),
     };
-    let deps: serde_json::Map<String, serde_json::Value> = health_json::dependencies(&json)
+    let deps: serde_json::Map<String, serde_json::Value> = answer
+        .dependencies()
         .into_iter()
         .map(|(name, state)| (name, serde_json::Value::String(state)))
         .collect();
-    let down: Vec<String> = health_json::down(&json)
+    let down: Vec<String> = answer
+        .down()
         .into_iter()
         .map(|(name, state)| format!("{name} {state}"))
         .collect();
-    let partly = if health_json::more_than_read(&json) {
+    let partly = if answer.more_than_read() {
         format!(
             " (only the first {} dependencies read)",
             health_json::MAX_DEPENDENCIES
