@@ -50,7 +50,10 @@ fn main() -> ExitCode {
     match ran {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("helpdesk-doctor: {error}");
+            eprintln!(
+                "helpdesk-doctor: {}",
+                terminal_text::clean(&error.to_string())
+            );
             ExitCode::from(error.exit_code())
         }
     }
