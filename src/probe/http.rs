@@ -8,7 +8,7 @@ use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
 use std::time::Instant;
 
-/// How many down dependencies a message names (the details have them all).
+/// How many down dependencies a message names (the details list every one read).
 const NAMED_DOWN: usize = 10;
 
 /// The caller (the runner) holds the URL's connection slot.
