@@ -230,7 +230,7 @@ async fn diff(
         println!("  nothing changed");
     }
     for change in &changes {
-        println!("  {change}");
+        println!("  {}", crate::terminal_text::clean(&change.to_string()));
     }
     Ok(exit_code::OK)
 }

@@ -18,6 +18,7 @@ use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::repair::Repair;
 use crate::runbook::{self, Confirmation, lock};
+use crate::terminal_text::clean;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -172,17 +173,17 @@ fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
             number + 1,
             step.result.id,
             describe(step.repair),
-            step.result.message
+            clean(&step.result.message)
         );
     }
     if !by_hand.is_empty() {
         println!("no repair of their own (fixed with their root cause, or by you):");
         for result in by_hand {
-            println!("  {}: {}", result.id, result.message);
+            println!("  {}: {}", result.id, clean(&result.message));
             let explained = result.details.get("root_cause").and_then(|c| c.as_str());
             match (explained, &result.hint) {
                 (Some(cause), _) => println!("      root cause: {cause}"),
-                (None, Some(hint)) => println!("      fix: {hint}"),
+                (None, Some(hint)) => println!("      fix: {}", clean(hint)),
                 (None, None) => {}
             }
         }

@@ -25,6 +25,7 @@ mod runbook;
 mod runner;
 mod secrets;
 mod state;
+mod terminal_text;
 mod toml_error;
 mod wait;
 mod watch;
@@ -45,10 +46,17 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code::CANNOT_RUN);
         }
     };
-    match runtime.block_on(app::run(cli)) {
+    let ran = runtime.block_on(app::run(cli));
+    // What is still running (a task cut by --deadline, a blocking name lookup)
+    // gets a moment, never the power to keep the process past its deadline.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match ran {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("helpdesk-doctor: {error}");
+            eprintln!(
+                "helpdesk-doctor: {}",
+                terminal_text::clean(&error.to_string())
+            );
             ExitCode::from(error.exit_code())
         }
     }

@@ -24,6 +24,7 @@ pub struct Profile {
     pub services: Vec<Service>,
     pub thresholds: Thresholds,
     pub timeouts: Timeouts,
+    pub limits: Limits,
     /// The compose files the project was started with (from its containers' labels).
     #[serde(skip)]
     pub compose_files: Vec<String>,
@@ -116,6 +117,38 @@ pub struct Timeouts {
     pub stall_ms: u64,
 }
 
+/// How much of what the deployment sends is read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// An HTTP answer's body is read up to this many bytes, then cut.
+    pub http_body_bytes: usize,
+}
+
+/// The most `limits.http_body_bytes` may be.
+const MAX_HTTP_BODY_BYTES: usize = 64 << 20;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            http_body_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self) -> Result<(), String> {
+        if (1..=MAX_HTTP_BODY_BYTES).contains(&self.http_body_bytes) {
+            Ok(())
+        } else {
+            Err(format!(
+                "limits.http_body_bytes: {} is not between 1 and {MAX_HTTP_BODY_BYTES} (64 MiB)",
+                self.http_body_bytes
+            ))
+        }
+    }
+}
+
 /// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`,
 /// `"1m30s"`), more than zero and at most `cli::MAX_DURATION` (the error
 /// points at the value).
@@ -180,6 +213,7 @@ impl Default for Profile {
             ],
             thresholds: Thresholds::default(),
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             compose_files: Vec::new(),
             compose_working_dir: None,
             engines: Vec::new(),
@@ -234,6 +268,10 @@ impl Profile {
         profile.services_configured = text
             .parse::<toml::Table>()
             .is_ok_and(|t| t.contains_key("services"));
+        profile
+            .limits
+            .check()
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         Ok(profile)
     }
 

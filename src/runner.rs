@@ -1,13 +1,15 @@
-//! Runs checks concurrently: each waits only for the gates it needs, has its own
-//! timeout, and the whole run has a deadline. Failed gates turn dependents into SKIP;
-//! a failure explained by another (`causes`) names it as the root cause.
+//! Runs checks concurrently: each waits only for the gates it needs and for a
+//! connection slot, then has its own timeout; the whole run has a deadline.
+//! Failed gates turn dependents into SKIP; a failure explained by another
+//! (`causes`) names it as the root cause.
 
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
-use crate::deployment::Context;
 use crate::deployment::runtime;
+use crate::deployment::{Context, MAX_CONNECTIONS_PER_ADDRESS};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -25,8 +27,9 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
         .zip(&receivers)
         .map(|(c, r)| (c.def.id.as_str(), r))
         .collect();
+    let queued: Vec<Arc<AtomicBool>> = checks.iter().map(|_| Default::default()).collect();
     let mut running = tokio::task::JoinSet::new();
-    for (check, sender) in checks.iter().zip(senders) {
+    for ((check, sender), queued) in checks.iter().zip(senders).zip(queued.clone()) {
         let gates: Vec<Gate> = check
             .def
             .needs
@@ -35,7 +38,7 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
             .collect();
         let (check, ctx) = (check.clone(), ctx.clone());
         running.spawn(async move {
-            let result = run_one(check, ctx, gates).await;
+            let result = run_one(check, ctx, gates, &queued).await;
             sender.send_replace(Some(result));
         });
     }
@@ -48,10 +51,12 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
     let mut results: Vec<CheckResult> = checks
         .iter()
         .zip(&receivers)
-        .map(|(c, r)| {
+        .zip(&queued)
+        .map(|((c, r), queued)| {
             r.borrow().clone().unwrap_or_else(|| {
                 match c.def.needs.iter().find(|id| unfinished(id)) {
                     Some(gate) => waited_for_a_cut_gate(c, &ctx, gate),
+                    None if queued.load(Ordering::Relaxed) => waited_for_a_slot(c, &ctx),
                     None => deadline_exceeded(c, &ctx, deadline),
                 }
             })
@@ -69,7 +74,14 @@ pub fn redact_all(results: &mut [CheckResult], ctx: &Context) {
     }
 }
 
-async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResult {
+/// `queued` is set while the check waits for a connection slot: its timeout
+/// starts once it has one, so a queue of checks is never a false FAIL.
+async fn run_one(
+    check: Check,
+    ctx: Arc<Context>,
+    gates: Vec<Gate>,
+    queued: &AtomicBool,
+) -> CheckResult {
     for (id, mut gate) in gates {
         let Ok(gate) = gate.wait_for(Option::is_some).await.map(|g| g.clone()) else {
             continue;
@@ -84,6 +96,15 @@ async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResu
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(ctx.timeout);
+    let _slot = match check.def.probe.slot_address(&ctx) {
+        Some(address) => {
+            queued.store(true, Ordering::Relaxed);
+            let slot = ctx.connection_slot(&address).await;
+            queued.store(false, Ordering::Relaxed);
+            Some(slot)
+        }
+        None => None,
+    };
     let started = Instant::now();
     let outcome = match tokio::time::timeout(timeout, check.def.probe.run(&ctx)).await {
         Ok(outcome) => outcome,
@@ -99,6 +120,20 @@ fn waited_for_a_cut_gate(check: &Check, ctx: &Context, gate: &str) -> CheckResul
         format!("skipped: {gate} had no verdict when --deadline struck"),
     )
     .detail("skipped_because", gate);
+    finish(check, ctx, outcome, Duration::ZERO)
+}
+
+/// A check still queued for a connection slot when the deadline struck never
+/// ran: UNKNOWN, saying why (nothing is known to be wrong with the target).
+fn waited_for_a_slot(check: &Check, ctx: &Context) -> CheckResult {
+    let address = check.def.probe.slot_address(ctx).unwrap_or_default();
+    let outcome = Outcome::new(
+        Status::Error,
+        format!(
+            "not run: connection limit ({MAX_CONNECTIONS_PER_ADDRESS} connections to {address} \
+             were busy until --deadline struck)"
+        ),
+    );
     finish(check, ctx, outcome, Duration::ZERO)
 }
 

@@ -9,6 +9,7 @@ use crate::cli::WaitArgs;
 use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use crate::terminal_text::clean;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -73,7 +74,7 @@ fn why(not_ready: &[CheckResult]) -> String {
         .find(|r| r.status == Status::Fail && !r.details.contains_key("root_cause"));
     let worst = not_ready.iter().map(|r| r.status).max();
     root.or_else(|| not_ready.iter().find(|r| Some(r.status) == worst))
-        .map(|r| format!("{}: {}", r.id, r.message))
+        .map(|r| format!("{}: {}", r.id, clean(&r.message)))
         .unwrap_or_default()
 }
 
@@ -143,11 +144,11 @@ fn timed_out(started: Instant, not_ready: &[CheckResult]) -> u8 {
         eprintln!(
             "  {} {}: {}",
             result.status.label(),
-            result.id,
-            result.message
+            clean(&result.id),
+            clean(&result.message)
         );
         if let Some(hint) = &result.hint {
-            eprintln!("      fix: {hint}");
+            eprintln!("      fix: {}", clean(hint));
         }
     }
     exit_code::WAIT_TIMEOUT

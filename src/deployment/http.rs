@@ -1,8 +1,9 @@
 //! The HTTP client (HTTP and HTTPS through rustls with the system's roots) and
 //! the applications' health endpoints as the runbooks need them: healthy or not
-//! (HTTP 2xx and no dependency down), within the probe timeout.
+//! (HTTP 2xx and no dependency down, the answer read bounded), within the
+//! probe timeout.
 
-use super::{Context, health_json};
+use super::{Context, body, health_json};
 use std::time::Duration;
 
 /// A client with the probe timeout, no redirects, and certificate verification
@@ -31,6 +32,12 @@ pub async fn is_healthy(ctx: &Context, url: &str) -> bool {
     if !response.status().is_success() {
         return false;
     }
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    health_json::down(&body).is_empty()
+    // Too large or too deep to read is not healthy; plain text is judged by its status.
+    let Ok(body) = body::read(response, ctx.profile.limits.http_body_bytes).await else {
+        return false;
+    };
+    match health_json::parse(&body) {
+        Ok(answer) => answer.unwrap_or_default().down().is_empty(),
+        Err(_) => false,
+    }
 }

@@ -2,6 +2,7 @@
 //! containers found on it, commands run in them, the PostgreSQL and Redis
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
+pub mod body;
 pub mod connect_error;
 pub mod container_secrets;
 pub mod containers;
@@ -61,6 +62,19 @@ pub struct Context {
 /// At most this many of the doctor's connections to one address at a time, so
 /// that no catalog, however large, can exhaust a proxy's file descriptors.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 32;
+
+/// A URL's `host:port`, as its connection slots are keyed.
+pub fn url_address(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or_default(),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
+        .unwrap_or_else(|_| url.to_string())
+}
 
 impl Context {
     pub fn new(profile: Profile) -> Context {
@@ -136,16 +150,7 @@ impl Context {
 
     /// The slot for a URL's host and port.
     pub async fn url_slot(&self, url: &str) -> OwnedSemaphorePermit {
-        let address = reqwest::Url::parse(url)
-            .map(|u| {
-                format!(
-                    "{}:{}",
-                    u.host_str().unwrap_or_default(),
-                    u.port_or_known_default().unwrap_or(0)
-                )
-            })
-            .unwrap_or_else(|_| url.to_string());
-        self.connection_slot(&address).await
+        self.connection_slot(&url_address(url)).await
     }
 
     /// The deployment's engine's client, connected and version-negotiated once.

@@ -95,32 +95,33 @@ pub struct Line {
 pub fn parse(raw: &str) -> Option<Line> {
     let (stamp, message) = raw.split_once(' ').unwrap_or((raw, ""));
     let at = humantime::parse_rfc3339(stamp).ok()?;
-    let message = printable(message);
-    Some(match json_fields(&message) {
+    let message = cut(message);
+    let mut line = match json_fields(&message) {
         Some(fields) => render_json(at, fields),
         None => Line {
             at,
             level: Level::of_plain(&message),
             text: message,
         },
-    })
+    };
+    // After decoding: a JSON field's `\u001b` is an escape only once decoded.
+    if let std::borrow::Cow::Owned(shown) = crate::terminal_text::clean(&line.text) {
+        line.text = shown;
+    }
+    Some(line)
 }
 
-/// The line without control characters (terminal escape sequences) and cut
-/// to `MAX_LINE_BYTES`.
-fn printable(message: &str) -> String {
+/// The line cut to `MAX_LINE_BYTES` (a hostile or runaway writer cannot fill memory).
+fn cut(message: &str) -> String {
     let message = message.trim_end_matches(['\n', '\r']);
-    let mut shown = String::with_capacity(message.len().min(MAX_LINE_BYTES));
-    for c in message.chars() {
-        if shown.len() + c.len_utf8() > MAX_LINE_BYTES {
-            shown.push('…');
-            break;
-        }
-        if !c.is_control() || c == '\t' {
-            shown.push(c);
-        }
+    if message.len() <= MAX_LINE_BYTES {
+        return message.to_string();
     }
-    shown
+    let mut end = MAX_LINE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
 }
 
 fn json_fields(message: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
@@ -267,9 +268,14 @@ mod tests {
         ))
         .unwrap();
         assert!(!line.text.contains('\x1b'));
-        assert!(line.text.starts_with("[2Jowned"));
+        assert!(line.text.starts_with("owned"), "the whole sequence goes");
         assert!(line.text.len() <= MAX_LINE_BYTES + '…'.len_utf8());
         assert_eq!(parse("no timestamp here"), None);
+        let decoded = parse(
+            r#"2026-11-28T08:30:00Z {"level":"error","message":"\u001b]0;pwned\u0007a","user":"\u001b]52;c;ZWNobw\u0007b\u001b[2J"}"#,
+        )
+        .unwrap();
+        assert_eq!(decoded.text, "2026-11-28T08:30:00.000Z ERROR a user=b");
         let deep = format!("2026-11-28T08:30:00Z {}", r#"{"a":"#.repeat(10_000));
         assert!(parse(&deep).is_some(), "deeply nested JSON is a plain line");
     }

@@ -13,6 +13,8 @@ use futures::StreamExt;
 
 const LOG_LINES_WHEN_DOWN: usize = 10;
 const RESTART_LOOP_COUNT: i64 = 3;
+/// What `getent hosts` may answer (a few lines per host): more is not read.
+const MAX_GETENT_OUTPUT: usize = 64 * 1024;
 
 pub async fn engine(ctx: &Context) -> Outcome {
     let docker = match ctx.docker().await {
@@ -391,6 +393,9 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         let ran = match ctx.docker().await {
             Ok(docker) => {
                 exec::run(docker, container, &cmd, &[], None, |chunk| {
+                    if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
+                        return Err(std::io::Error::other("getent answered more than 64 KiB"));
+                    }
                     output.extend_from_slice(chunk);
                     Ok(())
                 })

@@ -3,12 +3,16 @@
 
 use super::Context;
 use crate::check::Outcome;
+use crate::deployment::body::{self, BodyError};
 use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
 use std::time::Instant;
 
+/// How many down dependencies a message names (the details list every one read).
+const NAMED_DOWN: usize = 10;
+
+/// The caller (the runner) holds the URL's connection slot.
 pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
-    let _slot = ctx.url_slot(url).await;
     let started = Instant::now();
     let connect_ms = connect_time(ctx, url).await;
     let response = match ctx.http_client(insecure).get(url).send().await {
@@ -17,42 +21,70 @@ pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     };
     let first_byte_ms = ms(started);
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let body = body::read(response, ctx.profile.limits.http_body_bytes).await;
     let total_ms = ms(started);
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let deps: serde_json::Map<String, serde_json::Value> = health_json::dependencies(&json)
-        .into_iter()
-        .map(|(name, state)| (name, serde_json::Value::String(state)))
-        .collect();
-    let down: Vec<String> = health_json::down(&json)
-        .into_iter()
-        .map(|(name, state)| format!("{name} {state}"))
-        .collect();
     let timing = format!(
         "connect {connect_ms:.1} ms, first byte {first_byte_ms:.1} ms, total {total_ms:.1} ms"
     );
+    let with_timing = |outcome: Outcome| {
+        outcome
+            .detail("http_status", status.as_u16())
+            .detail("time_connect_ms", connect_ms)
+            .detail("time_starttransfer_ms", first_byte_ms)
+            .detail("time_total_ms", total_ms)
+    };
+    let unreadable =
+        |why: String| with_timing(Outcome::fail(format!("HTTP {}: {why}", status.as_u16())));
+    let answer = match body.map(|b| health_json::parse(&b)) {
+        Ok(Ok(answer)) => answer.unwrap_or_default(),
+        Ok(Err(e)) => return unreadable(e.to_string()),
+        Err(BodyError::Read(e)) => return unreadable(describe(url, &e, ctx)),
+        Err(e) => return unreadable(e.to_string()),
+    };
+    let deps: serde_json::Map<String, serde_json::Value> = answer
+        .dependencies()
+        .into_iter()
+        .map(|(name, state)| (name, serde_json::Value::String(state)))
+        .collect();
+    let down: Vec<String> = answer
+        .down()
+        .into_iter()
+        .map(|(name, state)| format!("{name} {state}"))
+        .collect();
+    let partly = if answer.more_than_read() {
+        format!(
+            " (only the first {} dependencies read)",
+            health_json::MAX_DEPENDENCIES
+        )
+    } else {
+        String::new()
+    };
     let outcome = if status.is_success() && down.is_empty() {
-        Outcome::pass(format!("{} ({timing})", status.as_u16()))
+        Outcome::pass(format!("{} ({timing}){partly}", status.as_u16()))
     } else if down.is_empty() {
-        Outcome::fail(format!("HTTP {} ({timing})", status.as_u16()))
+        Outcome::fail(format!("HTTP {} ({timing}){partly}", status.as_u16()))
     } else {
         Outcome::fail(format!(
-            "HTTP {}: dependency down: {}",
+            "HTTP {}: dependency down: {}{partly}",
             status.as_u16(),
-            down.join(", ")
+            named(&down)
         ))
     };
-    outcome
-        .detail("http_status", status.as_u16())
-        .detail("dependencies", deps)
-        .detail("time_connect_ms", connect_ms)
-        .detail("time_starttransfer_ms", first_byte_ms)
-        .detail("time_total_ms", total_ms)
+    with_timing(outcome.detail("dependencies", deps))
+}
+
+/// The first `NAMED_DOWN` of `down`, and how many more.
+fn named(down: &[String]) -> String {
+    let shown = down[..down.len().min(NAMED_DOWN)].join(", ");
+    match down.len().saturating_sub(NAMED_DOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// A deliberately bad token must get 401: anything else means verification is broken.
+/// The caller (the runner) holds the URL's connection slot.
 pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
-    let _slot = ctx.url_slot(url).await;
     let request = ctx
         .http_client(insecure)
         .post(url)

@@ -192,6 +192,19 @@ impl Probe {
         }
     }
 
+    /// The `host:port` whose connection slot (`Context::connection_slot`) the
+    /// caller holds while the probe runs, for probes that open connections to
+    /// an address many checks may share.
+    pub fn slot_address(&self, ctx: &Context) -> Option<String> {
+        match self {
+            Probe::Tcp { port, .. } => Some(format!("{}:{port}", ctx.profile.host)),
+            Probe::HttpHealth { url, .. } | Probe::HttpVerify { url, .. } => {
+                Some(crate::deployment::url_address(url))
+            }
+            _ => None,
+        }
+    }
+
     pub async fn run(&self, ctx: &Context) -> Outcome {
         use Probe::*;
         match self {

@@ -6,9 +6,10 @@ use crate::check::Outcome;
 use crate::deployment::containers as docker;
 use std::time::Instant;
 
+/// The caller (the runner) holds the address' connection slot until the
+/// probe ends, so the connection is really gone before the slot is free.
 pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     let address = format!("{}:{port}", ctx.profile.host);
-    let slot = ctx.connection_slot(&address).await;
     let started = Instant::now();
     let connected =
         tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
@@ -21,9 +22,6 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
         Ok(Err(e)) => Ok(Err(e)),
         Err(elapsed) => Err(elapsed),
     };
-    // Only now is the slot free: a proxy in front of the port (docker-proxy) has
-    // closed both sides, so it never holds more than the slots' connections.
-    drop(slot);
     let owner_running = owner_running(ctx, owner).await;
     match connected {
         Ok(Ok(_)) if owner_running == Some(false) => {

@@ -1,6 +1,8 @@
 //! Report formats, one small file each behind one trait: human (the default
-//! summary), table (every check), json, junit.
+//! summary), table (every check), json, junit; the text ones through the
+//! terminal guard (`for_terminal`).
 
+mod for_terminal;
 mod human;
 mod json;
 mod junit;
@@ -16,7 +18,7 @@ use crate::check::{CheckResult, Status, Summary};
 use serde::Serialize;
 
 /// A run's results, as every format receives them.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub version: u32,
     /// When the run ended (RFC 3339, UTC).
@@ -40,7 +42,7 @@ pub struct Report {
 }
 
 /// One engine's part of a run over several engines.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct EnginePart {
     /// Its name (the context's, or `[[engines]]`' `name`).
     pub name: String,
@@ -118,7 +120,7 @@ impl Report {
 }
 
 /// The engine's endpoint and version, from the `docker.engine` check.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Engine {
     pub endpoint: String,
     pub version: String,
@@ -185,15 +187,20 @@ pub trait Exporter {
     fn render(&self, report: &Report) -> String;
 }
 
+/// The format's exporter; the text formats (read on terminals) render through
+/// `for_terminal`, so no escape sequence a deployment wrote reaches a TTY.
 pub fn exporter(format: Format, style: Style) -> Box<dyn Exporter> {
+    let text = |exporter: Box<dyn Exporter>| -> Box<dyn Exporter> {
+        Box::new(for_terminal::ForTerminal(exporter))
+    };
     match format {
-        Format::Human if style.verbose => Box::new(table::TableExporter { style }),
-        Format::Human => Box::new(human::HumanExporter { style }),
-        Format::Table => Box::new(table::TableExporter { style }),
+        Format::Human if style.verbose => text(Box::new(table::TableExporter { style })),
+        Format::Human => text(Box::new(human::HumanExporter { style })),
+        Format::Table => text(Box::new(table::TableExporter { style })),
         Format::Json => Box::new(json::JsonExporter),
         Format::Junit => Box::new(junit::JunitExporter),
-        Format::Tap => Box::new(tap::TapExporter),
-        Format::Nagios => Box::new(nagios::NagiosExporter),
+        Format::Tap => text(Box::new(tap::TapExporter)),
+        Format::Nagios => text(Box::new(nagios::NagiosExporter)),
         Format::Prometheus => Box::new(prometheus::PrometheusExporter),
     }
 }

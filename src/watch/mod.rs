@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
 use crate::report::{self, Report, Style};
+use crate::terminal_text::clean;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -130,7 +131,7 @@ fn screen(
     let memory: Vec<String> = trends
         .latest(Figure::Memory)
         .into_iter()
-        .map(|(target, value, arrow)| format!("{target} {value} {arrow}"))
+        .map(|(target, value, arrow)| format!("{} {value} {arrow}", clean(&target)))
         .collect();
     if !memory.is_empty() {
         text.push_str(&format!("memory: {}\n", memory.join(" · ")));

@@ -20,6 +20,7 @@ mod engines;
 mod fix;
 mod hardening;
 mod history;
+mod hostile;
 mod https;
 mod logs;
 mod prod_shaped;
