@@ -22,6 +22,7 @@ mod hardening;
 mod history;
 mod https;
 mod logs;
+mod masking;
 mod prod_shaped;
 mod reports;
 mod safety;
