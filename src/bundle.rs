@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::files::PendingFile;
 use crate::report::Report;
-use crate::secrets::is_secret_name;
 use bollard::query_parameters::LogsOptionsBuilder;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -85,11 +84,19 @@ pub async fn run(
     for (number, path) in plan.profile.compose_files.iter().enumerate() {
         // A label names the file: only a compose file of the project's folder is taken.
         match crate::compose_file::read(Path::new(path), working_dir, MAX_COMPOSE_FILE) {
-            Ok(text) => {
-                let name = format!("compose/{}-{}", number + 1, file_name(path));
-                archive.text(&name, &ctx.mask(&text))?;
-                index.push(format!("{name:<22} {path:?} (masked)"));
-            }
+            Ok(text) => match crate::secrets::compose::mask(&text, &|t| ctx.mask(t)) {
+                Ok(masked) => {
+                    let name = format!("compose/{}-{}", number + 1, file_name(path));
+                    archive.text(&name, &masked)?;
+                    index.push(format!(
+                        "{name:<22} {path:?} (masked; re-written from its parsed form: comments dropped, anchors expanded)"
+                    ));
+                }
+                Err(why) => {
+                    eprintln!("bundle: the compose file {path:?} is left out: {why}");
+                    index.push(format!("{:<22} {path:?}: {why}", "(left out)"));
+                }
+            },
             Err(why) => {
                 eprintln!("bundle: the compose file {path:?} is left out: {why}");
                 index.push(format!("{:<22} {path:?}: {why}", "(left out)"));
@@ -173,39 +180,14 @@ async fn project_containers(ctx: &Context) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `docker inspect` of a container with the values of secret-named variables
-/// replaced and every string masked.
+/// `docker inspect` of a container, masked structurally (`secrets::inspect`).
 async fn inspect(ctx: &Context, name: &str) -> String {
     let Ok(Some(inspected)) = crate::deployment::containers::inspect(ctx, name).await else {
         return format!("{{\"error\": \"{name} could not be inspected\"}}\n");
     };
     let mut value = serde_json::to_value(&*inspected).unwrap_or_default();
-    if let Some(env) = value
-        .pointer_mut("/Config/Env")
-        .and_then(|e| e.as_array_mut())
-    {
-        for variable in env.iter_mut() {
-            let Some(text) = variable.as_str() else {
-                continue;
-            };
-            if let Some((key, _)) = text.split_once('=')
-                && is_secret_name(key)
-            {
-                *variable = serde_json::Value::String(format!("{key}=****"));
-            }
-        }
-    }
-    mask_json(ctx, &mut value);
+    crate::secrets::inspect::mask(&mut value, &|text| ctx.mask(text));
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
-}
-
-fn mask_json(ctx: &Context, value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) => *s = ctx.mask(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_json(ctx, v)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_json(ctx, v)),
-        _ => {}
-    }
 }
 
 /// The container's last `max_log_lines` lines since `since`, masked line by
@@ -337,9 +319,10 @@ fn readme(report: &Report, index: &[String]) -> String {
     format!(
         "helpdesk-doctor support bundle\n\
          generated {} for compose project {}: {} ({} checks, {} failed, {} warnings)\n\n\
-         Every credential the doctor found, values of variables named like *PASSWORD*,\n\
-         *SECRET*, *TOKEN*, *KEY*, URL passwords, bearer tokens and JWT-shaped strings\n\
-         are masked as ****.\n\n{}\n",
+         Every credential the doctor found (as a whole word), values of variables and keys\n\
+         named like *PASSWORD*, *SECRET*, *TOKEN*, *_KEY, *_AUTH, command-line passwords,\n\
+         URL passwords, bearer tokens and JWT-shaped strings are masked as ****.\n\
+         The compose files and inspect.json are masked value by value: still YAML and JSON.\n\n{}\n",
         report.generated_at,
         report.project.as_ref().map_or("?", |p| p.name.as_str()),
         report.status.as_str(),
