@@ -2,6 +2,7 @@
 //! which `helpdesk-doctor fix` runs: only safe ones — nothing is ever deleted
 //! but expired refresh tokens, nothing is ever killed.
 
+use crate::check::{CheckResult, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,22 @@ pub enum Repair {
 }
 
 impl Repair {
+    /// Whether this repair has something to do for `result`: a check that
+    /// passes never has; a container check only when a container is down
+    /// (a WARN for a running one — restarted, health starting — is advice,
+    /// not something to start).
+    pub fn applies(&self, result: &CheckResult) -> bool {
+        match (self, result.status) {
+            (_, Status::Pass | Status::Skip | Status::Error) => false,
+            (Repair::StartContainer, Status::Warn) => result
+                .details
+                .get("replicas_down")
+                .and_then(|n| n.as_u64())
+                .is_some_and(|n| n > 0),
+            (_, Status::Warn | Status::Fail) => true,
+        }
+    }
+
     /// Data containers are repaired before the applications that need them,
     /// applications before the rest.
     pub fn order(&self, check_id: &str) -> u8 {

@@ -6,6 +6,7 @@ use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
 use crate::deployment::Context;
 use crate::deployment::runtime;
+use crate::probe::Probe;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,11 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
         .zip(&receivers)
         .map(|(c, r)| (c.def.id.as_str(), r))
         .collect();
+    let engine_check = checks
+        .iter()
+        .zip(&receivers)
+        .find(|(c, _)| matches!(c.def.probe, Probe::DockerEngine))
+        .map(|(c, r)| (c.def.id.clone(), r.clone()));
     let mut running = tokio::task::JoinSet::new();
     for (check, sender) in checks.iter().zip(senders) {
         let gates: Vec<Gate> = check
@@ -33,9 +39,10 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).map(|r| (id.clone(), (*r).clone())))
             .collect();
+        let engine = engine_check.clone().filter(|(id, _)| *id != check.def.id);
         let (check, ctx) = (check.clone(), ctx.clone());
         running.spawn(async move {
-            let result = run_one(check, ctx, gates).await;
+            let result = run_one(check, ctx, gates, engine).await;
             sender.send_replace(Some(result));
         });
     }
@@ -69,7 +76,12 @@ pub fn redact_all(results: &mut [CheckResult], ctx: &Context) {
     }
 }
 
-async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResult {
+async fn run_one(
+    check: Check,
+    ctx: Arc<Context>,
+    gates: Vec<Gate>,
+    engine: Option<Gate>,
+) -> CheckResult {
     for (id, mut gate) in gates {
         let Ok(gate) = gate.wait_for(Option::is_some).await.map(|g| g.clone()) else {
             continue;
@@ -89,7 +101,25 @@ async fn run_one(check: Check, ctx: Arc<Context>, gates: Vec<Gate>) -> CheckResu
         Ok(outcome) => outcome,
         Err(_) => Outcome::fail(format!("no answer within {timeout:?}")),
     };
+    let outcome = match engine {
+        Some(engine) if outcome.wants_engine => for_want_of(engine, outcome).await,
+        _ => outcome,
+    };
     finish(&check, &ctx, outcome, started.elapsed())
+}
+
+/// An outcome that needed the engine: SKIP under the engine's check when that
+/// failed too (its one failure explains it), else the outcome as it is.
+async fn for_want_of((id, mut engine): Gate, outcome: Outcome) -> Outcome {
+    let verdict = engine
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|r| r.clone());
+    match verdict {
+        Some(gate) if !gate.status.opens_gate() => skipped_because(&id, &gate),
+        _ => outcome,
+    }
 }
 
 /// A check still waiting for its gate when the deadline struck never ran: SKIP.

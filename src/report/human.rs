@@ -247,8 +247,19 @@ fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
         .collect()
 }
 
-/// The figures an on-call engineer looks at first, for the group's kind.
+/// The figures an on-call engineer looks at first, for the group's kind; a
+/// group whose every check was skipped says under which.
 fn key_figures(group: &Group) -> String {
+    let skipped_under = group
+        .results
+        .iter()
+        .map(|r| (r.status == Status::Skip).then(|| r.details.get("skipped_because")?.as_str()))
+        .collect::<Option<Option<Vec<&str>>>>()
+        .flatten();
+    if let Some(mut under) = skipped_under {
+        under.dedup();
+        return format!("skipped: {} did not pass", under.join(", "));
+    }
     match group.name.as_str() {
         "docker" => group
             .find("docker.engine")
@@ -257,6 +268,7 @@ fn key_figures(group: &Group) -> String {
         "host" => ["host.disk", "host.memory", "host.load"]
             .iter()
             .filter_map(|id| group.find(id))
+            .filter(|r| r.status != Status::Skip)
             .map(|r| short(&r.message))
             .collect::<Vec<_>>()
             .join(" · "),
@@ -269,6 +281,7 @@ fn service_figures(group: &Group, service: &str) -> String {
     let containers: Vec<&CheckResult> = ["service", "db", "redis"]
         .iter()
         .filter_map(|role| group.find(&format!("container.{service}.{role}")))
+        .filter(|r| r.status != Status::Skip)
         .collect();
     if !containers.is_empty() {
         let count = |r: &CheckResult| {
@@ -278,9 +291,13 @@ fn service_figures(group: &Group, service: &str) -> String {
                 .unwrap_or(1)
         };
         let total: u64 = containers.iter().map(|r| count(r)).sum();
+        // A container that restarted lately but runs healthy again is healthy.
         let healthy: u64 = containers
             .iter()
-            .filter(|r| r.status == Status::Pass)
+            .filter(|r| {
+                r.status == Status::Pass
+                    || r.status == Status::Warn && r.details.contains_key("restart_cause")
+            })
             .map(|r| count(r))
             .sum();
         figures.push(format!("containers {healthy}/{total} healthy"));
