@@ -248,7 +248,8 @@ async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<Str
     }
 }
 
-/// Every stopped replica started (a looping one restarted); `up -d` of the
+/// Every stopped replica started (a paused one unpaused, a looping or
+/// unhealthy one restarted, a running healthy one left alone); `up -d` of the
 /// compose service when it has no container at all; then healthy.
 async fn start_container(
     ctx: &Context,

@@ -46,3 +46,41 @@ impl Repair {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: Status, down: Option<u64>) -> CheckResult {
+        let mut details = serde_json::Map::new();
+        if let Some(down) = down {
+            details.insert("replicas_down".into(), down.into());
+        }
+        CheckResult {
+            id: "container.auth.service".into(),
+            kind: "container".into(),
+            target: String::new(),
+            title: String::new(),
+            status,
+            message: String::new(),
+            hint: None,
+            duration_ms: 0,
+            details,
+            engine: None,
+        }
+    }
+
+    #[test]
+    fn a_container_is_started_only_when_one_is_down() {
+        let start = Repair::StartContainer;
+        assert!(start.applies(&result(Status::Fail, Some(1))));
+        assert!(start.applies(&result(Status::Warn, Some(1))), "degraded");
+        assert!(
+            !start.applies(&result(Status::Warn, Some(0))),
+            "restarted, runs"
+        );
+        assert!(!start.applies(&result(Status::Pass, Some(0))));
+        assert!(!Repair::PurgeTokens.applies(&result(Status::Pass, None)));
+        assert!(Repair::PurgeTokens.applies(&result(Status::Warn, None)));
+    }
+}

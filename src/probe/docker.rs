@@ -247,7 +247,10 @@ async fn judge_restarts(
             .first()
             .unwrap_or(&profile.compose_file)
             .clone(),
-        health: health.to_string(),
+        health: match health {
+            "none" => "no health check".to_string(),
+            health => health.to_string(),
+        },
         window,
         previous_logs: Advice::previous_logs_command(&name, found.last),
     };

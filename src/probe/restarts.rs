@@ -177,7 +177,7 @@ pub async fn explain(
     let logs = LogsOptionsBuilder::new()
         .stdout(true)
         .stderr(true)
-        .until(epoch(last) as i32)
+        .until((epoch(last) + 1) as i32)
         .tail(&PREVIOUS_RUN_LINES.to_string())
         .build();
     let read = docker.logs(container, Some(logs)).collect::<Vec<_>>();
@@ -311,9 +311,10 @@ impl Advice {
     /// `docker logs --until` the restart: the previous run's last lines.
     pub fn previous_logs_command(container: &str, last: Option<SystemTime>) -> String {
         match last {
+            // To the second after: `--until` takes whole seconds.
             Some(t) => format!(
                 "docker logs --tail 50 --until {} {container}",
-                humantime::format_rfc3339_seconds(t)
+                humantime::format_rfc3339_seconds(t + Duration::from_secs(1))
             ),
             None => format!("docker logs --tail 50 {container}"),
         }
