@@ -1,6 +1,8 @@
 //! Runs checks concurrently: each waits only for the gates it needs, has its own
 //! timeout, and the whole run has a deadline. Failed gates turn dependents into SKIP;
-//! a failure explained by another (`causes`) names it as the root cause.
+//! so does a failed engine check for any check that found it needed the engine
+//! (`Outcome::wants_engine`); a failure explained by another (`causes`) names it
+//! as the root cause.
 
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
