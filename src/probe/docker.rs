@@ -235,7 +235,8 @@ async fn judge_restarts(
     let mut found = Restarts::of(c);
     if let Verdict::Recent { .. } = found.judge(now, window) {
         let id = c.id.clone().unwrap_or_else(|| name.clone());
-        found = restarts::explain(ctx, &id, found, &dependencies(ctx, &name)).await;
+        let dependencies = dependencies(ctx, &name).await;
+        found = restarts::explain(ctx, &id, found, &dependencies).await;
     }
     let verdict = found.judge(now, window);
     let profile = &ctx.profile;
@@ -257,9 +258,10 @@ async fn judge_restarts(
     restarts::outcome(&verdict, &found, passing, &advice)
 }
 
-/// The words of a log line that name a data container of `container`'s
-/// service (its name, its compose service, its port), with that compose service.
-fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String> {
+/// The words of a log line that name a data container of the deployment (its
+/// name, its compose service; its port for `container`'s own service), each
+/// with that container's compose service (from its labels when it exists).
+async fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String> {
     let mut words = HashMap::new();
     for service in &ctx.profile.services {
         let own = service
@@ -269,8 +271,16 @@ fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String> {
             .any(|c| c == container)
             || service.container("service") == container;
         for (role, port) in [("db", ":5432"), ("redis", ":6379")] {
-            let compose_service = service.compose_service(role);
-            words.insert(service.container(role), compose_service.clone());
+            let name = service.container(role);
+            let labelled = match inspect(ctx, &name).await {
+                Ok(Some(c)) => c
+                    .config
+                    .as_ref()
+                    .and_then(|config| config.labels.as_ref()?.get(SERVICE_LABEL).cloned()),
+                _ => None,
+            };
+            let compose_service = labelled.unwrap_or_else(|| service.compose_service(role));
+            words.insert(name, compose_service.clone());
             words.insert(compose_service.clone(), compose_service.clone());
             if own {
                 words.insert(port.to_string(), compose_service);

@@ -62,6 +62,18 @@ pub enum Cause {
     Unknown,
 }
 
+impl Cause {
+    /// The cause as the JSON report's `restart_cause` says it.
+    pub fn label(&self) -> String {
+        match self {
+            Cause::DependencyNotReady(dependency) => format!("dependency_not_ready:{dependency}"),
+            Cause::OutOfMemory => "oom_killed".into(),
+            Cause::Exited(code) => format!("exited:{code}"),
+            Cause::Unknown => "unknown".into(),
+        }
+    }
+}
+
 /// A running container's restarts, judged against the window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -240,7 +252,7 @@ pub fn outcome(
         Verdict::Old { ago } => {
             let mut outcome = passing;
             outcome.message = format!(
-                "{} (restarted {count}, last {} ago, before the last {})",
+                "{} (restarted {count}, last {} ago: older than the {} window)",
                 outcome.message,
                 rounded(*ago),
                 rounded(advice.window)
@@ -291,7 +303,7 @@ pub fn outcome(
             outcome
                 .with_hint(hint)
                 .detail("last_restart_ago_s", ago.as_secs())
-                .detail("restart_cause", format!("{cause:?}"))
+                .detail("restart_cause", cause.label())
         }
     }
 }

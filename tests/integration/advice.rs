@@ -46,6 +46,17 @@ fn kill_and_wait_restarted(container: &str) {
     }
 }
 
+/// The read-only `docker logs …` command a hint ends with, run as printed.
+fn run_printed_logs_command(hint: &str) -> String {
+    let at = hint.find("docker logs ").expect(hint);
+    let output = std::process::Command::new("bash")
+        .args(["-c", &format!("{} 2>&1", &hint[at..])])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{hint}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn assert_nothing_to_start(hint: &str) {
     assert!(
         !hint.contains("start it again") && !hint.contains("up -d"),
@@ -71,12 +82,14 @@ fn a_restarted_healthy_container_is_not_told_to_start_again() {
         message.contains("restarted once") && message.contains("exit code 137"),
         "when and why: {message}"
     );
+    assert_eq!(check["details"]["restart_cause"], "exited:137");
     let hint = check["hint"].as_str().unwrap();
     assert_nothing_to_start(hint);
     assert!(
         hint.contains("docker logs --tail 50 --until ") && hint.contains(RESTARTED),
         "the previous run's last lines: {hint}"
     );
+    run_printed_logs_command(hint);
     let human = run(doctor().args(["diagnose", "--only", CHECK]));
     assert!(!human.stdout.contains("start it again"), "{}", human.stdout);
     let plan = run(doctor().args(["fix", "--dry-run", CHECK]));
@@ -107,6 +120,12 @@ fn a_restarted_healthy_container_is_not_told_to_start_again() {
             .unwrap()
             .contains("restarted once, last"),
         "{check}"
+    );
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("older than the 2s window")
     );
     assert_eq!(check["details"]["restart_count"], 1);
     assert!(check["hint"].is_null(), "{check}");
@@ -242,6 +261,14 @@ fn a_restart_at_start_up_for_a_dependency_not_ready_gets_the_compose_fix() {
     assert!(
         hint.contains("depends_on: {auth-db: {condition: service_healthy}}"),
         "{hint}"
+    );
+    assert!(
+        run_printed_logs_command(hint).contains("ECONNREFUSED"),
+        "the printed command shows the previous run's refusal: {hint}"
+    );
+    assert_eq!(
+        check["details"]["restart_cause"],
+        "dependency_not_ready:auth-db"
     );
     assert_nothing_to_start(hint);
 }
