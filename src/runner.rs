@@ -189,7 +189,9 @@ fn deadline_exceeded(check: &Check, ctx: &Context, deadline: Duration) -> CheckR
     finish(check, ctx, outcome, deadline)
 }
 
-/// A failed check whose `causes` include another failed check names it as its root cause.
+/// A failed or warning check whose `causes` include a failed check names it
+/// as its root cause (a database paused: its connect timeout, its app's 503,
+/// its app's log errors), and takes its fix.
 fn name_root_causes(checks: &[Check], results: &mut [CheckResult]) {
     let failed: HashMap<String, (String, Option<String>)> = results
         .iter()
@@ -197,7 +199,7 @@ fn name_root_causes(checks: &[Check], results: &mut [CheckResult]) {
         .map(|r| (r.id.clone(), (r.message.clone(), r.hint.clone())))
         .collect();
     for (check, result) in checks.iter().zip(results.iter_mut()) {
-        if result.status != Status::Fail {
+        if !matches!(result.status, Status::Fail | Status::Warn) {
             continue;
         }
         if let Some((id, (message, hint))) = check

@@ -116,12 +116,12 @@ fn root_cause(result: &CheckResult) -> Option<&str> {
     result.details.get("root_cause")?.as_str()
 }
 
-/// The failures each failed check explains (their `root_cause`).
-fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&str>> {
-    let mut explained: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// The failures and warnings each failed check explains (their `root_cause`).
+fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&CheckResult>> {
+    let mut explained: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
     for result in results {
         if let Some(cause) = root_cause(result) {
-            explained.entry(cause).or_default().push(&result.id);
+            explained.entry(cause).or_default().push(result);
         }
     }
     explained
@@ -132,7 +132,7 @@ fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&str>> {
 fn expanded(
     result: &CheckResult,
     skipped: Option<&usize>,
-    explained: Option<&Vec<&str>>,
+    explained: Option<&Vec<&CheckResult>>,
 ) -> Vec<String> {
     let mut lines = vec![format!(
         "    {} {}: {}",
@@ -143,11 +143,19 @@ fn expanded(
     if let Some(hint) = &result.hint {
         lines.push(format!("      {} {hint}", "fix:".bold()));
     }
-    if let Some(ids) = explained {
-        lines.push(format!(
-            "      also failing because of it: {}",
-            ids.join(", ")
-        ));
+    let explained = explained.map(Vec::as_slice).unwrap_or_default();
+    for (status, said) in [
+        (Status::Fail, "also failing because of it"),
+        (Status::Warn, "warnings it explains"),
+    ] {
+        let ids: Vec<&str> = explained
+            .iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            lines.push(format!("      {said}: {}", ids.join(", ")));
+        }
     }
     if let Some(count) = skipped {
         let checks = if *count == 1 { "check" } else { "checks" };

@@ -272,3 +272,48 @@ fn a_restart_at_start_up_for_a_dependency_not_ready_gets_the_compose_fix() {
     );
     assert_nothing_to_start(hint);
 }
+
+#[test]
+fn a_paused_database_explains_its_timeout_its_apps_503_and_its_log_errors() {
+    let _stack = stack_exclusive();
+    let _unpause = Restore(|| {
+        sh("docker unpause helpdesk-user-db 2>/dev/null || true");
+    });
+    sh("docker pause helpdesk-user-db");
+    // The application notices on its next health check (every 2 s) and logs it.
+    std::thread::sleep(Duration::from_secs(5));
+    let (_, report) = diagnose_json(&["--service", "user", "--skip", "host.*"]);
+    let cause = "container.user.db";
+    assert_eq!(status_of(&report, cause), "fail");
+    for consequence in ["postgres.user.connect", "http.user.health"] {
+        let r = result(&report, consequence);
+        assert_eq!(r["status"], "fail", "{r}");
+        assert_eq!(r["details"]["root_cause"], cause, "{r}");
+        assert!(
+            r["hint"]
+                .as_str()
+                .unwrap()
+                .contains("docker unpause helpdesk-user-db"),
+            "the cause's fix: {r}"
+        );
+    }
+    let logs = result(&report, "logs.user.service");
+    assert_eq!(logs["status"], "warn", "the app logged its 503s: {logs}");
+    assert_eq!(logs["details"]["root_cause"], cause, "{logs}");
+    // Told once: the only problem listed at the top of the user group is the cause.
+    let human = run(doctor().args(["diagnose", "--service", "user", "--skip", "host.*"]));
+    let listed: Vec<&str> = human
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("    ✗ ") || l.starts_with("    ! "))
+        .collect();
+    assert_eq!(listed.len(), 1, "{}", human.stdout);
+    assert!(listed[0].contains(cause), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("warnings it explains: logs.user.service"),
+        "{}",
+        human.stdout
+    );
+}
