@@ -277,9 +277,16 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
 fn check_values(def: &CheckDef) -> Result<(), String> {
     match &def.probe {
         Probe::Container {
-            compose_service, ..
+            compose_service,
+            restart_window_seconds,
+            ..
+        } => {
+            crate::compose_name::check(compose_service)
+                .map_err(|e| format!("`compose_service`: {e}"))?;
+            crate::cli::check_duration(std::time::Duration::from_secs(*restart_window_seconds))
+                .map_err(|e| format!("`restart_window_seconds`: {e}"))?;
         }
-        | Probe::SwarmService { compose_service } => {
+        Probe::SwarmService { compose_service } => {
             crate::compose_name::check(compose_service)
                 .map_err(|e| format!("`compose_service`: {e}"))?;
         }

@@ -50,6 +50,10 @@ pub struct Outcome {
     /// A fix more precise than the catalog's (e.g. NOAUTH vs WRONGPASS).
     pub hint: Option<String>,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// No verdict could be reached without the engine, which could not be
+    /// reached: when the engine's own check failed too, the runner reports
+    /// this check as SKIP under it (one root cause, told once).
+    pub wants_engine: bool,
 }
 
 impl Outcome {
@@ -59,6 +63,7 @@ impl Outcome {
             message: message.into(),
             hint: None,
             details: Default::default(),
+            wants_engine: false,
         }
     }
     pub fn pass(message: impl Into<String>) -> Outcome {
@@ -72,6 +77,11 @@ impl Outcome {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Outcome {
         self.hint = Some(hint.into());
+        self
+    }
+    /// Marks the outcome as the engine's absence, not the check's finding.
+    pub fn wanting_engine(mut self) -> Outcome {
+        self.wants_engine = true;
         self
     }
     pub fn detail(mut self, key: &str, value: impl Serialize) -> Outcome {
@@ -155,6 +165,11 @@ impl From<crate::deployment::EngineError> for Outcome {
     /// A check the engine failed: its message, and the engine's fix.
     fn from(e: crate::deployment::EngineError) -> Outcome {
         let hint = e.hint();
-        Outcome::fail(e.to_string()).with_hint(hint)
+        let outcome = Outcome::fail(e.to_string()).with_hint(hint);
+        if e.is_unreachable() {
+            outcome.wanting_engine()
+        } else {
+            outcome
+        }
     }
 }

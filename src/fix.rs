@@ -143,18 +143,17 @@ fn steps<'a>(
     let mut steps = Vec::new();
     let mut by_hand = Vec::new();
     for (check, result) in checks.iter().zip(results) {
-        let needs_repair = matches!(result.status, Status::Fail | Status::Warn);
-        if !needs_repair || !wanted(&result.id) {
+        if !matches!(result.status, Status::Fail | Status::Warn) || !wanted(&result.id) {
             continue;
         }
         match &check.def.fix {
-            Some(repair) => steps.push(Step {
+            Some(repair) if repair.applies(result) => steps.push(Step {
                 check,
                 result,
                 repair,
             }),
-            None if result.status == Status::Fail => by_hand.push(result),
-            None => {}
+            _ if result.status == Status::Fail => by_hand.push(result),
+            _ => {}
         }
     }
     steps.sort_by_key(|s| s.repair.order(&s.result.id));
@@ -223,6 +222,7 @@ async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<Str
             Probe::Container {
                 container,
                 compose_service,
+                ..
             },
         ) => start_container(ctx, container, compose_service).await,
         (Repair::StartContainer, _) => Err("start_container needs a container check".into()),
@@ -249,7 +249,8 @@ async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<Str
     }
 }
 
-/// Every stopped replica started (a looping one restarted); `up -d` of the
+/// Every stopped replica started (a paused one unpaused, a looping or
+/// unhealthy one restarted, a running healthy one left alone); `up -d` of the
 /// compose service when it has no container at all; then healthy.
 async fn start_container(
     ctx: &Context,
@@ -266,14 +267,11 @@ async fn start_container(
     let mut names = Vec::new();
     for replica in &replicas {
         let name = containers::display_name(replica);
-        let state = replica.state.clone().unwrap_or_default();
-        let running = state.running.unwrap_or(false);
-        let result = if state.paused == Some(true) {
-            docker.unpause_container(&name).await
-        } else if running {
-            docker.restart_container(&name, None).await
-        } else {
-            docker.start_container(&name, None).await
+        let result = match action(replica) {
+            Some(Action::Unpause) => docker.unpause_container(&name).await,
+            Some(Action::Restart) => docker.restart_container(&name, None).await,
+            Some(Action::Start) => docker.start_container(&name, None).await,
+            None => continue,
         };
         result.map_err(|e| format!("starting {name}: {e}"))?;
         names.push(name);
@@ -285,6 +283,35 @@ async fn start_container(
         containers::wait_healthy(docker, name, HEALTHY_TIMEOUT).await?;
     }
     Ok(format!("{} healthy", names.join(", ")))
+}
+
+/// What a replica needs to run again.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    Start,
+    Unpause,
+    /// Running but looping or unhealthy.
+    Restart,
+}
+
+/// `None` for a replica that runs and is not unhealthy: left alone.
+fn action(replica: &bollard::models::ContainerInspectResponse) -> Option<Action> {
+    use bollard::models::HealthStatusEnum;
+    let state = replica.state.clone().unwrap_or_default();
+    let unhealthy = state
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .is_some_and(|s| s == HealthStatusEnum::UNHEALTHY);
+    if state.paused == Some(true) {
+        Some(Action::Unpause)
+    } else if state.restarting == Some(true) || (state.running == Some(true) && unhealthy) {
+        Some(Action::Restart)
+    } else if state.running == Some(true) {
+        None
+    } else {
+        Some(Action::Start)
+    }
 }
 
 /// `up -d` of one compose service with the project and files it was started

@@ -101,6 +101,10 @@ pub struct Thresholds {
     pub expired_tokens_warn: i64,
     #[serde(deserialize_with = "minutes")]
     pub log_window_minutes: i64,
+    /// A container restart older than this is a detail of a passing check,
+    /// not a warning: a duration (`"1h"`, `"30s"`) or seconds.
+    #[serde(deserialize_with = "seconds")]
+    pub restart_window_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -153,23 +157,35 @@ impl Limits {
 /// `"1m30s"`), more than zero and at most `cli::MAX_DURATION` (the error
 /// points at the value).
 fn milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    number_or_duration(deserializer, std::time::Duration::from_millis).map(|d| d.as_millis() as u64)
+}
+
+/// A number in `unit`, or a humantime duration, checked by `cli::check_duration`.
+fn number_or_duration<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    unit: fn(u64) -> std::time::Duration,
+) -> Result<std::time::Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Given {
-        Milliseconds(u64),
+        Number(u64),
         Duration(String),
     }
     let duration = match Given::deserialize(deserializer)? {
-        Given::Milliseconds(ms) => std::time::Duration::from_millis(ms),
+        Given::Number(n) => unit(n),
         Given::Duration(text) => humantime::parse_duration(&text).map_err(|e| {
             serde::de::Error::custom(format!(
                 "{text:?} is not a duration like 500ms, 2s or 1m30s ({e})"
             ))
         })?,
     };
-    crate::cli::check_duration(duration)
-        .map(|d| d.as_millis() as u64)
-        .map_err(serde::de::Error::custom)
+    crate::cli::check_duration(duration).map_err(serde::de::Error::custom)
+}
+
+/// A window: seconds (`3600`) or a duration (`"1h"`, `"30s"`), bounded as
+/// every duration (`cli::MAX_DURATION`).
+fn seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    number_or_duration(deserializer, std::time::Duration::from_secs).map(|d| d.as_secs().max(1))
 }
 
 /// A window in minutes, bounded as every duration (`cli::MAX_DURATION`).
@@ -233,6 +249,7 @@ impl Default for Thresholds {
             slow_query_ms: 100.0,
             expired_tokens_warn: 100,
             log_window_minutes: 15,
+            restart_window_seconds: 3600,
         }
     }
 }
@@ -343,6 +360,10 @@ impl Profile {
             (
                 "log_window_minutes".into(),
                 t.log_window_minutes.to_string(),
+            ),
+            (
+                "restart_window_seconds".into(),
+                t.restart_window_seconds.to_string(),
             ),
         ])
     }

@@ -2,6 +2,7 @@
 //! which `helpdesk-doctor fix` runs: only safe ones — nothing is ever deleted
 //! but expired refresh tokens, nothing is ever killed.
 
+use crate::check::{CheckResult, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,22 @@ pub enum Repair {
 }
 
 impl Repair {
+    /// Whether this repair has something to do for `result`: a check that
+    /// passes never has; a container check only when a container is down
+    /// (a WARN for a running one — restarted, health starting — is advice,
+    /// not something to start).
+    pub fn applies(&self, result: &CheckResult) -> bool {
+        match (self, result.status) {
+            (_, Status::Pass | Status::Skip | Status::Error) => false,
+            (Repair::StartContainer, Status::Warn) => result
+                .details
+                .get("replicas_down")
+                .and_then(|n| n.as_u64())
+                .is_some_and(|n| n > 0),
+            (_, Status::Warn | Status::Fail) => true,
+        }
+    }
+
     /// Data containers are repaired before the applications that need them,
     /// applications before the rest.
     pub fn order(&self, check_id: &str) -> u8 {
@@ -27,5 +44,43 @@ impl Repair {
             Repair::StartContainer => 0,
             _ => 2,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: Status, down: Option<u64>) -> CheckResult {
+        let mut details = serde_json::Map::new();
+        if let Some(down) = down {
+            details.insert("replicas_down".into(), down.into());
+        }
+        CheckResult {
+            id: "container.auth.service".into(),
+            kind: "container".into(),
+            target: String::new(),
+            title: String::new(),
+            status,
+            message: String::new(),
+            hint: None,
+            duration_ms: 0,
+            details,
+            engine: None,
+        }
+    }
+
+    #[test]
+    fn a_container_is_started_only_when_one_is_down() {
+        let start = Repair::StartContainer;
+        assert!(start.applies(&result(Status::Fail, Some(1))));
+        assert!(start.applies(&result(Status::Warn, Some(1))), "degraded");
+        assert!(
+            !start.applies(&result(Status::Warn, Some(0))),
+            "restarted, runs"
+        );
+        assert!(!start.applies(&result(Status::Pass, Some(0))));
+        assert!(!Repair::PurgeTokens.applies(&result(Status::Pass, None)));
+        assert!(Repair::PurgeTokens.applies(&result(Status::Warn, None)));
     }
 }

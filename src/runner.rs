@@ -1,12 +1,14 @@
 //! Runs checks concurrently: each waits only for the gates it needs and for a
 //! connection slot, then has its own timeout; the whole run has a deadline.
-//! Failed gates turn dependents into SKIP; a failure explained by another
-//! (`causes`) names it as the root cause.
+//! Failed gates turn dependents into SKIP; so does a failed engine check for
+//! any check that found it needed the engine (`Outcome::wants_engine`); a
+//! failure explained by another (`causes`) names it as the root cause.
 
 use crate::catalog::Check;
 use crate::check::{CheckResult, Outcome, Status};
 use crate::deployment::runtime;
 use crate::deployment::{Context, MAX_CONNECTIONS_PER_ADDRESS};
+use crate::probe::Probe;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,11 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
         .map(|(c, r)| (c.def.id.as_str(), r))
         .collect();
     let queued: Vec<Arc<AtomicBool>> = checks.iter().map(|_| Default::default()).collect();
+    let engine_check = checks
+        .iter()
+        .zip(&receivers)
+        .find(|(c, _)| matches!(c.def.probe, Probe::DockerEngine))
+        .map(|(c, r)| (c.def.id.clone(), r.clone()));
     let mut running = tokio::task::JoinSet::new();
     for ((check, sender), queued) in checks.iter().zip(senders).zip(queued.clone()) {
         let gates: Vec<Gate> = check
@@ -36,9 +43,10 @@ pub async fn run(checks: &[Check], ctx: Arc<Context>, deadline: Duration) -> Vec
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).map(|r| (id.clone(), (*r).clone())))
             .collect();
+        let engine = engine_check.clone().filter(|(id, _)| *id != check.def.id);
         let (check, ctx) = (check.clone(), ctx.clone());
         running.spawn(async move {
-            let result = run_one(check, ctx, gates, &queued).await;
+            let result = run_one(check, ctx, gates, engine, &queued).await;
             sender.send_replace(Some(result));
         });
     }
@@ -80,6 +88,7 @@ async fn run_one(
     check: Check,
     ctx: Arc<Context>,
     gates: Vec<Gate>,
+    engine: Option<Gate>,
     queued: &AtomicBool,
 ) -> CheckResult {
     for (id, mut gate) in gates {
@@ -110,7 +119,25 @@ async fn run_one(
         Ok(outcome) => outcome,
         Err(_) => Outcome::fail(format!("no answer within {timeout:?}")),
     };
+    let outcome = match engine {
+        Some(engine) if outcome.wants_engine => for_want_of(engine, outcome).await,
+        _ => outcome,
+    };
     finish(&check, &ctx, outcome, started.elapsed())
+}
+
+/// An outcome that needed the engine: SKIP under the engine's check when that
+/// failed too (its one failure explains it), else the outcome as it is.
+async fn for_want_of((id, mut engine): Gate, outcome: Outcome) -> Outcome {
+    let verdict = engine
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|r| r.clone());
+    match verdict {
+        Some(gate) if !gate.status.opens_gate() => skipped_because(&id, &gate),
+        _ => outcome,
+    }
 }
 
 /// A check still waiting for its gate when the deadline struck never ran: SKIP.
@@ -192,7 +219,9 @@ fn deadline_exceeded(check: &Check, ctx: &Context, deadline: Duration) -> CheckR
     finish(check, ctx, outcome, deadline)
 }
 
-/// A failed check whose `causes` include another failed check names it as its root cause.
+/// A failed or warning check whose `causes` include a failed check names it
+/// as its root cause (a database paused: its connect timeout, its app's 503,
+/// its app's log errors), and takes its fix.
 fn name_root_causes(checks: &[Check], results: &mut [CheckResult]) {
     let failed: HashMap<String, (String, Option<String>)> = results
         .iter()
@@ -200,7 +229,7 @@ fn name_root_causes(checks: &[Check], results: &mut [CheckResult]) {
         .map(|r| (r.id.clone(), (r.message.clone(), r.hint.clone())))
         .collect();
     for (check, result) in checks.iter().zip(results.iter_mut()) {
-        if result.status != Status::Fail {
+        if !matches!(result.status, Status::Fail | Status::Warn) {
             continue;
         }
         if let Some((id, (message, hint))) = check

@@ -46,6 +46,17 @@ impl EngineError {
         }
     }
 
+    /// The engine itself cannot be used (not one request of it failing).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            EngineError::Unreachable { .. }
+            | EngineError::Tls { .. }
+            | EngineError::Context { .. }
+            | EngineError::Silent { .. } => true,
+            EngineError::Request { .. } | EngineError::Output { .. } => false,
+        }
+    }
+
     /// The fix to try first.
     pub fn hint(&self) -> String {
         match self {

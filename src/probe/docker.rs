@@ -1,6 +1,7 @@
 //! Docker probes through the Engine API: engine, containers (every replica,
 //! found by `deployment::containers`), logging, network, resources, DNS.
 
+use super::restarts::{self, Advice, Restarts, Verdict};
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
 use crate::deployment::containers::{display_name, find, inspect, tail};
@@ -10,6 +11,8 @@ use crate::deployment::{EngineError, exec};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
 use futures::StreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 const LOG_LINES_WHEN_DOWN: usize = 10;
 const RESTART_LOOP_COUNT: i64 = 3;
@@ -33,7 +36,12 @@ pub async fn engine(ctx: &Context) -> Outcome {
     }
 }
 
-pub async fn container(ctx: &Context, container: &str, compose_service: &str) -> Outcome {
+pub async fn container(
+    ctx: &Context,
+    container: &str,
+    compose_service: &str,
+    restart_window: Duration,
+) -> Outcome {
     let replicas = match find(ctx, container, compose_service).await {
         Ok(replicas) => replicas,
         Err(e) => return Outcome::from(e),
@@ -53,7 +61,10 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
     let labelled = replicas.iter().any(|c| has_compose_labels(c));
     let mut outcomes = Vec::with_capacity(replicas.len());
     for replica in &replicas {
-        outcomes.push((display_name(replica), replica_state(ctx, replica).await));
+        outcomes.push((
+            display_name(replica),
+            replica_state(ctx, replica, restart_window).await,
+        ));
     }
     let total = outcomes.len();
     let failing: Vec<String> = outcomes
@@ -66,6 +77,7 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
         .map(|(_, o)| o)
         .max_by_key(|o| o.status)
         .expect("at least one replica");
+    let down = failing.len();
     let outcome = if !failing.is_empty() && failing.len() < total {
         // The service still has running replicas: degraded, not down.
         let message = format!(
@@ -95,6 +107,7 @@ pub async fn container(ctx: &Context, container: &str, compose_service: &str) ->
     }
     outcome
         .detail("replicas", total)
+        .detail("replicas_down", down)
         .detail("found_by", found_by)
 }
 
@@ -107,7 +120,11 @@ fn has_compose_labels(c: &ContainerInspectResponse) -> bool {
         })
 }
 
-async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
+async fn replica_state(
+    ctx: &Context,
+    c: &ContainerInspectResponse,
+    restart_window: Duration,
+) -> Outcome {
     let name = display_name(c);
     let compose_service = c
         .config
@@ -175,18 +192,104 @@ async fn replica_state(ctx: &Context, c: &ContainerInspectResponse) -> Outcome {
                 "{name} is unhealthy (failing streak {streak}): {}",
                 last.trim()
             );
-            base(Outcome::fail(message))
+            base(Outcome::fail(message)).with_hint(format!(
+                "Read its health checks: docker inspect --format '{{{{json .State.Health}}}}' {name}; \
+                 its logs: docker logs --tail 50 {name}; once the cause is fixed, restart it: \
+                 docker restart {name}"
+            ))
         }
         "starting" => base(Outcome::warn(format!(
             "{name} is running, health check still starting"
-        ))),
-        _ if restarts > 0 => base(Outcome::warn(format!(
-            "{name} is running ({health_status}) but restarted {restarts} times"
-        ))),
-        _ => base(Outcome::pass(format!(
-            "{name} running, health {health_status}"
-        ))),
+        )))
+        .with_hint(format!(
+            "Nothing to start: wait for its first health check (docker inspect --format \
+             '{{{{.State.Health.Status}}}}' {name}), or read its logs: docker logs --tail 50 {name}"
+        )),
+        _ => {
+            let passing = base(Outcome::pass(format!(
+                "{name} running, health {health_status}"
+            )));
+            judge_restarts(
+                ctx,
+                c,
+                &compose_service,
+                &health_status,
+                restart_window,
+                passing,
+            )
+            .await
+        }
     }
+}
+
+/// A running replica's restarts: inside the window a WARN with the advice
+/// its cause calls for (never "start it again"), else a detail of `passing`.
+async fn judge_restarts(
+    ctx: &Context,
+    c: &ContainerInspectResponse,
+    compose_service: &str,
+    health: &str,
+    window: Duration,
+    passing: Outcome,
+) -> Outcome {
+    let name = display_name(c);
+    let now = SystemTime::now();
+    let mut found = Restarts::of(c);
+    if let Verdict::Recent { .. } = found.judge(now, window) {
+        let id = c.id.clone().unwrap_or_else(|| name.clone());
+        let dependencies = dependencies(ctx, &name).await;
+        found = restarts::explain(ctx, &id, found, &dependencies).await;
+    }
+    let verdict = found.judge(now, window);
+    let profile = &ctx.profile;
+    let advice = Advice {
+        container: name.clone(),
+        compose_service: compose_service.to_string(),
+        compose_file: profile
+            .compose_files
+            .first()
+            .unwrap_or(&profile.compose_file)
+            .clone(),
+        health: match health {
+            "none" => "no health check".to_string(),
+            health => health.to_string(),
+        },
+        window,
+        previous_logs: Advice::previous_logs_command(&name, found.last),
+    };
+    restarts::outcome(&verdict, &found, passing, &advice)
+}
+
+/// The words of a log line that name a data container of the deployment (its
+/// name, its compose service; its port for `container`'s own service), each
+/// with that container's compose service (from its labels when it exists).
+async fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String> {
+    let mut words = HashMap::new();
+    for service in &ctx.profile.services {
+        let own = service
+            .containers
+            .values()
+            .flatten()
+            .any(|c| c == container)
+            || service.container("service") == container;
+        for (role, port) in [("db", ":5432"), ("redis", ":6379")] {
+            let name = service.container(role);
+            let labelled = match inspect(ctx, &name).await {
+                Ok(Some(c)) => c
+                    .config
+                    .as_ref()
+                    .and_then(|config| config.labels.as_ref()?.get(SERVICE_LABEL).cloned()),
+                _ => None,
+            };
+            let compose_service = labelled.unwrap_or_else(|| service.compose_service(role));
+            words.insert(name, compose_service.clone());
+            words.insert(compose_service.clone(), compose_service.clone());
+            if own {
+                words.insert(port.to_string(), compose_service);
+            }
+        }
+    }
+    words
 }
 
 /// A replica that is not running has no resources or name resolution to judge:

@@ -11,11 +11,14 @@ pub mod listener;
 pub mod logs;
 pub mod postgres;
 pub mod redis;
+pub mod restarts;
 pub mod swarm;
 pub mod tcp;
 
 use crate::check::Outcome;
 pub use crate::deployment::Context;
+use crate::deployment::credentials::{Credential, Source};
+use crate::deployment::{CredentialKind, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,6 +44,9 @@ pub enum Probe {
     Container {
         container: String,
         compose_service: String,
+        /// A restart older than this is a detail, not a warning.
+        #[serde(default = "default_restart_window")]
+        restart_window_seconds: u64,
     },
     ContainerLogging {
         container: String,
@@ -132,6 +138,10 @@ pub enum Probe {
     SwarmNodes,
 }
 
+fn default_restart_window() -> u64 {
+    crate::profile::Thresholds::default().restart_window_seconds
+}
+
 impl Probe {
     /// The kind's name, as in the catalog.
     pub fn kind(&self) -> String {
@@ -212,7 +222,11 @@ impl Probe {
             Container {
                 container,
                 compose_service,
-            } => docker::container(ctx, container, compose_service).await,
+                restart_window_seconds,
+            } => {
+                let window = std::time::Duration::from_secs(*restart_window_seconds);
+                docker::container(ctx, container, compose_service, window).await
+            }
             ContainerLogging { container } => docker::logging(ctx, container).await,
             ContainerNetwork { container, network } => {
                 docker::network(ctx, container, network).await
@@ -278,6 +292,30 @@ impl Probe {
             RedisPing { service } => with_service(ctx, service, |s| redis::ping(ctx, s)).await,
             RedisInfo { service } => with_service(ctx, service, |s| redis::info(ctx, s)).await,
         }
+    }
+}
+
+/// A PostgreSQL or Redis client's failure as an outcome. When no password was
+/// found and the engine — through which the deployment's own are read — cannot
+/// be reached, no password is missing: the engine is (`Outcome::wanting_engine`).
+pub async fn client_failure(
+    ctx: &Context,
+    service: &Service,
+    kind: CredentialKind,
+    failure: Failure,
+) -> Outcome {
+    let outcome = Outcome::fail(failure.message).with_hint(failure.hint);
+    let found_nowhere = matches!(
+        ctx.credential(service, kind).await,
+        Ok(Credential {
+            source: Source::Nowhere,
+            ..
+        })
+    );
+    if found_nowhere && ctx.docker().await.is_err() {
+        outcome.wanting_engine()
+    } else {
+        outcome
     }
 }
 

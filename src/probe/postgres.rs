@@ -2,9 +2,10 @@
 //! tables, indexes, slow queries from pg_stat_statements, and scalar SQL checks.
 //! One connection per database, shared by the checks of a run.
 
+use super::client_failure;
 use crate::check::Outcome;
-use crate::deployment::Context;
 use crate::deployment::postgres::{client, password};
+use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::sync::Arc;
 use tokio_postgres::Client;
@@ -20,7 +21,7 @@ where
         Ok(client) => probe(client)
             .await
             .unwrap_or_else(|e| Outcome::fail(format!("{}: {e}", service.database))),
-        Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
+        Err(failure) => client_failure(ctx, service, CredentialKind::Postgres, failure).await,
     }
 }
 

@@ -1,10 +1,11 @@
 //! Redis probes over the published port: PING with the password (NOAUTH told
 //! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
 
+use super::client_failure;
 use crate::check::Outcome;
-use crate::deployment::Context;
 use crate::deployment::credentials::Source;
 use crate::deployment::redis::{connect, password};
+use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::collections::HashMap;
 
@@ -22,14 +23,16 @@ pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
                 source.map(|s| s.to_string()).unwrap_or_default(),
             )
         }
-        Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
+        Err(failure) => client_failure(ctx, service, CredentialKind::Redis, failure).await,
     }
 }
 
 pub async fn info(ctx: &Context, service: &Service) -> Outcome {
     let mut connection = match connect(ctx, service).await {
         Ok(c) => c,
-        Err(failure) => return Outcome::fail(failure.message).with_hint(failure.hint),
+        Err(failure) => {
+            return client_failure(ctx, service, CredentialKind::Redis, failure).await;
+        }
     };
     let text: String = match redis::cmd("INFO")
         .arg("all")

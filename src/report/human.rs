@@ -116,12 +116,12 @@ fn root_cause(result: &CheckResult) -> Option<&str> {
     result.details.get("root_cause")?.as_str()
 }
 
-/// The failures each failed check explains (their `root_cause`).
-fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&str>> {
-    let mut explained: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// The failures and warnings each failed check explains (their `root_cause`).
+fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&CheckResult>> {
+    let mut explained: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
     for result in results {
         if let Some(cause) = root_cause(result) {
-            explained.entry(cause).or_default().push(&result.id);
+            explained.entry(cause).or_default().push(result);
         }
     }
     explained
@@ -132,7 +132,7 @@ fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&str>> {
 fn expanded(
     result: &CheckResult,
     skipped: Option<&usize>,
-    explained: Option<&Vec<&str>>,
+    explained: Option<&Vec<&CheckResult>>,
 ) -> Vec<String> {
     let mut lines = vec![format!(
         "    {} {}: {}",
@@ -143,11 +143,19 @@ fn expanded(
     if let Some(hint) = &result.hint {
         lines.push(format!("      {} {hint}", "fix:".bold()));
     }
-    if let Some(ids) = explained {
-        lines.push(format!(
-            "      also failing because of it: {}",
-            ids.join(", ")
-        ));
+    let explained = explained.map(Vec::as_slice).unwrap_or_default();
+    for (status, said) in [
+        (Status::Fail, "also failing because of it"),
+        (Status::Warn, "warnings it explains"),
+    ] {
+        let ids: Vec<&str> = explained
+            .iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            lines.push(format!("      {said}: {}", ids.join(", ")));
+        }
     }
     if let Some(count) = skipped {
         let checks = if *count == 1 { "check" } else { "checks" };
@@ -247,8 +255,19 @@ fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
         .collect()
 }
 
-/// The figures an on-call engineer looks at first, for the group's kind.
+/// The figures an on-call engineer looks at first, for the group's kind; a
+/// group whose every check was skipped says under which.
 fn key_figures(group: &Group) -> String {
+    let skipped_under = group
+        .results
+        .iter()
+        .map(|r| (r.status == Status::Skip).then(|| r.details.get("skipped_because")?.as_str()))
+        .collect::<Option<Option<Vec<&str>>>>()
+        .flatten();
+    if let Some(mut under) = skipped_under {
+        under.dedup();
+        return format!("skipped: {} did not pass", under.join(", "));
+    }
     match group.name.as_str() {
         "docker" => group
             .find("docker.engine")
@@ -257,6 +276,7 @@ fn key_figures(group: &Group) -> String {
         "host" => ["host.disk", "host.memory", "host.load"]
             .iter()
             .filter_map(|id| group.find(id))
+            .filter(|r| r.status != Status::Skip)
             .map(|r| short(&r.message))
             .collect::<Vec<_>>()
             .join(" · "),
@@ -269,6 +289,7 @@ fn service_figures(group: &Group, service: &str) -> String {
     let containers: Vec<&CheckResult> = ["service", "db", "redis"]
         .iter()
         .filter_map(|role| group.find(&format!("container.{service}.{role}")))
+        .filter(|r| r.status != Status::Skip)
         .collect();
     if !containers.is_empty() {
         let count = |r: &CheckResult| {
@@ -278,9 +299,13 @@ fn service_figures(group: &Group, service: &str) -> String {
                 .unwrap_or(1)
         };
         let total: u64 = containers.iter().map(|r| count(r)).sum();
+        // A container that restarted lately but runs healthy again is healthy.
         let healthy: u64 = containers
             .iter()
-            .filter(|r| r.status == Status::Pass)
+            .filter(|r| {
+                r.status == Status::Pass
+                    || r.status == Status::Warn && r.details.contains_key("restart_cause")
+            })
             .map(|r| count(r))
             .sum();
         figures.push(format!("containers {healthy}/{total} healthy"));

@@ -6,6 +6,7 @@
 mod fixture;
 mod support;
 
+mod advice;
 mod backup_restore;
 mod cache_flush;
 mod canary;
