@@ -85,7 +85,12 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let stopped = AtomicBool::new(false);
     let in_flight = InFlight::default();
-    let work = restore_all(args, dir, &ctx, &targets, &apps, &stopped, &in_flight, foreign);
+    if foreign {
+        // What a killed restore left behind.
+        sweep_roles(&ctx, args.via, &targets).await;
+    }
+    let source = Source { dir, foreign };
+    let work = restore_all(args, source, &ctx, &targets, &apps, &stopped, &in_flight);
     let outcome = tokio::select! {
         outcome = work => Ok(outcome),
         signal = signals.received() => Err(signal),
@@ -153,21 +158,25 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     }
 }
 
+/// The backup restored: its folder, and whether the doctor did not sign it.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    dir: &'a Path,
+    foreign: bool,
+}
+
 /// The safety backup, then (recorded first) the applications stopped, then every
 /// database restored at once. `stopped` tells the caller what to start again.
 async fn restore_all(
     args: &RestoreOptions,
-    dir: &Path,
+    source: Source<'_>,
     ctx: &Context,
     targets: &[(&Service, &DatabaseEntry)],
     apps: &[String],
     stopped: &AtomicBool,
     in_flight: &InFlight,
-    foreign: bool,
 ) -> Result<Vec<Result<(), Failure>>, Error> {
-    if foreign {
-        sweep_roles(ctx, args.via, targets).await;
-    }
+    let Source { dir, foreign } = source;
     if !args.no_safety_backup {
         let services: Vec<&Service> = targets.iter().map(|(s, _)| *s).collect();
         let (safety_dir, safety) =
@@ -414,8 +423,6 @@ async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<()
 enum Failure {
     #[error("FAILED, rolled back, left unchanged: {0}")]
     RolledBack(String),
-    #[error("FAILED: restored, but the row counts differ from the backup: {0}")]
-    CountsDiffer(String),
 }
 
 /// Drops the restore roles a killed or interrupted run left (a warning if it cannot).
@@ -423,7 +430,9 @@ async fn sweep_roles(ctx: &Context, via: Via, targets: &[(&Service, &DatabaseEnt
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
     for (service, _) in targets {
         let swept = match pg_session::admin(ctx, via, service).await {
-            Ok(admin) => restore_role::sweep(&admin, stall).await.map_err(|e| e.to_string()),
+            Ok(admin) => restore_role::sweep(&admin, stall)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = swept {
@@ -437,8 +446,9 @@ async fn sweep_roles(ctx: &Context, via: Via, targets: &[(&Service, &DatabaseEnt
 }
 
 /// Restores one dump over the doctor's own session in one transaction (see
-/// `sql_stream`): a foreign dump as an unprivileged role, given back and dropped
-/// afterwards whatever happened. Then the row counts must match the backup's.
+/// `sql_stream`, which commits only when the row counts match the backup's): a
+/// foreign dump as an unprivileged role, given back and dropped afterwards
+/// whatever happened.
 async fn restore_one(
     ctx: &Context,
     via: Via,
@@ -465,23 +475,29 @@ async fn restore_one(
     } else {
         (None, sql_stream::Restorer::Owner)
     };
-    let restored = restore_as(ctx, via, service, restorer.as_ref(), opened, &file, policy).await;
+    let expected = sql_stream::Expected {
+        entry: &file,
+        tables: &entry.tables,
+    };
+    let restored = restore_as(
+        ctx,
+        via,
+        service,
+        restorer.as_ref(),
+        opened,
+        expected,
+        policy,
+    )
+    .await;
     if let Some(restorer) = restorer {
-        restorer
-            .drop(&admin, stall)
-            .await
-            .map_err(|e| rolled_back(format!("{}; {e}", restored.as_ref().err().map_or("restored", String::as_str))))?;
+        restorer.drop(&admin, stall).await.map_err(|e| {
+            rolled_back(format!(
+                "{}; {e}",
+                restored.as_ref().err().map_or("restored", String::as_str)
+            ))
+        })?;
     }
-    restored.map_err(rolled_back)?;
-    let (_, tables) = pg_session::describe(&admin)
-        .await
-        .map_err(Failure::CountsDiffer)?;
-    let differing = count_differences(&entry.tables, &tables);
-    if differing.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::CountsDiffer(differing.join(", ")))
-    }
+    restored.map_err(rolled_back)
 }
 
 /// The restore itself, in a session of its own that ends before the role is dropped.
@@ -491,14 +507,21 @@ async fn restore_as(
     service: &Service,
     restorer: Option<&Restorer>,
     opened: std::fs::File,
-    file: &manifest::FileEntry,
+    expected: sql_stream::Expected<'_>,
     policy: sql_stream::Restorer,
 ) -> Result<(), String> {
     let password = match restorer {
-        Some(Restorer::OwnUser) | None => postgres::password(ctx, service)
-            .await
-            .map_err(|e| format!("the password of {} cannot be read from {e}", service.database))?
-            .value,
+        Some(Restorer::OwnUser) | None => {
+            postgres::password(ctx, service)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "the password of {} cannot be read from {e}",
+                        service.database
+                    )
+                })?
+                .value
+        }
         Some(Restorer::Made { .. }) => None,
     };
     let own = Login {
@@ -514,28 +537,9 @@ async fn restore_as(
         .await
         .map_err(|e| e.to_string())?;
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
-    sql_stream::restore(&session, opened, file, policy, stall)
+    sql_stream::restore(&session, opened, expected, policy, stall)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// "tickets has 3 rows, the backup 4" for every table whose count differs.
-pub(super) fn count_differences(
-    expected: &std::collections::BTreeMap<String, i64>,
-    actual: &[(String, i64)],
-) -> Vec<String> {
-    let mut differing: Vec<String> = actual
-        .iter()
-        .filter(|(t, n)| expected.get(t).is_some_and(|e| e != n))
-        .map(|(t, n)| format!("{t} has {n} rows, the backup {}", expected[t]))
-        .collect();
-    differing.extend(
-        expected
-            .keys()
-            .filter(|t| !actual.iter().any(|(a, _)| a == *t))
-            .map(|t| format!("{t} is missing")),
-    );
-    differing
 }
 
 /// Starts the application containers again and waits until diagnose's health

@@ -70,7 +70,9 @@ $hand_over$"#;
 pub enum RoleError {
     #[error("preparing an unprivileged role for the restore: {0}")]
     Create(String),
-    #[error("dropping the restore role {role}: {reason} (drop it by hand: REASSIGN OWNED BY {role} TO CURRENT_USER; DROP OWNED BY {role}; DROP ROLE {role})")]
+    #[error(
+        "dropping the restore role {role}: {reason} (drop it by hand: REASSIGN OWNED BY {role} TO CURRENT_USER; DROP OWNED BY {role}; DROP ROLE {role})"
+    )]
     Drop { role: String, reason: String },
     #[error("the server did not answer within {0:?} while preparing or dropping the restore role")]
     Stalled(Duration),
@@ -164,7 +166,10 @@ pub async fn sweep(admin: &Client, stall: Duration) -> Result<(), RoleError> {
 
 fn is_ours(name: &str) -> bool {
     name.strip_prefix(PREFIX).is_some_and(|rest| {
-        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     })
 }
 

@@ -8,7 +8,8 @@
 //! never read as SQL. pg_dump's `\restrict` / `\unrestrict` lines are checked
 //! and skipped (any other meta-command is refused by the validator). All of it
 //! runs in one transaction, committed only once the whole dump was read,
-//! validated and matched its sha256.
+//! validated and matched its sha256, and every table's row count, read inside
+//! that transaction, matches the manifest's.
 
 use super::dump_check::{DumpCheck, Rejected};
 use super::manifest::FileEntry;
@@ -17,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 use flate2::read::GzDecoder;
 use futures::SinkExt;
 use regex::Regex;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::pin::Pin;
 use std::sync::LazyLock;
@@ -46,8 +48,14 @@ pub enum Restorer {
 /// One step of the restore, in the dump's order.
 #[derive(Debug, PartialEq, Eq)]
 enum Piece {
-    Statement { text: String, line: u64 },
-    CopyIn { text: String, line: u64 },
+    Statement {
+        text: String,
+        line: u64,
+    },
+    CopyIn {
+        text: String,
+        line: u64,
+    },
     CopyData(Bytes),
     CopyDone,
     /// All of the dump was read, valid and matched its sha256.
@@ -68,24 +76,33 @@ pub enum StreamError {
         statement: String,
         reason: String,
     },
+    #[error("{file}: the row counts differ from the backup's: {0}", .differing)]
+    CountsDiffer { file: String, differing: String },
     #[error("{file}: the server did not answer within {stall:?} (paused or hung?): stopped")]
     Stalled { file: String, stall: Duration },
 }
 
-/// Restores `file` (the gzip dump `entry` describes) over `client` in one
-/// transaction; a server that answers nothing for `stall` ends it.
+/// What the restore must end with: the dump and each table's row count.
+pub struct Expected<'a> {
+    pub entry: &'a FileEntry,
+    pub tables: &'a BTreeMap<String, i64>,
+}
+
+/// Restores `file` (the gzip dump `expected.entry` describes) over `client` in
+/// one transaction; a server that answers nothing for `stall` ends it.
 pub async fn restore(
     client: &Client,
     file: std::fs::File,
-    entry: &FileEntry,
+    expected: Expected<'_>,
     restorer: Restorer,
     stall: Duration,
 ) -> Result<(), StreamError> {
+    let entry = expected.entry;
     let (sender, receiver) = mpsc::channel(16);
     let read_entry = entry.clone();
     let reader =
         tokio::task::spawn_blocking(move || read_dump(file, &read_entry, restorer, &sender));
-    let applied = apply(client, receiver, &entry.name, stall).await;
+    let applied = apply(client, receiver, &expected, stall).await;
     let read = reader.await.map_err(|e| StreamError::Dump {
         file: entry.name.clone(),
         reason: e.to_string(),
@@ -95,13 +112,15 @@ pub async fn restore(
     applied
 }
 
-/// Sends each piece to the server: `BEGIN`, the dump, and `COMMIT` only on `End`.
+/// Sends each piece to the server: `BEGIN`, the dump, and `COMMIT` only on
+/// `End` and once the row counts match.
 async fn apply(
     client: &Client,
     mut pieces: mpsc::Receiver<Piece>,
-    file: &str,
+    expected: &Expected<'_>,
     stall: Duration,
 ) -> Result<(), StreamError> {
+    let file = expected.entry.name.as_str();
     let (mut line, mut statement) = (0, String::new());
     let failed = |line: u64, statement: &str, e: tokio_postgres::Error| StreamError::Server {
         file: file.to_string(),
@@ -141,6 +160,19 @@ async fn apply(
                     .map_err(|e| failed(line, &statement, e))?;
             }
             Piece::End => {
+                let (_, tables) = within(stall, file, super::pg_session::describe(client))
+                    .await?
+                    .map_err(|reason| StreamError::Dump {
+                        file: file.to_string(),
+                        reason,
+                    })?;
+                let differing = count_differences(expected.tables, &tables);
+                if !differing.is_empty() {
+                    return Err(StreamError::CountsDiffer {
+                        file: file.to_string(),
+                        differing: differing.join(", "),
+                    });
+                }
                 return within(stall, file, client.batch_execute("COMMIT"))
                     .await?
                     .map_err(|e| failed(line, "COMMIT", e));
@@ -329,9 +361,9 @@ impl<'a> Splitter<'a> {
             return Ok(());
         }
         if ended > 1 {
-            return Err(self.refuse(
-                "two statements on one line (pg_dump writes one per line)".into(),
-            ));
+            return Err(
+                self.refuse("two statements on one line (pg_dump writes one per line)".into())
+            );
         }
         let line = self.sql_line;
         let text = String::from_utf8(std::mem::take(&mut self.sql))
@@ -370,6 +402,25 @@ impl<'a> Splitter<'a> {
             reason,
         })
     }
+}
+
+/// "tickets has 3 rows, the backup 4" for every table whose count differs.
+pub fn count_differences(
+    expected: &BTreeMap<String, i64>,
+    actual: &[(String, i64)],
+) -> Vec<String> {
+    let mut differing: Vec<String> = actual
+        .iter()
+        .filter(|(t, n)| expected.get(t).is_some_and(|e| e != n))
+        .map(|(t, n)| format!("{t} has {n} rows, the backup {}", expected[t]))
+        .collect();
+    differing.extend(
+        expected
+            .keys()
+            .filter(|t| !actual.iter().any(|(a, _)| a == *t))
+            .map(|t| format!("{t} is missing")),
+    );
+    differing
 }
 
 /// The statements an unprivileged restorer leaves out (see `Restorer`), by
@@ -438,7 +489,10 @@ mod tests {
         let statements = statements(&pieces);
         assert_eq!(statements.len(), 7, "{statements:#?}");
         assert!(statements[3].starts_with("CREATE FUNCTION") && statements[3].ends_with("$_$;"));
-        assert!(statements[4].starts_with("CREATE TABLE"), "comment lines are not sent");
+        assert!(
+            statements[4].starts_with("CREATE TABLE"),
+            "comment lines are not sent"
+        );
         assert_eq!(statements[6], "COPY public.t (id, body) FROM stdin;");
         assert!(
             pieces.contains(&Piece::CopyData(Bytes::from_static(
@@ -455,11 +509,17 @@ mod tests {
         let pieces = split(DUMP, Restorer::Unprivileged).unwrap();
         let statements = statements(&pieces);
         assert_eq!(statements.len(), 5, "{statements:#?}");
-        assert!(!statements.iter().any(|s| s.contains("OWNER TO") || s.contains("EXTENSION")));
+        assert!(
+            !statements
+                .iter()
+                .any(|s| s.contains("OWNER TO") || s.contains("EXTENSION"))
+        );
         // A statement shaped otherwise is sent (and judged by the server).
         assert!(!left_out("ALTER TABLE t OWNER TO x; SELECT 1;\n"));
         assert!(!left_out("ALTER TABLE t OWNER TO 'x';\n"));
-        assert!(left_out("--\n-- c\n--\n\nALTER FUNCTION public.f(integer, text) OWNER TO \"user\";\n"));
+        assert!(left_out(
+            "--\n-- c\n--\n\nALTER FUNCTION public.f(integer, text) OWNER TO \"user\";\n"
+        ));
         assert!(left_out("COMMENT ON EXTENSION x IS 'it''s';\n"));
     }
 
@@ -469,12 +529,20 @@ mod tests {
             "SET standard_conforming_strings = on;\n",
             "SET standard_conforming_strings = on; SET lock_timeout = 0;\n",
         );
-        assert!(split(&two, Restorer::Owner).unwrap_err().contains("two statements"));
+        assert!(
+            split(&two, Restorer::Owner)
+                .unwrap_err()
+                .contains("two statements")
+        );
         let begins = DUMP.replace(
             "SET standard_conforming_strings = on;\n",
             "SET standard_conforming_strings = on; CREATE TABLE x (\n);\n",
         );
-        assert!(split(&begins, Restorer::Owner).unwrap_err().contains("begins on the line"));
+        assert!(
+            split(&begins, Restorer::Owner)
+                .unwrap_err()
+                .contains("begins on the line")
+        );
         let no_newline = DUMP.trim_end().to_string() + "\nSET lock_timeout = 0;";
         assert!(split(&no_newline, Restorer::Owner).is_err());
     }

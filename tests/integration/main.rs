@@ -23,6 +23,7 @@ mod https;
 mod logs;
 mod prod_shaped;
 mod reports;
+mod restore_session;
 mod safety;
 mod stack;
 mod statuses;
