@@ -252,9 +252,9 @@ async fn restore_into(
         let restorer = Restorer::prepare(admin, database.name, &ctx.secrets, stall)
             .await
             .map_err(|e| e.to_string())?;
-        (Some(restorer), sql_stream::Restorer::Unprivileged)
+        (Some(restorer), sql_stream::Policy::Unprivileged)
     } else {
-        (None, sql_stream::Restorer::Owner)
+        (None, sql_stream::Policy::Owner)
     };
     let restored = async {
         let session = session(ctx, database, restorer.as_ref()).await?;

@@ -61,7 +61,7 @@ pub enum SessionError {
         port: u16,
         reason: String,
     },
-    #[error("connecting to {database}: no answer within {0:?}", .timeout)]
+    #[error("connecting to {database}: no answer within {timeout:?}")]
     Timeout { database: String, timeout: Duration },
 }
 

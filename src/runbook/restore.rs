@@ -457,7 +457,7 @@ async fn restore_one(
     entry: &DatabaseEntry,
     foreign: bool,
 ) -> Result<(), Failure> {
-    let rolled_back = |e: String| Failure::RolledBack(e);
+    let rolled_back = Failure::RolledBack;
     let file = entry
         .file
         .clone()
@@ -471,9 +471,9 @@ async fn restore_one(
         let restorer = Restorer::prepare(&admin, &service.database, &ctx.secrets, stall)
             .await
             .map_err(|e| rolled_back(e.to_string()))?;
-        (Some(restorer), sql_stream::Restorer::Unprivileged)
+        (Some(restorer), sql_stream::Policy::Unprivileged)
     } else {
-        (None, sql_stream::Restorer::Owner)
+        (None, sql_stream::Policy::Owner)
     };
     let expected = sql_stream::Expected {
         entry: &file,
@@ -508,7 +508,7 @@ async fn restore_as(
     restorer: Option<&Restorer>,
     opened: std::fs::File,
     expected: sql_stream::Expected<'_>,
-    policy: sql_stream::Restorer,
+    policy: sql_stream::Policy,
 ) -> Result<(), String> {
     let password = match restorer {
         Some(Restorer::OwnUser) | None => {

@@ -33,7 +33,7 @@ const MAX_STATEMENT: usize = 256 << 20;
 
 /// What a dump is restored as, which decides the statements left out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Restorer {
+pub enum Policy {
     /// The database's own user (a backup the doctor signed): every statement runs.
     Owner,
     /// An unprivileged role (a foreign backup). Statements only an owner of
@@ -67,7 +67,7 @@ enum Piece {
 pub enum StreamError {
     #[error("{file}: {reason}")]
     Dump { file: String, reason: String },
-    #[error("{file}: {0}", .rejected)]
+    #[error("{file}: {rejected}")]
     Refused { file: String, rejected: Rejected },
     #[error("{file} line {line}: {reason} (in {statement:?})")]
     Server {
@@ -76,7 +76,7 @@ pub enum StreamError {
         statement: String,
         reason: String,
     },
-    #[error("{file}: the row counts differ from the backup's: {0}", .differing)]
+    #[error("{file}: the row counts differ from the backup's: {differing}")]
     CountsDiffer { file: String, differing: String },
     #[error("{file}: the server did not answer within {stall:?} (paused or hung?): stopped")]
     Stalled { file: String, stall: Duration },
@@ -94,14 +94,13 @@ pub async fn restore(
     client: &Client,
     file: std::fs::File,
     expected: Expected<'_>,
-    restorer: Restorer,
+    policy: Policy,
     stall: Duration,
 ) -> Result<(), StreamError> {
     let entry = expected.entry;
     let (sender, receiver) = mpsc::channel(16);
     let read_entry = entry.clone();
-    let reader =
-        tokio::task::spawn_blocking(move || read_dump(file, &read_entry, restorer, &sender));
+    let reader = tokio::task::spawn_blocking(move || read_dump(file, &read_entry, policy, &sender));
     let applied = apply(client, receiver, &expected, stall).await;
     let read = reader.await.map_err(|e| StreamError::Dump {
         file: entry.name.clone(),
@@ -205,7 +204,7 @@ async fn within<T>(
 fn read_dump(
     file: std::fs::File,
     entry: &FileEntry,
-    restorer: Restorer,
+    policy: Policy,
     sender: &mpsc::Sender<Piece>,
 ) -> Result<(), StreamError> {
     let dump_error = |reason: String| StreamError::Dump {
@@ -213,7 +212,7 @@ fn read_dump(
         reason,
     };
     let mut hashed = HashingReader::new(file.take(entry.size));
-    let mut splitter = Splitter::new(DumpCheck::new(entry.max_raw_size()), restorer, sender);
+    let mut splitter = Splitter::new(DumpCheck::new(entry.max_raw_size()), policy, sender);
     let split = {
         let mut lines = BufReader::with_capacity(PIECE, GzDecoder::new(&mut hashed));
         splitter.all(&mut lines)
@@ -252,7 +251,7 @@ impl From<Rejected> for Stop {
 /// Follows the validator line by line and cuts the dump where it ends statements.
 struct Splitter<'a> {
     check: DumpCheck,
-    restorer: Restorer,
+    policy: Policy,
     sender: &'a mpsc::Sender<Piece>,
     /// The statement being read, from the end of the previous one.
     sql: Vec<u8>,
@@ -265,10 +264,10 @@ struct Splitter<'a> {
 }
 
 impl<'a> Splitter<'a> {
-    fn new(check: DumpCheck, restorer: Restorer, sender: &'a mpsc::Sender<Piece>) -> Self {
+    fn new(check: DumpCheck, policy: Policy, sender: &'a mpsc::Sender<Piece>) -> Self {
         Splitter {
             check,
-            restorer,
+            policy,
             sender,
             sql: Vec::new(),
             sql_line: 1,
@@ -372,7 +371,7 @@ impl<'a> Splitter<'a> {
             self.copy.clear();
             return self.send(Piece::CopyIn { text, line });
         }
-        if self.restorer == Restorer::Unprivileged && left_out(&text) {
+        if self.policy == Policy::Unprivileged && left_out(&text) {
             return Ok(());
         }
         self.send(Piece::Statement { text, line })
@@ -423,7 +422,7 @@ pub fn count_differences(
     differing
 }
 
-/// The statements an unprivileged restorer leaves out (see `Restorer`), by
+/// The statements the unprivileged policy leaves out (see `Policy`), by
 /// their exact pg_dump shape; anything else is sent and judged by the server.
 fn left_out(statement: &str) -> bool {
     static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
@@ -457,9 +456,9 @@ mod tests {
         COPY public.t (id, body) FROM stdin;\n1\t\\! touch /tmp/pwned\n2\tx;\n\\.\n\n\
         --\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc123\n";
 
-    fn split(text: &str, restorer: Restorer) -> Result<Vec<Piece>, String> {
+    fn split(text: &str, policy: Policy) -> Result<Vec<Piece>, String> {
         let (sender, mut receiver) = mpsc::channel(1000);
-        let mut splitter = Splitter::new(DumpCheck::new(1 << 30), restorer, &sender);
+        let mut splitter = Splitter::new(DumpCheck::new(1 << 30), policy, &sender);
         let mut lines = BufReader::with_capacity(16, text.as_bytes());
         splitter.all(&mut lines).map_err(|e| match e {
             Stop::Refused(r) => r.to_string(),
@@ -485,7 +484,7 @@ mod tests {
 
     #[test]
     fn a_dump_is_cut_where_the_validator_ends_each_statement() {
-        let pieces = split(DUMP, Restorer::Owner).unwrap();
+        let pieces = split(DUMP, Policy::Owner).unwrap();
         let statements = statements(&pieces);
         assert_eq!(statements.len(), 7, "{statements:#?}");
         assert!(statements[3].starts_with("CREATE FUNCTION") && statements[3].ends_with("$_$;"));
@@ -505,8 +504,8 @@ mod tests {
     }
 
     #[test]
-    fn an_unprivileged_restorer_leaves_out_owner_and_extension_statements() {
-        let pieces = split(DUMP, Restorer::Unprivileged).unwrap();
+    fn the_unprivileged_policy_leaves_out_owner_and_extension_statements() {
+        let pieces = split(DUMP, Policy::Unprivileged).unwrap();
         let statements = statements(&pieces);
         assert_eq!(statements.len(), 5, "{statements:#?}");
         assert!(
@@ -530,7 +529,7 @@ mod tests {
             "SET standard_conforming_strings = on; SET lock_timeout = 0;\n",
         );
         assert!(
-            split(&two, Restorer::Owner)
+            split(&two, Policy::Owner)
                 .unwrap_err()
                 .contains("two statements")
         );
@@ -539,11 +538,11 @@ mod tests {
             "SET standard_conforming_strings = on; CREATE TABLE x (\n);\n",
         );
         assert!(
-            split(&begins, Restorer::Owner)
+            split(&begins, Policy::Owner)
                 .unwrap_err()
                 .contains("begins on the line")
         );
         let no_newline = DUMP.trim_end().to_string() + "\nSET lock_timeout = 0;";
-        assert!(split(&no_newline, Restorer::Owner).is_err());
+        assert!(split(&no_newline, Policy::Owner).is_err());
     }
 }
