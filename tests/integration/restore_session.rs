@@ -65,6 +65,25 @@ fn conforming_strings_off(marker: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// (a) again, the setting changed by `SET SESSION` (its second word is not the setting's name).
+fn conforming_strings_off_by_set_session(marker: &str) -> Vec<u8> {
+    format!(
+        "SET SESSION standard_conforming_strings = off;\n\
+         COMMENT ON TABLE public.users IS 'a\\' || '; COPY (SELECT 1) TO PROGRAM 'touch {marker}-a2'; --';\n"
+    )
+    .into_bytes()
+}
+
+/// (b) again in GBK: 0x81 0x5C is one character.
+fn gbk_backslash(marker: &str) -> Vec<u8> {
+    let mut bytes =
+        b"SET client_encoding = 'GBK';\nCOMMENT ON TABLE public.users IS E'\x81\\'; ".to_vec();
+    bytes.extend_from_slice(
+        format!("COPY (SELECT 1) TO PROGRAM 'touch {marker}-b2'; --';\n").as_bytes(),
+    );
+    bytes
+}
+
 /// (b) SJIS: 0x95 0x5C is one character to the server, a backslash escaping
 /// the quote to a lexer reading bytes.
 fn sjis_backslash(marker: &str) -> Vec<u8> {
@@ -78,7 +97,21 @@ fn sjis_backslash(marker: &str) -> Vec<u8> {
 
 /// (c) The profiles COPY block in CRLF with a `\.\r` end marker, followed by
 /// meta-commands a lexer still reading COPY data takes for data.
-fn crlf_copy_block(marker: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + '_ {
+fn crlf_copy_block(marker: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + use<> {
+    copy_block_ended_by_cr("\r\n", format!("\\! touch {marker}-c"))
+}
+
+/// (c) again: LF data lines, only the end marker with a CR, and `\copy … program`.
+fn cr_end_marker(marker: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + use<> {
+    copy_block_ended_by_cr(
+        "\n",
+        format!("\\copy (select 1) to program 'touch {marker}-c2'"),
+    )
+}
+
+/// The profiles COPY block with data lines ending in `eol`, its end marker
+/// `\.\r`, then `command` between `\unrestrict` and `\restrict`.
+fn copy_block_ended_by_cr(eol: &'static str, command: String) -> impl Fn(Vec<u8>) -> Vec<u8> {
     move |dump| {
         let text = String::from_utf8(dump).unwrap();
         let key = text
@@ -91,10 +124,10 @@ fn crlf_copy_block(marker: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + '_ {
         let end = data_start + text[data_start..].find("\\.\n").unwrap();
         let data: String = text[data_start..end]
             .lines()
-            .map(|l| format!("{l}\r\n"))
+            .map(|l| format!("{l}{eol}"))
             .collect();
         format!(
-            "{}{data}\\.\r\n\\unrestrict {key}\n\\! touch {marker}-c\n\\restrict {key}\n{}",
+            "{}{data}\\.\r\n\\unrestrict {key}\n{command}\n\\restrict {key}\n{}",
             &text[..data_start],
             &text[end + 3..]
         )
@@ -110,13 +143,19 @@ fn dumps_that_fool_a_lexer_run_nothing_through_either_path() {
     let marker = format!("/tmp/helpdesk-fooled-{}", std::process::id());
     let before = digest();
     type Edit<'a> = Box<dyn Fn(Vec<u8>) -> Vec<u8> + 'a>;
-    let attacks: [(&str, Edit); 3] = [
+    let attacks: [(&str, Edit); 6] = [
         (
             "standard_conforming_strings off",
             Box::new(insert_bytes(conforming_strings_off(&marker))),
         ),
         ("SJIS", Box::new(insert_bytes(sjis_backslash(&marker)))),
         ("CRLF COPY block", Box::new(crlf_copy_block(&marker))),
+        (
+            "SET SESSION standard_conforming_strings off",
+            Box::new(insert_bytes(conforming_strings_off_by_set_session(&marker))),
+        ),
+        ("GBK", Box::new(insert_bytes(gbk_backslash(&marker)))),
+        ("CR end marker", Box::new(cr_end_marker(&marker))),
     ];
     for (attack, edit) in &attacks {
         let place = tempfile::tempdir().unwrap();
@@ -139,7 +178,7 @@ fn dumps_that_fool_a_lexer_run_nothing_through_either_path() {
                 );
                 assert!(restored.stdout.contains("rolled back"), "{said}");
             }
-            if *attack == "standard_conforming_strings off" {
+            if attack.contains("standard_conforming_strings off") {
                 // The validator saw one statement, the server two: refused.
                 assert!(
                     restored
@@ -148,7 +187,7 @@ fn dumps_that_fool_a_lexer_run_nothing_through_either_path() {
                     "{said}"
                 );
             }
-            if *attack == "SJIS" {
+            if *attack == "SJIS" || *attack == "GBK" {
                 assert!(restored.stdout.contains("not UTF-8"), "{said}");
             }
         }
