@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod exec_stream;
 pub mod health_json;
 pub mod http;
 pub mod memo;

@@ -3,13 +3,17 @@
 //! from its database's own image — no network, a recognisable random name, no
 //! production password — and each table's row count is compared with the
 //! manifest. The containers are removed afterwards, on failure and on Ctrl-C too.
+//! The dump goes over the doctor's own session bridged into the container (no
+//! psql, see `sql_stream`); a backup the doctor did not sign is restored as an
+//! unprivileged role, as `restore` does.
 
 use super::in_flight::InFlight;
 use super::manifest::{self, DatabaseEntry, Manifest};
-use super::pg_tool;
-use super::restore::{Streamed, count_differences, stream_dump};
+use super::pg_session::{self, Login};
+use super::restore_role::Restorer;
 use super::signals::Signals;
-use crate::deployment::{Context, EngineError, exec};
+use super::sql_stream;
+use crate::deployment::{Context, exec};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
@@ -20,7 +24,6 @@ use bollard::query_parameters::{
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Every drill container's name starts with this (and carries `LABEL`).
 pub const PREFIX: &str = "helpdesk-doctor-drill-";
@@ -33,6 +36,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     let ctx = Context::new(profile.clone());
     let docker = ctx.docker().await?.clone();
     let run_id = random_hex();
+    let foreign = !manifest.is_signed_by_us().unwrap_or(false);
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let in_flight = InFlight::default();
@@ -40,7 +44,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
         let (ctx, run_id, in_flight) = (&ctx, &run_id, &in_flight);
         async move {
             let started = Instant::now();
-            let outcome = drill_one(ctx, dir, entry, run_id, in_flight).await;
+            let outcome = drill_one(ctx, dir, entry, run_id, in_flight, foreign).await;
             (entry, outcome, started.elapsed())
         }
     });
@@ -90,6 +94,7 @@ async fn drill_one(
     entry: &DatabaseEntry,
     run_id: &str,
     in_flight: &InFlight,
+    foreign: bool,
 ) -> Result<i64, String> {
     let service = ctx
         .profile
@@ -105,16 +110,10 @@ async fn drill_one(
     };
     start_container(ctx, &database, &image, run_id, in_flight).await?;
     wait_ready(ctx, &database).await?;
-    restore_into(ctx, dir, entry, &database).await?;
-    let counted = count_rows(ctx, &database).await?;
-    let differing = count_differences(&entry.tables, &counted);
-    if !differing.is_empty() {
-        return Err(format!(
-            "row counts differ from the manifest: {}",
-            differing.join(", ")
-        ));
-    }
-    Ok(counted.iter().map(|(_, rows)| rows).sum())
+    let admin = session(ctx, &database, None).await?;
+    // Committed only when every table's row count matches the manifest.
+    restore_into(ctx, dir, entry, &database, &admin, foreign).await?;
+    Ok(entry.tables.values().sum())
 }
 
 /// The drill's database: its container, and the user and database the dump
@@ -214,80 +213,67 @@ async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), String
     }
 }
 
-/// The dump streamed into psql in the drill container, validated on the way
-/// (as a real restore does), committed only if all of it was valid.
+/// A session in the drill container over its local socket (trusted: no password).
+async fn session(
+    ctx: &Context,
+    database: &Database<'_>,
+    restorer: Option<&Restorer>,
+) -> Result<tokio_postgres::Client, String> {
+    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let own = Login {
+        user: database.user,
+        password: None,
+        database: database.name,
+    };
+    let login = match restorer {
+        Some(restorer) => restorer.login(own),
+        None => own,
+    };
+    pg_session::in_container(docker, &database.container, &login, ctx.timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The dump restored over the doctor's own session, validated on the way (as a
+/// real restore does), committed only if all of it was valid; a foreign one as
+/// an unprivileged role.
 async fn restore_into(
     ctx: &Context,
     dir: &Path,
     entry: &DatabaseEntry,
     database: &Database<'_>,
+    admin: &tokio_postgres::Client,
+    foreign: bool,
 ) -> Result<(), String> {
     let file = entry.file.clone().ok_or("no dump file in the manifest")?;
     let opened = manifest::open_entry(dir, &file).map_err(|e| e.to_string())?;
-    let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
-    let reader = tokio::task::spawn_blocking(move || stream_dump(opened, &file, sender));
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let cmd = psql(database, &["-q"]);
-    let finished = exec::run(
-        docker,
-        &database.container,
-        &cmd,
-        &[],
-        Some(receiver),
-        |_| Ok(()),
-    )
+    let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
+    let (restorer, policy) = if foreign {
+        let restorer = Restorer::prepare(admin, database.name, &ctx.secrets, stall)
+            .await
+            .map_err(|e| e.to_string())?;
+        (Some(restorer), sql_stream::Policy::Unprivileged)
+    } else {
+        (None, sql_stream::Policy::Owner)
+    };
+    let restored = async {
+        let session = session(ctx, database, restorer.as_ref()).await?;
+        let expected = sql_stream::Expected {
+            entry: &file,
+            tables: &entry.tables,
+        };
+        sql_stream::restore(&session, opened, expected, policy, stall)
+            .await
+            .map_err(|e| format!("the dump does not restore: {e}"))
+    }
     .await;
-    let streamed = reader.await.map_err(|e| e.to_string())?;
-    let finished = finished.map_err(|e: EngineError| e.to_string())?;
-    if finished.exit_code != 0 {
-        return Err(first_sql_error(&finished.stderr));
+    if let Some(restorer) = restorer {
+        restorer
+            .drop(admin, stall)
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    match streamed {
-        Ok(Streamed::Committed) => Ok(()),
-        Ok(Streamed::ReceiverGone) => Err("psql stopped reading the dump".into()),
-        Err(e) => Err(e),
-    }
-}
-
-/// psql's first `ERROR:` line (with its `LINE n:` context when given).
-fn first_sql_error(stderr: &str) -> String {
-    let mut lines = stderr.lines();
-    match lines.find(|l| l.contains("ERROR:")) {
-        Some(error) => format!("the dump does not restore: {}", error.trim()),
-        None => format!("psql failed: {}", stderr.trim()),
-    }
-}
-
-/// psql on the drill's database over its local socket, stopping at the first error.
-fn psql<'a>(database: &Database<'a>, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut cmd = vec![
-        "psql",
-        "-X",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-U",
-        database.user,
-        "-d",
-        database.name,
-    ];
-    cmd.extend_from_slice(extra);
-    cmd
-}
-
-async fn count_rows(ctx: &Context, database: &Database<'_>) -> Result<Vec<(String, i64)>, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let mut output = Vec::new();
-    let cmd = psql(database, &["-A", "-t", "-c", pg_tool::DESCRIBE_SQL]);
-    let finished = exec::run(docker, &database.container, &cmd, &[], None, |chunk| {
-        output.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    if finished.exit_code != 0 {
-        return Err(format!("counting rows: {}", finished.stderr));
-    }
-    pg_tool::parse_description(&String::from_utf8_lossy(&output)).map(|(_, tables)| tables)
+    restored
 }
 
 /// Removes this run's drill containers (and their anonymous volumes), whatever
@@ -325,18 +311,4 @@ fn random_hex() -> String {
         (nanos as u64 ^ std::process::id() as u64).to_le_bytes()
     });
     hex::encode(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_sql_error_is_named() {
-        let stderr = "psql:<stdin>:12: NOTICE: x\npsql:<stdin>:40: ERROR:  syntax error at or near \"BROKEN\"\nLINE 1: BROKEN;\n";
-        assert_eq!(
-            first_sql_error(stderr),
-            "the dump does not restore: psql:<stdin>:40: ERROR:  syntax error at or near \"BROKEN\""
-        );
-    }
 }

@@ -84,6 +84,8 @@ pub struct DumpCheck {
     footer_seen: bool,
     bytes: u64,
     max_bytes: u64,
+    /// Statements accepted so far (see `statements_ended`).
+    ended: u64,
 }
 
 impl DumpCheck {
@@ -100,6 +102,7 @@ impl DumpCheck {
             footer_seen: false,
             bytes: 0,
             max_bytes,
+            ended: 0,
         }
     }
 
@@ -155,6 +158,22 @@ impl DumpCheck {
             ));
         }
         Ok(())
+    }
+
+    /// How many statements (not counting empty ones) ended and were accepted
+    /// so far: a caller feeding whole lines learns where each one ends.
+    pub fn statements_ended(&self) -> u64 {
+        self.ended
+    }
+
+    /// Inside a `COPY … FROM stdin` block: what is fed now is data, up to `\.`.
+    pub fn in_copy_data(&self) -> bool {
+        self.in_copy_data
+    }
+
+    /// Between statements: no statement, quote, comment or COPY data open.
+    pub fn between_statements(&self) -> bool {
+        !self.in_copy_data && self.lexer == Lexer::Normal && self.statement.is_empty()
     }
 
     fn reject(&self, reason: String) -> Rejected {
@@ -392,6 +411,7 @@ impl DumpCheck {
             }
             _ => {}
         }
+        self.ended += 1;
         Ok(())
     }
 }

@@ -173,7 +173,7 @@ impl Manifest {
         serde_json::to_vec(&unsigned).expect("a manifest serialises")
     }
 
-    fn is_signed_by_us(&self) -> Result<bool, Invalid> {
+    pub fn is_signed_by_us(&self) -> Result<bool, Invalid> {
         let Some(tag) = &self.hmac else {
             return Ok(false);
         };

@@ -9,12 +9,15 @@ mod in_flight;
 pub mod interrupted;
 pub mod lock;
 pub mod manifest;
+mod pg_session;
 pub mod pg_tool;
 mod progress;
 pub mod restore;
+mod restore_role;
 mod signals;
 mod signing;
 mod snapshot;
+mod sql_stream;
 pub mod tokens;
 mod volumes;
 

@@ -243,53 +243,12 @@ async fn local(
     })
 }
 
-/// One psql query's text output (`-XAt`: unaligned, tuples only).
-pub async fn query(
-    ctx: &Context,
-    via: Via,
-    service: &Service,
-    sql: &str,
-) -> Result<String, String> {
-    let mut output = Vec::new();
-    let finished = run(
-        ctx,
-        via,
-        service,
-        "psql",
-        &["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        None,
-        |chunk| {
-            output.extend_from_slice(chunk);
-            Ok(())
-        },
-    )
-    .await?;
-    if finished.exit_code != 0 {
-        return Err(format!(
-            "{}: psql exited {}: {}",
-            service.database, finished.exit_code, finished.stderr
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output).trim().to_string())
-}
-
 /// The server's version number and every public table's exact row count, as
 /// `key=value` lines (`server_version_num=150018`, then `table=rows`).
 pub const DESCRIBE_SQL: &str = "SELECT 'server_version_num=' || current_setting('server_version_num') UNION ALL \
      (SELECT table_name || '=' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', \
      table_schema, table_name), false, true, '')))[1]::text FROM information_schema.tables \
      WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name)";
-
-/// The server's version number (e.g. 150018) and every public table's exact row
-/// count, in one psql run.
-pub async fn describe(
-    ctx: &Context,
-    via: Via,
-    service: &Service,
-) -> Result<(i64, Vec<(String, i64)>), String> {
-    let output = query(ctx, via, service, DESCRIBE_SQL).await?;
-    parse_description(&output).map_err(|e| format!("{}: {e}", service.database))
-}
 
 /// Reads `DESCRIBE_SQL`'s answer.
 pub fn parse_description(output: &str) -> Result<(i64, Vec<(String, i64)>), String> {

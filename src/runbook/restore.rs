@@ -1,30 +1,30 @@
 //! `restore`: verify first (signature, files, dumps), plan, confirm, lock, take a
 //! safety backup, stop the application containers, restore each database
 //! all-or-nothing, start the applications again whatever happened (a failure,
-//! Ctrl-C, SIGTERM), wait for health. All-or-nothing: the doctor sends `BEGIN`,
-//! streams the dump through the same validation, and sends `COMMIT` only after
-//! the last byte was read, validated and matched the manifest's sha256 — a cut
-//! stream (the doctor killed) ends psql without COMMIT and the server rolls back.
+//! Ctrl-C, SIGTERM), wait for health. All-or-nothing: over its own session (no
+//! psql; see `sql_stream`) the doctor sends `BEGIN`, the dump statement by
+//! statement through the same validation, and `COMMIT` only after the last byte
+//! was read, validated and matched the manifest's sha256 — a cut session (the
+//! doctor killed) never commits and the server rolls back. A backup the doctor
+//! did not sign is restored as an unprivileged role (`restore_role`).
 
-use super::dump_check::DumpCheck;
 use super::in_flight::InFlight;
 use super::interrupted::Record;
 use super::manifest::{self, DatabaseEntry, Manifest, Status, Trust};
-use super::pg_tool::{self, Via};
+use super::pg_session::{self, Login};
+use super::pg_tool::Via;
+use super::restore_role::{self, Restorer};
 use super::signals::Signals;
+use super::sql_stream;
 use super::{Confirmation, backup, confirm, lock};
 use crate::deployment::{Context, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
-use crate::files::HashingReader;
 use crate::profile::{Profile, Service};
 use bollard::query_parameters::StopContainerOptionsBuilder;
-use flate2::read::GzDecoder;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// What `restore` is asked.
 #[derive(Clone, Debug)]
@@ -68,6 +68,8 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     };
     let manifest = Manifest::verify(dir, trust)
         .map_err(|e| Error::Refused(format!("backup invalid: {e}; nothing was changed")))?;
+    // Only a backup the doctor signed is restored as the database's own user.
+    let foreign = !manifest.is_signed_by_us().unwrap_or(false);
     let targets = targets(profile, &manifest, &args.only)?;
     check_versions(&ctx, args.via, &targets).await?;
     let apps = application_containers(&ctx, &targets).await?;
@@ -83,13 +85,22 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let stopped = AtomicBool::new(false);
     let in_flight = InFlight::default();
-    let work = restore_all(args, dir, &ctx, &targets, &apps, &stopped, &in_flight);
+    if foreign {
+        // What a killed restore left behind.
+        sweep_roles(&ctx, args.via, &targets).await;
+    }
+    let source = Source { dir, foreign };
+    let work = restore_all(args, source, &ctx, &targets, &apps, &stopped, &in_flight);
     let outcome = tokio::select! {
         outcome = work => Ok(outcome),
         signal = signals.received() => Err(signal),
     };
     // A stop still on its way would undo the start below.
     in_flight.settle().await;
+    if foreign {
+        // An interrupted restore's role (and its session) must not outlive it.
+        sweep_roles(&ctx, args.via, &targets).await;
+    }
     // Whatever happened (a failure, Ctrl-C), the applications run again.
     let restarted = if stopped.load(Ordering::SeqCst) {
         let restarted = start_and_wait(&ctx, &apps, &targets).await;
@@ -147,17 +158,25 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     }
 }
 
+/// The backup restored: its folder, and whether the doctor did not sign it.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    dir: &'a Path,
+    foreign: bool,
+}
+
 /// The safety backup, then (recorded first) the applications stopped, then every
 /// database restored at once. `stopped` tells the caller what to start again.
 async fn restore_all(
     args: &RestoreOptions,
-    dir: &Path,
+    source: Source<'_>,
     ctx: &Context,
     targets: &[(&Service, &DatabaseEntry)],
     apps: &[String],
     stopped: &AtomicBool,
     in_flight: &InFlight,
 ) -> Result<Vec<Result<(), Failure>>, Error> {
+    let Source { dir, foreign } = source;
     if !args.no_safety_backup {
         let services: Vec<&Service> = targets.iter().map(|(s, _)| *s).collect();
         let (safety_dir, safety) =
@@ -181,7 +200,7 @@ async fn restore_all(
     stop(ctx, apps, in_flight).await?;
     let restores = targets
         .iter()
-        .map(|(service, entry)| restore_one(ctx, args.via, dir, service, entry));
+        .map(|(service, entry)| restore_one(ctx, args.via, dir, service, entry, foreign));
     Ok(futures::future::join_all(restores).await)
 }
 
@@ -234,9 +253,13 @@ async fn check_versions(
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), Error> {
     let checks = targets.iter().map(|(service, entry)| async move {
-        let server = pg_tool::query(ctx, via, service, "SHOW server_version_num")
+        let cannot = |e: String| Error::CannotRun(format!("reading the server version of {}: {e}", service.database));
+        let admin = pg_session::admin(ctx, via, service).await.map_err(|e| cannot(e.to_string()))?;
+        let server: String = admin
+            .query_one("SHOW server_version_num", &[])
             .await
-            .map_err(|e| Error::CannotRun(format!("reading the server version of {}: {e}", service.database)))?;
+            .map_err(|e| cannot(pg_session::reason(&e)))?
+            .get(0);
         let server: i64 = server.parse().unwrap_or(0);
         if entry.server_version_num / 10000 > server / 10000 {
             return Err(Error::Refused(format!(
@@ -400,129 +423,123 @@ async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<()
 enum Failure {
     #[error("FAILED, rolled back, left unchanged: {0}")]
     RolledBack(String),
-    #[error("FAILED: restored, but the row counts differ from the backup: {0}")]
-    CountsDiffer(String),
 }
 
-/// Streams the dump into psql inside a transaction of our own: `BEGIN`, the
-/// dump (validated again on the way), and `COMMIT` only once all of it was read,
-/// validated and matched its sha256. Then the row counts must match the backup's.
+/// Drops the restore roles a killed or interrupted run left (a warning if it cannot).
+async fn sweep_roles(ctx: &Context, via: Via, targets: &[(&Service, &DatabaseEntry)]) {
+    let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
+    for (service, _) in targets {
+        let swept = match pg_session::admin(ctx, via, service).await {
+            Ok(admin) => restore_role::sweep(&admin, stall)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = swept {
+            eprintln!(
+                "helpdesk-doctor: {}: {}",
+                service.database,
+                ctx.secrets.redact(&e)
+            );
+        }
+    }
+}
+
+/// Restores one dump over the doctor's own session in one transaction (see
+/// `sql_stream`, which commits only when the row counts match the backup's): a
+/// foreign dump as an unprivileged role, given back and dropped afterwards
+/// whatever happened.
 async fn restore_one(
     ctx: &Context,
     via: Via,
     dir: &Path,
     service: &Service,
     entry: &DatabaseEntry,
+    foreign: bool,
 ) -> Result<(), Failure> {
+    let rolled_back = Failure::RolledBack;
     let file = entry
         .file
         .clone()
-        .ok_or_else(|| Failure::RolledBack("no dump file in the manifest".into()))?;
-    let opened =
-        manifest::open_entry(dir, &file).map_err(|e| Failure::RolledBack(e.to_string()))?;
-    let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
-    let reader = tokio::task::spawn_blocking(move || stream_dump(opened, &file, sender));
-    let args = ["-X", "-q", "-v", "ON_ERROR_STOP=1"];
-    let finished = pg_tool::run(ctx, via, service, "psql", &args, Some(receiver), |_| Ok(())).await;
-    let streamed = reader
+        .ok_or_else(|| rolled_back("no dump file in the manifest".into()))?;
+    let opened = manifest::open_entry(dir, &file).map_err(|e| rolled_back(e.to_string()))?;
+    let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
+    let admin = pg_session::admin(ctx, via, service)
         .await
-        .map_err(|e| Failure::RolledBack(e.to_string()))?;
-    let finished = finished.map_err(Failure::RolledBack)?;
-    if finished.exit_code != 0 {
-        return Err(Failure::RolledBack(format!(
-            "psql exited {}: {}",
-            finished.exit_code, finished.stderr
-        )));
-    }
-    match streamed {
-        Ok(Streamed::Committed) => {}
-        Ok(Streamed::ReceiverGone) => {
-            return Err(Failure::RolledBack("psql stopped reading the dump".into()));
-        }
-        Err(e) => return Err(Failure::RolledBack(e)),
-    }
-    let (_, tables) = pg_tool::describe(ctx, via, service)
-        .await
-        .map_err(Failure::CountsDiffer)?;
-    let differing = count_differences(&entry.tables, &tables);
-    if differing.is_empty() {
-        Ok(())
+        .map_err(|e| rolled_back(e.to_string()))?;
+    let (restorer, policy) = if foreign {
+        let restorer = Restorer::prepare(&admin, &service.database, &ctx.secrets, stall)
+            .await
+            .map_err(|e| rolled_back(e.to_string()))?;
+        (Some(restorer), sql_stream::Policy::Unprivileged)
     } else {
-        Err(Failure::CountsDiffer(differing.join(", ")))
+        (None, sql_stream::Policy::Owner)
+    };
+    let expected = sql_stream::Expected {
+        entry: &file,
+        tables: &entry.tables,
+    };
+    let restored = restore_as(
+        ctx,
+        via,
+        service,
+        restorer.as_ref(),
+        opened,
+        expected,
+        policy,
+    )
+    .await;
+    if let Some(restorer) = restorer {
+        restorer.drop(&admin, stall).await.map_err(|e| {
+            rolled_back(format!(
+                "{}; {e}",
+                restored.as_ref().err().map_or("restored", String::as_str)
+            ))
+        })?;
     }
+    restored.map_err(rolled_back)
 }
 
-pub(super) enum Streamed {
-    /// Every byte sent, validated and matched: `COMMIT` was sent.
-    Committed,
-    /// psql stopped reading (it failed): no `COMMIT` was sent.
-    ReceiverGone,
-}
-
-/// `BEGIN`, the decompressed dump checked on the way, and `COMMIT` only if the
-/// whole of it was valid and matched the manifest. Any error returns before
-/// `COMMIT`: dropping the sender ends psql's input and the server rolls back.
-pub(super) fn stream_dump(
-    file: std::fs::File,
-    entry: &manifest::FileEntry,
-    sender: mpsc::Sender<Vec<u8>>,
-) -> Result<Streamed, String> {
-    let send = |bytes: Vec<u8>| sender.blocking_send(bytes).is_ok();
-    if !send(b"BEGIN;\n".to_vec()) {
-        return Ok(Streamed::ReceiverGone);
-    }
-    let mut hashed = HashingReader::new(file.take(entry.size));
-    let mut check = DumpCheck::new(entry.max_raw_size());
-    {
-        let mut gzip = GzDecoder::new(&mut hashed);
-        loop {
-            let mut chunk = vec![0u8; 1 << 20];
-            let n = gzip
-                .read(&mut chunk)
-                .map_err(|e| format!("decompressing {}: {e}", entry.name))?;
-            if n == 0 {
-                break;
-            }
-            chunk.truncate(n);
-            check
-                .feed(&chunk)
-                .map_err(|e| format!("{}: {e}", entry.name))?;
-            if !send(chunk) {
-                return Ok(Streamed::ReceiverGone);
-            }
+/// The restore itself, in a session of its own that ends before the role is dropped.
+async fn restore_as(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+    restorer: Option<&Restorer>,
+    opened: std::fs::File,
+    expected: sql_stream::Expected<'_>,
+    policy: sql_stream::Policy,
+) -> Result<(), String> {
+    let password = match restorer {
+        Some(Restorer::OwnUser) | None => {
+            postgres::password(ctx, service)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "the password of {} cannot be read from {e}",
+                        service.database
+                    )
+                })?
+                .value
         }
-    }
-    check.finish().map_err(|e| format!("{}: {e}", entry.name))?;
-    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| e.to_string())?;
-    if hashed.finish() != entry.sha256 {
-        return Err(format!(
-            "{} changed since it was verified (sha256)",
-            entry.name
-        ));
-    }
-    if !send(b"COMMIT;\n".to_vec()) {
-        return Ok(Streamed::ReceiverGone);
-    }
-    Ok(Streamed::Committed)
-}
-
-/// "tickets has 3 rows, the backup 4" for every table whose count differs.
-pub(super) fn count_differences(
-    expected: &std::collections::BTreeMap<String, i64>,
-    actual: &[(String, i64)],
-) -> Vec<String> {
-    let mut differing: Vec<String> = actual
-        .iter()
-        .filter(|(t, n)| expected.get(t).is_some_and(|e| e != n))
-        .map(|(t, n)| format!("{t} has {n} rows, the backup {}", expected[t]))
-        .collect();
-    differing.extend(
-        expected
-            .keys()
-            .filter(|t| !actual.iter().any(|(a, _)| a == *t))
-            .map(|t| format!("{t} is missing")),
-    );
-    differing
+        Some(Restorer::Made { .. }) => None,
+    };
+    let own = Login {
+        user: &service.db_user,
+        password: password.as_deref(),
+        database: &service.database,
+    };
+    let login = match restorer {
+        Some(restorer) => restorer.login(own),
+        None => own,
+    };
+    let session = pg_session::connect(ctx, via, service, &login)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
+    sql_stream::restore(&session, opened, expected, policy, stall)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Starts the application containers again and waits until diagnose's health

@@ -27,6 +27,7 @@ mod logs;
 mod masking;
 mod prod_shaped;
 mod reports;
+mod restore_session;
 mod safety;
 mod stack;
 mod statuses;

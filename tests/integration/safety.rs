@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn make_backup(out: &Path, only: &str) -> PathBuf {
+pub(crate) fn make_backup(out: &Path, only: &str) -> PathBuf {
     let made = run(doctor().args(["backup", "--only", only, "--out"]).arg(out));
     assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
     std::fs::read_dir(out)
@@ -24,7 +24,7 @@ fn make_backup(out: &Path, only: &str) -> PathBuf {
         .expect("a backup directory")
 }
 
-fn read_manifest(dir: &Path) -> serde_json::Value {
+pub(crate) fn read_manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
@@ -43,7 +43,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 /// A copy of backup `dir` in `into` whose first dump is `edit`ed (decompressed),
 /// with the manifest's size, sha256 and raw size made to match: a backup that is
 /// intact but no longer signed by the doctor.
-fn edited_copy(dir: &Path, into: &Path, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> PathBuf {
+pub(crate) fn edited_copy(dir: &Path, into: &Path, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> PathBuf {
     let copy = into.join(dir.file_name().unwrap());
     std::fs::create_dir_all(&copy).unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -67,7 +67,7 @@ fn edited_copy(dir: &Path, into: &Path, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> Pa
 }
 
 /// `line` inserted after the dump's first `SET` statement.
-fn inject(line: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + '_ {
+pub(crate) fn inject(line: &str) -> impl Fn(Vec<u8>) -> Vec<u8> + '_ {
     move |dump| {
         let text = String::from_utf8(dump).unwrap();
         let at = text.find("\nSET ").unwrap() + 1;
@@ -83,7 +83,7 @@ fn started_at(container: &str) -> String {
     .to_string()
 }
 
-fn verify(dir: &Path, trust_foreign: bool) -> Run {
+pub(crate) fn verify(dir: &Path, trust_foreign: bool) -> Run {
     let mut command = doctor();
     command.args(["backup", "verify"]).arg(dir);
     if trust_foreign {
@@ -92,7 +92,7 @@ fn verify(dir: &Path, trust_foreign: bool) -> Run {
     run(&mut command)
 }
 
-fn restore(dir: &Path, extra: &[&str]) -> Run {
+pub(crate) fn restore(dir: &Path, extra: &[&str]) -> Run {
     run(doctor()
         .arg("restore")
         .arg(dir)

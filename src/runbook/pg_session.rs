@@ -1,0 +1,196 @@
+//! A runbook's own PostgreSQL session (never psql): with `--via docker` through
+//! the engine — an exec in the database container bridges its stdin/stdout to
+//! the server's socket, so no port needs to be published — and with
+//! `--via direct` over the published port. The password goes in the protocol's
+//! authentication exchange, never in argv or in the bridge's environment.
+
+use super::pg_tool::{DESCRIBE_SQL, Via, parse_description};
+use crate::deployment::{Context, EngineError, exec_stream, postgres};
+use crate::profile::Service;
+use std::time::Duration;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// The bridge: connects to the server's unix socket (`127.0.0.1:5432` when the
+/// socket is not there) and copies bytes both ways until either side closes.
+/// Perl is in every Debian-based postgres image (perl-base is essential; the
+/// postgresql packages need it); its text is an argument, never a shell line.
+const BRIDGE: &str = r#"use strict; use IO::Socket::UNIX; use IO::Socket::INET; use IO::Select;
+my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])
+  || IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 5432)
+  || die "helpdesk-doctor bridge: cannot reach the server on $ARGV[0] or 127.0.0.1:5432: $!\n";
+binmode STDIN; binmode STDOUT; binmode $s;
+my $sel = IO::Select->new(\*STDIN, $s);
+sub put { my ($h, $b) = @_; while (length $b) { my $w = syswrite($h, $b); die "helpdesk-doctor bridge: $!\n" unless defined $w; substr($b, 0, $w) = ''; } }
+while (my @ready = $sel->can_read) {
+  for my $h (@ready) {
+    my $n = sysread($h, my $b, 65536);
+    if (fileno($h) == fileno($s)) { exit 0 unless $n; put(\*STDOUT, $b); }
+    elsif (!$n) { $sel->remove(\*STDIN); shutdown($s, 1); }
+    else { put($s, $b); }
+  }
+}"#;
+const SOCKET: &str = "/var/run/postgresql/.s.PGSQL.5432";
+
+/// Who logs in, and to what.
+pub struct Login<'a> {
+    pub user: &'a str,
+    pub password: Option<&'a str>,
+    pub database: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("the password of {database} cannot be read from {reason}")]
+    Password { database: String, reason: String },
+    #[error(
+        "connecting to {database} through {container}: {reason}{bridge}; the bridge needs perl in \
+         the database container (every Debian-based postgres image has it), or use --via direct"
+    )]
+    Bridge {
+        database: String,
+        container: String,
+        reason: String,
+        bridge: String,
+    },
+    #[error("connecting to {database} on {host}:{port}: {reason}")]
+    Direct {
+        database: String,
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("connecting to {database}: no answer within {timeout:?}")]
+    Timeout { database: String, timeout: Duration },
+}
+
+/// A session as the service's own user (its password from the credentials).
+pub async fn admin(ctx: &Context, via: Via, service: &Service) -> Result<Client, SessionError> {
+    let password = postgres::password(ctx, service)
+        .await
+        .map_err(|e| SessionError::Password {
+            database: service.database.clone(),
+            reason: e.to_string(),
+        })?
+        .value;
+    let login = Login {
+        user: &service.db_user,
+        password: password.as_deref(),
+        database: &service.database,
+    };
+    connect(ctx, via, service, &login).await
+}
+
+/// A session as `login` to `service`'s database, the way `via` says.
+pub async fn connect(
+    ctx: &Context,
+    via: Via,
+    service: &Service,
+    login: &Login<'_>,
+) -> Result<Client, SessionError> {
+    match via {
+        Via::Docker => {
+            let docker = ctx.docker().await?;
+            in_container(docker, &service.container("db"), login, ctx.timeout).await
+        }
+        Via::Direct => direct(&ctx.profile.host, service.db_port, login, ctx.timeout).await,
+    }
+}
+
+fn config(login: &Login<'_>) -> Config {
+    let mut config = Config::new();
+    config
+        .user(login.user)
+        .dbname(login.database)
+        .application_name("helpdesk-doctor");
+    if let Some(password) = login.password {
+        config.password(password);
+    }
+    config
+}
+
+/// A session bridged through an exec in `container`.
+pub async fn in_container(
+    docker: &bollard::Docker,
+    container: &str,
+    login: &Login<'_>,
+    timeout: Duration,
+) -> Result<Client, SessionError> {
+    let (stream, stderr) =
+        exec_stream::start(docker, container, &["perl", "-e", BRIDGE, SOCKET], &[]).await?;
+    let config = config(login);
+    let connecting = config.connect_raw(stream, NoTls);
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(Ok((client, connection))) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Ok(Err(e)) => {
+            let said = stderr.text();
+            Err(SessionError::Bridge {
+                database: login.database.to_string(),
+                container: container.to_string(),
+                reason: reason(&e),
+                bridge: if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({said})")
+                },
+            })
+        }
+        Err(_) => Err(SessionError::Timeout {
+            database: login.database.to_string(),
+            timeout,
+        }),
+    }
+}
+
+/// A session over the published port.
+pub async fn direct(
+    host: &str,
+    port: u16,
+    login: &Login<'_>,
+    timeout: Duration,
+) -> Result<Client, SessionError> {
+    let mut config = config(login);
+    config.host(host).port(port).connect_timeout(timeout);
+    match tokio::time::timeout(timeout, config.connect(NoTls)).await {
+        Ok(Ok((client, connection))) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Ok(Err(e)) => Err(SessionError::Direct {
+            database: login.database.to_string(),
+            host: host.to_string(),
+            port,
+            reason: reason(&e),
+        }),
+        Err(_) => Err(SessionError::Timeout {
+            database: login.database.to_string(),
+            timeout,
+        }),
+    }
+}
+
+/// The server's message when there is one, else the error and its cause.
+pub fn reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// The server's version number and every public table's exact row count
+/// (`DESCRIBE_SQL`), over `client`.
+pub async fn describe(client: &Client) -> Result<(i64, Vec<(String, i64)>), String> {
+    let rows = client
+        .query(DESCRIBE_SQL, &[])
+        .await
+        .map_err(|e| format!("counting rows: {}", reason(&e)))?;
+    let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    parse_description(&lines.join("\n"))
+}
