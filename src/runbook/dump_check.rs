@@ -1,10 +1,13 @@
-//! Validates a plain-SQL dump as pg_dump's output before psql may see it: the
+//! Validates a plain-SQL dump as pg_dump's output before it may be restored: the
 //! header and the closing line, psql meta-commands limited to what pg_dump
 //! writes (`\restrict` / `\unrestrict`), only the statement kinds pg_dump
-//! writes, no `PROGRAM` in `COPY`, no transaction control. Quotes, comments,
-//! dollar quotes and COPY data are tracked the way psql's lexer does, so data
-//! is never mistaken for a command and a command never hides in what looks like
-//! data. Fed in chunks (constant memory); every error names its line.
+//! writes, no `PROGRAM` in `COPY`, no transaction control, and the settings that
+//! change how the rest is read (`standard_conforming_strings`, `client_encoding`…)
+//! only with pg_dump's own values. Quotes (E'', U&'', continued strings),
+//! comments, dollar quotes, numbers and COPY data are lexed the way PostgreSQL's
+//! scanner and psql's lexer do, so that wherever the check and PostgreSQL could
+//! disagree on where a string, a statement or a COPY block ends, the dump is
+//! refused instead. Fed in chunks (constant memory); every error names its line.
 
 const HEADER: &[u8] = b"-- PostgreSQL database dump";
 const FOOTER: &[u8] = b"-- PostgreSQL database dump complete";
@@ -26,8 +29,45 @@ const SELECTED_FUNCTIONS: &[&str] = &[
     "LOWRITE",
     "LO_CLOSE",
 ];
+/// The settings pg_dump writes with `SET`. Those that change how the statements
+/// after them are read or run are allowed only with pg_dump's own value
+/// (compared lower-cased, without punctuation, as PostgreSQL compares encoding
+/// names); any other setting is refused.
+const SETTINGS: &[(&str, Option<&[&str]>)] = &[
+    ("statement_timeout", None),
+    ("lock_timeout", None),
+    ("idle_in_transaction_session_timeout", None),
+    ("transaction_timeout", None),
+    ("check_function_bodies", None),
+    ("xmloption", None),
+    ("client_min_messages", None),
+    ("row_security", None),
+    ("default_tablespace", None),
+    ("default_table_access_method", None),
+    ("default_with_oids", None),
+    ("standard_conforming_strings", Some(&["on"])),
+    // Encodings whose multi-byte characters never hold an ASCII byte (a
+    // backslash or a quote): SJIS, BIG5, GBK, GB18030, UHC… are refused.
+    ("client_encoding", Some(&["utf8", "unicode", "sqlascii"])),
+    ("escape_string_warning", Some(&["off"])),
+    ("session_replication_role", Some(&["replica"])),
+];
+/// Settings an `ALTER DATABASE|ROLE|USER … SET` may not touch: they would change
+/// how the next session reads a dump.
+const GUARDED: &[&str] = &[
+    "STANDARD_CONFORMING_STRINGS",
+    "CLIENT_ENCODING",
+    "SESSION_REPLICATION_ROLE",
+    "SEARCH_PATH",
+    "BACKSLASH_QUOTE",
+    "ESCAPE_STRING_WARNING",
+];
 /// How many leading words of a statement are kept for its checks.
 const WORDS_KEPT: usize = 8;
+/// How many leading tokens of a statement are kept for its checks.
+const TOKENS_KEPT: usize = 16;
+/// The longest string or quoted name kept whole in a token.
+const LITERAL_KEPT: usize = 64;
 
 /// Why a dump is refused, with the line where it was seen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,13 +77,65 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// Where one piece of an accepted dump ends, in bytes from its start.
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// Just past the `;` that ends a statement.
+    Statement(u64),
+    /// Just past the line that ends COPY data (`\.`).
+    CopyEnd(u64),
+    /// Where a psql meta-command line (`\restrict`…) starts.
+    Meta(u64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Lexer {
     Normal,
     BlockComment(u32),
-    Quoted { escapes: bool },
+    Quoted {
+        escapes: bool,
+    },
+    /// Just past a string's closing quote: whitespace holding a newline, then a
+    /// quote, continues the same string (in the same escape mode).
+    QuoteStop {
+        escapes: bool,
+        newline: bool,
+        comment: bool,
+    },
     Identifier,
     Dollar(Vec<u8>),
+}
+
+/// A token of a statement, as far as its checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// A keyword or a name, upper-cased.
+    Word(String),
+    /// A "quoted name" (empty if longer than what is kept).
+    Quoted(String),
+    /// A string: `plain` when a standard '…' whose text is its value.
+    Str { plain: bool, text: String },
+    Number(String),
+    Punct(u8),
+}
+
+impl Token {
+    /// The value of a `SET`, compared as PostgreSQL compares encoding names.
+    fn setting_value(&self) -> Option<String> {
+        let text = match self {
+            Token::Word(word) => word,
+            Token::Quoted(text) | Token::Number(text) => text,
+            Token::Str { plain: true, text } => text,
+            _ => return None,
+        };
+        Some(
+            text.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        )
+    }
 }
 
 /// What is known of the statement being read.
@@ -53,22 +145,66 @@ struct Statement {
     count: usize,
     last_two: [String; 2],
     program: bool,
+    guarded: bool,
+    tokens: Vec<Token>,
+    token_count: usize,
     started_on: u64,
+    paren_depth: u32,
+    /// psql's `CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN … END` tracking:
+    /// a `;` inside it does not end the statement for psql.
+    identifiers: [u8; 4],
+    identifier_count: usize,
+    begin_depth: u32,
 }
 
 impl Statement {
     fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.token_count == 0
+    }
+
+    fn push_token(&mut self, token: Token) {
+        self.token_count += 1;
+        if self.tokens.len() < TOKENS_KEPT {
+            self.tokens.push(token);
+        }
     }
 
     fn push(&mut self, word: String) {
         if word == "PROGRAM" {
             self.program = true;
         }
+        if GUARDED.contains(&word.as_str()) {
+            self.guarded = true;
+        }
         self.count += 1;
         self.last_two = [std::mem::take(&mut self.last_two[1]), word.clone()];
         if self.words.len() < WORDS_KEPT {
-            self.words.push(word);
+            self.words.push(word.clone());
+        }
+        self.push_token(Token::Word(word));
+    }
+
+    /// psql's heuristic (psqlscan.l) for SQL-standard function bodies, on an
+    /// unquoted identifier or keyword.
+    fn track_begin(&mut self, word: &str) {
+        if matches!(word, "CREATE" | "FUNCTION" | "PROCEDURE" | "OR" | "REPLACE")
+            && self.identifier_count < self.identifiers.len()
+        {
+            self.identifiers[self.identifier_count] = word.as_bytes()[0].to_ascii_lowercase();
+        }
+        self.identifier_count += 1;
+        let ids = self.identifiers;
+        let routine = ids[0] == b'c'
+            && (ids[1] == b'f'
+                || ids[1] == b'p'
+                || (ids[1] == b'o' && ids[2] == b'r' && (ids[3] == b'f' || ids[3] == b'p')));
+        if routine && self.paren_depth == 0 {
+            match word {
+                "BEGIN" => self.begin_depth += 1,
+                "CASE" if self.begin_depth >= 1 => self.begin_depth += 1,
+                "END" => self.begin_depth = self.begin_depth.saturating_sub(1),
+                _ => {}
+            }
         }
     }
 }
@@ -78,12 +214,18 @@ pub struct DumpCheck {
     statement: Statement,
     line: Vec<u8>,
     line_number: u64,
+    /// Bytes before the line being read.
+    offset: u64,
+    line_start: u64,
     in_copy_data: bool,
     copy_line: Vec<u8>,
+    literal: Vec<u8>,
+    literal_long: bool,
     header_seen: bool,
     footer_seen: bool,
     bytes: u64,
     max_bytes: u64,
+    boundaries: Option<Vec<Boundary>>,
 }
 
 impl DumpCheck {
@@ -94,12 +236,39 @@ impl DumpCheck {
             statement: Statement::default(),
             line: Vec::new(),
             line_number: 0,
+            offset: 0,
+            line_start: 0,
             in_copy_data: false,
             copy_line: Vec::new(),
+            literal: Vec::new(),
+            literal_long: false,
             header_seen: false,
             footer_seen: false,
             bytes: 0,
             max_bytes,
+            boundaries: None,
+        }
+    }
+
+    /// A check that also records where each statement, COPY block and
+    /// meta-command ends (see [`DumpCheck::boundaries`]).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn recording(max_bytes: u64) -> DumpCheck {
+        DumpCheck {
+            boundaries: Some(Vec::new()),
+            ..DumpCheck::new(max_bytes)
+        }
+    }
+
+    /// The boundaries recorded so far (empty unless made by [`DumpCheck::recording`]).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn boundaries(&self) -> &[Boundary] {
+        self.boundaries.as_deref().unwrap_or(&[])
+    }
+
+    fn record(&mut self, boundary: Boundary) {
+        if let Some(boundaries) = &mut self.boundaries {
+            boundaries.push(boundary);
         }
     }
 
@@ -114,7 +283,7 @@ impl DumpCheck {
         let mut rest = chunk;
         while !rest.is_empty() {
             if self.in_copy_data {
-                rest = self.copy_data(rest);
+                rest = self.copy_data(rest)?;
                 continue;
             }
             let end = memchr::memchr(b'\n', rest);
@@ -127,6 +296,8 @@ impl DumpCheck {
             rest = &rest[end + 1..];
             self.line_number += 1;
             let line = std::mem::take(&mut self.line);
+            self.line_start = self.offset;
+            self.offset += line.len() as u64 + 1;
             self.sql_line(&line)?;
         }
         Ok(())
@@ -134,6 +305,11 @@ impl DumpCheck {
 
     /// The end of the dump: it must be complete, with nothing left open.
     pub fn finish(mut self) -> Result<(), Rejected> {
+        self.end()
+    }
+
+    /// [`DumpCheck::finish`], keeping the check (and what it recorded).
+    pub fn end(&mut self) -> Result<(), Rejected> {
         if self.bytes == 0 {
             return Err(self.reject("the dump is empty".into()));
         }
@@ -143,9 +319,13 @@ impl DumpCheck {
         if !self.line.is_empty() {
             self.line_number += 1;
             let line = std::mem::take(&mut self.line);
+            self.line_start = self.offset;
+            self.offset += line.len() as u64;
             self.sql_line(&line)?;
         }
-        if self.lexer != Lexer::Normal || !self.statement.is_empty() {
+        if !matches!(self.lexer, Lexer::Normal | Lexer::QuoteStop { .. })
+            || !self.statement.is_empty()
+        {
             return Err(self.reject("the dump ends inside a statement (truncated)".into()));
         }
         if !self.footer_seen {
@@ -164,37 +344,48 @@ impl DumpCheck {
         }
     }
 
-    /// COPY data is passed through unread until the line `\.`: only each line's
-    /// first bytes are looked at (newlines found with memchr). Returns what follows.
-    fn copy_data<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+    /// COPY data is passed through unread until the line `\.` (or `\.` and CR,
+    /// which psql takes as the end too): only each line's first bytes are looked
+    /// at (newlines found with memchr). A NUL byte is refused: psql reads data
+    /// lines with `fgets` and `strlen`, so a NUL would hide the next end marker
+    /// from psql but not from this check. Returns what follows.
+    fn copy_data<'a>(&mut self, data: &'a [u8]) -> Result<&'a [u8], Rejected> {
         let mut rest = data;
         while let Some(end) = memchr::memchr(b'\n', rest) {
             let (line, after) = (&rest[..end], &rest[end + 1..]);
-            self.remember_copy_start(line);
             self.line_number += 1;
-            let ended = self.copy_line == b"\\.";
+            self.data_bytes(line)?;
+            self.offset += line.len() as u64 + 1;
+            let ended = matches!(self.copy_line.as_slice(), b"\\." | b"\\.\r");
             self.copy_line.clear();
             rest = after;
             if ended {
                 self.in_copy_data = false;
-                return rest;
+                self.record(Boundary::CopyEnd(self.offset));
+                return Ok(rest);
             }
         }
-        self.remember_copy_start(rest);
-        &[]
+        self.data_bytes(rest)?;
+        self.offset += rest.len() as u64;
+        Ok(&[])
     }
 
-    /// Keeps the first 3 bytes of the COPY line being read (enough to tell `\.`).
-    fn remember_copy_start(&mut self, bytes: &[u8]) {
-        let wanted = 3usize.saturating_sub(self.copy_line.len()).min(bytes.len());
+    /// Keeps the first 4 bytes of the COPY line being read (enough to tell `\.`
+    /// and `\.` CR from longer lines); refuses a NUL.
+    fn data_bytes(&mut self, bytes: &[u8]) -> Result<(), Rejected> {
+        if memchr::memchr(0, bytes).is_some() {
+            return Err(self.reject("a NUL byte in COPY data (not pg_dump output)".into()));
+        }
+        let wanted = 4usize.saturating_sub(self.copy_line.len()).min(bytes.len());
         self.copy_line.extend_from_slice(&bytes[..wanted]);
+        Ok(())
     }
 
     fn sql_line(&mut self, line: &[u8]) -> Result<(), Rejected> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.contains(&0) {
             return Err(self.reject("a NUL byte (not pg_dump output)".into()));
         }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !self.header_seen {
             if line == HEADER {
                 self.header_seen = true;
@@ -213,6 +404,7 @@ impl DumpCheck {
                 return Ok(());
             }
             if line.first() == Some(&b'\\') {
+                self.record(Boundary::Meta(self.line_start));
                 return self.meta_command(line);
             }
         }
@@ -257,20 +449,41 @@ impl DumpCheck {
                     }
                 }
                 Lexer::Quoted { escapes } => {
-                    if *escapes && byte == b'\\' {
+                    let escapes = *escapes;
+                    if escapes && byte == b'\\' {
+                        self.keep_literal(&line[i..(i + 2).min(line.len())]);
                         i += 1;
                     } else if byte == b'\'' {
-                        self.lexer = Lexer::Normal;
+                        self.end_literal(Some(escapes));
+                        self.lexer = Lexer::QuoteStop {
+                            escapes,
+                            newline: false,
+                            comment: false,
+                        };
+                    } else {
+                        self.keep_literal(&line[i..=i]);
+                    }
+                }
+                Lexer::QuoteStop { .. } => {
+                    if !self.quote_stop(line, &mut i)? {
+                        continue;
                     }
                 }
                 Lexer::Identifier => {
                     if byte == b'"' {
+                        self.end_literal(None);
                         self.lexer = Lexer::Normal;
+                    } else {
+                        self.keep_literal(&line[i..=i]);
                     }
                 }
                 Lexer::Dollar(tag) => {
                     if line[i..].starts_with(tag) {
                         i += tag.len() - 1;
+                        self.statement.push_token(Token::Str {
+                            plain: false,
+                            text: String::new(),
+                        });
                         self.lexer = Lexer::Normal;
                     }
                 }
@@ -284,61 +497,257 @@ impl DumpCheck {
             }
             i += 1;
         }
+        // The line's end is a newline: a string may now be continued.
+        if let Lexer::QuoteStop {
+            newline, comment, ..
+        } = &mut self.lexer
+        {
+            *newline = true;
+            *comment = false;
+        }
         Ok(())
+    }
+
+    /// One byte after a closing quote (PostgreSQL's `xqs` state): returns false
+    /// when the byte is to be read again as SQL.
+    fn quote_stop(&mut self, line: &[u8], i: &mut usize) -> Result<bool, Rejected> {
+        let Lexer::QuoteStop {
+            escapes,
+            newline,
+            comment,
+        } = &mut self.lexer
+        else {
+            return Ok(false);
+        };
+        let byte = line[*i];
+        match byte {
+            b'\r' => {
+                *newline = true;
+                *comment = false;
+            }
+            _ if *comment => {}
+            b' ' | b'\t' | b'\x0c' => {}
+            0x0b => {
+                return Err(self.reject(
+                    "a vertical tab after a string (PostgreSQL versions read it differently)"
+                        .into(),
+                ));
+            }
+            b'-' if *newline && line.get(*i + 1) == Some(&b'-') => {
+                *comment = true;
+                *i += 1;
+            }
+            b'\'' if *newline => {
+                self.lexer = Lexer::Quoted { escapes: *escapes };
+            }
+            _ => {
+                self.lexer = Lexer::Normal;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn keep_literal(&mut self, bytes: &[u8]) {
+        if self.literal.len() + bytes.len() > LITERAL_KEPT {
+            self.literal_long = true;
+        } else {
+            self.literal.extend_from_slice(bytes);
+        }
+    }
+
+    /// The end of a string (`escapes` given) or of a quoted name (`None`).
+    fn end_literal(&mut self, escapes: Option<bool>) {
+        let text = if self.literal_long {
+            "\u{fffd}".to_string()
+        } else {
+            String::from_utf8_lossy(&self.literal).into_owned()
+        };
+        self.literal.clear();
+        self.literal_long = false;
+        match escapes {
+            Some(escapes) => self.statement.push_token(Token::Str {
+                plain: !escapes,
+                text,
+            }),
+            None => {
+                if GUARDED.contains(&text.to_ascii_uppercase().as_str()) {
+                    self.statement.guarded = true;
+                }
+                self.statement.push_token(Token::Quoted(text));
+            }
+        }
+    }
+
+    /// Opens a string whose body starts at `next`.
+    fn open_string(&mut self, escapes: bool, next: usize) -> usize {
+        self.literal.clear();
+        self.literal_long = false;
+        self.lexer = Lexer::Quoted { escapes };
+        next
     }
 
     /// One token of SQL outside quotes and comments, from `line[i]`; returns where the next starts.
     fn normal(&mut self, line: &[u8], i: usize) -> Result<usize, Rejected> {
         let byte = line[i];
         let rest = &line[i..];
+        let next = line.get(i + 1).copied();
         if self.statement.is_empty() && !byte.is_ascii_whitespace() {
             self.statement.started_on = self.line_number;
         }
         if rest.starts_with(b"--") {
-            return Ok(line.len());
+            // A comment ends at a CR as at a newline.
+            return Ok(memchr::memchr(b'\r', rest).map_or(line.len(), |cr| i + cr + 1));
         }
         if rest.starts_with(b"/*") {
             self.lexer = Lexer::BlockComment(1);
             return Ok(i + 2);
         }
-        let after_word = i > 0 && is_word_byte(line[i - 1]);
         match byte {
-            b'\'' => {
-                let escapes = i > 0
-                    && matches!(line[i - 1], b'E' | b'e')
-                    && !(i > 1 && is_word_byte(line[i - 2]));
-                self.lexer = Lexer::Quoted { escapes };
-                Ok(i + 1)
+            b'\'' => Ok(self.open_string(false, i + 1)),
+            b'E' | b'e' if next == Some(b'\'') => Ok(self.open_string(true, i + 2)),
+            b'B' | b'b' | b'X' | b'x' | b'N' | b'n' if next == Some(b'\'') => {
+                Ok(self.open_string(false, i + 2))
             }
-            b'"' => {
-                self.lexer = Lexer::Identifier;
-                self.statement.push("\"".into());
-                Ok(i + 1)
-            }
-            b'$' if !after_word => match dollar_tag(rest) {
-                Some(tag) => {
-                    let next = i + tag.len();
-                    self.lexer = Lexer::Dollar(tag);
-                    Ok(next)
+            b'U' | b'u' if next == Some(b'&') && matches!(line.get(i + 2), Some(b'\'' | b'"')) => {
+                if line[i + 2] == b'\'' {
+                    Ok(self.open_string(false, i + 3))
+                } else {
+                    Ok(self.open_identifier(i + 3))
                 }
-                None => Ok(i + 1),
-            },
+            }
+            b'"' => Ok(self.open_identifier(i + 1)),
+            b'$' => self.dollar(line, i),
+            b'0'..=b'9' => self.number(line, i),
+            b'.' if next.is_some_and(|b| b.is_ascii_digit()) => self.number(line, i),
+            b':' => self.colon(line, i),
             b'\\' => Err(self.reject(format!(
                 "psql meta-command inside a statement: {:?}",
                 truncate(&String::from_utf8_lossy(rest))
             ))),
+            b'(' | b')' => {
+                let depth = &mut self.statement.paren_depth;
+                *depth = if byte == b'(' {
+                    *depth + 1
+                } else {
+                    depth.saturating_sub(1)
+                };
+                self.statement.push_token(Token::Punct(byte));
+                Ok(i + 1)
+            }
             b';' => {
+                self.semicolon(i)?;
                 self.end_statement(&line[i + 1..])?;
                 Ok(i + 1)
             }
-            b if is_word_start(b) && !after_word => {
+            b if is_word_start(b) => {
                 let end = line[i..]
                     .iter()
                     .position(|&b| !is_word_byte(b))
                     .map_or(line.len(), |n| i + n);
                 let word = String::from_utf8_lossy(&line[i..end]).to_ascii_uppercase();
+                self.statement.track_begin(&word);
                 self.statement.push(word);
                 Ok(end)
+            }
+            b if b.is_ascii_whitespace() || b == 0x0b => Ok(i + 1),
+            _ => {
+                self.statement.push_token(Token::Punct(byte));
+                Ok(i + 1)
+            }
+        }
+    }
+
+    fn open_identifier(&mut self, next: usize) -> usize {
+        self.literal.clear();
+        self.literal_long = false;
+        self.lexer = Lexer::Identifier;
+        self.statement.push("\"".into());
+        next
+    }
+
+    /// A `;` ends the statement only where psql's lexer ends it too: not inside
+    /// parentheses, not inside a `BEGIN … END` function body.
+    fn semicolon(&mut self, i: usize) -> Result<(), Rejected> {
+        let statement = &self.statement;
+        if statement.paren_depth > 0 || statement.begin_depth > 0 {
+            return Err(Rejected {
+                line: statement.started_on.max(1),
+                reason: "a ';' inside parentheses or a BEGIN … END body: psql and the server \
+                         would split this statement differently"
+                    .into(),
+            });
+        }
+        self.record(Boundary::Statement(self.line_start + i as u64 + 1));
+        Ok(())
+    }
+
+    /// `$tag$` opens a dollar quote; `$1` is a parameter; a lone `$` is itself.
+    fn dollar(&mut self, line: &[u8], i: usize) -> Result<usize, Rejected> {
+        if let Some(tag) = dollar_tag(&line[i..]) {
+            let next = i + tag.len();
+            self.lexer = Lexer::Dollar(tag);
+            return Ok(next);
+        }
+        let digits = line[i + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.statement.push_token(Token::Punct(b'$'));
+        if digits == 0 {
+            return Ok(i + 1);
+        }
+        self.no_junk(line, i + 1 + digits)
+    }
+
+    /// A number (`12`, `1.5`, `.5`, `1e-3`); one followed by a letter, `_` or
+    /// `$` is refused: PostgreSQL versions read `1e'…'` or `1$a$` differently.
+    fn number(&mut self, line: &[u8], i: usize) -> Result<usize, Rejected> {
+        let digits_from = |at: usize| {
+            at + line[at.min(line.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let mut end = digits_from(i);
+        if line.get(end) == Some(&b'.') && line.get(end + 1) != Some(&b'.') {
+            end = digits_from(end + 1);
+        }
+        if matches!(line.get(end), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(line.get(end + 1), Some(b'+' | b'-')));
+            if line.get(end + 1 + sign).is_some_and(u8::is_ascii_digit) {
+                end = digits_from(end + 1 + sign);
+            }
+        }
+        let text = String::from_utf8_lossy(&line[i..end]).into_owned();
+        self.statement.push_token(Token::Number(text));
+        self.no_junk(line, end)
+    }
+
+    fn no_junk(&self, line: &[u8], end: usize) -> Result<usize, Rejected> {
+        if line.get(end).is_some_and(|&b| is_word_byte(b)) {
+            return Err(self.reject(
+                "a number followed by a letter, '_' or '$' (trailing junk PostgreSQL versions read differently)"
+                    .into(),
+            ));
+        }
+        Ok(end)
+    }
+
+    /// `::` is a cast; `:name`, `:'name'`, `:"name"` and `:{?name}` are psql
+    /// variables, substituted by psql before the server sees them: refused.
+    fn colon(&mut self, line: &[u8], i: usize) -> Result<usize, Rejected> {
+        self.statement.push_token(Token::Punct(b':'));
+        match line.get(i + 1) {
+            Some(b':') => {
+                self.statement.push_token(Token::Punct(b':'));
+                Ok(i + 2)
+            }
+            Some(&b) if is_word_start(b) || matches!(b, b'\'' | b'"' | b'{') => {
+                Err(self.reject(format!(
+                    "psql variable {:?}: a dump uses none",
+                    truncate(&String::from_utf8_lossy(&line[i..]))
+                )))
             }
             _ => Ok(i + 1),
         }
@@ -372,27 +781,110 @@ impl DumpCheck {
                 self.in_copy_data = true;
                 self.copy_line.clear();
             }
-            "SELECT" => {
-                let function = statement.words.get(2).map(String::as_str).unwrap_or("");
-                let plain_call = statement.count <= WORDS_KEPT
-                    && second == "PG_CATALOG"
-                    && SELECTED_FUNCTIONS.contains(&function)
-                    && statement.words[3..]
-                        .iter()
-                        .all(|w| w == "TRUE" || w == "FALSE");
-                if !plain_call {
-                    return refuse(
-                        "SELECT that is not one of pg_dump's pg_catalog calls (set_config, setval, lo_*)"
-                            .into(),
-                    );
-                }
+            "SELECT" => select(&statement).or_else(refuse)?,
+            "SET" => set(&statement).or_else(refuse)?,
+            "ALTER" if second == "SYSTEM" => {
+                return refuse("ALTER SYSTEM: pg_dump writes none".into());
             }
-            "SET" if second == "STANDARD_CONFORMING_STRINGS" && statement.last_two[1] != "ON" => {
-                return refuse("standard_conforming_strings must stay on".into());
+            "ALTER" if matches!(second, "DATABASE" | "ROLE" | "USER" | "GROUP") && statement.guarded => {
+                return refuse(format!(
+                    "ALTER {second} … SET of a setting that changes how dumps are read: refused"
+                ));
             }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A pg_dump `SELECT`: one of its pg_catalog calls; `set_config` only as
+/// pg_dump calls it, `set_config('search_path', '', false)`.
+fn select(statement: &Statement) -> Result<(), String> {
+    let second = statement.words.get(1).map(String::as_str).unwrap_or("");
+    let function = statement.words.get(2).map(String::as_str).unwrap_or("");
+    let plain_call = statement.count <= WORDS_KEPT
+        && second == "PG_CATALOG"
+        && SELECTED_FUNCTIONS.contains(&function)
+        && statement.words[3..]
+            .iter()
+            .all(|w| w == "TRUE" || w == "FALSE");
+    if !plain_call {
+        return Err(
+            "SELECT that is not one of pg_dump's pg_catalog calls (set_config, setval, lo_*)"
+                .into(),
+        );
+    }
+    if function == "SET_CONFIG" && statement.tokens != set_config_search_path() {
+        return Err(
+            "set_config other than pg_dump's set_config('search_path', '', false): refused".into(),
+        );
+    }
+    Ok(())
+}
+
+fn set_config_search_path() -> Vec<Token> {
+    let word = |w: &str| Token::Word(w.into());
+    let plain = |t: &str| Token::Str {
+        plain: true,
+        text: t.into(),
+    };
+    vec![
+        word("SELECT"),
+        word("PG_CATALOG"),
+        Token::Punct(b'.'),
+        word("SET_CONFIG"),
+        Token::Punct(b'('),
+        plain("search_path"),
+        Token::Punct(b','),
+        plain(""),
+        Token::Punct(b','),
+        word("FALSE"),
+        Token::Punct(b')'),
+    ]
+}
+
+/// A pg_dump `SET`: a setting pg_dump writes, and for those that change how the
+/// rest is read or run, pg_dump's own value (`SET ROLE` / `SET SESSION
+/// AUTHORIZATION`, which pg_dump writes with `--role` and
+/// `--use-set-session-authorization`, are left to the server's privileges).
+fn set(statement: &Statement) -> Result<(), String> {
+    let mut rest = &statement.tokens[1..];
+    if let Some(Token::Word(scope)) = rest.first()
+        && (scope == "SESSION" || scope == "LOCAL")
+    {
+        rest = &rest[1..];
+    }
+    let name = match rest.first() {
+        Some(Token::Word(word)) if word == "ROLE" || word == "AUTHORIZATION" => return Ok(()),
+        Some(Token::Word(word)) => word.to_ascii_lowercase(),
+        Some(Token::Quoted(name)) => name.clone(),
+        _ => return Err("SET of something pg_dump never sets".into()),
+    };
+    let Some((_, allowed)) = SETTINGS.iter().find(|(known, _)| *known == name) else {
+        return Err(format!(
+            "SET {}: pg_dump sets no such setting",
+            truncate(&name)
+        ));
+    };
+    let Some(allowed) = allowed else {
+        return Ok(());
+    };
+    let value = match &rest[1..] {
+        [Token::Punct(b'='), value] => Some(value),
+        [Token::Word(to), value] if to == "TO" => Some(value),
+        _ => None,
+    };
+    let value = value.and_then(Token::setting_value);
+    match value {
+        Some(value)
+            if statement.token_count <= TOKENS_KEPT && allowed.contains(&value.as_str()) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "SET {name} other than pg_dump's {name} = {}: refused",
+            allowed[0]
+        )),
     }
 }
 
