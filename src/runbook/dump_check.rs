@@ -115,7 +115,10 @@ enum Token {
     /// A "quoted name" (empty if longer than what is kept).
     Quoted(String),
     /// A string: `plain` when a standard '…' whose text is its value.
-    Str { plain: bool, text: String },
+    Str {
+        plain: bool,
+        text: String,
+    },
     Number(String),
     Punct(u8),
 }
@@ -164,6 +167,12 @@ impl Statement {
 
     fn push_token(&mut self, token: Token) {
         self.token_count += 1;
+        // The last two tokens, as words (anything else as an empty word).
+        let word = match &token {
+            Token::Word(word) => word.clone(),
+            _ => String::new(),
+        };
+        self.last_two = [std::mem::take(&mut self.last_two[1]), word];
         if self.tokens.len() < TOKENS_KEPT {
             self.tokens.push(token);
         }
@@ -177,7 +186,6 @@ impl Statement {
             self.guarded = true;
         }
         self.count += 1;
-        self.last_two = [std::mem::take(&mut self.last_two[1]), word.clone()];
         if self.words.len() < WORDS_KEPT {
             self.words.push(word.clone());
         }
@@ -756,11 +764,14 @@ impl DumpCheck {
     /// Judges the statement that `;` just ended; `rest` is what follows on its line.
     fn end_statement(&mut self, rest: &[u8]) -> Result<(), Rejected> {
         let statement = std::mem::take(&mut self.statement);
-        let Some(first) = statement.words.first() else {
-            return Ok(());
-        };
         let line = statement.started_on;
         let refuse = |reason: String| Err(Rejected { line, reason });
+        let first = match statement.tokens.first() {
+            None => return Ok(()),
+            Some(Token::Word(first)) => first,
+            // The server would refuse it, and psql would then read COPY data as SQL.
+            Some(_) => return refuse("a statement that does not start with a keyword".into()),
+        };
         if !STATEMENTS.contains(&first.as_str()) {
             return refuse(format!(
                 "{first} statement: pg_dump writes no such statement (transaction control, DO, CALL, LOAD… are refused)"
@@ -786,7 +797,10 @@ impl DumpCheck {
             "ALTER" if second == "SYSTEM" => {
                 return refuse("ALTER SYSTEM: pg_dump writes none".into());
             }
-            "ALTER" if matches!(second, "DATABASE" | "ROLE" | "USER" | "GROUP") && statement.guarded => {
+            "ALTER"
+                if matches!(second, "DATABASE" | "ROLE" | "USER" | "GROUP")
+                    && statement.guarded =>
+            {
                 return refuse(format!(
                     "ALTER {second} … SET of a setting that changes how dumps are read: refused"
                 ));
@@ -1008,3 +1022,8 @@ mod tests {
         check(&with("COMMENT ON TABLE t IS E'a\\'; \\\\! id';")).unwrap();
     }
 }
+
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+pub mod oracle;
