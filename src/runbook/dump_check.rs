@@ -1021,6 +1021,121 @@ mod tests {
         // In an E'' string \' does escape, so the same text stays inside the string.
         check(&with("COMMENT ON TABLE t IS E'a\\'; \\\\! id';")).unwrap();
     }
+
+    #[test]
+    fn settings_that_change_how_a_dump_is_read_keep_pg_dumps_values() {
+        for bad in [
+            "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);",
+            "SET SESSION standard_conforming_strings TO 'off';",
+            "SET LOCAL standard_conforming_strings = off;",
+            "SET \"standard_conforming_strings\" = off;",
+            "SET client_encoding = 'SJIS';",
+            "SET client_encoding TO BIG5;",
+            "SET NAMES 'GBK';",
+            "SELECT pg_catalog.set_config('client_encoding', 'GB18030', false);",
+            "SET session_replication_role = origin;",
+            "SET search_path = evil, pg_catalog;",
+            "SET SCHEMA 'evil';",
+            "SELECT pg_catalog.set_config('search_path', 'evil', false);",
+            "SELECT pg_catalog.set_config('search_path', '', true);",
+            "SET backslash_quote = on;",
+            "ALTER DATABASE d SET standard_conforming_strings = off;",
+            "ALTER ROLE r SET client_encoding = 'UHC';",
+            "ALTER SYSTEM SET archive_command = 'touch /tmp/p';",
+        ] {
+            assert_eq!(rejected_at(&with(bad)), 9, "{bad}");
+        }
+        for good in [
+            "SET client_encoding = 'SQL_ASCII';",
+            "SET client_encoding = 'utf-8';",
+            "SET standard_conforming_strings TO on;",
+            "SET session_replication_role = replica;",
+            "SET default_tablespace = fast;",
+            "SET ROLE owner;",
+            "SET SESSION AUTHORIZATION 'owner';",
+            "ALTER FUNCTION public.f() SET search_path TO 'public';",
+        ] {
+            check(&with(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+    }
+
+    #[test]
+    fn strings_and_comments_end_where_postgresql_ends_them() {
+        for bad in [
+            // A comment ends at a CR: what follows is SQL (or a meta-command).
+            "-- comment\rSELECT evil();",
+            "-- comment\r\\! id",
+            // A string continued on the next line keeps its E'' escapes.
+            "COMMENT ON TABLE t IS E'x'\n'\\'' \\! id';",
+            // `$` is not part of a name: E'' after it is an escape string.
+            "COMMENT ON TABLE t IS $E'\\'' \\! id';",
+            // A number then `$a$` or `E'`: versions of PostgreSQL disagree.
+            "COMMENT ON TABLE t IS 1$a$'$a$ \\! id';",
+            "COMMENT ON TABLE t IS 1E'\\'' \\! id';",
+            "COMMENT ON TABLE t IS $1$a$'$a$ \\! id';",
+            // psql substitutes its variables before the server reads them.
+            "COMMENT ON TABLE t IS :'DBNAME';",
+            "COMMENT ON TABLE t IS :DBNAME;",
+            // psql does not end a statement inside parentheses or a BEGIN body.
+            "SELECT pg_catalog.setval('s', (1;\nDO $$BEGIN END$$;\n), true);",
+            "CREATE FUNCTION public.begin() RETURNS integer LANGUAGE sql AS $$select 1$$;",
+            // The server would refuse it, and psql would read the COPY data as SQL.
+            "$ COPY public.t (id) FROM stdin;\n\\! id\n\\.",
+            "COPY public.t (id) FROM $stdin;\n\\! id\n\\.",
+            // A vertical tab after a string: whitespace for PostgreSQL 16, not 15.
+            "COMMENT ON TABLE t IS 'a'\x0b\n'b';",
+        ] {
+            assert!(check(&with(bad)).is_err(), "{bad:?}");
+        }
+        for good in [
+            "COMMENT ON TABLE t IS E'x'\n'\\\\'' \\! id';",
+            "COMMENT ON TABLE t IS U&'!0041' UESCAPE '!';",
+            "COMMENT ON TABLE t IS 'a' -- one\n-- two\n'b';",
+            "CREATE VIEW v AS SELECT (1.5e3 + .5 + 1e-3)::numeric AS n, a[1:2] FROM t;",
+            "CREATE TABLE \"$x$\" (\"a\"\"b;\" integer, c$d integer);",
+            "COMMENT ON TABLE t IS $a$ $b$ ' $a$;",
+        ] {
+            check(&with(good)).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn copy_data_ends_where_psql_ends_it() {
+        let copy = "COPY public.t (id, body) FROM stdin;\n";
+        // psql ends COPY data at `\.` CR LF: the meta-commands after it run.
+        let attack = GOOD.replace(
+            copy,
+            &format!("{copy}0\tx\r\n\\.\r\n\\unrestrict abc123\r\n\\! id\r\n\\restrict abc123\r\n\\.\n{copy}"),
+        );
+        assert!(check(&attack).unwrap_err().reason.contains("meta-command"));
+        // A dump with CRLF line ends is read as psql reads it.
+        check(&GOOD.replace('\n', "\r\n")).unwrap();
+        // A NUL hides the next line from psql's end-marker test.
+        let nul = GOOD.replace(
+            copy,
+            &format!("{copy}0\tx\0\n\\.\nCOMMENT ON TABLE t IS '\n"),
+        );
+        assert!(check(&nul).unwrap_err().reason.contains("NUL"));
+        // `\.` with more on its line is data, for psql as for the check.
+        check(&GOOD.replace(copy, &format!("{copy}\\.x\n\\. \n"))).unwrap();
+    }
+
+    #[test]
+    fn boundaries_are_recorded_where_pieces_end() {
+        let text = "--\n-- PostgreSQL database dump\n--\n\\restrict k\nSET row_security = off;\nCOPY t FROM stdin;\n1\n\\.\n";
+        let mut check = DumpCheck::recording(1 << 20);
+        check.feed(text.as_bytes()).unwrap();
+        let after = |s: &str| (text.find(s).unwrap() + s.len()) as u64;
+        assert_eq!(
+            check.boundaries(),
+            [
+                Boundary::Meta(after("--\n-- PostgreSQL database dump\n--\n")),
+                Boundary::Statement(after("SET row_security = off;")),
+                Boundary::Statement(after("FROM stdin;")),
+                Boundary::CopyEnd(text.len() as u64),
+            ]
+        );
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ COPY public.t (id) FROM stdin;
 \unrestrict abc123
 \! id
 \restrict abc123
+\.
 
 --
 -- PostgreSQL database dump complete

@@ -16,7 +16,9 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);
-COMMENT ON TABLE public.t IS 'x\'; COPY (SELECT 1) TO PROGRAM ''touch /tmp/p''; -- ';
+COMMENT ON TABLE public.t IS 'a\'';
+COPY (SELECT 1) TO PROGRAM $$touch /tmp/p$$;
+-- ';
 
 --
 -- PostgreSQL database dump complete

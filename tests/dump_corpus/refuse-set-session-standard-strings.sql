@@ -16,7 +16,9 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 SET SESSION standard_conforming_strings TO 'off';
-COMMENT ON TABLE public.t IS 'x\'; \! id; -- ';
+COMMENT ON TABLE public.t IS 'a\'';
+COPY (SELECT 1) TO PROGRAM $$touch /tmp/p$$;
+-- ';
 
 --
 -- PostgreSQL database dump complete
