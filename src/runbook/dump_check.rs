@@ -185,11 +185,17 @@ impl Statement {
         if GUARDED.contains(&word.as_str()) {
             self.guarded = true;
         }
+        self.push_word(word.clone());
+        self.push_token(Token::Word(word));
+    }
+
+    /// A word for the checks on words only (`"` for a quoted name, so that a
+    /// `SELECT pg_catalog."f"()` is no plain call).
+    fn push_word(&mut self, word: String) {
         self.count += 1;
         if self.words.len() < WORDS_KEPT {
-            self.words.push(word.clone());
+            self.words.push(word);
         }
-        self.push_token(Token::Word(word));
     }
 
     /// psql's heuristic (psqlscan.l) for SQL-standard function bodies, on an
@@ -670,7 +676,7 @@ impl DumpCheck {
         self.literal.clear();
         self.literal_long = false;
         self.lexer = Lexer::Identifier;
-        self.statement.push("\"".into());
+        self.statement.push_word("\"".into());
         next
     }
 
@@ -1138,7 +1144,10 @@ mod tests {
     }
 }
 
+// Explicit paths: the integration tests compile this file in too (tests/integration/runbook.rs).
 #[cfg(test)]
+#[path = "dump_check/differential.rs"]
 mod differential;
 #[cfg(test)]
+#[path = "dump_check/oracle.rs"]
 pub mod oracle;

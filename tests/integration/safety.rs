@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn make_backup(out: &Path, only: &str) -> PathBuf {
+pub fn make_backup(out: &Path, only: &str) -> PathBuf {
     let made = run(doctor().args(["backup", "--only", only, "--out"]).arg(out));
     assert_eq!(made.code, 0, "{}{}", made.stdout, made.stderr);
     std::fs::read_dir(out)
@@ -34,7 +34,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut text = Vec::new();
     GzDecoder::new(bytes).read_to_end(&mut text).unwrap();
     text
@@ -43,7 +43,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 /// A copy of backup `dir` in `into` whose first dump is `edit`ed (decompressed),
 /// with the manifest's size, sha256 and raw size made to match: a backup that is
 /// intact but no longer signed by the doctor.
-fn edited_copy(dir: &Path, into: &Path, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> PathBuf {
+pub fn edited_copy(dir: &Path, into: &Path, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> PathBuf {
     let copy = into.join(dir.file_name().unwrap());
     std::fs::create_dir_all(&copy).unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -83,7 +83,7 @@ fn started_at(container: &str) -> String {
     .to_string()
 }
 
-fn verify(dir: &Path, trust_foreign: bool) -> Run {
+pub fn verify(dir: &Path, trust_foreign: bool) -> Run {
     let mut command = doctor();
     command.args(["backup", "verify"]).arg(dir);
     if trust_foreign {
