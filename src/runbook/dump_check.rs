@@ -146,7 +146,9 @@ impl Token {
 struct Statement {
     words: Vec<String>,
     count: usize,
-    last_two: [String; 2],
+    /// The last token was the word FROM; the last two are FROM STDIN.
+    after_from: bool,
+    ends_from_stdin: bool,
     program: bool,
     guarded: bool,
     tokens: Vec<Token>,
@@ -165,14 +167,30 @@ impl Statement {
         self.token_count == 0
     }
 
+    /// Whether the next token is kept (past that, only its kind matters).
+    fn keeps_tokens(&self) -> bool {
+        self.tokens.len() < TOKENS_KEPT
+    }
+
+    /// A fresh statement keeping `self`'s allocations.
+    fn recycle(mut self) -> Statement {
+        self.words.clear();
+        self.tokens.clear();
+        Statement {
+            words: self.words,
+            tokens: self.tokens,
+            ..Statement::default()
+        }
+    }
+
     fn push_token(&mut self, token: Token) {
         self.token_count += 1;
-        // The last two tokens, as words (anything else as an empty word).
         let word = match &token {
-            Token::Word(word) => word.clone(),
-            _ => String::new(),
+            Token::Word(word) => word.as_str(),
+            _ => "",
         };
-        self.last_two = [std::mem::take(&mut self.last_two[1]), word];
+        self.ends_from_stdin = self.after_from && word == "STDIN";
+        self.after_from = word == "FROM";
         if self.tokens.len() < TOKENS_KEPT {
             self.tokens.push(token);
         }
@@ -185,7 +203,10 @@ impl Statement {
         if GUARDED.contains(&word.as_str()) {
             self.guarded = true;
         }
-        self.push_word(word.clone());
+        if self.words.len() < WORDS_KEPT {
+            self.words.push(word.clone());
+        }
+        self.count += 1;
         self.push_token(Token::Word(word));
     }
 
@@ -444,13 +465,18 @@ impl DumpCheck {
         }
     }
 
-    /// Lexes one SQL line, carrying the lexer state to the next.
+    /// Lexes one SQL line, carrying the lexer state to the next. Inside quotes
+    /// and comments, the bytes that may end them are found with memchr.
     fn scan(&mut self, line: &[u8]) -> Result<(), Rejected> {
         let mut i = 0;
         while i < line.len() {
-            let byte = line[i];
+            let rest = &line[i..];
             match &mut self.lexer {
                 Lexer::BlockComment(depth) => {
+                    let Some(n) = memchr::memchr2(b'*', b'/', rest) else {
+                        break;
+                    };
+                    i += n;
                     if line[i..].starts_with(b"*/") {
                         *depth -= 1;
                         if *depth == 0 {
@@ -464,19 +490,28 @@ impl DumpCheck {
                 }
                 Lexer::Quoted { escapes } => {
                     let escapes = *escapes;
-                    if escapes && byte == b'\\' {
-                        self.keep_literal(&line[i..(i + 2).min(line.len())]);
-                        i += 1;
-                    } else if byte == b'\'' {
-                        self.end_literal(Some(escapes));
-                        self.lexer = Lexer::QuoteStop {
-                            escapes,
-                            newline: false,
-                            comment: false,
-                        };
+                    let stop = if escapes {
+                        memchr::memchr2(b'\'', b'\\', rest)
                     } else {
-                        self.keep_literal(&line[i..=i]);
+                        memchr::memchr(b'\'', rest)
+                    };
+                    let Some(n) = stop else {
+                        self.keep_literal(rest);
+                        break;
+                    };
+                    self.keep_literal(&rest[..n]);
+                    i += n;
+                    if line[i] == b'\\' {
+                        self.keep_literal(&line[i..(i + 2).min(line.len())]);
+                        i += 2;
+                        continue;
                     }
+                    self.end_literal(Some(escapes));
+                    self.lexer = Lexer::QuoteStop {
+                        escapes,
+                        newline: false,
+                        comment: false,
+                    };
                 }
                 Lexer::QuoteStop { .. } => {
                     if !self.quote_stop(line, &mut i)? {
@@ -484,14 +519,20 @@ impl DumpCheck {
                     }
                 }
                 Lexer::Identifier => {
-                    if byte == b'"' {
-                        self.end_literal(None);
-                        self.lexer = Lexer::Normal;
-                    } else {
-                        self.keep_literal(&line[i..=i]);
-                    }
+                    let Some(n) = memchr::memchr(b'"', rest) else {
+                        self.keep_literal(rest);
+                        break;
+                    };
+                    self.keep_literal(&rest[..n]);
+                    i += n;
+                    self.end_literal(None);
+                    self.lexer = Lexer::Normal;
                 }
                 Lexer::Dollar(tag) => {
+                    let Some(n) = memchr::memchr(b'$', rest) else {
+                        break;
+                    };
+                    i += n;
                     if line[i..].starts_with(tag) {
                         i += tag.len() - 1;
                         self.statement.push_token(Token::Str {
@@ -563,6 +604,9 @@ impl DumpCheck {
     }
 
     fn keep_literal(&mut self, bytes: &[u8]) {
+        if self.literal_long {
+            return;
+        }
         if self.literal.len() + bytes.len() > LITERAL_KEPT {
             self.literal_long = true;
         } else {
@@ -572,25 +616,30 @@ impl DumpCheck {
 
     /// The end of a string (`escapes` given) or of a quoted name (`None`).
     fn end_literal(&mut self, escapes: Option<bool>) {
-        let text = if self.literal_long {
+        if escapes.is_none()
+            && !self.literal_long
+            && GUARDED
+                .iter()
+                .any(|g| g.as_bytes().eq_ignore_ascii_case(&self.literal))
+        {
+            self.statement.guarded = true;
+        }
+        let text = if !self.statement.keeps_tokens() {
+            String::new()
+        } else if self.literal_long {
             "\u{fffd}".to_string()
         } else {
             String::from_utf8_lossy(&self.literal).into_owned()
         };
         self.literal.clear();
         self.literal_long = false;
-        match escapes {
-            Some(escapes) => self.statement.push_token(Token::Str {
+        self.statement.push_token(match escapes {
+            Some(escapes) => Token::Str {
                 plain: !escapes,
                 text,
-            }),
-            None => {
-                if GUARDED.contains(&text.to_ascii_uppercase().as_str()) {
-                    self.statement.guarded = true;
-                }
-                self.statement.push_token(Token::Quoted(text));
-            }
-        }
+            },
+            None => Token::Quoted(text),
+        });
     }
 
     /// Opens a string whose body starts at `next`.
@@ -733,7 +782,11 @@ impl DumpCheck {
                 end = digits_from(end + 1 + sign);
             }
         }
-        let text = String::from_utf8_lossy(&line[i..end]).into_owned();
+        let text = if self.statement.keeps_tokens() {
+            String::from_utf8_lossy(&line[i..end]).into_owned()
+        } else {
+            String::new()
+        };
         self.statement.push_token(Token::Number(text));
         self.no_junk(line, end)
     }
@@ -770,6 +823,13 @@ impl DumpCheck {
     /// Judges the statement that `;` just ended; `rest` is what follows on its line.
     fn end_statement(&mut self, rest: &[u8]) -> Result<(), Rejected> {
         let statement = std::mem::take(&mut self.statement);
+        let verdict = self.judge(&statement, rest);
+        self.statement = statement.recycle();
+        verdict
+    }
+
+    /// Judges a statement just ended.
+    fn judge(&mut self, statement: &Statement, rest: &[u8]) -> Result<(), Rejected> {
         let line = statement.started_on;
         let refuse = |reason: String| Err(Rejected { line, reason });
         let first = match statement.tokens.first() {
@@ -789,7 +849,7 @@ impl DumpCheck {
                 if statement.program {
                     return refuse("COPY with PROGRAM runs a command: refused".into());
                 }
-                if statement.last_two != ["FROM", "STDIN"] {
+                if !statement.ends_from_stdin {
                     return refuse("COPY that is not COPY … FROM stdin".into());
                 }
                 if !rest.iter().all(u8::is_ascii_whitespace) {
@@ -798,8 +858,8 @@ impl DumpCheck {
                 self.in_copy_data = true;
                 self.copy_line.clear();
             }
-            "SELECT" => select(&statement).or_else(refuse)?,
-            "SET" => set(&statement).or_else(refuse)?,
+            "SELECT" => select(statement).or_else(refuse)?,
+            "SET" => set(statement).or_else(refuse)?,
             "ALTER" if second == "SYSTEM" => {
                 return refuse("ALTER SYSTEM: pg_dump writes none".into());
             }
@@ -1144,10 +1204,10 @@ mod tests {
     }
 }
 
-// Explicit paths: the integration tests compile this file in too (tests/integration/runbook.rs).
+// Explicit paths: the integration tests and the fuzz target (fuzz/) compile this file in too.
 #[cfg(test)]
 #[path = "dump_check/differential.rs"]
 mod differential;
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 #[path = "dump_check/oracle.rs"]
 pub mod oracle;
