@@ -523,8 +523,18 @@ impl DumpCheck {
                         self.keep_literal(rest);
                         break;
                     };
-                    self.keep_literal(&rest[..n]);
+                    self.keep_literal(&rest[..n + usize::from(rest.get(n + 1) == Some(&b'"'))]);
                     i += n;
+                    if line.get(i + 1) == Some(&b'"') {
+                        // `""` is a quote inside the name.
+                        i += 2;
+                        continue;
+                    }
+                    if self.literal.is_empty() && !self.literal_long {
+                        return Err(self.reject(
+                            "a zero-length quoted name (\"\"): PostgreSQL refuses it".into(),
+                        ));
+                    }
                     self.end_literal(None);
                     self.lexer = Lexer::Normal;
                 }
@@ -1150,6 +1160,8 @@ mod tests {
             "COPY public.t (id) FROM $stdin;\n\\! id\n\\.",
             // A vertical tab after a string: whitespace for PostgreSQL 16, not 15.
             "COMMENT ON TABLE t IS 'a'\x0b\n'b';",
+            // An empty quoted name: PostgreSQL's scanner refuses it (found by fuzzing).
+            "COMMENT ON COLUMN t.\"\" IS 'x';",
         ] {
             assert!(check(&with(bad)).is_err(), "{bad:?}");
         }
@@ -1158,7 +1170,7 @@ mod tests {
             "COMMENT ON TABLE t IS U&'!0041' UESCAPE '!';",
             "COMMENT ON TABLE t IS 'a' -- one\n-- two\n'b';",
             "CREATE VIEW v AS SELECT (1.5e3 + .5 + 1e-3)::numeric AS n, a[1:2] FROM t;",
-            "CREATE TABLE \"$x$\" (\"a\"\"b;\" integer, c$d integer);",
+            "CREATE TABLE \"$x$\" (\"a\"\"b;\" integer, c$d integer, \"\"\"\" integer);",
             "COMMENT ON TABLE t IS $a$ $b$ ' $a$;",
         ] {
             check(&with(good)).unwrap_or_else(|e| panic!("{good:?}: {e}"));

@@ -24,12 +24,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the current doctor and $BASE (release)"
+echo "== building $BASE and the current doctor (release, one target folder: dependencies built once)"
+git worktree add -q "$work/base" "$BASE"
+(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build -q --release --bin helpdesk-doctor)
+before="$work/doctor-before"
+cp target/release/helpdesk-doctor "$before"
 cargo build -q --release --bin helpdesk-doctor
 now="$PWD/target/release/helpdesk-doctor"
-git worktree add -q "$work/base" "$BASE"
-(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" cargo build -q --release --bin helpdesk-doctor)
-before="$PWD/target/bench-base/release/helpdesk-doctor"
 export HELPDESK_DOCTOR_STATE_DIR="$work/state"
 
 echo "== $ROWS rows in ticket_db"
