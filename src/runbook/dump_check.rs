@@ -62,6 +62,8 @@ const GUARDED: &[&str] = &[
     "BACKSLASH_QUOTE",
     "ESCAPE_STRING_WARNING",
 ];
+/// The bytes PostgreSQL's scanner makes operators of.
+const OPERATOR: &[u8] = b"~!@#^&|`?+-*/%<>=";
 /// How many leading words of a statement are kept for its checks.
 const WORDS_KEPT: usize = 8;
 /// How many leading tokens of a statement are kept for its checks.
@@ -502,6 +504,10 @@ impl DumpCheck {
                     self.keep_literal(&rest[..n]);
                     i += n;
                     if line[i] == b'\\' {
+                        if matches!(line.get(i + 1), Some(b'u' | b'U')) {
+                            // pg_dump writes none; PostgreSQL's scanner refuses a bad one.
+                            return Err(self.reject("a Unicode escape in an E'' string".into()));
+                        }
                         self.keep_literal(&line[i..(i + 2).min(line.len())]);
                         i += 2;
                         continue;
@@ -724,11 +730,37 @@ impl DumpCheck {
                 Ok(end)
             }
             b if b.is_ascii_whitespace() || b == 0x0b => Ok(i + 1),
+            b if OPERATOR.contains(&b) => self.operator(line, i),
             _ => {
                 self.statement.push_token(Token::Punct(byte));
                 Ok(i + 1)
             }
         }
+    }
+
+    /// An operator, cut as PostgreSQL's scanner cuts it (before `--` or `/*`,
+    /// trailing `+`/`-` dropped); one it would find too long is refused.
+    fn operator(&mut self, line: &[u8], i: usize) -> Result<usize, Rejected> {
+        let run = &line[i..];
+        let run = &run[..run.iter().take_while(|b| OPERATOR.contains(b)).count()];
+        let mut n = (1..run.len())
+            .find(|&at| run[at..].starts_with(b"--") || run[at..].starts_with(b"/*"))
+            .unwrap_or(run.len());
+        if n > 1
+            && matches!(run[n - 1], b'+' | b'-')
+            && !run[..n - 1].iter().any(|b| b"~!@#^&|`?%".contains(b))
+        {
+            while n > 1 && matches!(run[n - 1], b'+' | b'-') {
+                n -= 1;
+            }
+        }
+        if n >= 64 {
+            return Err(self.reject("an operator longer than PostgreSQL allows".into()));
+        }
+        for &byte in &run[..n] {
+            self.statement.push_token(Token::Punct(byte));
+        }
+        Ok(i + n)
     }
 
     fn open_identifier(&mut self, next: usize) -> usize {
@@ -1162,6 +1194,11 @@ mod tests {
             "COMMENT ON TABLE t IS 'a'\x0b\n'b';",
             // An empty quoted name: PostgreSQL's scanner refuses it (found by fuzzing).
             "COMMENT ON COLUMN t.\"\" IS 'x';",
+            "COMMENT ON TABLE t IS E'\\u12';",
+            &format!(
+                "SELECT pg_catalog.setval('s', 1 {} 1, true);",
+                "`".repeat(64)
+            ),
         ] {
             assert!(check(&with(bad)).is_err(), "{bad:?}");
         }
