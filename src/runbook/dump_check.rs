@@ -387,11 +387,16 @@ impl DumpCheck {
     /// lines with `fgets` and `strlen`, so a NUL would hide the next end marker
     /// from psql but not from this check. Returns what follows.
     fn copy_data<'a>(&mut self, data: &'a [u8]) -> Result<&'a [u8], Rejected> {
+        // A NUL is refused after COPY data too: one pass over the whole chunk.
+        if let Some(at) = memchr::memchr(0, data) {
+            self.line_number += memchr::memchr_iter(b'\n', &data[..at]).count() as u64 + 1;
+            return Err(self.reject("a NUL byte in COPY data (not pg_dump output)".into()));
+        }
         let mut rest = data;
         while let Some(end) = memchr::memchr(b'\n', rest) {
             let (line, after) = (&rest[..end], &rest[end + 1..]);
             self.line_number += 1;
-            self.data_bytes(line)?;
+            self.data_bytes(line);
             self.offset += line.len() as u64 + 1;
             let ended = matches!(self.copy_line.as_slice(), b"\\." | b"\\.\r");
             self.copy_line.clear();
@@ -402,20 +407,16 @@ impl DumpCheck {
                 return Ok(rest);
             }
         }
-        self.data_bytes(rest)?;
+        self.data_bytes(rest);
         self.offset += rest.len() as u64;
         Ok(&[])
     }
 
     /// Keeps the first 4 bytes of the COPY line being read (enough to tell `\.`
-    /// and `\.` CR from longer lines); refuses a NUL.
-    fn data_bytes(&mut self, bytes: &[u8]) -> Result<(), Rejected> {
-        if memchr::memchr(0, bytes).is_some() {
-            return Err(self.reject("a NUL byte in COPY data (not pg_dump output)".into()));
-        }
+    /// and `\.` CR from longer lines).
+    fn data_bytes(&mut self, bytes: &[u8]) {
         let wanted = 4usize.saturating_sub(self.copy_line.len()).min(bytes.len());
         self.copy_line.extend_from_slice(&bytes[..wanted]);
-        Ok(())
     }
 
     fn sql_line(&mut self, line: &[u8]) -> Result<(), Rejected> {
