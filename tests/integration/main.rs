@@ -4,6 +4,7 @@
 //! production-shaped one (tests/run.sh runs both passes).
 
 mod fixture;
+mod runbook;
 mod support;
 
 mod advice;
@@ -17,6 +18,7 @@ mod deployments;
 mod diagnose_faults;
 mod diagnose_healthy;
 mod discovery;
+mod dump_check;
 mod engines;
 mod fix;
 mod hardening;

@@ -1,0 +1,28 @@
+--
+-- PostgreSQL database dump
+--
+
+\restrict abc123
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);
+COMMENT ON TABLE public.t IS 'a\'';
+COPY (SELECT 1) TO PROGRAM $$touch /tmp/p$$;
+-- ';
+
+--
+-- PostgreSQL database dump complete
+--
+
+\unrestrict abc123
+
