@@ -2,6 +2,8 @@
 //! containers found on it, commands run in them, the PostgreSQL and Redis
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
+pub mod app_config;
+pub mod app_credentials;
 pub mod body;
 pub mod connect_error;
 pub mod container_secrets;
@@ -18,6 +20,7 @@ pub mod memo;
 pub mod postgres;
 pub mod published;
 pub mod redis;
+pub mod redis_acl;
 pub mod runtime;
 
 use crate::profile::{Profile, Service};
