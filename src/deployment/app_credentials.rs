@@ -3,10 +3,10 @@
 //! name, compose service, network aliases, hostname or address) — the
 //! service's own application first, then any container of the project.
 
-use super::Context;
 use super::app_config::{self, Password, Server, ServerConfig};
 use super::containers as docker;
 use super::credentials::{self, Credential, Source, Unreadable};
+use super::{Context, container_file};
 use crate::profile::Service;
 use bollard::models::ContainerInspectResponse;
 
@@ -78,7 +78,7 @@ pub async fn credential(
                 variable,
                 path: path.clone(),
             };
-            let text = credentials::read_in_container(ctx, &container, &path)
+            let text = container_file::read(ctx, &container, &path)
                 .await
                 .map_err(|reason| Unreadable {
                     place: source.clone(),

@@ -8,13 +8,13 @@
 
 use super::app_config::Server;
 use super::containers as docker;
-use super::{Context, app_credentials, exec, redis_acl};
+use super::{Context, app_credentials, container_file, redis_acl};
 use crate::profile::Service;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Secret files read through the engine are small; anything larger is not one.
-const MAX_SECRET_FILE: usize = 64 << 10;
+/// Secret files are small; anything larger is not one.
+const MAX_SECRET_FILE: usize = container_file::MAX_FILE;
 
 /// Where a credential was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
             variable: "POSTGRES_PASSWORD_FILE".into(),
             path: path.clone(),
         };
-        let text = read_in_container(ctx, &db, path)
+        let text = container_file::read(ctx, &db, path)
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
@@ -203,7 +203,7 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
             container: container.clone(),
             path: path.clone(),
         };
-        let text = read_in_container(ctx, &container, path)
+        let text = container_file::read(ctx, &container, path)
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
@@ -359,60 +359,6 @@ fn requirepass_in_config(text: &str) -> Option<String> {
             }
         })
         .next_back()
-}
-
-/// A small file inside a container: from the host when the container
-/// bind-mounts it from there and the engine is local (a compose or Docker
-/// secret file; no exec needed), else with `cat` through the engine (no shell).
-pub(super) async fn read_in_container(
-    ctx: &Context,
-    container: &str,
-    path: &str,
-) -> Result<String, String> {
-    if let Some(source) = bind_mount_source(ctx, container, path).await
-        && let Ok(text) = read_small_file(&source)
-    {
-        return Ok(text);
-    }
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let mut text = Vec::new();
-    let finished = tokio::time::timeout(
-        ctx.timeout,
-        exec::run(
-            docker,
-            container,
-            &["cat", "--", path],
-            &[],
-            None,
-            |chunk| {
-                if text.len() + chunk.len() > MAX_SECRET_FILE {
-                    return Err(std::io::Error::other("larger than a secret file"));
-                }
-                text.extend_from_slice(chunk);
-                Ok(())
-            },
-        ),
-    )
-    .await
-    .map_err(|_| format!("no answer within {:?}", ctx.timeout))?
-    .map_err(|e| e.to_string())?;
-    if finished.exit_code != 0 {
-        return Err(format!("cannot be read: {}", finished.stderr));
-    }
-    Ok(String::from_utf8_lossy(&text).into_owned())
-}
-
-/// The host file a local engine bind-mounts at `path` in `container`, if any.
-async fn bind_mount_source(ctx: &Context, container: &str, path: &str) -> Option<PathBuf> {
-    if !ctx.profile.engine.is_local() {
-        return None;
-    }
-    let inspected = super::containers::inspect(ctx, container).await.ok()??;
-    inspected.mounts.as_ref()?.iter().find_map(|mount| {
-        let bind = mount.typ.as_deref() == Some("bind");
-        let source = mount.source.as_ref()?;
-        (bind && mount.destination.as_deref() == Some(path)).then(|| PathBuf::from(source))
-    })
 }
 
 #[cfg(test)]

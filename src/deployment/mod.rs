@@ -6,6 +6,7 @@ pub mod app_config;
 pub mod app_credentials;
 pub mod body;
 pub mod connect_error;
+pub mod container_file;
 pub mod container_secrets;
 pub mod containers;
 pub mod context;
