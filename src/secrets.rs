@@ -359,12 +359,6 @@ fn is_secret_parameter(name: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
-/// The password of a URL (`scheme://user:pass@host…`): its userinfo's, else
-/// its first secret-named query parameter (`?password=X`); as written.
-pub fn url_password(url: &str) -> Option<&str> {
-    url_passwords(url).into_iter().next()
-}
-
 /// The passwords of every URL in `text` (userinfo, then secret-named query
 /// parameters), as written.
 pub fn url_passwords(text: &str) -> Vec<&str> {
@@ -539,12 +533,20 @@ mod tests {
     #[test]
     fn finds_url_passwords() {
         assert_eq!(
-            url_password("postgresql://user:s3cr@t@db:5432/x"),
+            url_passwords("postgresql://user:s3cr@t@db:5432/x")
+                .first()
+                .copied(),
             Some("s3cr@t")
         );
-        assert_eq!(url_password("redis://:redispass@r:6379"), Some("redispass"));
-        assert_eq!(url_password("http://auth:3001"), None);
-        assert_eq!(url_password("redis://:abc/d+==@r:6379/0"), Some("abc/d+=="));
+        assert_eq!(
+            url_passwords("redis://:redispass@r:6379").first().copied(),
+            Some("redispass")
+        );
+        assert_eq!(url_passwords("http://auth:3001").first().copied(), None);
+        assert_eq!(
+            url_passwords("redis://:abc/d+==@r:6379/0").first().copied(),
+            Some("abc/d+==")
+        );
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! Where a deployment keeps its credentials, looked up in a fixed order: the
 //! doctor's own variables and files, libpq's and redis-cli's conventions, the
-//! application's URLs, the database container's variables and secret files, the
-//! Redis command line and config file (read through the engine). The value is
-//! registered with the redactor and never printed; its source is.
+//! configuration of the application that points at the server (a URL or its
+//! parts, a password file), the database container's variables and secret
+//! files, the Redis command line (`--requirepass`, `--user` ACL rules) and
+//! config file (read through the engine). The value is registered with the
+//! redactor and never printed; its source is.
 
+use super::app_config::Server;
 use super::containers as docker;
-use super::{Context, exec};
+use super::{Context, app_credentials, container_file, redis_acl};
 use crate::profile::Service;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Secret files read through the engine are small; anything larger is not one.
-const MAX_SECRET_FILE: usize = 64 << 10;
+/// Secret files are small; anything larger is not one.
+const MAX_SECRET_FILE: usize = container_file::MAX_FILE;
 
 /// Where a credential was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub enum Source {
     },
     /// `--requirepass` on a container's command line.
     CommandLine { container: String },
+    /// A `--user NAME … >password` ACL rule on a container's command line.
+    AclRule { container: String, user: String },
     /// `requirepass` in the config file a container's command line names.
     ConfigFile { container: String, path: String },
     /// Looked everywhere: none.
@@ -59,6 +64,9 @@ impl fmt::Display for Source {
             Source::CommandLine { container } => {
                 write!(f, "--requirepass on {container}'s command line")
             }
+            Source::AclRule { container, user } => {
+                write!(f, "the --user {user} rule on {container}'s command line")
+            }
             Source::ConfigFile { container, path } => {
                 write!(f, "requirepass in {path} in {container}")
             }
@@ -67,10 +75,13 @@ impl fmt::Display for Source {
     }
 }
 
-/// A credential and where it came from (`value` is `None` when found nowhere).
+/// A credential and where it came from (`value` is `None` when found nowhere),
+/// with the user it belongs to when its source names one (an application's
+/// `DB_USER`, a URL's user, a Redis ACL user).
 #[derive(Clone, Debug)]
 pub struct Credential {
     pub value: Option<String>,
+    pub user: Option<String>,
     pub source: Source,
 }
 
@@ -86,15 +97,22 @@ impl Credential {
     fn found(value: String, source: Source) -> Credential {
         Credential {
             value: Some(value),
+            user: None,
             source,
         }
+    }
+
+    fn of_user(mut self, user: Option<String>) -> Credential {
+        self.user = user;
+        self
     }
 }
 
 /// The PostgreSQL password of `service`: `HELPDESK_<SVC>_DB_PASSWORD`,
 /// `HELPDESK_DB_PASSWORD` (or `_FILE`), `PGPASSWORD`, `PGPASSFILE`/`~/.pgpass`,
-/// the app container's `DATABASE_URL`, the database container's
-/// `POSTGRES_PASSWORD`, then `POSTGRES_PASSWORD_FILE` read through the engine.
+/// the configuration of the application that points at the database (its URL
+/// or `DB_*`/`PG*`/`POSTGRES_*` parts, a password file), the database
+/// container's `POSTGRES_PASSWORD`, then `POSTGRES_PASSWORD_FILE` read through the engine.
 pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
     if let Some(found) = doctor_variables(&service.name, "DB_PASSWORD")? {
         return Ok(found);
@@ -105,14 +123,14 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
     if let Some(found) = pgpass(ctx, service) {
         return Ok(found);
     }
-    if let Some(app) = service.existing_container("service")
-        && let Some(found) = container_url(ctx, &app, "DATABASE_URL").await
-    {
-        return Ok(found);
-    }
     let Some(db) = service.existing_container("db") else {
         return Ok(nowhere());
     };
+    if let Some(app) = app_credentials::find(ctx, service, &db, Server::Postgres).await
+        && let Some(found) = app_credentials::credential(ctx, &app).await?
+    {
+        return Ok(found);
+    }
     let env = docker::environment(ctx, &db).await.ok().flatten();
     let env = env.unwrap_or_default();
     if let Some(value) = env.get("POSTGRES_PASSWORD") {
@@ -130,7 +148,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
             variable: "POSTGRES_PASSWORD_FILE".into(),
             path: path.clone(),
         };
-        let text = read_in_container(ctx, &db, path)
+        let text = container_file::read(ctx, &db, path)
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
@@ -142,9 +160,12 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
 }
 
 /// The Redis password of `service`: `HELPDESK_<SVC>_REDIS_PASSWORD`,
-/// `HELPDESK_REDIS_PASSWORD` (or `_FILE`), `REDISCLI_AUTH`, the app container's
-/// `REDIS_URL`, `--requirepass` on the Redis container's command line,
-/// `requirepass` in the config file it names, its `REDIS_PASSWORD` variable.
+/// `HELPDESK_REDIS_PASSWORD` (or `_FILE`), `REDISCLI_AUTH`, the configuration
+/// of the application that points at the server (`REDIS_URL` or
+/// `REDIS_HOST`/`REDIS_USERNAME`/`REDIS_PASSWORD[_FILE]`; a username without a
+/// password takes that user's `--user` rule), `--requirepass` on the Redis
+/// container's command line, its `--user` ACL rules, `requirepass` in the
+/// config file it names, its `REDIS_PASSWORD` variable.
 pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
     if let Some(found) = doctor_variables(&service.name, "REDIS_PASSWORD")? {
         return Ok(found);
@@ -152,14 +173,16 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
     if let Some(found) = variable("REDISCLI_AUTH") {
         return Ok(found);
     }
-    if let Some(app) = service.existing_container("service")
-        && let Some(found) = container_url(ctx, &app, "REDIS_URL").await
-    {
-        return Ok(found);
-    }
     let Some(container) = service.existing_container("redis") else {
         return Ok(nowhere());
     };
+    let app = app_credentials::find(ctx, service, &container, Server::Redis).await;
+    if let Some(app) = &app
+        && let Some(found) = app_credentials::credential(ctx, app).await?
+    {
+        return Ok(found);
+    }
+    let app_user = app.and_then(|app| app.config.user);
     let Ok(Some(inspected)) = docker::inspect(ctx, &container).await else {
         return Ok(nowhere());
     };
@@ -169,15 +192,18 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
         .cloned()
         .chain(inspected.args.clone().unwrap_or_default())
         .collect();
+    if let Some(found) = acl_rule(&argv, &container, app_user.as_deref()) {
+        return Ok(found);
+    }
     if let Some(value) = requirepass_argument(&argv) {
-        return Ok(Credential::found(value, Source::CommandLine { container }));
+        return Ok(Credential::found(value, Source::CommandLine { container }).of_user(app_user));
     }
     if let Some(path) = argv.iter().find(|a| a.ends_with(".conf")) {
         let source = Source::ConfigFile {
             container: container.clone(),
             path: path.clone(),
         };
-        let text = read_in_container(ctx, &container, path)
+        let text = container_file::read(ctx, &container, path)
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
@@ -207,8 +233,24 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
 fn nowhere() -> Credential {
     Credential {
         value: None,
+        user: None,
         source: Source::Nowhere,
     }
+}
+
+/// The password of the application's user in the command line's `--user`
+/// rules, else (no username given) of the user a client logs in as.
+fn acl_rule(argv: &[String], container: &str, app_user: Option<&str>) -> Option<Credential> {
+    let users = redis_acl::users(argv);
+    let user = match app_user {
+        Some(name) => users.iter().find(|u| u.name == name),
+        None => redis_acl::login(&users),
+    }?;
+    let source = Source::AclRule {
+        container: container.to_string(),
+        user: user.name.clone(),
+    };
+    Some(Credential::found(user.password()?.to_string(), source).of_user(Some(user.name.clone())))
 }
 
 /// `HELPDESK_<SVC>_<NAME>`, `HELPDESK_<NAME>`, or the file their `_FILE` names
@@ -246,8 +288,10 @@ fn read_small_file(path: &Path) -> Result<String, String> {
     crate::files::read_bounded(path, MAX_SECRET_FILE as u64).map_err(|e| e.to_string())
 }
 
-fn trim_newline(text: &str) -> String {
-    text.trim_end_matches(['\r', '\n']).to_string()
+/// A secret file's value as the official images' entrypoints read it
+/// (`$(< file)`): every trailing newline dropped, nothing else.
+pub(super) fn trim_newline(text: &str) -> String {
+    text.trim_end_matches('\n').to_string()
 }
 
 /// libpq's password file (`PGPASSFILE`, else `~/.pgpass`): the first line whose
@@ -291,22 +335,6 @@ fn pgpass_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// The password inside a container's URL variable (`redis://:pw@host`,
-/// `postgres://host/db?password=pw`), percent-decoded as its clients read it.
-async fn container_url(ctx: &Context, container: &str, variable: &str) -> Option<Credential> {
-    let env = docker::environment(ctx, container).await.ok().flatten()?;
-    let password = crate::secrets::url_password(env.get(variable)?)?;
-    Some(Credential::found(
-        percent_encoding::percent_decode_str(password)
-            .decode_utf8_lossy()
-            .into_owned(),
-        Source::ContainerUrl {
-            container: container.into(),
-            variable: variable.into(),
-        },
-    ))
-}
-
 /// `--requirepass X` (or `--requirepass=X`) in a command line.
 fn requirepass_argument(argv: &[String]) -> Option<String> {
     argv.iter().enumerate().find_map(|(i, arg)| {
@@ -331,56 +359,6 @@ fn requirepass_in_config(text: &str) -> Option<String> {
             }
         })
         .next_back()
-}
-
-/// A small file inside a container: from the host when the container
-/// bind-mounts it from there and the engine is local (a compose or Docker
-/// secret file; no exec needed), else with `cat` through the engine (no shell).
-async fn read_in_container(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
-    if let Some(source) = bind_mount_source(ctx, container, path).await
-        && let Ok(text) = read_small_file(&source)
-    {
-        return Ok(text);
-    }
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let mut text = Vec::new();
-    let finished = tokio::time::timeout(
-        ctx.timeout,
-        exec::run(
-            docker,
-            container,
-            &["cat", "--", path],
-            &[],
-            None,
-            |chunk| {
-                if text.len() + chunk.len() > MAX_SECRET_FILE {
-                    return Err(std::io::Error::other("larger than a secret file"));
-                }
-                text.extend_from_slice(chunk);
-                Ok(())
-            },
-        ),
-    )
-    .await
-    .map_err(|_| format!("no answer within {:?}", ctx.timeout))?
-    .map_err(|e| e.to_string())?;
-    if finished.exit_code != 0 {
-        return Err(format!("cannot be read: {}", finished.stderr));
-    }
-    Ok(String::from_utf8_lossy(&text).into_owned())
-}
-
-/// The host file a local engine bind-mounts at `path` in `container`, if any.
-async fn bind_mount_source(ctx: &Context, container: &str, path: &str) -> Option<PathBuf> {
-    if !ctx.profile.engine.is_local() {
-        return None;
-    }
-    let inspected = super::containers::inspect(ctx, container).await.ok()??;
-    inspected.mounts.as_ref()?.iter().find_map(|mount| {
-        let bind = mount.typ.as_deref() == Some("bind");
-        let source = mount.source.as_ref()?;
-        (bind && mount.destination.as_deref() == Some(path)).then(|| PathBuf::from(source))
-    })
 }
 
 #[cfg(test)]
@@ -414,7 +392,9 @@ mod tests {
     #[test]
     fn a_password_file_keeps_its_value_without_the_trailing_newline() {
         assert_eq!(trim_newline("s3cret\n"), "s3cret");
-        assert_eq!(trim_newline("s3cret\r\n"), "s3cret");
+        assert_eq!(trim_newline("s3cret\n\n"), "s3cret");
+        // `$(< file)` keeps a carriage return: it is part of the password.
+        assert_eq!(trim_newline("s3cret\r\n"), "s3cret\r");
         assert_eq!(trim_newline("two\nlines\n"), "two\nlines");
     }
 }

@@ -2,8 +2,11 @@
 //! containers found on it, commands run in them, the PostgreSQL and Redis
 //! clients and the credentials they use. `Context` holds one run's view of it.
 
+pub mod app_config;
+pub mod app_credentials;
 pub mod body;
 pub mod connect_error;
+pub mod container_file;
 pub mod container_secrets;
 pub mod containers;
 pub mod context;
@@ -19,6 +22,7 @@ pub mod memo;
 pub mod postgres;
 pub mod published;
 pub mod redis;
+pub mod redis_acl;
 pub mod runtime;
 
 use crate::profile::{Profile, Service};

@@ -35,13 +35,15 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         .host(&ctx.profile.host)
         .port(service.db_port)
         .dbname(&service.database)
-        .user(&service.db_user)
         .application_name("helpdesk-doctor")
         .connect_timeout(ctx.timeout);
     let credential = password(ctx, service).await.map_err(|e| Failure {
         message: format!("{}: the password cannot be read from {e}", service.database),
         hint: "Make the file readable, or name the password another way (HELPDESK_<SERVICE>_DB_PASSWORD).".into(),
     })?;
+    // The password's own user when its source names one (the application's).
+    let user = credential.user.as_deref().unwrap_or(&service.db_user);
+    config.user(user);
     if let Some(password) = &credential.value {
         config.password(password);
     }
@@ -53,6 +55,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         }
         Ok(Err(e)) => Err(classify(
             service,
+            user,
             &e,
             &credential.source,
             &ctx.profile.compose_command(),
@@ -73,6 +76,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
 
 fn classify(
     service: &Service,
+    user: &str,
     e: &tokio_postgres::Error,
     source: &Source,
     compose_command: &str,
@@ -88,13 +92,13 @@ fn classify(
         return Failure {
             message: format!(
                 "{db}: the server requires a password for user {:?} and none was found \
-                 (looked in HELPDESK_*, PGPASSWORD, .pgpass, DATABASE_URL, POSTGRES_PASSWORD(_FILE))",
-                service.db_user
+                 (looked in HELPDESK_*, PGPASSWORD, .pgpass, the application's DATABASE_URL or DB_*/PG* variables, POSTGRES_PASSWORD(_FILE))",
+                user
             ),
             hint: format!(
                 "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}",
                 service.name.to_uppercase(),
-                service.db_user
+                user
             ),
         };
     }
@@ -106,12 +110,12 @@ fn classify(
             let message = match source {
                 Source::Nowhere => format!(
                     "{db}: the server requires a password for user {:?} and none was found \
-                     (looked in HELPDESK_*, PGPASSWORD, .pgpass, DATABASE_URL, POSTGRES_PASSWORD(_FILE))",
-                    service.db_user
+                     (looked in HELPDESK_*, PGPASSWORD, .pgpass, the application's DATABASE_URL or DB_*/PG* variables, POSTGRES_PASSWORD(_FILE))",
+                    user
                 ),
                 found => format!(
                     "{db}: password authentication failed for user {:?} (password from {found})",
-                    service.db_user
+                    user
                 ),
             };
             return Failure {
@@ -120,7 +124,7 @@ fn classify(
                     "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}; compare with \
                      `docker exec {} env | grep DATABASE` (the password is in DATABASE_URL).",
                     service.name.to_uppercase(),
-                    service.db_user,
+                    user,
                     service.container("service")
                 ),
             };

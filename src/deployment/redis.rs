@@ -1,8 +1,9 @@
 //! The Redis client over the published port: authenticated when a password was
-//! found (`credentials`), a failure classified (NOAUTH, WRONGPASS, NOPERM, refused).
+//! found (`credentials`), as its ACL user when one is known (`AUTH user pass`),
+//! a failure classified with the user named (NOAUTH, WRONGPASS, NOPERM, refused).
 
 use super::connect_error::ConnectCause;
-use super::credentials::{Credential, Source, Unreadable};
+use super::credentials::{Credential, Unreadable};
 use super::{Context, CredentialKind, Failure};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
@@ -33,10 +34,10 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         if let Some(password) = &password {
-            let auth = redis::cmd("AUTH")
-                .arg(password)
-                .query_async::<()>(&mut connection)
-                .await;
+            let mut auth = redis::cmd("AUTH");
+            auth.arg(credential.user.as_deref().into_iter().collect::<Vec<_>>())
+                .arg(password);
+            let auth = auth.query_async::<()>(&mut connection).await;
             match auth {
                 // A server without a password: nothing to authenticate.
                 Err(e) if e.to_string().contains("without any password configured") => {}
@@ -53,7 +54,7 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
         Ok(Err(e)) => Err(classify(
             service,
             &e,
-            &credential.source,
+            &credential,
             &ctx.profile.compose_command(),
         )),
         Err(_) => Err(Failure {
@@ -72,40 +73,55 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
     }
 }
 
+/// The user a connection authenticates as (`default` without a username).
+pub fn user_of(credential: &Credential) -> &str {
+    credential.user.as_deref().unwrap_or("default")
+}
+
 fn classify(
     service: &Service,
     e: &redis::RedisError,
-    source: &Source,
+    credential: &Credential,
     compose_command: &str,
 ) -> Failure {
     let container = service.container("redis");
     let env_var = format!("HELPDESK_{}_REDIS_PASSWORD", service.name.to_uppercase());
+    let user = user_of(credential);
+    let source = &credential.source;
+    let text = e.to_string();
     match e.code() {
         Some("NOAUTH") => Failure {
             message: format!(
-                "{container}: NOAUTH, the server requires a password and none was found \
-                 (looked in HELPDESK_*, REDISCLI_AUTH, REDIS_URL, --requirepass, its config file, REDIS_PASSWORD)"
+                "{container}: NOAUTH, the server requires authentication and no password was found \
+                 (looked in HELPDESK_*, REDISCLI_AUTH, the application's REDIS_URL or REDIS_PASSWORD(_FILE), \
+                 --requirepass, --user rules, its config file, REDIS_PASSWORD)"
+            ),
+            hint: format!("Set {env_var} (or HELPDESK_REDIS_PASSWORD) to the server's password."),
+        },
+        Some("WRONGPASS") => Failure {
+            message: format!(
+                "{container}: WRONGPASS, user {user:?} with the password from {source} was refused \
+                 (a wrong password, or the user does not exist or is off)"
             ),
             hint: format!(
-                "Set {env_var} (or HELPDESK_REDIS_PASSWORD) to the server's requirepass."
+                "Compare the password of user {user:?} in the server's --user rules or requirepass \
+                 (ACL LIST) with the application's REDIS_URL / REDIS_USERNAME / REDIS_PASSWORD(_FILE) \
+                 (`docker exec {} env`), or set {env_var}.",
+                service.container("service")
             ),
         },
-        Some("WRONGPASS") | Some("ERR") if e.to_string().to_lowercase().contains("pass") => {
-            Failure {
-                message: format!(
-                    "{container}: WRONGPASS, the password (from {source}) was refused"
-                ),
-                hint: format!(
-                    "The password differs from the server's requirepass: set {env_var}, or compare REDIS_URL in \
+        Some("ERR") if text.to_lowercase().contains("pass") => Failure {
+            message: format!(
+                "{container}: the password (from {source}) was refused: {}",
+                e.detail().unwrap_or_default()
+            ),
+            hint: format!(
+                "The password differs from the server's requirepass: set {env_var}, or compare REDIS_URL in \
                  `docker exec {} env` with the server's config (CONFIG GET requirepass).",
-                    service.container("service")
-                ),
-            }
-        }
-        Some("NOPERM") => Failure {
-            message: format!("{container}: NOPERM, the user lacks the rights for this command"),
-            hint: "Grant the ACL user +ping +info (ACL SETUSER …).".into(),
+                service.container("service")
+            ),
         },
+        Some("NOPERM") => noperm(&container, user, e),
         _ if e.is_connection_refusal() => Failure {
             message: format!(
                 "{container}: {} on port {}",
@@ -124,5 +140,18 @@ fn classify(
                 service.compose_service("redis")
             ),
         },
+    }
+}
+
+/// A command the ACL user may not run, the user and the command named.
+pub fn noperm(container: &str, user: &str, e: &redis::RedisError) -> Failure {
+    Failure {
+        message: format!(
+            "{container}: NOPERM, user {user:?} lacks the rights: {}",
+            e.detail().unwrap_or_default()
+        ),
+        hint: format!(
+            "Grant it in its --user rule or with ACL SETUSER {user} +ping +info (the doctor reads PING and INFO)."
+        ),
     }
 }

@@ -1,11 +1,14 @@
 //! The environment of a service container: the variables the guide inspects,
-//! present and well-formed. Values are never printed; every one becomes a secret.
+//! present and well-formed, in the form this service uses (a database or
+//! Redis URL the guide names may be given as its parts: `DB_HOST`, `DB_USER`,
+//! …). Values are never printed; every one becomes a secret.
 
 use super::Context;
 use crate::check::Outcome;
+use crate::deployment::app_config::{self, Form, Password, Server};
 use crate::deployment::containers as docker;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The shape a variable must have.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -13,7 +16,7 @@ use std::collections::BTreeMap;
 pub enum Format {
     /// A secret of at least 16 characters.
     Secret,
-    /// `15m`, `7d`, `3600` …
+    /// `15m`, `7d`, `7 days`, `1w`, `3600` … (`super::duration`)
     Duration,
     PostgresUrl,
     RedisUrl,
@@ -33,9 +36,14 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     };
     ctx.secrets.add_from_environment(&env);
     let mut problems = Vec::new();
+    let mut forms = Vec::new();
     for (name, format) in vars {
         match env.get(name) {
-            None => problems.push(format!("{name} is missing")),
+            None => match other_form(&env, *format) {
+                Some(Ok(form)) => forms.push(format!("{name} as {form}")),
+                Some(Err(why)) => problems.push(format!("{name} {why}")),
+                None => problems.push(format!("{name} is missing")),
+            },
             Some(value) if value.is_empty() => problems.push(format!("{name} is empty")),
             Some(value) => {
                 if let Err(why) = validate(*format, value) {
@@ -46,8 +54,17 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     }
     let checked: Vec<&String> = vars.keys().collect();
     if problems.is_empty() {
-        Outcome::pass(format!("{} variables present and well-formed", vars.len()))
-            .detail("checked", checked)
+        let how = if forms.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", forms.join("; "))
+        };
+        Outcome::pass(format!(
+            "{} variables present and well-formed{how}",
+            vars.len()
+        ))
+        .detail("checked", checked)
+        .detail("forms", forms)
     } else {
         Outcome::fail(problems.join("; "))
             .detail("checked", checked)
@@ -59,12 +76,7 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
 fn validate(format: Format, value: &str) -> Result<(), &'static str> {
     let ok = match format {
         Format::Secret => value.len() >= 16,
-        Format::Duration => {
-            let digits = value.trim_end_matches(['s', 'm', 'h', 'd']);
-            !digits.is_empty()
-                && digits.chars().all(|c| c.is_ascii_digit())
-                && value.len() - digits.len() <= 1
-        }
+        Format::Duration => super::duration::parse(value).is_some(),
         Format::PostgresUrl => has_scheme(value, &["postgres", "postgresql"]),
         Format::RedisUrl => has_scheme(value, &["redis", "rediss"]),
         Format::HttpUrl => has_scheme(value, &["http", "https"]),
@@ -85,7 +97,7 @@ fn validate(format: Format, value: &str) -> Result<(), &'static str> {
     }
     Err(match format {
         Format::Secret => "is shorter than 16 characters",
-        Format::Duration => "is not a duration like 15m or 7d",
+        Format::Duration => "is not a duration like 15m, 7d, 7 days, 1w or 3600",
         Format::PostgresUrl => "is not a postgresql://user:password@host:port/db URL",
         Format::RedisUrl => "is not a redis:// URL",
         Format::HttpUrl => "is not an http(s):// URL",
@@ -93,6 +105,57 @@ fn validate(format: Format, value: &str) -> Result<(), &'static str> {
         Format::LogLevel => "is not a log level (error, warn, info, debug …)",
         Format::Any => "is empty",
     })
+}
+
+/// The server a URL format names, for its other forms.
+fn server_of(format: Format) -> Option<Server> {
+    match format {
+        Format::PostgresUrl => Some(Server::Postgres),
+        Format::RedisUrl => Some(Server::Redis),
+        _ => None,
+    }
+}
+
+/// A database or Redis URL the guide names, in the other form this service
+/// uses: another URL variable, or the parts (host, user, password, database).
+/// `None` when the service uses neither.
+fn other_form(env: &HashMap<String, String>, format: Format) -> Option<Result<String, String>> {
+    let server = server_of(format)?;
+    let config = app_config::read(env, server).into_iter().next()?;
+    let form = match &config.form {
+        Form::Url(variable) => {
+            return Some(
+                validate(format, &env[variable])
+                    .map(|()| variable.clone())
+                    .map_err(|why| format!("is given as {variable}, which {why}")),
+            );
+        }
+        Form::Parts(used) => used.join(", "),
+    };
+    let mut missing = Vec::new();
+    if config.user.is_none() && server == Server::Postgres {
+        missing.push("a user");
+    }
+    if config.database.is_none() && server == Server::Postgres {
+        missing.push("a database name");
+    }
+    if config.password.is_none() && server == Server::Postgres {
+        missing.push("a password");
+    }
+    let password = match &config.password {
+        Some(Password::Value { variable, .. } | Password::File { variable, .. }) => {
+            format!(", {variable}")
+        }
+        None => String::new(),
+    };
+    if missing.is_empty() {
+        Some(Ok(format!("its parts ({form}{password})")))
+    } else {
+        Some(Err(format!(
+            "is given as its parts ({form}{password}) without {}",
+            missing.join(", ")
+        )))
+    }
 }
 
 fn has_scheme(value: &str, schemes: &[&str]) -> bool {
@@ -114,5 +177,48 @@ mod tests {
         assert!(validate(Format::PostgresUrl, "mysql://u@h/d").is_err());
         assert!(validate(Format::Origins, "http://a:3000, https://b").is_ok());
         assert!(validate(Format::Secret, "short").is_err());
+        for duration in ["7 days", "1w", "3600", "1h30m"] {
+            assert!(validate(Format::Duration, duration).is_ok(), "{duration}");
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_url_the_guide_names_may_be_given_as_its_parts() {
+        let parts = env(&[
+            ("DB_HOST", "db"),
+            ("DB_USER", "app"),
+            ("DB_NAME", "helpdesk"),
+            ("DB_PASSWORD_FILE", "/run/secrets/db"),
+        ]);
+        assert_eq!(
+            other_form(&parts, Format::PostgresUrl),
+            Some(Ok(
+                "its parts (DB_HOST, DB_USER, DB_NAME, DB_PASSWORD_FILE)".into()
+            ))
+        );
+        let incomplete = env(&[("PGHOST", "db"), ("PGUSER", "app")]);
+        assert_eq!(
+            other_form(&incomplete, Format::PostgresUrl),
+            Some(Err(
+                "is given as its parts (PGHOST, PGUSER) without a database name, a password".into()
+            ))
+        );
+        let redis = env(&[("REDIS_HOST", "cache"), ("REDIS_USERNAME", "app")]);
+        assert!(matches!(other_form(&redis, Format::RedisUrl), Some(Ok(_))));
+        let other_url = env(&[("POSTGRES_URL", "postgres://u:p@db/x")]);
+        assert_eq!(
+            other_form(&other_url, Format::PostgresUrl),
+            Some(Ok("POSTGRES_URL".into()))
+        );
+        // Neither form: missing. And a variable that is no server's has no other form.
+        assert_eq!(other_form(&env(&[]), Format::PostgresUrl), None);
+        assert_eq!(other_form(&parts, Format::HttpUrl), None);
     }
 }

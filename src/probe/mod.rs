@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod docker;
+pub mod duration;
 pub mod env;
 pub mod host;
 pub mod http;

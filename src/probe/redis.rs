@@ -4,7 +4,7 @@
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::credentials::Source;
-use crate::deployment::redis::{connect, password};
+use crate::deployment::redis::{connect, noperm, password, user_of};
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::collections::HashMap;
@@ -12,16 +12,28 @@ use std::collections::HashMap;
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
     match connect(ctx, service).await {
         Ok(_) => {
-            let source = password(ctx, service).await.map(|c| c.source);
-            let how = match &source {
-                Ok(Source::Nowhere) => "no password required".to_string(),
-                Ok(source) => format!("authenticated with the password from {source}"),
-                Err(_) => String::new(),
+            let credential = password(ctx, service).await.ok();
+            let how = match &credential {
+                Some(c) if c.source == Source::Nowhere => "no password required".to_string(),
+                Some(c) => format!(
+                    "authenticated as {:?} with the password from {}",
+                    user_of(c),
+                    c.source
+                ),
+                None => String::new(),
             };
-            Outcome::pass(format!("PING → PONG ({how})")).detail(
-                "password_source",
-                source.map(|s| s.to_string()).unwrap_or_default(),
-            )
+            Outcome::pass(format!("PING → PONG ({how})"))
+                .detail(
+                    "password_source",
+                    credential
+                        .as_ref()
+                        .map(|c| c.source.to_string())
+                        .unwrap_or_default(),
+                )
+                .detail(
+                    "user",
+                    credential.as_ref().map(user_of).unwrap_or("default"),
+                )
         }
         Err(failure) => client_failure(ctx, service, CredentialKind::Redis, failure).await,
     }
@@ -40,6 +52,12 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
         .await
     {
         Ok(text) => text,
+        Err(e) if e.code() == Some("NOPERM") => {
+            let user = password(ctx, service).await.ok();
+            let user = user.as_ref().map(user_of).unwrap_or("default");
+            let failure = noperm(&service.container("redis"), user, &e);
+            return Outcome::fail(failure.message).with_hint(failure.hint);
+        }
         Err(e) => return Outcome::fail(format!("INFO failed: {e}")),
     };
     let info: HashMap<&str, &str> = text

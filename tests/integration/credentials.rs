@@ -29,6 +29,19 @@ fn start_redis(args: &str) {
         "docker rm -f -v helpdesk-cred-redis >/dev/null 2>&1 || true; \
          docker run -d --name helpdesk-cred-redis -p 127.0.0.1:6399:6379 helpdesk-redis:local {args} >/dev/null"
     ));
+    // Until it answers (PONG, or NOAUTH with a password): a fresh server resets early connections.
+    let started = Instant::now();
+    let answers = || {
+        let reply = sh("docker exec helpdesk-cred-redis redis-cli ping 2>&1 || true");
+        reply.contains("PONG") || reply.contains("NOAUTH")
+    };
+    while !answers() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "helpdesk-cred-redis never answered"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Until the final server accepts TCP connections (during its first start the

@@ -13,6 +13,7 @@ mod cache_flush;
 mod canary;
 mod catalog_errors;
 mod cli;
+mod conventions;
 mod credentials;
 mod deployments;
 mod diagnose_faults;
