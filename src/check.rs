@@ -1,5 +1,6 @@
 //! The result model: one flat, serialisable result per check (goss-style).
 
+use crate::deployment::reach::Reached;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -50,6 +51,8 @@ pub struct Outcome {
     /// A fix more precise than the catalog's (e.g. NOAUTH vs WRONGPASS).
     pub hint: Option<String>,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The address the probe really connected to, if it connected.
+    pub reached: Option<Reached>,
 }
 
 impl Outcome {
@@ -59,6 +62,7 @@ impl Outcome {
             message: message.into(),
             hint: None,
             details: Default::default(),
+            reached: None,
         }
     }
     pub fn pass(message: impl Into<String>) -> Outcome {
@@ -72,6 +76,11 @@ impl Outcome {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Outcome {
         self.hint = Some(hint.into());
+        self
+    }
+    /// The probe connected to `reached`.
+    pub fn reached(mut self, reached: Reached) -> Outcome {
+        self.reached = Some(reached);
         self
     }
     pub fn detail(mut self, key: &str, value: impl Serialize) -> Outcome {
@@ -93,6 +102,10 @@ pub struct CheckResult {
     pub hint: Option<String>,
     pub duration_ms: u64,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The address the check really connected to, and how (PostgreSQL, Redis,
+    /// HTTP and port checks that connected); `target` is then that address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached: Option<Reached>,
     /// The engine it ran on, when one run covers several (`--context a --context b`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A config larger than this is not one (hostile input is bounded).
@@ -43,6 +43,10 @@ pub struct Profile {
     /// and names are the config's, not discovered).
     #[serde(skip)]
     pub services_configured: bool,
+    /// Host ports published by containers that are not the deployment's (found
+    /// at discovery): never taken for one of its servers (`deployment::reach`).
+    #[serde(skip)]
+    pub foreign_ports: BTreeMap<u16, crate::deployment::reach::Holder>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -62,6 +66,10 @@ pub struct Service {
     /// containers publish nothing (a load balancer in front of replicas).
     #[serde(skip)]
     pub app_front: Option<Front>,
+    /// The roles whose containers exist and publish no port on the host (found
+    /// at discovery): not reached at their port (`deployment::reach`).
+    #[serde(skip)]
+    pub unpublished: BTreeSet<String>,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -196,6 +204,7 @@ impl Default for Profile {
             containers: BTreeMap::new(),
             discovered: false,
             app_front: None,
+            unpublished: BTreeSet::new(),
         };
         Profile {
             // Empty: found by discovery (see `crate::discovery`).
@@ -220,6 +229,7 @@ impl Default for Profile {
             runtime: Default::default(),
             engine: Default::default(),
             services_configured: false,
+            foreign_ports: BTreeMap::new(),
         }
     }
 }
@@ -377,6 +387,16 @@ impl Service {
         match self.containers.get(role) {
             Some(found) if !found.is_empty() => found.clone(),
             _ => vec![self.container(role)],
+        }
+    }
+
+    /// The host port of `role`'s server (see `deployment::reach` for whether
+    /// it is the deployment's).
+    pub fn port(&self, role: &str) -> u16 {
+        match role {
+            "db" => self.db_port,
+            "redis" => self.redis_port,
+            _ => self.app_port,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod http;
 pub mod memo;
 pub mod postgres;
 pub mod published;
+pub mod reach;
 pub mod redis;
 pub mod runtime;
 

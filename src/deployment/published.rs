@@ -2,6 +2,7 @@
 //! on the engine (kept for stopped containers too), and the container in front
 //! of a service whose own containers publish nothing (a load balancer).
 
+use super::runtime::Runtime;
 use crate::profile::{Front, Profile, Service};
 use bollard::models::ContainerInspectResponse;
 use std::collections::HashMap;
@@ -11,38 +12,86 @@ use std::collections::HashMap;
 const POSTGRES_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
 
-/// Sets each service's ports from what its containers publish (the guide's or
-/// the config's stay where the engine shows none), then the front of each
-/// application that publishes nothing itself. `others` are the project's
-/// containers that belong to none of the guide's services.
+/// Sets each service's ports from what its containers publish, then the
+/// front of each application that publishes nothing itself. A role whose
+/// containers exist and publish nothing (and are not on the host's network)
+/// is marked unpublished: the guide's port is only for a role with no
+/// container at all. A config that lists the services keeps its ports.
+/// `others` are the project's containers that belong to none of the guide's services.
 pub fn assign(
     profile: &mut Profile,
     inspected: &HashMap<String, ContainerInspectResponse>,
     others: &[String],
 ) {
     let keep_configured = profile.services_configured;
+    let swarm = profile.runtime == Runtime::Swarm;
     for service in &mut profile.services {
-        let published = |role: &str, preferred: u16| {
-            service
+        let found = |role: &str, preferred: u16| {
+            let containers: Vec<&ContainerInspectResponse> = service
                 .containers
                 .get(role)
                 .into_iter()
                 .flatten()
                 .filter_map(|name| inspected.get(name))
-                .find_map(|c| host_port(c, preferred))
+                .collect();
+            let published = containers.iter().find_map(|c| host_port(c, preferred));
+            match published {
+                Some(port) => Found::Published(port),
+                None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
+                None if containers.is_empty() => Found::NoContainer,
+                None => Found::Nothing,
+            }
         };
-        let app_port = published("service", service.app_port);
-        let db_port = published("db", POSTGRES_PORT);
-        let redis_port = published("redis", REDIS_PORT);
-        if !keep_configured {
-            service.db_port = db_port.unwrap_or(service.db_port);
-            service.redis_port = redis_port.unwrap_or(service.redis_port);
-            service.app_port = app_port.unwrap_or(service.app_port);
-        }
-        if app_port.is_none() {
+        let app = found("service", service.app_port);
+        let db = found("db", POSTGRES_PORT);
+        let redis = found("redis", REDIS_PORT);
+        if !matches!(app, Found::Published(_)) {
             service.app_front = front(service, inspected, others);
         }
+        if keep_configured {
+            continue;
+        }
+        let app_own = service.app_port;
+        for (role, found, port, own_port) in [
+            ("service", app, &mut service.app_port, app_own),
+            ("db", db, &mut service.db_port, POSTGRES_PORT),
+            ("redis", redis, &mut service.redis_port, REDIS_PORT),
+        ] {
+            match found {
+                Found::Published(published) => *port = published,
+                // The container's own port is the host's.
+                Found::HostNetwork => *port = own_port,
+                Found::NoContainer => {}
+                // A task's port may be published by the swarm's ingress, not
+                // by its container: the configured one stays.
+                Found::Nothing if swarm => {}
+                Found::Nothing if role == "service" && service.app_front.is_some() => {}
+                Found::Nothing => {
+                    service.unpublished.insert(role.to_string());
+                }
+            }
+        }
     }
+}
+
+/// What a role's containers publish on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    Published(u16),
+    /// On the host's network: its own port is the host's.
+    HostNetwork,
+    /// No container of the role: the guide's (or the config's) port.
+    NoContainer,
+    /// Containers that publish nothing.
+    Nothing,
+}
+
+/// Whether a container shares the host's network (`network_mode: host`).
+fn on_host_network(c: &ContainerInspectResponse) -> bool {
+    c.host_config
+        .as_ref()
+        .and_then(|h| h.network_mode.as_deref())
+        == Some("host")
 }
 
 /// The project container (not one of the guide's services) that binds the
@@ -187,5 +236,34 @@ mod tests {
         );
         assert_eq!(ticket.vars()["app_publisher"], "p-lb-1");
         assert_eq!(profile.service("auth").unwrap().app_front, None);
+        assert!(
+            ticket.unpublished.is_empty(),
+            "the replicas publish through their front; redis has no container: the guide's port"
+        );
+    }
+
+    #[test]
+    fn a_container_that_publishes_nothing_keeps_no_port_of_the_guide() {
+        let mut profile = Profile::default();
+        let auth = profile.services.iter_mut().find(|s| s.name == "auth");
+        let auth = auth.unwrap();
+        auth.containers
+            .insert("db".into(), vec!["acme-auth-db-1".into()]);
+        auth.containers
+            .insert("redis".into(), vec!["acme-auth-redis-1".into()]);
+        let mut on_host = publishing("auth-redis", &[]);
+        on_host.host_config.as_mut().unwrap().network_mode = Some("host".into());
+        let inspected = HashMap::from([
+            ("acme-auth-db-1".to_string(), publishing("auth-db", &[])),
+            ("acme-auth-redis-1".to_string(), on_host),
+        ]);
+        assign(&mut profile, &inspected, &[]);
+        let auth = profile.service("auth").unwrap();
+        assert_eq!(
+            auth.unpublished.iter().collect::<Vec<_>>(),
+            ["db"],
+            "the app has no container: the guide's port, checked for another's"
+        );
+        assert_eq!(auth.redis_port, 6379, "on the host's network: its own port");
     }
 }

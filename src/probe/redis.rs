@@ -1,14 +1,26 @@
-//! Redis probes over the published port: PING with the password (NOAUTH told
+//! Redis probes where the deployment's server is reached (never another's): PING with the password (NOAUTH told
 //! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
 
 use crate::check::Outcome;
 use crate::deployment::Context;
 use crate::deployment::credentials::Source;
+use crate::deployment::reach::{self, Reached};
 use crate::deployment::redis::{connect, password};
 use crate::profile::Service;
 use std::collections::HashMap;
 
+/// Where the service's Redis is reached, or the outcome saying why it is not.
+fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
+    reach::address(&ctx.profile, service, "redis")
+        .map(|address| address.reached())
+        .map_err(|not| super::not_reached(ctx, not))
+}
+
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
+    let reached = match reached(ctx, service) {
+        Ok(reached) => reached,
+        Err(outcome) => return outcome,
+    };
     match connect(ctx, service).await {
         Ok(_) => {
             let source = password(ctx, service).await.map(|c| c.source);
@@ -17,16 +29,22 @@ pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
                 Ok(source) => format!("authenticated with the password from {source}"),
                 Err(_) => String::new(),
             };
-            Outcome::pass(format!("PING → PONG ({how})")).detail(
-                "password_source",
-                source.map(|s| s.to_string()).unwrap_or_default(),
-            )
+            Outcome::pass(format!("PING → PONG ({how})"))
+                .detail(
+                    "password_source",
+                    source.map(|s| s.to_string()).unwrap_or_default(),
+                )
+                .reached(reached)
         }
         Err(failure) => Outcome::fail(failure.message).with_hint(failure.hint),
     }
 }
 
 pub async fn info(ctx: &Context, service: &Service) -> Outcome {
+    let reached = match reached(ctx, service) {
+        Ok(reached) => reached,
+        Err(outcome) => return outcome,
+    };
     let mut connection = match connect(ctx, service).await {
         Ok(c) => c,
         Err(failure) => return Outcome::fail(failure.message).with_hint(failure.hint),
@@ -37,7 +55,7 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
         .await
     {
         Ok(text) => text,
-        Err(e) => return Outcome::fail(format!("INFO failed: {e}")),
+        Err(e) => return Outcome::fail(format!("INFO failed: {e}")).reached(reached),
     };
     let info: HashMap<&str, &str> = text
         .lines()
@@ -85,6 +103,7 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
         Outcome::warn(format!("{}: {summary}", problems.join("; ")))
     };
     outcome
+        .reached(reached)
         .detail("used_memory", used)
         .detail("maxmemory", max)
         .detail("evicted_keys", evicted)
