@@ -23,6 +23,7 @@ mod history;
 mod hostile;
 mod https;
 mod logs;
+mod other_project;
 mod prod_shaped;
 mod reports;
 mod safety;
