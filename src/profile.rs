@@ -46,7 +46,7 @@ pub struct Profile {
     /// Host ports published by containers that are not the deployment's (found
     /// at discovery): never taken for one of its servers (`deployment::reach`).
     #[serde(skip)]
-    pub foreign_ports: BTreeMap<u16, crate::deployment::reach::Holder>,
+    pub foreign_ports: Vec<crate::deployment::reach::Binding>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -70,6 +70,10 @@ pub struct Service {
     /// at discovery): not reached at their port (`deployment::reach`).
     #[serde(skip)]
     pub unpublished: BTreeSet<String>,
+    /// The host address a role's port is published on, when the engine is this
+    /// machine's and the binding names one (`127.0.0.2:5401`, not `0.0.0.0`).
+    #[serde(skip)]
+    pub bind_hosts: BTreeMap<String, String>,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -205,6 +209,7 @@ impl Default for Profile {
             discovered: false,
             app_front: None,
             unpublished: BTreeSet::new(),
+            bind_hosts: BTreeMap::new(),
         };
         Profile {
             // Empty: found by discovery (see `crate::discovery`).
@@ -229,7 +234,7 @@ impl Default for Profile {
             runtime: Default::default(),
             engine: Default::default(),
             services_configured: false,
-            foreign_ports: BTreeMap::new(),
+            foreign_ports: Vec::new(),
         }
     }
 }
@@ -423,6 +428,12 @@ impl Service {
                 self.compose_service("service"),
             ),
             ("app_port".into(), self.app_port.to_string()),
+            // Where its port is published when the binding names an address;
+            // else the profile's `host` (see `catalog::instances`).
+            (
+                "app_host".into(),
+                self.bind_hosts.get("service").cloned().unwrap_or_default(),
+            ),
             ("app_publisher".into(), self.app_publisher().0),
             (
                 "app_publisher_compose_service".into(),

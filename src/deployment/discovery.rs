@@ -6,7 +6,7 @@
 //! names are only the fallback.
 
 use super::engine::Engine;
-use super::reach::Holder;
+use super::reach::{Binding, Holder};
 use super::runtime::{self, Runtime};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
@@ -107,6 +107,9 @@ pub async fn discover(
     flag: Option<&str>,
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
+    // A binding's own address is where its port is reached when the engine is
+    // this machine's and no `host` is configured.
+    let bind_hosts = profile.host.is_empty() && profile.engine.is_local();
     if profile.host.is_empty() {
         profile.host = profile
             .engine
@@ -144,7 +147,7 @@ pub async fn discover(
     let others = other_project_containers(profile, &containers);
     let inspected = inspect_all(&docker, timeout, profile, &others).await;
     assign_database_names(profile, &inspected);
-    super::published::assign(profile, &inspected, &others);
+    super::published::assign(profile, &inspected, &others, bind_hosts);
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -438,27 +441,29 @@ fn on_engine(profile: &Profile, containers: &[Listed]) -> Result<(String, Projec
     }
 }
 
-/// The host ports, where the doctor connects, that containers which are not
-/// the deployment's publish, with whose they are: never taken for its own.
+/// The host ports that containers which are not the deployment's publish,
+/// with whose they are: never taken for its own.
 fn assign_foreign_ports(profile: &mut Profile, containers: &[Listed]) {
     let own: BTreeSet<&String> = profile
         .services
         .iter()
         .flat_map(|s| s.containers.values().flatten())
         .collect();
-    let mut foreign = BTreeMap::new();
+    let mut foreign = Vec::new();
     for c in containers {
         let project = c.labels.get(PROJECT_LABEL);
         if project == Some(&profile.compose_project) || own.contains(&c.name) {
             continue;
         }
         for (ip, port) in &c.ports {
-            if super::reach::binding_reached_at(ip, &profile.host) {
-                foreign.entry(*port).or_insert_with(|| Holder {
+            foreign.push(Binding {
+                ip: ip.clone(),
+                port: *port,
+                holder: Holder {
                     container: c.name.clone(),
                     project: project.cloned(),
-                });
-            }
+                },
+            });
         }
     }
     profile.foreign_ports = foreign;
@@ -592,19 +597,20 @@ mod tests {
         let containers = vec![bundled, own, solo];
         assign_containers(&mut profile, &containers);
         assign_foreign_ports(&mut profile, &containers);
-        let holders: Vec<(u16, String)> = profile
+        let holders: Vec<(&str, u16, String)> = profile
             .foreign_ports
             .iter()
-            .map(|(port, holder)| (*port, holder.to_string()))
+            .map(|b| (b.ip.as_str(), b.port, b.holder.to_string()))
             .collect();
+        let bundled = "helpdesk-auth-db of project helpdesk-microservices".to_string();
         assert_eq!(
             holders,
-            [(
-                5401,
-                "helpdesk-auth-db of project helpdesk-microservices".to_string()
-            )],
-            "its own ports, another address's and the unlabelled container it takes by its \
-             guide name are not foreign"
+            [
+                ("127.0.0.1", 5401, bundled.clone()),
+                ("127.0.0.2", 5499, bundled)
+            ],
+            "its own ports and the unlabelled container it takes by its guide name are not \
+             foreign"
         );
     }
 

@@ -18,10 +18,13 @@ const REDIS_PORT: u16 = 6379;
 /// is marked unpublished: the guide's port is only for a role with no
 /// container at all. A config that lists the services keeps its ports.
 /// `others` are the project's containers that belong to none of the guide's services.
+/// `bind_hosts`: whether a binding's own address (when it names one) is where
+/// the port is reached (a local engine, and no `host` configured).
 pub fn assign(
     profile: &mut Profile,
     inspected: &HashMap<String, ContainerInspectResponse>,
     others: &[String],
+    bind_hosts: bool,
 ) {
     let keep_configured = profile.services_configured;
     let swarm = profile.runtime == Runtime::Swarm;
@@ -36,7 +39,7 @@ pub fn assign(
                 .collect();
             let published = containers.iter().find_map(|c| host_port(c, preferred));
             match published {
-                Some(port) => Found::Published(port),
+                Some((ip, port)) => Found::Published(ip, port),
                 None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
                 None if containers.is_empty() => Found::NoContainer,
                 None => Found::Nothing,
@@ -45,7 +48,7 @@ pub fn assign(
         let app = found("service", service.app_port);
         let db = found("db", POSTGRES_PORT);
         let redis = found("redis", REDIS_PORT);
-        if !matches!(app, Found::Published(_)) {
+        if !matches!(app, Found::Published(..)) {
             service.app_front = front(service, inspected, others);
         }
         if keep_configured {
@@ -58,7 +61,12 @@ pub fn assign(
             ("redis", redis, &mut service.redis_port, REDIS_PORT),
         ] {
             match found {
-                Found::Published(published) => *port = published,
+                Found::Published(ip, published) => {
+                    *port = published;
+                    if bind_hosts && !super::reach::is_wildcard(&ip) {
+                        service.bind_hosts.insert(role.to_string(), ip);
+                    }
+                }
                 // The container's own port is the host's.
                 Found::HostNetwork => *port = own_port,
                 Found::NoContainer => {}
@@ -75,9 +83,10 @@ pub fn assign(
 }
 
 /// What a role's containers publish on the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Found {
-    Published(u16),
+    /// On this host address (as the engine says it) and port.
+    Published(String, u16),
     /// On the host's network: its own port is the host's.
     HostNetwork,
     /// No container of the role: the guide's (or the config's) port.
@@ -105,7 +114,7 @@ fn front(
         let c = inspected.get(name)?;
         let binds = bindings(c)
             .iter()
-            .any(|(_, host)| *host == service.app_port);
+            .any(|(_, _, host)| *host == service.app_port);
         let compose_service = c
             .config
             .as_ref()?
@@ -120,33 +129,33 @@ fn front(
     })
 }
 
-/// The host port a container publishes, preferring the binding of `preferred`
-/// (its service's own port inside the container) when it has several.
-fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<u16> {
+/// The host address and port a container publishes, preferring the binding of
+/// `preferred` (its service's own port inside the container) when it has several.
+fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<(String, u16)> {
     let bound = bindings(c);
     bound
         .iter()
-        .find(|(inside, _)| *inside == preferred)
+        .find(|(inside, _, _)| *inside == preferred)
         .or(bound.first())
-        .map(|(_, host)| *host)
+        .map(|(_, ip, host)| (ip.clone(), *host))
 }
 
-/// `(container port, host port)` of every TCP binding: the live ones of a running
-/// container (an ephemeral port is only known then), else the configured ones.
-fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, u16)> {
+/// `(container port, host address, host port)` of every TCP binding: the live
+/// ones of a running container (an ephemeral port is only known then), else
+/// the configured ones.
+fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, String, u16)> {
     let live = c.network_settings.as_ref().and_then(|n| n.ports.clone());
     let configured = c.host_config.as_ref().and_then(|h| h.port_bindings.clone());
-    let mut found: Vec<(u16, u16)> = [live, configured]
+    let mut found: Vec<(u16, String, u16)> = [live, configured]
         .into_iter()
         .flatten()
         .flat_map(|map| map.into_iter())
         .filter_map(|(key, bound)| {
             let inside: u16 = key.strip_suffix("/tcp")?.parse().ok()?;
-            Some(
-                bound?
-                    .into_iter()
-                    .filter_map(move |b| Some((inside, b.host_port?.parse().ok()?))),
-            )
+            Some(bound?.into_iter().filter_map(move |b| {
+                let port = b.host_port?.parse().ok()?;
+                Some((inside, b.host_ip.unwrap_or_default(), port))
+            }))
         })
         .flatten()
         .collect();
@@ -217,11 +226,16 @@ mod tests {
                 publishing("lb", &[("80/tcp", "3003")]),
             ),
         ]);
-        assign(&mut profile, &inspected, &["p-lb-1".to_string()]);
+        assign(&mut profile, &inspected, &["p-lb-1".to_string()], true);
         let ticket = profile.service("ticket").unwrap();
         assert_eq!(
             ticket.db_port, 15403,
             "PostgreSQL's own binding is preferred"
+        );
+        assert_eq!(
+            ticket.bind_hosts.get("db").map(String::as_str),
+            Some("127.0.0.1"),
+            "the address its binding names"
         );
         assert_eq!(
             ticket.redis_port, 6303,
@@ -257,7 +271,7 @@ mod tests {
             ("acme-auth-db-1".to_string(), publishing("auth-db", &[])),
             ("acme-auth-redis-1".to_string(), on_host),
         ]);
-        assign(&mut profile, &inspected, &[]);
+        assign(&mut profile, &inspected, &[], true);
         let auth = profile.service("auth").unwrap();
         assert_eq!(
             auth.unpublished.iter().collect::<Vec<_>>(),

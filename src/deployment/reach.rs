@@ -28,6 +28,15 @@ impl fmt::Display for Holder {
     }
 }
 
+/// A host port a container that is not the deployment's publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The host address, as the engine says it (`0.0.0.0`, `::` or empty: all).
+    pub ip: String,
+    pub port: u16,
+    pub holder: Holder,
+}
+
 /// How an address was reached (`reached.via` in the JSON report).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,12 +151,13 @@ impl NotReached {
 /// Where `service`'s server of `role` (`service`, `db`, `redis`) is reached.
 pub fn address(profile: &Profile, service: &Service, role: &str) -> Result<Address, NotReached> {
     let port = service.port(role);
+    let host = service.bind_hosts.get(role).unwrap_or(&profile.host);
     let on_host = Address {
-        host: profile.host.clone(),
+        host: host.clone(),
         port,
         via: Via::Host,
     };
-    let holder = foreign_holder(profile, port);
+    let holder = foreign_holder(profile, host, port);
     if service.unpublished.contains(role) {
         return Err(NotReached::Unpublished {
             container: service.container(role),
@@ -165,25 +175,28 @@ pub fn address(profile: &Profile, service: &Service, role: &str) -> Result<Addre
 }
 
 /// Whether `host:port` (a port probe's, an HTTP check's URL) may be connected
-/// to: the server of a service's role when it is one's, else any address no
-/// other deployment's container publishes.
+/// to: the server of a service's role when it is one's (at the profile's host
+/// or its binding's address: where that role is published), else any address
+/// no other deployment's container publishes.
 pub fn host_port(profile: &Profile, host: &str, port: u16) -> Result<Address, NotReached> {
-    if same_host(host, &profile.host) {
-        let role = profile.services.iter().find_map(|service| {
-            crate::profile::ROLES
-                .iter()
-                .find(|role| service.port(role) == port)
-                .map(|role| (service, *role))
+    let role = profile.services.iter().find_map(|service| {
+        crate::profile::ROLES
+            .iter()
+            .find(|role| {
+                let bound = service.bind_hosts.get(**role).unwrap_or(&profile.host);
+                service.port(role) == port
+                    && (same_host(host, bound) || same_host(host, &profile.host))
+            })
+            .map(|role| (service, *role))
+    });
+    if let Some((service, role)) = role {
+        return address(profile, service, role);
+    }
+    if let Some(holder) = foreign_holder(profile, host, port) {
+        return Err(NotReached::Foreign {
+            address: format!("{host}:{port}"),
+            holder: holder.clone(),
         });
-        if let Some((service, role)) = role {
-            return address(profile, service, role);
-        }
-        if let Some(holder) = foreign_holder(profile, port) {
-            return Err(NotReached::Foreign {
-                address: format!("{host}:{port}"),
-                holder: holder.clone(),
-            });
-        }
     }
     Ok(Address {
         host: host.to_string(),
@@ -204,10 +217,13 @@ pub fn url(profile: &Profile, url: &str) -> Result<(), NotReached> {
     host_port(profile, host.trim_matches(['[', ']']), port).map(|_| ())
 }
 
-/// The container of another deployment publishing `port` where the doctor
-/// connects (the profile's host).
-fn foreign_holder(profile: &Profile, port: u16) -> Option<&Holder> {
-    profile.foreign_ports.get(&port)
+/// The container of another deployment publishing `port` at `host`.
+fn foreign_holder<'a>(profile: &'a Profile, host: &str, port: u16) -> Option<&'a Holder> {
+    profile
+        .foreign_ports
+        .iter()
+        .find(|b| b.port == port && binding_reached_at(&b.ip, host))
+        .map(|b| &b.holder)
 }
 
 /// Whether two names of a host are the same place (`localhost` is the loopback).
@@ -219,7 +235,12 @@ fn same_host(a: &str, b: &str) -> bool {
 /// Whether a binding on `ip` (as the engine reports it) is reached at `host`:
 /// a wildcard binding is reached at every address of the host.
 pub fn binding_reached_at(ip: &str, host: &str) -> bool {
-    matches!(ip, "" | "0.0.0.0" | "::") || same_host(ip, host)
+    is_wildcard(ip) || same_host(ip, host)
+}
+
+/// A binding on every address of the host.
+pub fn is_wildcard(ip: &str) -> bool {
+    matches!(ip, "" | "0.0.0.0" | "::")
 }
 
 #[cfg(test)]
@@ -232,13 +253,14 @@ mod tests {
             compose_project: "acme".into(),
             ..Profile::default()
         };
-        profile.foreign_ports.insert(
-            5401,
-            Holder {
+        profile.foreign_ports.push(Binding {
+            ip: "127.0.0.1".into(),
+            port: 5401,
+            holder: Holder {
                 container: "helpdesk-auth-db".into(),
                 project: Some("helpdesk-microservices".into()),
             },
-        );
+        });
         profile
     }
 
@@ -290,6 +312,24 @@ mod tests {
             url(&profile, "http://10.1.2.3:5401/x").is_ok(),
             "another host"
         );
+    }
+
+    #[test]
+    fn a_port_published_on_its_own_address_is_reached_there_beside_another_projects() {
+        let mut profile = profile();
+        let auth = &mut profile.services[0];
+        auth.containers
+            .insert("db".into(), vec!["acme-auth-db-1".into()]);
+        auth.bind_hosts.insert("db".into(), "127.0.0.2".into());
+        let auth = &profile.services[0];
+        let own = address(&profile, auth, "db").unwrap();
+        assert_eq!(own.to_string(), "127.0.0.2:5401");
+        assert_eq!(
+            host_port(&profile, "127.0.0.1", 5401).unwrap(),
+            own,
+            "a port probe at the profile's host goes where the role is published"
+        );
+        assert_eq!(host_port(&profile, "127.0.0.2", 5401).unwrap(), own);
     }
 
     #[test]

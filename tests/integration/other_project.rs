@@ -1,10 +1,13 @@
 //! Never probe what is not the deployment's (issue 19): beside the bundled
-//! stack, a second compose project whose database and Redis publish nothing
-//! and which has no application container. Diagnosing it never connects to a
-//! port the bundled stack publishes (asserted on the `target` and `reached` of
-//! every port, PostgreSQL, Redis and HTTP result), its port results say whose
-//! those ports are, its servers are "not published: not reached" (never a
-//! password problem), and the bundled stack's own diagnose still passes.
+//! stack, a second compose project whose auth database and Redis publish
+//! nothing, whose user database publishes the bundled stack's port number on
+//! another address (127.0.0.3:5402), and which has no application container.
+//! Diagnosing it never connects to a port the bundled stack publishes
+//! (asserted on the `target` and `reached` of every port, PostgreSQL, Redis and
+//! HTTP result), its port results say whose those ports are, its unpublished
+//! servers are "not published: not reached" (never a password problem), its
+//! published one is reached at its own address, and the bundled stack's own
+//! diagnose still passes.
 
 use crate::support::*;
 use std::collections::BTreeSet;
@@ -13,11 +16,14 @@ const PROJECT: &str = "otherproject";
 const NETWORK: &str = "otherproject_default";
 const DB: &str = "otherproject-auth-db-1";
 const REDIS: &str = "otherproject-auth-redis-1";
+const USER_DB: &str = "otherproject-user-db-1";
+/// The bundled stack's user-db port number, on another loopback address.
+const USER_DB_ADDRESS: &str = "127.0.0.3:5402";
 const BUNDLED: &str = "helpdesk-microservices";
 
 fn cleanup() {
     sh(&format!(
-        "docker rm -f -v {DB} {REDIS} >/dev/null 2>&1 || true; \
+        "docker rm -f -v {DB} {REDIS} {USER_DB} >/dev/null 2>&1 || true; \
          docker network rm {NETWORK} >/dev/null 2>&1 || true"
     ));
 }
@@ -95,6 +101,23 @@ fn another_project_beside_the_bundled_stack_is_never_probed_at_the_bundled_ports
         "auth-redis",
         "helpdesk-redis:local redis-server --requirepass other-7c1e",
     );
+    start(
+        USER_DB,
+        "user-db",
+        &format!(
+            "-p {USER_DB_ADDRESS}:5432 -e POSTGRES_PASSWORD=other-7c1e helpdesk-postgres:local"
+        ),
+    );
+    let started = std::time::Instant::now();
+    // Over TCP: during its first start the image runs a socket-only server.
+    while !sh(&format!(
+        "docker exec {USER_DB} pg_isready -h 127.0.0.1 2>&1 || true"
+    ))
+    .contains("accepting connections")
+    {
+        assert!(started.elapsed().as_secs() < 60, "{USER_DB} never answered");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     let (diagnosed, report) = diagnose_json(&["--project", PROJECT]);
     assert_eq!(report["project"]["name"], PROJECT, "{}", diagnosed.stderr);
@@ -110,9 +133,27 @@ fn another_project_beside_the_bundled_stack_is_never_probed_at_the_bundled_ports
             );
         }
         assert!(
-            r.get("reached").is_none(),
-            "nothing of this deployment is published: {r:#}"
+            reached.is_empty() || reached == USER_DB_ADDRESS,
+            "only its user database is published: {r:#}"
         );
+    }
+    // Published on the bundled stack's port number, at its own address: reached there.
+    for id in [
+        "port.user.db",
+        "postgres.user.connect",
+        "postgres.user.tables",
+    ] {
+        let check = result(&report, id);
+        // Its tables are not the guide's: a failure, of its own server.
+        let expected = if id.ends_with("tables") {
+            "fail"
+        } else {
+            "pass"
+        };
+        assert_eq!(check["status"], expected, "{check:#}");
+        assert_eq!(check["reached"]["address"], USER_DB_ADDRESS, "{check:#}");
+        assert_eq!(check["reached"]["via"], "host");
+        assert!(check["target"].as_str().unwrap().ends_with(USER_DB_ADDRESS));
     }
 
     // Its database and Redis publish nothing: not reached, and the guide's
@@ -174,26 +215,27 @@ fn another_project_beside_the_bundled_stack_is_never_probed_at_the_bundled_ports
         )),
         "{app:#}"
     );
-    let db = result(&report, "port.user.db");
+    let redis = result(&report, "port.user.redis");
     assert!(
-        db["status"] == "fail"
-            && db["message"].as_str().unwrap().starts_with(&format!(
-                "127.0.0.1:5402 is published by helpdesk-user-db of project {BUNDLED}"
+        redis["status"] == "fail"
+            && redis["message"].as_str().unwrap().starts_with(&format!(
+                "127.0.0.1:6302 is published by helpdesk-user-redis of project {BUNDLED}"
             )),
-        "{db:#}"
+        "{redis:#}"
     );
+    assert_eq!(status_of(&report, "redis.user.ping"), "skip");
     assert_eq!(status_of(&report, "http.auth.health"), "skip");
     // A container bearing the guide's name is the bundled stack's, not this one's.
-    let container = result(&report, "container.user.db");
+    let container = result(&report, "container.user.redis");
     assert!(
         container["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("helpdesk-user-db is project {BUNDLED}'s")),
+            .contains(&format!("helpdesk-user-redis is project {BUNDLED}'s")),
         "{container:#}"
     );
     assert_eq!(
-        status_of(&report, "logs.user.db"),
+        status_of(&report, "logs.user.redis"),
         "skip",
         "no logs of another's"
     );
