@@ -405,6 +405,15 @@ impl Service {
         }
     }
 
+    /// Sets the host port of `role`'s server (found at discovery).
+    pub fn set_port(&mut self, role: &str, port: u16) {
+        match role {
+            "db" => self.db_port = port,
+            "redis" => self.redis_port = port,
+            _ => self.app_port = port,
+        }
+    }
+
     pub fn compose_service(&self, role: &str) -> String {
         format!("{}-{role}", self.name)
     }

@@ -29,56 +29,67 @@ pub fn assign(
     let keep_configured = profile.services_configured;
     let swarm = profile.runtime == Runtime::Swarm;
     for service in &mut profile.services {
-        let found = |role: &str, preferred: u16| {
-            let containers: Vec<&ContainerInspectResponse> = service
-                .containers
-                .get(role)
-                .into_iter()
-                .flatten()
-                .filter_map(|name| inspected.get(name))
-                .collect();
-            let published = containers.iter().find_map(|c| host_port(c, preferred));
-            match published {
-                Some((ip, port)) => Found::Published(ip, port),
-                None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
-                None if containers.is_empty() => Found::NoContainer,
-                None => Found::Nothing,
-            }
-        };
-        let app = found("service", service.app_port);
-        let db = found("db", POSTGRES_PORT);
-        let redis = found("redis", REDIS_PORT);
+        let app = found(service, inspected, "service", service.app_port);
+        let db = found(service, inspected, "db", POSTGRES_PORT);
+        let redis = found(service, inspected, "redis", REDIS_PORT);
         if !matches!(app, Found::Published(..)) {
             service.app_front = front(service, inspected, others);
         }
         if keep_configured {
             continue;
         }
-        let app_own = service.app_port;
-        for (role, found, port, own_port) in [
-            ("service", app, &mut service.app_port, app_own),
-            ("db", db, &mut service.db_port, POSTGRES_PORT),
-            ("redis", redis, &mut service.redis_port, REDIS_PORT),
+        let app_port = service.app_port;
+        for (role, found, own_port) in [
+            ("service", app, app_port),
+            ("db", db, POSTGRES_PORT),
+            ("redis", redis, REDIS_PORT),
         ] {
-            match found {
-                Found::Published(ip, published) => {
-                    *port = published;
+            let unpublished = match found {
+                Found::Published(ip, port) => {
+                    service.set_port(role, port);
                     if bind_hosts && !super::reach::is_wildcard(&ip) {
                         service.bind_hosts.insert(role.to_string(), ip);
                     }
+                    false
                 }
                 // The container's own port is the host's.
-                Found::HostNetwork => *port = own_port,
-                Found::NoContainer => {}
+                Found::HostNetwork => {
+                    service.set_port(role, own_port);
+                    false
+                }
+                Found::NoContainer => false,
                 // A task's port may be published by the swarm's ingress, not
                 // by its container: the configured one stays.
-                Found::Nothing if swarm => {}
-                Found::Nothing if role == "service" && service.app_front.is_some() => {}
-                Found::Nothing => {
-                    service.unpublished.insert(role.to_string());
-                }
+                Found::Nothing if swarm => false,
+                Found::Nothing => role != "service" || service.app_front.is_none(),
+            };
+            if unpublished {
+                service.unpublished.insert(role.to_string());
             }
         }
+    }
+}
+
+/// What the containers of `service`'s `role` publish, preferring the binding
+/// of `preferred` (the port inside).
+fn found(
+    service: &Service,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+    role: &str,
+    preferred: u16,
+) -> Found {
+    let containers: Vec<&ContainerInspectResponse> = service
+        .containers
+        .get(role)
+        .into_iter()
+        .flatten()
+        .filter_map(|name| inspected.get(name))
+        .collect();
+    match containers.iter().find_map(|c| host_port(c, preferred)) {
+        Some((ip, port)) => Found::Published(ip, port),
+        None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
+        None if containers.is_empty() => Found::NoContainer,
+        None => Found::Nothing,
     }
 }
 

@@ -234,7 +234,7 @@ fn same_host(a: &str, b: &str) -> bool {
 
 /// Whether a binding on `ip` (as the engine reports it) is reached at `host`:
 /// a wildcard binding is reached at every address of the host.
-pub fn binding_reached_at(ip: &str, host: &str) -> bool {
+fn binding_reached_at(ip: &str, host: &str) -> bool {
     is_wildcard(ip) || same_host(ip, host)
 }
 
