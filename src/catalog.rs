@@ -326,6 +326,9 @@ fn field_named_in(message: &str) -> Option<&str> {
 fn instances(profile: &Profile, for_each: Option<ForEach>) -> Vec<BTreeMap<String, String>> {
     let with_profile = |mut vars: BTreeMap<String, String>| {
         vars.extend(profile.vars());
+        if vars.get("app_host").is_some_and(String::is_empty) {
+            vars.insert("app_host".into(), profile.host.clone());
+        }
         vars
     };
     match for_each {

@@ -1,5 +1,6 @@
 //! The result model: one flat, serialisable result per check (goss-style).
 
+use crate::deployment::reach::Reached;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,6 +55,8 @@ pub struct Outcome {
     /// reached: when the engine's own check failed too, the runner reports
     /// this check as SKIP under it (one root cause, told once).
     pub wants_engine: bool,
+    /// The address the probe really connected to, if it connected.
+    pub reached: Option<Reached>,
 }
 
 impl Outcome {
@@ -64,6 +67,7 @@ impl Outcome {
             hint: None,
             details: Default::default(),
             wants_engine: false,
+            reached: None,
         }
     }
     pub fn pass(message: impl Into<String>) -> Outcome {
@@ -82,6 +86,11 @@ impl Outcome {
     /// Marks the outcome as the engine's absence, not the check's finding.
     pub fn wanting_engine(mut self) -> Outcome {
         self.wants_engine = true;
+        self
+    }
+    /// The probe connected to `reached`.
+    pub fn reached(mut self, reached: Reached) -> Outcome {
+        self.reached = Some(reached);
         self
     }
     pub fn detail(mut self, key: &str, value: impl Serialize) -> Outcome {
@@ -103,6 +112,10 @@ pub struct CheckResult {
     pub hint: Option<String>,
     pub duration_ms: u64,
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The address the check really connected to, and how (PostgreSQL, Redis,
+    /// HTTP and port checks that connected); `target` is then that address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached: Option<Reached>,
     /// The engine it ran on, when one run covers several (`--context a --context b`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A config larger than this is not one (hostile input is bounded).
@@ -43,6 +43,10 @@ pub struct Profile {
     /// and names are the config's, not discovered).
     #[serde(skip)]
     pub services_configured: bool,
+    /// Host ports published by containers that are not the deployment's (found
+    /// at discovery): never taken for one of its servers (`deployment::reach`).
+    #[serde(skip)]
+    pub foreign_ports: Vec<crate::deployment::reach::Binding>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -62,6 +66,14 @@ pub struct Service {
     /// containers publish nothing (a load balancer in front of replicas).
     #[serde(skip)]
     pub app_front: Option<Front>,
+    /// The roles whose containers exist and publish no port on the host (found
+    /// at discovery): not reached at their port (`deployment::reach`).
+    #[serde(skip)]
+    pub unpublished: BTreeSet<String>,
+    /// The host address a role's port is published on, when the engine is this
+    /// machine's and the binding names one (`127.0.0.2:5401`, not `0.0.0.0`).
+    #[serde(skip)]
+    pub bind_hosts: BTreeMap<String, String>,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -212,6 +224,8 @@ impl Default for Profile {
             containers: BTreeMap::new(),
             discovered: false,
             app_front: None,
+            unpublished: BTreeSet::new(),
+            bind_hosts: BTreeMap::new(),
         };
         Profile {
             // Empty: found by discovery (see `crate::discovery`).
@@ -236,6 +250,7 @@ impl Default for Profile {
             runtime: Default::default(),
             engine: Default::default(),
             services_configured: false,
+            foreign_ports: Vec::new(),
         }
     }
 }
@@ -401,6 +416,25 @@ impl Service {
         }
     }
 
+    /// The host port of `role`'s server (see `deployment::reach` for whether
+    /// it is the deployment's).
+    pub fn port(&self, role: &str) -> u16 {
+        match role {
+            "db" => self.db_port,
+            "redis" => self.redis_port,
+            _ => self.app_port,
+        }
+    }
+
+    /// Sets the host port of `role`'s server (found at discovery).
+    pub fn set_port(&mut self, role: &str, port: u16) {
+        match role {
+            "db" => self.db_port = port,
+            "redis" => self.redis_port = port,
+            _ => self.app_port = port,
+        }
+    }
+
     pub fn compose_service(&self, role: &str) -> String {
         format!("{}-{role}", self.name)
     }
@@ -424,6 +458,12 @@ impl Service {
                 self.compose_service("service"),
             ),
             ("app_port".into(), self.app_port.to_string()),
+            // Where its port is published when the binding names an address;
+            // else the profile's `host` (see `catalog::instances`).
+            (
+                "app_host".into(),
+                self.bind_hosts.get("service").cloned().unwrap_or_default(),
+            ),
             ("app_publisher".into(), self.app_publisher().0),
             (
                 "app_publisher_compose_service".into(),

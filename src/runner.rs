@@ -205,6 +205,7 @@ fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> Che
         hint,
         duration_ms: took.as_millis() as u64,
         details: outcome.details,
+        reached: outcome.reached,
         engine: None,
     }
 }

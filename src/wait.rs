@@ -204,6 +204,7 @@ mod tests {
             hint: None,
             duration_ms: 0,
             details: details.as_object().cloned().unwrap_or_default(),
+            reached: None,
             engine: None,
         }
     }

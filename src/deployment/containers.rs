@@ -94,7 +94,29 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
     Ok(members)
 }
 
-/// Inspects one container by name, once per run; `Ok(None)` when it does not exist.
+/// The compose project (or Swarm stack) of `c` when it is not the deployment's.
+pub fn another_projects(ctx: &Context, c: &ContainerInspectResponse) -> Option<String> {
+    let labels = c.config.as_ref()?.labels.as_ref()?;
+    [super::discovery::PROJECT_LABEL, runtime::STACK_LABEL]
+        .iter()
+        .find_map(|label| labels.get(*label))
+        .filter(|project| **project != ctx.profile.compose_project)
+        .cloned()
+}
+
+/// The project of the container named `name` when it exists and is another's
+/// (to say whose it is; `inspect` never returns it).
+pub async fn of_another_project(ctx: &Context, name: &str) -> Option<String> {
+    let docker = ctx.docker().await.ok()?;
+    let inspected = tokio::time::timeout(ctx.timeout, docker.inspect_container(name, None))
+        .await
+        .ok()?
+        .ok()?;
+    another_projects(ctx, &inspected)
+}
+
+/// Inspects one container by name, once per run, if it is the deployment's:
+/// `Ok(None)` when it does not exist or belongs to another compose project.
 pub async fn inspect(
     ctx: &Context,
     container: &str,
@@ -103,6 +125,8 @@ pub async fn inspect(
         .get_or_init(container, || async {
             let docker = ctx.docker().await?;
             match docker.inspect_container(container, None).await {
+                // A container of another project is never taken for this one's.
+                Ok(inspected) if another_projects(ctx, &inspected).is_some() => Ok(None),
                 Ok(inspected) => Ok(Some(Arc::new(inspected))),
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..

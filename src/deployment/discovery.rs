@@ -6,6 +6,7 @@
 //! names are only the fallback.
 
 use super::engine::Engine;
+use super::reach::{Binding, Holder};
 use super::runtime::{self, Runtime};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
@@ -106,6 +107,9 @@ pub async fn discover(
     flag: Option<&str>,
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
+    // A binding's own address is where its port is reached when the engine is
+    // this machine's and no `host` is configured.
+    let bind_hosts = profile.host.is_empty() && profile.engine.is_local();
     if profile.host.is_empty() {
         profile.host = profile
             .engine
@@ -138,11 +142,12 @@ pub async fn discover(
         containers.iter().map(|c| &c.labels),
     );
     assign_containers(profile, &containers);
+    assign_foreign_ports(profile, &containers);
     assign_compose_files(profile, &containers);
     let others = other_project_containers(profile, &containers);
     let inspected = inspect_all(&docker, timeout, profile, &others).await;
     assign_database_names(profile, &inspected);
-    super::published::assign(profile, &inspected, &others);
+    super::published::assign(profile, &inspected, &others, bind_hosts);
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -365,11 +370,13 @@ pub fn normalize_project(name: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
-/// One container as listed: name, labels, networks.
+/// One container as listed: name, labels, networks, the host ports it
+/// publishes while running (`(host ip, port)`).
 struct Listed {
     name: String,
     labels: HashMap<String, String>,
     networks: Vec<String>,
+    ports: Vec<(String, u16)>,
 }
 
 async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Listed>> {
@@ -387,10 +394,17 @@ async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Liste
                 .and_then(|n| n.networks)
                 .map(|n| n.into_keys().collect())
                 .unwrap_or_default();
+            let ports = c
+                .ports
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| Some((p.ip.unwrap_or_default(), p.public_port?)))
+                .collect();
             Some(Listed {
                 name,
                 labels: runtime::as_compose(c.labels.unwrap_or_default()),
                 networks,
+                ports,
             })
         })
         .collect::<Vec<_>>();
@@ -425,6 +439,34 @@ fn on_engine(profile: &Profile, containers: &[Listed]) -> Result<(String, Projec
             projects.into_iter().collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The host ports that containers which are not the deployment's publish,
+/// with whose they are: never taken for its own.
+fn assign_foreign_ports(profile: &mut Profile, containers: &[Listed]) {
+    let own: BTreeSet<&String> = profile
+        .services
+        .iter()
+        .flat_map(|s| s.containers.values().flatten())
+        .collect();
+    let mut foreign = Vec::new();
+    for c in containers {
+        let project = c.labels.get(PROJECT_LABEL);
+        if project == Some(&profile.compose_project) || own.contains(&c.name) {
+            continue;
+        }
+        for (ip, port) in &c.ports {
+            foreign.push(Binding {
+                ip: ip.clone(),
+                port: *port,
+                holder: Holder {
+                    container: c.name.clone(),
+                    project: project.cloned(),
+                },
+            });
+        }
+    }
+    profile.foreign_ports = foreign;
 }
 
 /// Each service's containers per role: the project's containers of its compose
@@ -494,6 +536,7 @@ mod tests {
                 (NUMBER_LABEL.into(), number.into()),
             ]),
             networks: vec![format!("{project}_default")],
+            ports: Vec::new(),
         }
     }
 
@@ -535,6 +578,40 @@ mod tests {
         ];
         let error = on_engine(&profile, &two).unwrap_err().to_string();
         assert!(error.contains("a, b"), "{error}");
+    }
+
+    #[test]
+    fn ports_published_by_other_projects_are_named_with_their_holder() {
+        let mut profile = Profile {
+            compose_project: "acme".into(),
+            host: "127.0.0.1".into(),
+            ..Profile::default()
+        };
+        let mut bundled = listed("helpdesk-auth-db", "helpdesk-microservices", "auth-db", "1");
+        bundled.ports = vec![("127.0.0.1".into(), 5401), ("127.0.0.2".into(), 5499)];
+        let mut own = listed("acme-auth-db-1", "acme", "auth-db", "1");
+        own.ports = vec![("0.0.0.0".into(), 15401)];
+        let mut solo = listed("helpdesk-auth-redis", "", "", "");
+        solo.labels.clear();
+        solo.ports = vec![("::".into(), 6301)];
+        let containers = vec![bundled, own, solo];
+        assign_containers(&mut profile, &containers);
+        assign_foreign_ports(&mut profile, &containers);
+        let holders: Vec<(&str, u16, String)> = profile
+            .foreign_ports
+            .iter()
+            .map(|b| (b.ip.as_str(), b.port, b.holder.to_string()))
+            .collect();
+        let bundled = "helpdesk-auth-db of project helpdesk-microservices".to_string();
+        assert_eq!(
+            holders,
+            [
+                ("127.0.0.1", 5401, bundled.clone()),
+                ("127.0.0.2", 5499, bundled)
+            ],
+            "its own ports and the unlabelled container it takes by its guide name are not \
+             foreign"
+        );
     }
 
     #[test]

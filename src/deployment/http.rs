@@ -25,6 +25,10 @@ pub fn client(timeout: Duration, insecure: bool) -> reqwest::Client {
 
 /// Whether `url` answers 2xx with no dependency down.
 pub async fn is_healthy(ctx: &Context, url: &str) -> bool {
+    // Another deployment's answer says nothing of this one.
+    if super::reach::url(&ctx.profile, url).is_err() {
+        return false;
+    }
     let _slot = ctx.url_slot(url).await;
     let Ok(response) = ctx.http().get(url).send().await else {
         return false;

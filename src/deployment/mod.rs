@@ -21,6 +21,7 @@ pub mod http;
 pub mod memo;
 pub mod postgres;
 pub mod published;
+pub mod reach;
 pub mod redis;
 pub mod redis_acl;
 pub mod runtime;

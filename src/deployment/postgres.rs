@@ -1,10 +1,10 @@
-//! The PostgreSQL client over the published port: one connection per database
+//! The PostgreSQL client where the deployment's server is reached (`reach`): one connection per database
 //! and run, its password from `credentials`, a failed connect classified
 //! (refused, timeout, authentication failed, no password found, no database).
 
 use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Source, Unreadable};
-use super::{Context, CredentialKind, Failure};
+use super::{Context, CredentialKind, Failure, reach};
 use crate::profile::Service;
 use std::sync::Arc;
 use tokio_postgres::Client;
@@ -30,10 +30,14 @@ pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Fai
 }
 
 async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
+    let address = reach::address(&ctx.profile, service, "db").map_err(|not| Failure {
+        message: format!("{}: {not}", service.database),
+        hint: not.hint(&ctx.profile),
+    })?;
     let mut config = tokio_postgres::Config::new();
     config
-        .host(&ctx.profile.host)
-        .port(service.db_port)
+        .host(&address.host)
+        .port(address.port)
         .dbname(&service.database)
         .application_name("helpdesk-doctor")
         .connect_timeout(ctx.timeout);

@@ -2,6 +2,7 @@
 //! on the engine (kept for stopped containers too), and the container in front
 //! of a service whose own containers publish nothing (a load balancer).
 
+use super::runtime::Runtime;
 use crate::profile::{Front, Profile, Service};
 use bollard::models::ContainerInspectResponse;
 use std::collections::HashMap;
@@ -11,38 +12,106 @@ use std::collections::HashMap;
 const POSTGRES_PORT: u16 = 5432;
 const REDIS_PORT: u16 = 6379;
 
-/// Sets each service's ports from what its containers publish (the guide's or
-/// the config's stay where the engine shows none), then the front of each
-/// application that publishes nothing itself. `others` are the project's
-/// containers that belong to none of the guide's services.
+/// Sets each service's ports from what its containers publish, then the
+/// front of each application that publishes nothing itself. A role whose
+/// containers exist and publish nothing (and are not on the host's network)
+/// is marked unpublished: the guide's port is only for a role with no
+/// container at all. A config that lists the services keeps its ports.
+/// `others` are the project's containers that belong to none of the guide's services.
+/// `bind_hosts`: whether a binding's own address (when it names one) is where
+/// the port is reached (a local engine, and no `host` configured).
 pub fn assign(
     profile: &mut Profile,
     inspected: &HashMap<String, ContainerInspectResponse>,
     others: &[String],
+    bind_hosts: bool,
 ) {
     let keep_configured = profile.services_configured;
+    let swarm = profile.runtime == Runtime::Swarm;
     for service in &mut profile.services {
-        let published = |role: &str, preferred: u16| {
-            service
-                .containers
-                .get(role)
-                .into_iter()
-                .flatten()
-                .filter_map(|name| inspected.get(name))
-                .find_map(|c| host_port(c, preferred))
-        };
-        let app_port = published("service", service.app_port);
-        let db_port = published("db", POSTGRES_PORT);
-        let redis_port = published("redis", REDIS_PORT);
-        if !keep_configured {
-            service.db_port = db_port.unwrap_or(service.db_port);
-            service.redis_port = redis_port.unwrap_or(service.redis_port);
-            service.app_port = app_port.unwrap_or(service.app_port);
-        }
-        if app_port.is_none() {
+        let app = found(service, inspected, "service", service.app_port);
+        let db = found(service, inspected, "db", POSTGRES_PORT);
+        let redis = found(service, inspected, "redis", REDIS_PORT);
+        if !matches!(app, Found::Published(..)) {
             service.app_front = front(service, inspected, others);
         }
+        if keep_configured {
+            continue;
+        }
+        let app_port = service.app_port;
+        for (role, found, own_port) in [
+            ("service", app, app_port),
+            ("db", db, POSTGRES_PORT),
+            ("redis", redis, REDIS_PORT),
+        ] {
+            let unpublished = match found {
+                Found::Published(ip, port) => {
+                    service.set_port(role, port);
+                    if bind_hosts && !super::reach::is_wildcard(&ip) {
+                        service.bind_hosts.insert(role.to_string(), ip);
+                    }
+                    false
+                }
+                // The container's own port is the host's.
+                Found::HostNetwork => {
+                    service.set_port(role, own_port);
+                    false
+                }
+                Found::NoContainer => false,
+                // A task's port may be published by the swarm's ingress, not
+                // by its container: the configured one stays.
+                Found::Nothing if swarm => false,
+                Found::Nothing => role != "service" || service.app_front.is_none(),
+            };
+            if unpublished {
+                service.unpublished.insert(role.to_string());
+            }
+        }
     }
+}
+
+/// What the containers of `service`'s `role` publish, preferring the binding
+/// of `preferred` (the port inside).
+fn found(
+    service: &Service,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+    role: &str,
+    preferred: u16,
+) -> Found {
+    let containers: Vec<&ContainerInspectResponse> = service
+        .containers
+        .get(role)
+        .into_iter()
+        .flatten()
+        .filter_map(|name| inspected.get(name))
+        .collect();
+    match containers.iter().find_map(|c| host_port(c, preferred)) {
+        Some((ip, port)) => Found::Published(ip, port),
+        None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
+        None if containers.is_empty() => Found::NoContainer,
+        None => Found::Nothing,
+    }
+}
+
+/// What a role's containers publish on the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Found {
+    /// On this host address (as the engine says it) and port.
+    Published(String, u16),
+    /// On the host's network: its own port is the host's.
+    HostNetwork,
+    /// No container of the role: the guide's (or the config's) port.
+    NoContainer,
+    /// Containers that publish nothing.
+    Nothing,
+}
+
+/// Whether a container shares the host's network (`network_mode: host`).
+fn on_host_network(c: &ContainerInspectResponse) -> bool {
+    c.host_config
+        .as_ref()
+        .and_then(|h| h.network_mode.as_deref())
+        == Some("host")
 }
 
 /// The project container (not one of the guide's services) that binds the
@@ -56,7 +125,7 @@ fn front(
         let c = inspected.get(name)?;
         let binds = bindings(c)
             .iter()
-            .any(|(_, host)| *host == service.app_port);
+            .any(|(_, _, host)| *host == service.app_port);
         let compose_service = c
             .config
             .as_ref()?
@@ -71,33 +140,33 @@ fn front(
     })
 }
 
-/// The host port a container publishes, preferring the binding of `preferred`
-/// (its service's own port inside the container) when it has several.
-fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<u16> {
+/// The host address and port a container publishes, preferring the binding of
+/// `preferred` (its service's own port inside the container) when it has several.
+fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<(String, u16)> {
     let bound = bindings(c);
     bound
         .iter()
-        .find(|(inside, _)| *inside == preferred)
+        .find(|(inside, _, _)| *inside == preferred)
         .or(bound.first())
-        .map(|(_, host)| *host)
+        .map(|(_, ip, host)| (ip.clone(), *host))
 }
 
-/// `(container port, host port)` of every TCP binding: the live ones of a running
-/// container (an ephemeral port is only known then), else the configured ones.
-fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, u16)> {
+/// `(container port, host address, host port)` of every TCP binding: the live
+/// ones of a running container (an ephemeral port is only known then), else
+/// the configured ones.
+fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, String, u16)> {
     let live = c.network_settings.as_ref().and_then(|n| n.ports.clone());
     let configured = c.host_config.as_ref().and_then(|h| h.port_bindings.clone());
-    let mut found: Vec<(u16, u16)> = [live, configured]
+    let mut found: Vec<(u16, String, u16)> = [live, configured]
         .into_iter()
         .flatten()
         .flat_map(|map| map.into_iter())
         .filter_map(|(key, bound)| {
             let inside: u16 = key.strip_suffix("/tcp")?.parse().ok()?;
-            Some(
-                bound?
-                    .into_iter()
-                    .filter_map(move |b| Some((inside, b.host_port?.parse().ok()?))),
-            )
+            Some(bound?.into_iter().filter_map(move |b| {
+                let port = b.host_port?.parse().ok()?;
+                Some((inside, b.host_ip.unwrap_or_default(), port))
+            }))
         })
         .flatten()
         .collect();
@@ -168,11 +237,16 @@ mod tests {
                 publishing("lb", &[("80/tcp", "3003")]),
             ),
         ]);
-        assign(&mut profile, &inspected, &["p-lb-1".to_string()]);
+        assign(&mut profile, &inspected, &["p-lb-1".to_string()], true);
         let ticket = profile.service("ticket").unwrap();
         assert_eq!(
             ticket.db_port, 15403,
             "PostgreSQL's own binding is preferred"
+        );
+        assert_eq!(
+            ticket.bind_hosts.get("db").map(String::as_str),
+            Some("127.0.0.1"),
+            "the address its binding names"
         );
         assert_eq!(
             ticket.redis_port, 6303,
@@ -187,5 +261,34 @@ mod tests {
         );
         assert_eq!(ticket.vars()["app_publisher"], "p-lb-1");
         assert_eq!(profile.service("auth").unwrap().app_front, None);
+        assert!(
+            ticket.unpublished.is_empty(),
+            "the replicas publish through their front; redis has no container: the guide's port"
+        );
+    }
+
+    #[test]
+    fn a_container_that_publishes_nothing_keeps_no_port_of_the_guide() {
+        let mut profile = Profile::default();
+        let auth = profile.services.iter_mut().find(|s| s.name == "auth");
+        let auth = auth.unwrap();
+        auth.containers
+            .insert("db".into(), vec!["acme-auth-db-1".into()]);
+        auth.containers
+            .insert("redis".into(), vec!["acme-auth-redis-1".into()]);
+        let mut on_host = publishing("auth-redis", &[]);
+        on_host.host_config.as_mut().unwrap().network_mode = Some("host".into());
+        let inspected = HashMap::from([
+            ("acme-auth-db-1".to_string(), publishing("auth-db", &[])),
+            ("acme-auth-redis-1".to_string(), on_host),
+        ]);
+        assign(&mut profile, &inspected, &[], true);
+        let auth = profile.service("auth").unwrap();
+        assert_eq!(
+            auth.unpublished.iter().collect::<Vec<_>>(),
+            ["db"],
+            "the app has no container: the guide's port, checked for another's"
+        );
+        assert_eq!(auth.redis_port, 6379, "on the host's network: its own port");
     }
 }

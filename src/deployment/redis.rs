@@ -1,10 +1,11 @@
-//! The Redis client over the published port: authenticated when a password was
-//! found (`credentials`), as its ACL user when one is known (`AUTH user pass`),
-//! a failure classified with the user named (NOAUTH, WRONGPASS, NOPERM, refused).
+//! The Redis client where the deployment's server is reached (`reach`):
+//! authenticated when a password was found (`credentials`), as its ACL user
+//! when one is known (`AUTH user pass`), a failure classified with the user
+//! named (NOAUTH, WRONGPASS, NOPERM, refused).
 
 use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Unreadable};
-use super::{Context, CredentialKind, Failure};
+use super::{Context, CredentialKind, Failure, reach};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
 
@@ -15,6 +16,10 @@ pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Un
 
 /// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
+    let address = reach::address(&ctx.profile, service, "redis").map_err(|not| Failure {
+        message: format!("{}: {not}", service.container("redis")),
+        hint: not.hint(&ctx.profile),
+    })?;
     let credential = password(ctx, service).await.map_err(|e| Failure {
         message: format!(
             "{}: the password cannot be read from {e}",
@@ -25,7 +30,7 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
     })?;
     let password = credential.value.clone().filter(|p| !p.is_empty());
     let connecting = async {
-        let url = format!("redis://{}:{}/", ctx.profile.host, service.redis_port);
+        let url = format!("redis://{address}/");
         let client = redis::Client::open(url)?;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(ctx.timeout))

@@ -4,7 +4,7 @@
 use super::restarts::{self, Advice, Restarts, Verdict};
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
-use crate::deployment::containers::{display_name, find, inspect, tail};
+use crate::deployment::containers::{self, display_name, find, inspect, tail};
 use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::deployment::runtime::STACK_LABEL;
 use crate::deployment::{EngineError, exec};
@@ -48,9 +48,12 @@ pub async fn container(
     };
     if replicas.is_empty() {
         let project = &ctx.profile.compose_project;
+        let named = match containers::of_another_project(ctx, container).await {
+            Some(other) => format!("{container} is project {other}'s, not this deployment's"),
+            None => format!("nor one named {container}"),
+        };
         return Outcome::fail(format!(
-            "no container of compose service {compose_service} in project {project}, \
-             nor one named {container}"
+            "no container of compose service {compose_service} in project {project}, {named}"
         ))
         .with_hint(format!(
             "If the deployment runs under another compose project, name it: --project NAME \

@@ -6,6 +6,7 @@ use crate::check::Outcome;
 use crate::deployment::body::{self, BodyError};
 use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
+use crate::deployment::reach::{self, Reached};
 use std::time::Instant;
 
 /// How many down dependencies a message names (the details list every one read).
@@ -13,6 +14,9 @@ const NAMED_DOWN: usize = 10;
 
 /// The caller (the runner) holds the URL's connection slot.
 pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
+    if let Err(not) = reach::url(&ctx.profile, url) {
+        return super::not_reached(ctx, not);
+    }
     let started = Instant::now();
     let connect_ms = connect_time(ctx, url).await;
     let response = match ctx.http_client(insecure).get(url).send().await {
@@ -28,6 +32,7 @@ pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     );
     let with_timing = |outcome: Outcome| {
         outcome
+            .reached(reached(url))
             .detail("http_status", status.as_u16())
             .detail("time_connect_ms", connect_ms)
             .detail("time_starttransfer_ms", first_byte_ms)
@@ -85,6 +90,9 @@ fn named(down: &[String]) -> String {
 /// A deliberately bad token must get 401: anything else means verification is broken.
 /// The caller (the runner) holds the URL's connection slot.
 pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
+    if let Err(not) = reach::url(&ctx.profile, url) {
+        return super::not_reached(ctx, not);
+    }
     let request = ctx
         .http_client(insecure)
         .post(url)
@@ -92,14 +100,23 @@ pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
         .header("Content-Type", "application/json");
     match request.send().await {
         Ok(response) if response.status().as_u16() == 401 => {
-            Outcome::pass("a bad token is refused with 401")
+            Outcome::pass("a bad token is refused with 401").reached(reached(url))
         }
         Ok(response) => Outcome::fail(format!(
             "a bad token got HTTP {} instead of 401",
             response.status().as_u16()
         ))
-        .detail("http_status", response.status().as_u16()),
+        .detail("http_status", response.status().as_u16())
+        .reached(reached(url)),
         Err(e) => Outcome::fail(describe(url, &e, ctx)),
+    }
+}
+
+/// The URL's `host:port`, which answered (the client follows no redirect).
+fn reached(url: &str) -> Reached {
+    Reached {
+        address: crate::deployment::url_address(url),
+        via: reach::Via::Host,
     }
 }
 

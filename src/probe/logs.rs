@@ -22,6 +22,17 @@ pub async fn scan(
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
+    // Never another project's container that bears the guide's name.
+    match crate::deployment::containers::inspect(ctx, container).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Outcome::new(
+                crate::check::Status::Skip,
+                format!("no container {container} in this deployment: no logs read"),
+            );
+        }
+        Err(e) => return Outcome::from(e),
+    }
     let since = now_seconds() - window_minutes * 60;
     let options = LogsOptionsBuilder::new()
         .stdout(true)

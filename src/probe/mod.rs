@@ -19,6 +19,7 @@ pub mod tcp;
 use crate::check::Outcome;
 pub use crate::deployment::Context;
 use crate::deployment::credentials::{Credential, Source};
+use crate::deployment::reach::{self, NotReached};
 use crate::deployment::{CredentialKind, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
@@ -181,21 +182,23 @@ impl Probe {
             | ContainerDns { container, .. }
             | ContainerEnv { container, .. }
             | ContainerLogs { container, .. } => container.clone(),
-            Tcp { port, .. } => format!("{}:{port}", ctx.profile.host),
+            Tcp { port, .. } => match reach::host_port(&ctx.profile, &ctx.profile.host, *port) {
+                Ok(address) => address.to_string(),
+                Err(not) => not.target(),
+            },
             Disk { .. } | HostMemory { .. } | HostLoad => "host".into(),
-            HttpHealth { url, .. } | HttpVerify { url, .. } => url.clone(),
+            HttpHealth { url, .. } | HttpVerify { url, .. } => {
+                match reach::url(&ctx.profile, url) {
+                    Ok(()) => url.clone(),
+                    Err(not) => not.target(),
+                }
+            }
             PostgresConnect { service }
             | PostgresTables { service, .. }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
-            | PostgresScalar { service, .. } => match ctx.profile.service(service) {
-                Some(s) => format!("{}@{}:{}", s.database, ctx.profile.host, s.db_port),
-                None => service.clone(),
-            },
-            RedisPing { service } | RedisInfo { service } => match ctx.profile.service(service) {
-                Some(s) => format!("redis@{}:{}", ctx.profile.host, s.redis_port),
-                None => service.clone(),
-            },
+            | PostgresScalar { service, .. } => server_target(ctx, service, "db"),
+            RedisPing { service } | RedisInfo { service } => server_target(ctx, service, "redis"),
             SwarmService { compose_service } => {
                 format!("{}_{compose_service}", ctx.profile.compose_project)
             }
@@ -317,6 +320,37 @@ pub async fn client_failure(
         outcome.wanting_engine()
     } else {
         outcome
+    }
+}
+
+/// A PostgreSQL or Redis check's target: `name@host:port` where it is
+/// reached (the database's name, or `redis`), else why it is not.
+fn server_target(ctx: &Context, service: &str, role: &str) -> String {
+    let Some(s) = ctx.profile.service(service) else {
+        return service.to_string();
+    };
+    let name = if role == "db" {
+        s.database.as_str()
+    } else {
+        "redis"
+    };
+    match reach::address(&ctx.profile, s, role) {
+        Ok(address) => format!("{name}@{address}"),
+        Err(not) => not.target(),
+    }
+}
+
+/// A server that is not the deployment's to reach: SKIP when it publishes
+/// nothing (not a fault), FAIL when its port is another deployment's, naming whose.
+pub fn not_reached(ctx: &Context, not: NotReached) -> Outcome {
+    let outcome = if not.is_failure() {
+        Outcome::fail(not.to_string()).with_hint(not.hint(&ctx.profile))
+    } else {
+        Outcome::new(crate::check::Status::Skip, not.to_string())
+    };
+    match not.holder() {
+        Some(holder) => outcome.detail("published_by", holder),
+        None => outcome,
     }
 }
 

@@ -1,10 +1,11 @@
-//! PostgreSQL probes over the published port: connect (failure classified),
+//! PostgreSQL probes where the deployment's server is reached (never another's): connect (failure classified),
 //! tables, indexes, slow queries from pg_stat_statements, and scalar SQL checks.
 //! One connection per database, shared by the checks of a run.
 
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::postgres::{client, password};
+use crate::deployment::reach;
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::sync::Arc;
@@ -17,10 +18,15 @@ where
     F: FnOnce(Arc<Client>) -> Fut,
     Fut: Future<Output = Result<Outcome, tokio_postgres::Error>>,
 {
+    let address = match reach::address(&ctx.profile, service, "db") {
+        Ok(address) => address,
+        Err(not) => return super::not_reached(ctx, not),
+    };
     match client(ctx, service).await {
         Ok(client) => probe(client)
             .await
-            .unwrap_or_else(|e| Outcome::fail(format!("{}: {e}", service.database))),
+            .unwrap_or_else(|e| Outcome::fail(format!("{}: {e}", service.database)))
+            .reached(address.reached()),
         Err(failure) => client_failure(ctx, service, CredentialKind::Postgres, failure).await,
     }
 }

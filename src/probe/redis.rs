@@ -1,15 +1,27 @@
-//! Redis probes over the published port: PING with the password (NOAUTH told
+//! Redis probes where the deployment's server is reached (never another's): PING with the password (NOAUTH told
 //! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
 
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::credentials::Source;
+use crate::deployment::reach::{self, Reached};
 use crate::deployment::redis::{connect, noperm, password, user_of};
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::collections::HashMap;
 
+/// Where the service's Redis is reached, or the outcome saying why it is not.
+fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
+    reach::address(&ctx.profile, service, "redis")
+        .map(|address| address.reached())
+        .map_err(|not| super::not_reached(ctx, not))
+}
+
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
+    let reached = match reached(ctx, service) {
+        Ok(reached) => reached,
+        Err(outcome) => return outcome,
+    };
     match connect(ctx, service).await {
         Ok(_) => {
             let credential = password(ctx, service).await.ok();
@@ -34,12 +46,17 @@ pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
                     "user",
                     credential.as_ref().map(user_of).unwrap_or("default"),
                 )
+                .reached(reached)
         }
         Err(failure) => client_failure(ctx, service, CredentialKind::Redis, failure).await,
     }
 }
 
 pub async fn info(ctx: &Context, service: &Service) -> Outcome {
+    let reached = match reached(ctx, service) {
+        Ok(reached) => reached,
+        Err(outcome) => return outcome,
+    };
     let mut connection = match connect(ctx, service).await {
         Ok(c) => c,
         Err(failure) => {
@@ -56,9 +73,11 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
             let user = password(ctx, service).await.ok();
             let user = user.as_ref().map(user_of).unwrap_or("default");
             let failure = noperm(&service.container("redis"), user, &e);
-            return Outcome::fail(failure.message).with_hint(failure.hint);
+            return Outcome::fail(failure.message)
+                .with_hint(failure.hint)
+                .reached(reached);
         }
-        Err(e) => return Outcome::fail(format!("INFO failed: {e}")),
+        Err(e) => return Outcome::fail(format!("INFO failed: {e}")).reached(reached),
     };
     let info: HashMap<&str, &str> = text
         .lines()
@@ -106,6 +125,7 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
         Outcome::warn(format!("{}: {summary}", problems.join("; ")))
     };
     outcome
+        .reached(reached)
         .detail("used_memory", used)
         .detail("maxmemory", max)
         .detail("evicted_keys", evicted)

@@ -4,12 +4,19 @@
 use super::{Context, listener};
 use crate::check::Outcome;
 use crate::deployment::containers as docker;
+use crate::deployment::reach;
 use std::time::Instant;
 
 /// The caller (the runner) holds the address' connection slot until the
 /// probe ends, so the connection is really gone before the slot is free.
 pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
-    let address = format!("{}:{port}", ctx.profile.host);
+    // Never a port the deployment does not publish (another project's, or
+    // the guide's for a container that publishes nothing).
+    let reached = match reach::host_port(&ctx.profile, &ctx.profile.host, port) {
+        Ok(address) => address.reached(),
+        Err(not) => return super::not_reached(ctx, not),
+    };
+    let address = reached.address.clone();
     let started = Instant::now();
     let connected =
         tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
@@ -23,6 +30,24 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
         Err(elapsed) => Err(elapsed),
     };
     let owner_running = owner_running(ctx, owner).await;
+    let answered = matches!(connected, Ok(Ok(())));
+    let outcome = judge(ctx, port, owner, connected, owner_running, connect_ms);
+    if answered {
+        outcome.reached(reached)
+    } else {
+        outcome
+    }
+}
+
+/// The port's verdict from the connection and whether its owner runs.
+fn judge(
+    ctx: &Context,
+    port: u16,
+    owner: &str,
+    connected: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
+    owner_running: Option<bool>,
+    connect_ms: f64,
+) -> Outcome {
     match connected {
         Ok(Ok(_)) if owner_running == Some(false) => {
             // This machine's processes say nothing of a remote engine's host.

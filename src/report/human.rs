@@ -317,18 +317,28 @@ fn service_figures(group: &Group, service: &str) -> String {
             figures.push(format!("HTTP {status} in {total:.0} ms"));
         }
     }
+    // A port check skipped on its own (not for another check): not published.
+    let unpublished = |role: &str| {
+        group
+            .find(&format!("port.{service}.{role}"))
+            .is_some_and(|r| r.status == Status::Skip && !r.details.contains_key("skipped_because"))
+    };
     if let Some(version) = group
         .find(&format!("postgres.{service}.connect"))
         .and_then(|r| r.details.get("server_version")?.as_str())
     {
         let number = version.split_whitespace().next().unwrap_or(version);
         figures.push(format!("PostgreSQL {number}"));
+    } else if unpublished("db") {
+        figures.push("PostgreSQL not published (not reached)".into());
     }
     if let Some(memory) = group
         .find(&format!("redis.{service}.info"))
         .and_then(|r| r.details.get("used_memory")?.as_u64())
     {
         figures.push(format!("Redis {:.1} MiB", memory as f64 / 1024.0 / 1024.0));
+    } else if unpublished("redis") {
+        figures.push("Redis not published (not reached)".into());
     }
     figures.join(" · ")
 }
@@ -359,6 +369,7 @@ mod tests {
             hint: matches!(status, Status::Warn | Status::Fail).then(|| format!("fix of {id}")),
             duration_ms: 1,
             details: details.as_object().cloned().unwrap_or_default(),
+            reached: None,
             engine: None,
         }
     }

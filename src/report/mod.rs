@@ -226,6 +226,7 @@ pub(crate) fn sample() -> Report {
         hint: hint.map(Into::into),
         duration_ms: 3,
         details: Default::default(),
+        reached: None,
         engine: None,
     };
     Report::new(

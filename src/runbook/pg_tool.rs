@@ -176,12 +176,15 @@ async fn local(
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<exec::Finished, String> {
-    let port = service.db_port.to_string();
+    // Never another deployment's server (`reach`).
+    let address = crate::deployment::reach::address(&ctx.profile, service, "db")
+        .map_err(|not| format!("{}: {not}", service.database))?;
+    let port = address.port.to_string();
     let mut command = tokio::process::Command::new(program);
     command
         .args([
             "-h",
-            &ctx.profile.host,
+            &address.host,
             "-p",
             &port,
             "-U",

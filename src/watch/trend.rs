@@ -219,6 +219,7 @@ pub fn as_result(trend: &Trend, hint: Option<String>) -> CheckResult {
             "figure".to_string(),
             serde_json::Value::String(trend.figure.detail().into()),
         )]),
+        reached: None,
         engine: None,
     }
 }
@@ -238,6 +239,7 @@ mod tests {
             hint: None,
             duration_ms: 0,
             details: serde_json::Map::from_iter([("memory_bytes".to_string(), memory.into())]),
+            reached: None,
             engine: None,
         }
     }

@@ -28,6 +28,7 @@ mod hostile;
 mod https;
 mod logs;
 mod masking;
+mod other_project;
 mod prod_shaped;
 mod reports;
 mod restore_session;
