@@ -91,6 +91,9 @@ pub async fn run(
         }
     }
     Record::clear();
+    // The deployment is discovered again: a container the repairs created was
+    // not there to learn its address or credentials from before.
+    let plan = Plan::load(config, project, checks_dirs, &Selection::default()).await?;
     let (after, _) = plan.run().await;
     print_before_after(&steps, &after);
     let still_failing = after.iter().any(|r| r.status == Status::Fail);
@@ -212,6 +215,13 @@ fn print_before_after(steps: &[Step], after: &[CheckResult]) {
             step.result.id,
             step.result.status.label()
         );
+    }
+    // A failure the repairs did not touch still fails the run: say which.
+    for still in after
+        .iter()
+        .filter(|r| r.status == Status::Fail && !steps.iter().any(|s| s.result.id == r.id))
+    {
+        println!("  {}: still FAIL: {}", still.id, still.message);
     }
 }
 

@@ -328,6 +328,11 @@ fn moved_figures(id: &str, then: &serde_json::Value, now: &serde_json::Value) ->
         .collect()
 }
 
+/// The largest saved run the one-line summary compares with (a deployment's
+/// run is ~100 KiB; a catalog of thousands of checks is left to `diff`, so a
+/// failing diagnose never parses megabytes of history).
+const MAX_SUMMARISED: u64 = 2 << 20;
+
 /// How many changes the one-line summary names.
 const SUMMARISED: usize = 3;
 
@@ -371,6 +376,7 @@ fn last_passing_like(now: &serde_json::Value) -> Option<serde_json::Value> {
         .into_iter()
         .rev()
         .filter(|r| r.status() == "pass")
+        .filter(|r| r.path.metadata().is_ok_and(|m| m.len() <= MAX_SUMMARISED))
         .filter_map(|r| r.load().ok())
         .find(|then| same(then, "project", "name") && same(then, "engine", "endpoint"))
 }

@@ -211,6 +211,7 @@ fn ten_thousand_port_checks_on_an_open_port_are_no_false_fail() {
     let run = run(doctor()
         .args([
             "diagnose",
+            "--no-history",
             "--format",
             "json",
             "--only",
