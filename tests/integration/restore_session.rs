@@ -368,3 +368,42 @@ fn a_foreign_dump_leaves_no_trojan_the_doctors_next_queries_run() {
     assert_eq!(restore_roles(), "0");
     wait_stack_healthy();
 }
+
+/// A schema named like the service's user comes first in PostgreSQL's default
+/// search path: a foreign dump creating `"user".profiles` and
+/// `"user".pg_stat_statements` as views over a function would have the
+/// doctor's next restore plan (counting `profiles`) and `diagnose` (reading
+/// pg_stat_statements) run it as that (superuser) user. They do not.
+#[test]
+fn a_schema_named_like_the_user_shadows_nothing_the_doctor_reads() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let dir = make_backup(out.path(), "user");
+    let marker = format!("/tmp/helpdesk-user-schema-{}", std::process::id());
+    let trojans = format!(
+        "CREATE SCHEMA \"user\";\n\
+         CREATE FUNCTION \"user\".t() RETURNS bigint LANGUAGE plpgsql AS $t$BEGIN \
+         IF pg_catalog.current_setting('is_superuser') = 'on' THEN EXECUTE 'COPY (SELECT 1) TO ' \
+         OPERATOR(pg_catalog.||) 'PRO' OPERATOR(pg_catalog.||) 'GRAM ' OPERATOR(pg_catalog.||) \
+         pg_catalog.quote_literal('touch {marker}'); END IF; RETURN 1; END$t$;\n\
+         CREATE VIEW \"user\".profiles AS SELECT \"user\".t() AS n;\n\
+         CREATE VIEW \"user\".pg_stat_statements AS SELECT \"user\".t() AS n;\n"
+    );
+    let place = tempfile::tempdir().unwrap();
+    let copy = edited_copy(&dir, place.path(), inject(&trojans));
+    let clean = || user_db("DROP SCHEMA IF EXISTS \"user\" CASCADE");
+    clean();
+    let restored = restore(&copy, &["--via", "docker"]);
+    let plan = run(doctor().arg("restore").arg(&dir).arg("--dry-run"));
+    let diagnosed = run(doctor().arg("diagnose"));
+    let touched_now = touched(&marker);
+    clean();
+    sh(&format!("docker exec {} rm -f {marker}", DB.0));
+    let said = format!(
+        "{}{}\n{}{}\n{}",
+        restored.stdout, restored.stderr, plan.stdout, plan.stderr, diagnosed.stdout
+    );
+    assert_eq!(restored.code, 0, "{said}");
+    assert_eq!(touched_now, ("0".into(), "0".into()), "{said}");
+    wait_stack_healthy();
+}
