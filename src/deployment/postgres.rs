@@ -40,6 +40,9 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         .port(address.port)
         .dbname(&service.database)
         .application_name("helpdesk-doctor")
+        // Not "$user" first: a schema named like the user (which a restored
+        // dump may create) never shadows the tables and views the doctor reads.
+        .options("-c search_path=pg_catalog,public")
         .connect_timeout(ctx.timeout);
     let credential = password(ctx, service).await.map_err(|e| Failure {
         message: format!("{}: the password cannot be read from {e}", service.database),

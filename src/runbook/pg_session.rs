@@ -98,9 +98,15 @@ pub async fn connect(
     }
 }
 
+/// Names resolve in pg_catalog only: a function, operator or relation a
+/// restored dump left in another schema (`public`, one named like the user)
+/// never shadows a built-in in the doctor's own queries, run as that user.
+pub const SEARCH_PATH: &str = "-c search_path=pg_catalog,pg_temp";
+
 fn config(login: &Login<'_>) -> Config {
     let mut config = Config::new();
     config
+        .options(SEARCH_PATH)
         .user(login.user)
         .dbname(login.database)
         .application_name("helpdesk-doctor");

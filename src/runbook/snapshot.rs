@@ -51,7 +51,9 @@ where
         let mut lines = Lines::new(output, answer_timeout);
         send(
             &input,
+            // pg_catalog only: nothing a restored dump left shadows a built-in.
             "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n\
+             SET LOCAL search_path = pg_catalog, pg_temp;\n\
              SELECT 'snapshot=' || pg_export_snapshot();\n",
         )
         .await?;

@@ -309,3 +309,101 @@ fn the_server_refuses_two_statements_in_one_message() {
         assert_eq!(client.query_typed("SELECT 1", &[]).await.unwrap().len(), 1);
     });
 }
+
+/// A foreign dump restored by the unprivileged role may still leave objects
+/// that the doctor's own later queries would resolve to, running them as the
+/// service's (superuser) user: an operator shadowing `||` on the
+/// information_schema identifiers `DESCRIBE_SQL` concatenates (read by every
+/// `backup`), and a `format(text, name)` shadowing pg_catalog's for the hand
+/// over block the next foreign restore runs as that user. The doctor's sessions
+/// resolve names in pg_catalog only: nothing runs.
+#[test]
+fn a_foreign_dump_leaves_no_trojan_the_doctors_next_queries_run() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let dir = make_backup(out.path(), "user");
+    let marker = format!("/tmp/helpdesk-trojan-{}", std::process::id());
+    let body = |tag: &str, result: &str| {
+        format!(
+            "BEGIN IF pg_catalog.current_setting('is_superuser') = 'on' THEN EXECUTE 'COPY (SELECT 1) TO ' \
+             OPERATOR(pg_catalog.||) 'PRO' OPERATOR(pg_catalog.||) 'GRAM ' OPERATOR(pg_catalog.||) \
+             pg_catalog.quote_literal('touch {marker}-{tag}'); END IF; RETURN {result}; END"
+        )
+    };
+    let trojans = format!(
+        "CREATE FUNCTION public.ident_cat(information_schema.sql_identifier, information_schema.sql_identifier) \
+         RETURNS text LANGUAGE plpgsql AS $t${}$t$;\n\
+         CREATE OPERATOR public.|| (LEFTARG = information_schema.sql_identifier, \
+         RIGHTARG = information_schema.sql_identifier, FUNCTION = public.ident_cat);\n\
+         CREATE FUNCTION public.format(text, name) RETURNS text LANGUAGE plpgsql AS $t${}$t$;\n",
+        body("describe", "$1::text OPERATOR(pg_catalog.||) $2::text"),
+        body("hand-over", "pg_catalog.format($1, $2)"),
+    );
+    let place = tempfile::tempdir().unwrap();
+    let copy = edited_copy(&dir, place.path(), inject(&trojans));
+    let clean = || {
+        user_db(
+            "DROP OPERATOR IF EXISTS public.|| (information_schema.sql_identifier, information_schema.sql_identifier); \
+             DROP FUNCTION IF EXISTS public.ident_cat(information_schema.sql_identifier, information_schema.sql_identifier); \
+             DROP FUNCTION IF EXISTS public.format(text, name)",
+        )
+    };
+    clean();
+    let restored = restore(&copy, &["--via", "docker"]);
+    // The doctor's next backup counts rows; the next foreign restore hands over.
+    let later = tempfile::tempdir().unwrap();
+    let backup = run(doctor()
+        .args(["backup", "--only", "user", "--out"])
+        .arg(later.path()));
+    let again = restore(&copy, &["--via", "direct"]);
+    let said = format!(
+        "{}{}\n{}{}\n{}{}",
+        restored.stdout, restored.stderr, backup.stdout, backup.stderr, again.stdout, again.stderr
+    );
+    let touched_now = touched(&marker);
+    clean();
+    sh(&format!("docker exec {} sh -c 'rm -f {marker}-*'", DB.0));
+    assert_eq!(touched_now, ("0".into(), "0".into()), "{said}");
+    assert_eq!((restored.code, backup.code), (0, 0), "{said}");
+    assert_eq!(restore_roles(), "0");
+    wait_stack_healthy();
+}
+
+/// A schema named like the service's user comes first in PostgreSQL's default
+/// search path: a foreign dump creating `"user".profiles` and
+/// `"user".pg_stat_statements` as views over a function would have the
+/// doctor's next restore plan (counting `profiles`) and `diagnose` (reading
+/// pg_stat_statements) run it as that (superuser) user. They do not.
+#[test]
+fn a_schema_named_like_the_user_shadows_nothing_the_doctor_reads() {
+    let _stack = stack_exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let dir = make_backup(out.path(), "user");
+    let marker = format!("/tmp/helpdesk-user-schema-{}", std::process::id());
+    let trojans = format!(
+        "CREATE SCHEMA \"user\";\n\
+         CREATE FUNCTION \"user\".t() RETURNS bigint LANGUAGE plpgsql AS $t$BEGIN \
+         IF pg_catalog.current_setting('is_superuser') = 'on' THEN EXECUTE 'COPY (SELECT 1) TO ' \
+         OPERATOR(pg_catalog.||) 'PRO' OPERATOR(pg_catalog.||) 'GRAM ' OPERATOR(pg_catalog.||) \
+         pg_catalog.quote_literal('touch {marker}'); END IF; RETURN 1; END$t$;\n\
+         CREATE VIEW \"user\".profiles AS SELECT \"user\".t() AS n;\n\
+         CREATE VIEW \"user\".pg_stat_statements AS SELECT \"user\".t() AS n;\n"
+    );
+    let place = tempfile::tempdir().unwrap();
+    let copy = edited_copy(&dir, place.path(), inject(&trojans));
+    let clean = || user_db("DROP SCHEMA IF EXISTS \"user\" CASCADE");
+    clean();
+    let restored = restore(&copy, &["--via", "docker"]);
+    let plan = run(doctor().arg("restore").arg(&dir).arg("--dry-run"));
+    let diagnosed = run(doctor().arg("diagnose"));
+    let touched_now = touched(&marker);
+    clean();
+    sh(&format!("docker exec {} rm -f {marker}", DB.0));
+    let said = format!(
+        "{}{}\n{}{}\n{}",
+        restored.stdout, restored.stderr, plan.stdout, plan.stderr, diagnosed.stdout
+    );
+    assert_eq!(restored.code, 0, "{said}");
+    assert_eq!(touched_now, ("0".into(), "0".into()), "{said}");
+    wait_stack_healthy();
+}
