@@ -155,6 +155,9 @@ fn wrong_flags_and_configs_exit_2_with_a_clear_message() {
 
 #[test]
 fn an_unreachable_engine_fails_the_gate_and_skips_its_dependents() {
+    // Its backup and cache flush take the doctor's runbook lock: no other
+    // runbook test may hold it meanwhile (seen in a shuffled run: exit 5).
+    let _stack = stack_exclusive();
     let run = run(doctor().env("DOCKER_HOST", NO_ENGINE).args([
         "diagnose",
         "--format",
