@@ -221,7 +221,7 @@ fn print_before_after(steps: &[Step], after: &[CheckResult]) {
         .iter()
         .filter(|r| r.status == Status::Fail && !steps.iter().any(|s| s.result.id == r.id))
     {
-        println!("  {}: still FAIL: {}", still.id, still.message);
+        println!("  {}: still FAIL: {}", still.id, clean(&still.message));
     }
 }
 
