@@ -234,30 +234,6 @@ fn the_state_folder_is_made_and_kept_private() {
     }
 }
 
-/// The doctor's run, or its kill after `limit` (a run that hangs fails the test).
-fn run_within(command: &mut std::process::Command, limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        took: started.elapsed(),
-    }
-}
-
 #[test]
 fn a_config_that_is_a_fifo_or_a_device_is_a_usage_error_at_once() {
     let dir = tempfile::tempdir().unwrap();

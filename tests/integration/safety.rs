@@ -155,30 +155,6 @@ fn crafted_dumps_are_refused_with_their_line_and_run_nothing() {
     assert_eq!(verify(&moved, false).code, 0);
 }
 
-/// Runs the doctor, killing it if it takes longer than `limit` (a hang fails the test).
-fn run_within(command: &mut std::process::Command, limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().ok();
-            panic!("{command:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        took: started.elapsed(),
-    }
-}
-
 #[test]
 fn lying_backups_are_refused_by_verify_and_restore_before_anything_stops() {
     let _stack = stack_exclusive();

@@ -5,7 +5,7 @@
 
 use bollard::Docker;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ pub fn doctor() -> Command {
         .env("HELPDESK_DOCTOR_BACKUP_DIR", state_dir().join("backups"))
         .env("XDG_CONFIG_HOME", state_dir().join("config"))
         .env_remove("HELPDESK_DOCTOR_CONFIG")
-        .stdin(std::process::Stdio::null());
+        .stdin(Stdio::null());
     command
 }
 
@@ -309,7 +309,7 @@ impl Events {
             command.args(["--filter", filter]);
         }
         let mut watcher = command
-            .stdout(std::process::Stdio::piped())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("docker events");
         let lines = std::io::BufReader::new(watcher.stdout.take().unwrap());
@@ -361,4 +361,28 @@ pub fn interrupt(child: std::process::Child) -> Output {
     child
         .wait_with_output()
         .expect("the interrupted child's end")
+}
+
+/// Runs the doctor, killing it if it takes longer than `limit` (a hang fails the test).
+pub fn run_within(command: &mut Command, limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().ok();
+            panic!("{command:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: started.elapsed(),
+    }
 }
