@@ -13,6 +13,7 @@ mod error;
 mod exit_code;
 mod files;
 mod fix;
+mod fix_blocker;
 mod fix_record;
 mod history;
 mod logs;

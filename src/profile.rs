@@ -117,6 +117,15 @@ pub struct Thresholds {
     /// not a warning: a duration (`"1h"`, `"30s"`) or seconds.
     #[serde(deserialize_with = "seconds")]
     pub restart_window_seconds: u64,
+    /// A session waiting on another's lock this long fails `postgres.*.locks`.
+    #[serde(deserialize_with = "seconds")]
+    pub lock_wait_seconds: u64,
+    /// A transaction open this long (idle in transaction or running) warns.
+    #[serde(deserialize_with = "seconds")]
+    pub long_transaction_seconds: u64,
+    /// The newest backup that verifies may be this old before `backup.latest` warns.
+    #[serde(deserialize_with = "seconds")]
+    pub backup_max_age_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -265,6 +274,9 @@ impl Default for Thresholds {
             expired_tokens_warn: 100,
             log_window_minutes: 15,
             restart_window_seconds: 3600,
+            lock_wait_seconds: 5,
+            long_transaction_seconds: 300,
+            backup_max_age_seconds: 26 * 3600,
         }
     }
 }
@@ -379,6 +391,15 @@ impl Profile {
             (
                 "restart_window_seconds".into(),
                 t.restart_window_seconds.to_string(),
+            ),
+            ("lock_wait_seconds".into(), t.lock_wait_seconds.to_string()),
+            (
+                "long_transaction_seconds".into(),
+                t.long_transaction_seconds.to_string(),
+            ),
+            (
+                "backup_max_age_seconds".into(),
+                t.backup_max_age_seconds.to_string(),
             ),
         ])
     }

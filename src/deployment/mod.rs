@@ -19,6 +19,7 @@ pub mod exec_stream;
 pub mod health_json;
 pub mod http;
 pub mod memo;
+pub mod pg_activity;
 pub mod postgres;
 pub mod published;
 pub mod reach;
@@ -55,6 +56,10 @@ pub struct Context {
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
+    /// Each database server's sessions, read once per run (`pg_activity`).
+    pub pg_activity: memo::Memo<Result<Arc<pg_activity::Activity>, pg_activity::ActivityError>>,
+    /// One Redis connection per service and run, shared by its checks.
+    pub redis: memo::Memo<Result<::redis::aio::MultiplexedConnection, Failure>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected:
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
@@ -91,6 +96,8 @@ impl Context {
             secrets: Secrets::default(),
             timeout,
             postgres: Default::default(),
+            pg_activity: Default::default(),
+            redis: Default::default(),
             inspected: Default::default(),
             credentials: Default::default(),
             docker: Default::default(),

@@ -14,6 +14,14 @@ pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Un
     ctx.credential(service, CredentialKind::Redis).await
 }
 
+/// The run's one connection to the service's Redis, shared by its checks
+/// (`connect`, once).
+pub async fn shared(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
+    ctx.redis
+        .get_or_init(&service.name, || connect(ctx, service))
+        .await
+}
+
 /// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
     let address = reach::address(&ctx.profile, service, "redis").map_err(|not| Failure {

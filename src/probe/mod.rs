@@ -2,6 +2,7 @@
 //! signature `(params, &Context) -> Outcome`; they judge what the deployment
 //! layer (`crate::deployment`) reaches. The runner owns the timeouts.
 
+pub mod backups;
 pub mod cgroup;
 pub mod docker;
 pub mod duration;
@@ -10,8 +11,11 @@ pub mod host;
 pub mod http;
 pub mod listener;
 pub mod logs;
+pub mod pg_sessions;
+pub mod pg_vacuum;
 pub mod postgres;
 pub mod redis;
+pub mod redis_pressure;
 pub mod restarts;
 pub mod swarm;
 pub mod tcp;
@@ -125,12 +129,54 @@ pub enum Probe {
         warn_above: i64,
         label: String,
     },
+    /// Connections against `max_connections` less the reserved slots, the
+    /// holders named (`pg_stat_activity`, one query per database and run).
+    PostgresConnections {
+        service: String,
+        warn_percent: f64,
+        fail_percent: f64,
+    },
+    /// Sessions waiting on another's lock for `wait_seconds` or more.
+    PostgresLockWaits {
+        service: String,
+        wait_seconds: u64,
+    },
+    /// Transactions (idle in transaction or running) open `max_seconds` or more.
+    PostgresTransactions {
+        service: String,
+        max_seconds: u64,
+    },
+    /// Dead tuples, last (auto)vacuum, transaction-ID age against wraparound.
+    PostgresVacuum {
+        service: String,
+    },
     RedisPing {
         service: String,
     },
+    /// Memory against maxmemory and its policy, evictions, the container's limit.
     RedisInfo {
         service: String,
     },
+    /// The last RDB save and AOF writes (MISCONF).
+    RedisPersistence {
+        service: String,
+    },
+    /// Connections rejected at maxclients, blocked clients.
+    RedisClients {
+        service: String,
+    },
+    /// Slow-log entries of the last `window_minutes` over `threshold_ms`.
+    RedisSlowlog {
+        service: String,
+        threshold_ms: f64,
+        window_minutes: i64,
+    },
+    /// The newest backup of the backup folder that verifies, against `max_age_seconds`.
+    BackupAge {
+        max_age_seconds: u64,
+    },
+    /// The last restore drill's result.
+    BackupDrill,
     /// A Swarm stack's service (`<stack>_<compose_service>`): tasks running
     /// against the desired replicas, failing tasks' errors, a stuck update.
     SwarmService {
@@ -164,8 +210,15 @@ impl Probe {
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service }
             | RedisPing { service }
-            | RedisInfo { service } => Some(service),
+            | RedisInfo { service }
+            | RedisPersistence { service }
+            | RedisClients { service }
+            | RedisSlowlog { service, .. } => Some(service),
             _ => None,
         }
     }
@@ -197,8 +250,19 @@ impl Probe {
             | PostgresTables { service, .. }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
-            | PostgresScalar { service, .. } => server_target(ctx, service, "db"),
-            RedisPing { service } | RedisInfo { service } => server_target(ctx, service, "redis"),
+            | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service } => server_target(ctx, service, "db"),
+            RedisPing { service }
+            | RedisInfo { service }
+            | RedisPersistence { service }
+            | RedisClients { service }
+            | RedisSlowlog { service, .. } => server_target(ctx, service, "redis"),
+            BackupAge { .. } | BackupDrill => crate::state::backup_dir(&ctx.profile.backup_dir)
+                .display()
+                .to_string(),
             SwarmService { compose_service } => {
                 format!("{}_{compose_service}", ctx.profile.compose_project)
             }
@@ -293,8 +357,59 @@ impl Probe {
                 })
                 .await
             }
+            PostgresConnections {
+                service,
+                warn_percent,
+                fail_percent,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::connections(ctx, s, *warn_percent, *fail_percent)
+                })
+                .await
+            }
+            PostgresLockWaits {
+                service,
+                wait_seconds,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::lock_waits(ctx, s, *wait_seconds)
+                })
+                .await
+            }
+            PostgresTransactions {
+                service,
+                max_seconds,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::transactions(ctx, s, *max_seconds)
+                })
+                .await
+            }
+            PostgresVacuum { service } => {
+                with_service(ctx, service, |s| pg_vacuum::vacuum(ctx, s)).await
+            }
             RedisPing { service } => with_service(ctx, service, |s| redis::ping(ctx, s)).await,
-            RedisInfo { service } => with_service(ctx, service, |s| redis::info(ctx, s)).await,
+            RedisInfo { service } => {
+                with_service(ctx, service, |s| redis_pressure::memory(ctx, s)).await
+            }
+            RedisPersistence { service } => {
+                with_service(ctx, service, |s| redis_pressure::persistence(ctx, s)).await
+            }
+            RedisClients { service } => {
+                with_service(ctx, service, |s| redis_pressure::clients(ctx, s)).await
+            }
+            RedisSlowlog {
+                service,
+                threshold_ms,
+                window_minutes,
+            } => {
+                with_service(ctx, service, |s| {
+                    redis_pressure::slowlog(ctx, s, *threshold_ms, *window_minutes)
+                })
+                .await
+            }
+            BackupAge { max_age_seconds } => backups::latest(ctx, *max_age_seconds).await,
+            BackupDrill => backups::drill(ctx),
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 /// Runs `probe` with the service's client, turning a connection failure into FAIL.
-async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
+pub(super) async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
 where
     F: FnOnce(Arc<Client>) -> Fut,
     Fut: Future<Output = Result<Outcome, tokio_postgres::Error>>,
@@ -224,7 +224,7 @@ pub async fn scalar(
     .await
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
         flat
