@@ -33,6 +33,7 @@ mod prod_shaped;
 mod reports;
 mod restore_session;
 mod safety;
+mod serve;
 mod stack;
 mod statuses;
 mod swarm;
