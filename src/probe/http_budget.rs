@@ -137,7 +137,8 @@ impl Budget {
         let message = if end <= SystemTime::now() {
             format!("the certificate of {address} expired on {date}")
         } else {
-            format!("the certificate of {address} expires in {days} days ({date})")
+            let unit = if days == 1 { "day" } else { "days" };
+            format!("the certificate of {address} expires in {days} {unit} ({date})")
         };
         Some(Concern {
             status,
