@@ -1,4 +1,4 @@
-//! The README's table of the catalog (issue 21) cannot go stale: every check
+//! docs/checks.md's table of the catalog (issue 21) cannot go stale: every check
 //! of `checks/*.toml` has a row naming its probe kind and the integration
 //! test that makes it fail or warn on a real stack, every row is a check of
 //! the catalog, and every test it names exists.
