@@ -45,7 +45,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Watch(args) => watch::run(args, config, project, &cli.checks_dir, cli.color).await,
         Command::Checks(ChecksCommand::List { format }) => {
-            list_checks(deployment().await?, &cli.checks_dir, *format)
+            // The catalog as the config's services expand it: no engine touched.
+            list_checks(Profile::load(config)?, &cli.checks_dir, *format)
         }
         Command::History => list_history(),
         Command::Diff { from, to } => {
