@@ -67,6 +67,7 @@ mod tests {
             duration_ms: 0,
             details,
             engine: None,
+            node: None,
             reached: None,
         }
     }

@@ -387,7 +387,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
     // A remote engine's pid is not this machine's: its stats come from the API.
-    let local = if ctx.profile.engine.is_local() {
+    let local = if ctx.is_local_for(container) {
         cgroup::usage(pid).await
     } else {
         None
@@ -441,7 +441,7 @@ fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
 
 /// Memory use and limit from the engine's stats (slow: the engine samples once a second).
 async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), EngineError> {
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker_for(container).await?;
     let options = StatsOptionsBuilder::new()
         .stream(false)
         .one_shot(true)
@@ -496,9 +496,9 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         let mut cmd = vec!["getent", "hosts"];
         cmd.extend(hosts.iter().map(String::as_str));
         let mut output = Vec::new();
-        let ran = match ctx.docker().await {
+        let ran = match ctx.docker_for(container).await {
             Ok(docker) => {
-                exec::run(docker, container, &cmd, &[], None, |chunk| {
+                exec::run(&docker, container, &cmd, &[], None, |chunk| {
                     if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
                         return Err(std::io::Error::other("getent answered more than 64 KiB"));
                     }
