@@ -28,6 +28,7 @@ pub mod reach;
 pub mod redis;
 pub mod redis_acl;
 pub mod runtime;
+pub mod ssh;
 
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;

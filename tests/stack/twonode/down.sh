@@ -15,35 +15,6 @@ fi
 for n in b a; do
   alive "$n" && timeout 30 docker -H "$(node_socket "$n")" swarm leave --force >/dev/null 2>&1
 done
-# ns_processes N: every process in node N's namespace (its dockerd, containerd,
-# shims) and every descendant of them (the containers, in namespaces of their own).
-ns_processes() {
-  local roots
-  roots=$(ip netns pids "hd2n-$1" 2>/dev/null | xargs)
-  [ -n "$roots" ] || return 0
-  ps -e -o pid=,ppid= | awk -v roots="$roots" '
-    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
-    { parent[$1] = $2 }
-    END { do { grew = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } while (grew)
-          for (p in keep) print p }'
-}
-# stop_daemon N: SIGTERM to its dockerd (by its pidfile: it stops its
-# containers and containerd), then to whatever still runs of it, SIGKILL last.
-stop_daemon() {
-  local n=$1 pid pids
-  pid=$(cat "$TWONODE_RUN/$n/docker.pid" 2>/dev/null)
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null
-  for _ in $(seq 100); do
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  for signal in TERM KILL; do
-    pids=$(ns_processes "$n" | xargs)
-    [ -z "$pids" ] && break
-    kill -s "$signal" $pids 2>/dev/null
-    for _ in $(seq 40); do [ -z "$(ns_processes "$n")" ] && break; sleep 0.25; done
-  done
-}
 for n in "${TWONODE_NODES[@]}"; do stop_daemon "$n" & done
 wait
 for ns in "${TWONODE_NETNS[@]}"; do [ ! -e "/run/netns/$ns" ] || ip netns delete "$ns"; done

@@ -24,6 +24,65 @@ node_socket() { echo "unix://$TWONODE_RUN/$1.sock"; }
 # node a|b docker ARGS…: the docker CLI on that node's engine.
 node() { local n=$1; shift; DOCKER_HOST="$(node_socket "$n")" "$@"; }
 
+# start_daemon N: dockerd of node N in its network namespace, with mount and
+# UTS namespaces of its own: its hostname is the swarm node's name; /sys is
+# its network namespace's (the cgroup hierarchies bound back in), and its
+# mounts never reach the host's. Detached, holding none of the caller's file
+# descriptors (a caller under flock would have its lock held by the daemon).
+start_daemon() {
+  local n=$1 dir="$TWONODE_RUN/$1"
+  mkdir -p "$dir/cgroup" "$TWONODE_DATA/$n"
+  # Its own config file: the first engine's /etc/docker/daemon.json is not for it.
+  echo '{"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}' >"$dir/daemon.json"
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
+    done
+    exec setsid nsenter --net="/run/netns/hd2n-$n" unshare --uts --mount --propagation slave -- \
+      bash -c 'hostname "$1" && mount --rbind /sys/fs/cgroup "$2" && mount -t sysfs sysfs /sys &&
+               mount --rbind "$2" /sys/fs/cgroup && shift 2 && exec "$@"' _ "node-$n" "$dir/cgroup" \
+      dockerd --config-file "$dir/daemon.json" --host "$(node_socket "$n")" --data-root "$TWONODE_DATA/$n/data" \
+      --exec-root "$dir/exec" --pidfile "$dir/docker.pid" --bridge "$TWONODE_BRIDGE" \
+      </dev/null >"$TWONODE_DATA/$n/dockerd.log" 2>&1
+  ) &
+}
+# ns_processes N: every process in node N's namespace (its dockerd, containerd,
+# shims) and every descendant of them (the containers, in namespaces of their own).
+ns_processes() {
+  local roots
+  roots=$(ip netns pids "hd2n-$1" 2>/dev/null | xargs)
+  [ -n "$roots" ] || return 0
+  ps -e -o pid=,ppid= | awk -v roots="$roots" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+    { parent[$1] = $2 }
+    END { do { grew = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } while (grew)
+          for (p in keep) print p }'
+}
+# stop_daemon N: SIGTERM to its dockerd (by its pidfile: it stops its
+# containers and containerd), then to whatever still runs of it, SIGKILL last.
+stop_daemon() {
+  local n=$1 pid pids
+  pid=$(cat "$TWONODE_RUN/$n/docker.pid" 2>/dev/null)
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  for _ in $(seq 100); do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  for signal in TERM KILL; do
+    pids=$(ns_processes "$n" | xargs)
+    [ -z "$pids" ] && break
+    kill -s "$signal" $pids 2>/dev/null
+    for _ in $(seq 40); do [ -z "$(ns_processes "$n")" ] && break; sleep 0.25; done
+  done
+}
+# wait_engine N: until node N's engine answers (or fail, with its log's end).
+wait_engine() {
+  local n=$1
+  for _ in $(seq 80); do node "$n" docker version >/dev/null 2>&1 && return 0; sleep 0.25; done
+  die "node-$n's engine did not start: $(tail -5 "$TWONODE_DATA/$n/dockerd.log")"
+}
+
 # The machine as the fixture must leave it, one fact a line. Left out: the
 # first engine's own links and rules (veth*, br-*, docker0, its DOCKER chains
 # and per-container NAT) and the second engine's of tests/stack/remote

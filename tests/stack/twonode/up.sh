@@ -40,35 +40,9 @@ for n in "${TWONODE_NODES[@]}"; do
   ip -n "hd2n-$n" link set "$TWONODE_BRIDGE" up
 done
 
-# start_daemon N: dockerd of node N in its network namespace, with mount and
-# UTS namespaces of its own: its hostname is the swarm node's name; /sys is
-# its network namespace's (the cgroup hierarchies bound back in), and its
-# mounts never reach the host's. Detached, holding none of the caller's file
-# descriptors (a caller under flock would have its lock held by the daemon).
-start_daemon() {
-  local n=$1 dir="$TWONODE_RUN/$1"
-  mkdir -p "$dir/cgroup" "$TWONODE_DATA/$n"
-  # Its own config file: the first engine's /etc/docker/daemon.json is not for it.
-  echo '{"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}' >"$dir/daemon.json"
-  (
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-"; fi
-    done
-    exec setsid nsenter --net="/run/netns/hd2n-$n" unshare --uts --mount --propagation slave -- \
-      bash -c 'hostname "$1" && mount --rbind /sys/fs/cgroup "$2" && mount -t sysfs sysfs /sys &&
-               mount --rbind "$2" /sys/fs/cgroup && shift 2 && exec "$@"' _ "node-$n" "$dir/cgroup" \
-      dockerd --config-file "$dir/daemon.json" --host "$(node_socket "$n")" --data-root "$TWONODE_DATA/$n/data" \
-      --exec-root "$dir/exec" --pidfile "$dir/docker.pid" --bridge "$TWONODE_BRIDGE" \
-      </dev/null >"$TWONODE_DATA/$n/dockerd.log" 2>&1
-  ) &
-}
 say "starting node-a and node-b's engines"
 for n in "${TWONODE_NODES[@]}"; do start_daemon "$n"; done
-for n in "${TWONODE_NODES[@]}"; do
-  for _ in $(seq 80); do node "$n" docker version >/dev/null 2>&1 && break; sleep 0.25; done
-  node "$n" docker version >/dev/null 2>&1 || die "node-$n's engine did not start: $(tail -5 "$TWONODE_DATA/$n/dockerd.log")"
-done
+for n in "${TWONODE_NODES[@]}"; do wait_engine "$n"; done
 
 say "copying the bundled images into both engines"
 docker save -o "$TWONODE_DATA/images.tar" "${TWONODE_IMAGES[@]}"
