@@ -158,7 +158,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
 }
 
 /// The engines of one diagnose: each `--context`, else the config's `[[engines]]`
-/// (empty: the one engine chosen as the docker CLI would).
+/// that are not a Swarm node's (empty: the one engine chosen as the docker CLI would).
 fn engines(
     contexts: &[String],
     config: Option<&std::path::Path>,
@@ -172,6 +172,7 @@ fn engines(
     let entries = Profile::load(config)?.engines;
     Ok(entries
         .iter()
+        .filter(|entry| entry.node.is_none())
         .map(|entry| (entry.name.clone(), Engine::of_entry(entry)))
         .collect())
 }

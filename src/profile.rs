@@ -39,6 +39,10 @@ pub struct Profile {
     /// The engine the deployment runs on (chosen at discovery).
     #[serde(skip)]
     pub engine: crate::deployment::engine::Engine,
+    /// The swarm a stack runs on, as its manager sees it (found at discovery):
+    /// every node and where each task runs.
+    #[serde(skip)]
+    pub cluster: Option<std::sync::Arc<crate::deployment::cluster::Cluster>>,
     /// Whether the config lists the services itself (then their database users
     /// and names are the config's, not discovered).
     #[serde(skip)]
@@ -93,7 +97,9 @@ pub struct Front {
 }
 
 /// One engine of `[[engines]]`: a docker context, or an endpoint (with the
-/// folder of its TLS files, as DOCKER_CERT_PATH).
+/// folder of its TLS files, as DOCKER_CERT_PATH). With `node`, the engine of
+/// that Swarm node (its hostname), through which the doctor reads the tasks
+/// that run there: not a deployment of its own.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineEntry {
@@ -101,6 +107,7 @@ pub struct EngineEntry {
     pub context: Option<String>,
     pub host: Option<String>,
     pub cert_path: Option<String>,
+    pub node: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -267,6 +274,7 @@ impl Default for Profile {
             engines: Vec::new(),
             runtime: Default::default(),
             engine: Default::default(),
+            cluster: None,
             services_configured: false,
             foreign_ports: Vec::new(),
         }

@@ -75,6 +75,7 @@ mod tests {
             duration_ms: 0,
             details,
             engine: None,
+            node: None,
             reached: None,
         }
     }

@@ -18,6 +18,8 @@ const LOG_LINES_WHEN_DOWN: usize = 10;
 const RESTART_LOOP_COUNT: i64 = 3;
 /// What `getent hosts` may answer (a few lines per host): more is not read.
 const MAX_GETENT_OUTPUT: usize = 64 * 1024;
+/// What a container's memory cgroup files may hold: more is not read.
+const MAX_CGROUP_OUTPUT: usize = 64 * 1024;
 
 pub async fn engine(ctx: &Context) -> Outcome {
     let docker = match ctx.docker().await {
@@ -400,7 +402,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
     // A remote engine's pid is not this machine's: its stats come from the API.
-    let local = if ctx.profile.engine.is_local() {
+    let local = if ctx.is_local_for(container) {
         cgroup::usage(pid).await
     } else {
         None
@@ -452,9 +454,50 @@ fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
     }
 }
 
-/// Memory use and limit from the engine's stats (slow: the engine samples once a second).
+/// Memory use and limit through the engine: read from the container's own
+/// cgroup files by an exec in it (a few milliseconds), else from the engine's
+/// stats (up to a second: the engine samples once a second).
 async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), EngineError> {
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker_for(container).await?;
+    for (files, v2) in [
+        (cgroup::IN_CONTAINER_V1, false),
+        (cgroup::IN_CONTAINER_V2, true),
+    ] {
+        if let Some(read) = read_in_container(&docker, container, &files).await
+            && let Some(memory) = cgroup::in_container(&read, v2)
+        {
+            return Ok(memory);
+        }
+    }
+    engine_stats_memory(&docker, container).await
+}
+
+/// `cat FILES` in `container`, if it ran and read them all.
+async fn read_in_container(
+    docker: &bollard::Docker,
+    container: &str,
+    files: &[&str],
+) -> Option<String> {
+    let mut cmd = vec!["cat", "--"];
+    cmd.extend_from_slice(files);
+    let mut output = Vec::new();
+    let ran = exec::run(docker, container, &cmd, &[], None, |chunk| {
+        if output.len() + chunk.len() > MAX_CGROUP_OUTPUT {
+            return Err(std::io::Error::other("more than a cgroup's files"));
+        }
+        output.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await
+    .ok()?;
+    (ran.exit_code == 0).then(|| String::from_utf8_lossy(&output).into_owned())
+}
+
+/// Memory use and limit from the engine's stats.
+async fn engine_stats_memory(
+    docker: &bollard::Docker,
+    container: &str,
+) -> Result<(u64, Option<u64>), EngineError> {
     let options = StatsOptionsBuilder::new()
         .stream(false)
         .one_shot(true)
@@ -509,9 +552,9 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         let mut cmd = vec!["getent", "hosts"];
         cmd.extend(hosts.iter().map(String::as_str));
         let mut output = Vec::new();
-        let ran = match ctx.docker().await {
+        let ran = match ctx.docker_for(container).await {
             Ok(docker) => {
-                exec::run(docker, container, &cmd, &[], None, |chunk| {
+                exec::run(&docker, container, &cmd, &[], None, |chunk| {
                     if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
                         return Err(std::io::Error::other("getent answered more than 64 KiB"));
                     }

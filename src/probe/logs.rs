@@ -19,12 +19,8 @@ pub async fn scan(
     patterns: &[String],
     window_minutes: i64,
 ) -> Outcome {
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
-        Err(e) => return Outcome::from(e),
-    };
     // Never another project's container that bears the guide's name.
-    match crate::deployment::containers::inspect(ctx, container).await {
+    match crate::deployment::containers::described(ctx, container).await {
         Ok(Some(_)) => {}
         Ok(None) => {
             return Outcome::new(
@@ -41,7 +37,10 @@ pub async fn scan(
         .since(since as i32)
         .tail(&MAX_LINES.to_string())
         .build();
-    let mut stream = docker.logs(container, Some(options));
+    let mut stream = match crate::deployment::containers::logs(ctx, container, options).await {
+        Ok(stream) => stream,
+        Err(e) => return Outcome::from(e),
+    };
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut examples = std::collections::VecDeque::with_capacity(EXAMPLES + 1);
     while let Some(chunk) = stream.next().await {

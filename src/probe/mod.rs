@@ -303,6 +303,76 @@ impl Probe {
         }
     }
 
+    /// The container of the task this probe reads or reaches (a role's
+    /// first), if it is about one: on a swarm, where the check runs.
+    pub fn task_container(&self, ctx: &Context) -> Option<String> {
+        use Probe::*;
+        let of_role = |service: &str, role: &str| {
+            let service = ctx.profile.service(service)?;
+            service.existing_container(role)
+        };
+        match self {
+            Container { container, .. }
+            | ContainerLogging { container }
+            | ContainerPolicy { container, .. }
+            | ContainerNetwork { container, .. }
+            | ContainerResources { container, .. }
+            | ContainerDns { container, .. }
+            | ContainerEnv { container, .. }
+            | ContainerLogs { container, .. } => Some(container.clone()),
+            Tcp { owner, .. } => Some(owner.clone()),
+            PostgresConnect { service }
+            | PostgresTables { service, .. }
+            | PostgresIndexes { service, .. }
+            | PostgresSlowQueries { service, .. }
+            | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service, .. } => of_role(service, "db"),
+            RedisPing { service }
+            | RedisInfo { service, .. }
+            | RedisPersistence { service, .. }
+            | RedisClients { service, .. }
+            | RedisSlowlog { service, .. } => of_role(service, "redis"),
+            HttpHealth { url, .. } | HttpVerify { url, .. } => {
+                let port = reqwest::Url::parse(url).ok()?.port_or_known_default()?;
+                let service = ctx.profile.services.iter().find(|s| s.app_port == port)?;
+                service.existing_container("service")
+            }
+            DockerEngine
+            | Disk { .. }
+            | HostMemory { .. }
+            | HostLoad { .. }
+            | DockerDisk { .. }
+            | BackupAge { .. }
+            | BackupDrill
+            | SwarmNodes => None,
+            SwarmService { .. } => None,
+        }
+    }
+
+    /// The swarm node the check is about: its task's, or — a stack service's
+    /// check — the node all its tasks run on.
+    pub fn node<'a>(&self, ctx: &'a Context) -> Option<&'a crate::deployment::cluster::Node> {
+        let cluster = ctx.profile.cluster.as_deref()?;
+        match self {
+            Probe::SwarmService { compose_service } => {
+                let name = format!("{}_{compose_service}", ctx.profile.compose_project);
+                let mut nodes = cluster
+                    .tasks
+                    .iter()
+                    .filter(|t| t.service == name)
+                    .map(|t| t.node.as_deref());
+                let first = nodes.next()??;
+                nodes
+                    .all(|n| n == Some(first))
+                    .then(|| cluster.node(first))?
+            }
+            _ => cluster.node_of(&self.task_container(ctx)?),
+        }
+    }
+
     /// The `host:port` whose connection slot (`Context::connection_slot`) the
     /// caller holds while the probe runs, for probes that open connections to
     /// an address many checks may share.

@@ -5,7 +5,7 @@
 //! authentication exchange, never in argv or in the bridge's environment.
 
 use super::pg_tool::{DESCRIBE_SQL, Via, parse_description};
-use crate::deployment::{Context, EngineError, exec_stream, postgres};
+use crate::deployment::{Context, EngineError, exec_stream, postgres, reach};
 use crate::profile::Service;
 use std::time::Duration;
 use tokio_postgres::{Client, Config, NoTls};
@@ -91,10 +91,18 @@ pub async fn connect(
 ) -> Result<Client, SessionError> {
     match via {
         Via::Docker => {
-            let docker = ctx.docker().await?;
-            in_container(docker, &service.container("db"), login, ctx.timeout).await
+            let container = service.container("db");
+            let docker = ctx.docker_for(&container).await?;
+            in_container(&docker, &container, login, ctx.timeout).await
         }
-        Via::Direct => direct(&ctx.profile.host, service.db_port, login, ctx.timeout).await,
+        Via::Direct => {
+            // Where diagnose reaches it (a task on another node: at that node).
+            let (host, port) = match reach::address(&ctx.profile, service, "db") {
+                Ok(address) => (address.host, address.port),
+                Err(_) => (ctx.profile.host.clone(), service.db_port),
+            };
+            direct(&host, port, login, ctx.timeout).await
+        }
     }
 }
 
