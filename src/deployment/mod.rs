@@ -5,6 +5,7 @@
 pub mod app_config;
 pub mod app_credentials;
 pub mod body;
+pub mod bridge;
 pub mod connect_error;
 pub mod container_file;
 pub mod container_secrets;
@@ -18,12 +19,14 @@ pub mod exec;
 pub mod exec_stream;
 pub mod health_json;
 pub mod http;
+pub mod listen_port;
 pub mod memo;
 pub mod postgres;
 pub mod published;
 pub mod reach;
 pub mod redis;
 pub mod redis_acl;
+pub mod route;
 pub mod runtime;
 
 use crate::profile::{Profile, Service};
@@ -55,6 +58,8 @@ pub struct Context {
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
+    /// The way to each server that publishes nothing (`route`).
+    pub routes: memo::Memo<Result<reach::Address, route::NoRoute>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected:
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
@@ -91,6 +96,7 @@ impl Context {
             secrets: Secrets::default(),
             timeout,
             postgres: Default::default(),
+            routes: Default::default(),
             inspected: Default::default(),
             credentials: Default::default(),
             docker: Default::default(),
