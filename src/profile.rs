@@ -74,6 +74,11 @@ pub struct Service {
     /// at discovery): not reached at their port (`deployment::reach`).
     #[serde(skip)]
     pub unpublished: BTreeSet<String>,
+    /// The port a role's server listens on inside its container, when
+    /// discovery found it (the published binding's, or the one its
+    /// applications connect to); else the image's (`port_inside`).
+    #[serde(skip)]
+    pub inside_ports: BTreeMap<String, u16>,
     /// The host address a role's port is published on, when the engine is this
     /// machine's and the binding names one (`127.0.0.2:5401`, not `0.0.0.0`).
     #[serde(skip)]
@@ -250,6 +255,7 @@ impl Default for Profile {
             discovered: false,
             app_front: None,
             unpublished: BTreeSet::new(),
+            inside_ports: BTreeMap::new(),
             bind_hosts: BTreeMap::new(),
         };
         Profile {
@@ -478,6 +484,13 @@ impl Service {
             "redis" => self.redis_port,
             _ => self.app_port,
         }
+    }
+
+    /// The port `role`'s server (`db`, `redis`) listens on inside its
+    /// container: as discovered, else its official image's (5432, 6379).
+    pub fn port_inside(&self, role: &str) -> u16 {
+        let image = if role == "db" { 5432 } else { 6379 };
+        self.inside_ports.get(role).copied().unwrap_or(image)
     }
 
     /// Sets the host port of `role`'s server (found at discovery).

@@ -5,6 +5,7 @@
 pub mod app_config;
 pub mod app_credentials;
 pub mod body;
+pub mod bridge;
 pub mod certificate;
 pub mod cluster;
 pub mod connect_error;
@@ -21,6 +22,7 @@ pub mod exec;
 pub mod exec_stream;
 pub mod health_json;
 pub mod http;
+pub mod listen_port;
 pub mod memo;
 pub mod nodes;
 pub mod pg_activity;
@@ -30,6 +32,7 @@ pub mod published;
 pub mod reach;
 pub mod redis;
 pub mod redis_acl;
+pub mod route;
 pub mod runtime;
 pub mod ssh;
 pub mod tls;
@@ -67,6 +70,8 @@ pub struct Context {
     pub pg_activity: memo::Memo<Result<Arc<pg_activity::Activity>, pg_activity::ActivityError>>,
     /// One Redis connection per service and run, shared by its checks.
     pub redis: memo::Memo<Result<::redis::aio::MultiplexedConnection, Failure>>,
+    /// The way to each server that publishes nothing (`route`).
+    pub routes: memo::Memo<Result<reach::Address, route::NoRoute>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected:
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
@@ -109,6 +114,7 @@ impl Context {
             postgres: Default::default(),
             pg_activity: Default::default(),
             redis: Default::default(),
+            routes: Default::default(),
             inspected: Default::default(),
             credentials: Default::default(),
             docker: Default::default(),

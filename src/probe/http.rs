@@ -124,7 +124,9 @@ pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
 fn reached(url: &str) -> Reached {
     Reached {
         address: crate::deployment::url_address(url),
-        via: reach::Via::Host,
+        via: reach::ViaKind::Host,
+        network: None,
+        container: None,
     }
 }
 

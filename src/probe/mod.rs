@@ -27,7 +27,8 @@ pub mod tcp;
 use crate::check::Outcome;
 pub use crate::deployment::Context;
 use crate::deployment::credentials::{Credential, Source};
-use crate::deployment::reach::{self, NotReached};
+use crate::deployment::reach::{self, Address, NotReached, Via};
+use crate::deployment::route::{self, NoRoute};
 use crate::deployment::{CredentialKind, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
@@ -267,9 +268,15 @@ impl Probe {
             | ContainerDns { container, .. }
             | ContainerEnv { container, .. }
             | ContainerLogs { container, .. } => container.clone(),
-            Tcp { port, .. } => match reach::host_port(&ctx.profile, &ctx.profile.host, *port) {
-                Ok(address) => address.to_string(),
-                Err(not) => not.target(),
+            Tcp { port, owner } => match reach::unpublished_role(&ctx.profile, owner) {
+                Some((s, role)) => match route::found(ctx, s, role) {
+                    Some(found) => route_target(found, ""),
+                    None => format!("port {port} of {owner}"),
+                },
+                None => match reach::host_port(&ctx.profile, &ctx.profile.host, *port) {
+                    Ok(address) => address.to_string(),
+                    Err(not) => not.target(),
+                },
             },
             Disk { .. } | HostMemory { .. } | HostLoad { .. } => "host".into(),
             DockerDisk { .. } => "docker".into(),
@@ -580,9 +587,40 @@ fn server_target(ctx: &Context, service: &str, role: &str) -> String {
     } else {
         "redis"
     };
-    match reach::address(&ctx.profile, s, role) {
+    match route::found(ctx, s, role) {
+        Some(found) => route_target(found, name),
+        // Not looked for in this run (its checks were skipped first).
+        None => format!("{name} in {}", s.container(role)),
+    }
+}
+
+/// A target where a way was found (`name@address`, `name through the
+/// engine (…)`), or why none was.
+fn route_target(found: Result<Address, NoRoute>, name: &str) -> String {
+    match found {
+        Ok(address) if name.is_empty() => address.to_string(),
+        Ok(
+            address @ Address {
+                via: Via::Engine(_),
+                ..
+            },
+        ) => format!("{name} {address}"),
         Ok(address) => format!("{name}@{address}"),
-        Err(not) => not.target(),
+        Err(NoRoute::NotReached(not)) => not.target(),
+        Err(no) => format!("not reached: {no}"),
+    }
+}
+
+/// No way to a server: not the deployment's to reach (`not_reached`), its
+/// container down (a failure), or the engine failing on the way.
+pub fn no_route(ctx: &Context, service: &Service, role: &str, no: NoRoute) -> Outcome {
+    match no {
+        NoRoute::NotReached(not) => not_reached(ctx, not),
+        NoRoute::Engine(e) => Outcome::from(e),
+        down @ NoRoute::Down { .. } => {
+            let failure = down.failure(ctx, service, role, &service.container(role));
+            Outcome::fail(down.to_string()).with_hint(failure.hint)
+        }
     }
 }
 

@@ -4,22 +4,24 @@
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::credentials::Source;
-use crate::deployment::reach::{self, Reached};
+use crate::deployment::reach::Reached;
 use crate::deployment::redis::{noperm, password, shared, user_of};
+use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 
 /// Where the service's Redis is reached, or the outcome saying why it is not.
-fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
-    reach::address(&ctx.profile, service, "redis")
-        .map(|address| address.reached())
-        .map_err(|not| super::not_reached(ctx, not))
+async fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
+    match route::to(ctx, service, "redis").await {
+        Ok(address) => Ok(address.reached()),
+        Err(no) => Err(super::no_route(ctx, service, "redis", no)),
+    }
 }
 
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
-    let reached = match reached(ctx, service) {
+    let reached = match reached(ctx, service).await {
         Ok(reached) => reached,
         Err(outcome) => return outcome,
     };
@@ -61,7 +63,7 @@ where
     F: FnOnce(MultiplexedConnection) -> Fut,
     Fut: Future<Output = Result<Outcome, redis::RedisError>>,
 {
-    let reached = match reached(ctx, service) {
+    let reached = match reached(ctx, service).await {
         Ok(reached) => reached,
         Err(outcome) => return outcome,
     };

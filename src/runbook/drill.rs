@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 pub const PREFIX: &str = "helpdesk-doctor-drill-";
 const LABEL: &str = "helpdesk-doctor.drill";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
+/// The port PostgreSQL listens on in a drill container (its image's default).
+const DRILL_PORT: u16 = 5432;
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
@@ -246,7 +248,9 @@ async fn session(
         Some(restorer) => restorer.login(own),
         None => own,
     };
-    pg_session::in_container(docker, &database.container, &login, ctx.timeout)
+    // The drill runs the database's image as it is: at the image's own port.
+    let inside = crate::deployment::bridge::Inside::postgres(DRILL_PORT);
+    pg_session::in_container(docker, &database.container, &inside, &login, ctx.timeout)
         .await
         .map_err(|e| e.to_string())
 }

@@ -192,7 +192,10 @@ impl Labelled {
 
 impl Drop for Labelled {
     fn drop(&mut self) {
-        sh(&format!("docker rm -f -v {} >/dev/null 2>&1 || true", self.0));
+        sh(&format!(
+            "docker rm -f -v {} >/dev/null 2>&1 || true",
+            self.0
+        ));
     }
 }
 
