@@ -26,6 +26,7 @@ mod hardening;
 mod history;
 mod hostile;
 mod https;
+mod incidents;
 mod logs;
 mod masking;
 mod other_project;
