@@ -25,6 +25,7 @@ mod report;
 mod runbook;
 mod runner;
 mod secrets;
+mod serve;
 mod state;
 mod terminal_text;
 mod toml_error;

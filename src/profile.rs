@@ -126,6 +126,15 @@ pub struct Thresholds {
     /// The newest backup that verifies may be this old before `backup.latest` warns.
     #[serde(deserialize_with = "seconds")]
     pub backup_max_age_seconds: u64,
+    /// Docker's data root with fewer free inodes than this share warns, or fails.
+    pub inodes_warn_percent: f64,
+    pub inodes_fail_percent: f64,
+    /// A health endpoint answering slower than this warns (its timing breakdown shown).
+    #[serde(deserialize_with = "milliseconds")]
+    pub http_slow_ms: u64,
+    /// An HTTPS endpoint's certificate with fewer days left than this warns, or fails.
+    pub cert_warn_days: u64,
+    pub cert_fail_days: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -277,6 +286,11 @@ impl Default for Thresholds {
             lock_wait_seconds: 5,
             long_transaction_seconds: 300,
             backup_max_age_seconds: 26 * 3600,
+            inodes_warn_percent: 10.0,
+            inodes_fail_percent: 2.0,
+            http_slow_ms: 1000,
+            cert_warn_days: 21,
+            cert_fail_days: 3,
         }
     }
 }
@@ -401,6 +415,17 @@ impl Profile {
                 "backup_max_age_seconds".into(),
                 t.backup_max_age_seconds.to_string(),
             ),
+            (
+                "inodes_warn_percent".into(),
+                t.inodes_warn_percent.to_string(),
+            ),
+            (
+                "inodes_fail_percent".into(),
+                t.inodes_fail_percent.to_string(),
+            ),
+            ("http_slow_ms".into(), t.http_slow_ms.to_string()),
+            ("cert_warn_days".into(), t.cert_warn_days.to_string()),
+            ("cert_fail_days".into(), t.cert_fail_days.to_string()),
         ])
     }
 }

@@ -5,6 +5,7 @@
 pub mod app_config;
 pub mod app_credentials;
 pub mod body;
+pub mod certificate;
 pub mod connect_error;
 pub mod container_file;
 pub mod container_secrets;
@@ -12,6 +13,7 @@ pub mod containers;
 pub mod context;
 pub mod credentials;
 pub mod discovery;
+pub mod disk_usage;
 pub mod engine;
 pub mod error;
 pub mod exec;
@@ -26,6 +28,7 @@ pub mod reach;
 pub mod redis;
 pub mod redis_acl;
 pub mod runtime;
+pub mod tls;
 
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;

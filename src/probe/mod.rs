@@ -5,10 +5,13 @@
 pub mod backups;
 pub mod cgroup;
 pub mod docker;
+pub mod docker_disk;
 pub mod duration;
 pub mod env;
+pub mod filesystem;
 pub mod host;
 pub mod http;
+pub mod http_budget;
 pub mod listener;
 pub mod logs;
 pub mod pg_sessions;
@@ -17,6 +20,7 @@ pub mod postgres;
 pub mod redis;
 pub mod redis_pressure;
 pub mod restarts;
+pub mod supervision;
 pub mod swarm;
 pub mod tcp;
 
@@ -57,6 +61,10 @@ pub enum Probe {
     ContainerLogging {
         container: String,
     },
+    /// A health check, and a restart policy other than `no`.
+    ContainerPolicy {
+        container: String,
+    },
     ContainerNetwork {
         container: String,
         network: String,
@@ -93,13 +101,32 @@ pub enum Probe {
     HostMemory {
         warn_percent: f64,
     },
-    HostLoad,
+    HostLoad {
+        /// The 5-minute load average above this many times the cores warns.
+        #[serde(default = "default_load_per_core")]
+        warn_per_core: f64,
+    },
+    /// Docker's data root: free space, inodes, and what the engine holds there.
+    DockerDisk {
+        warn_gb: f64,
+        fail_gb: f64,
+        inodes_warn_percent: f64,
+        inodes_fail_percent: f64,
+    },
     HttpHealth {
         url: String,
         /// HTTPS without verifying the server's certificate (a self-signed
         /// internal endpoint). Off by default.
         #[serde(default)]
         insecure: bool,
+        /// Answering slower than this warns, with the timing of each phase.
+        #[serde(default = "http_budget::default_slow_ms")]
+        slow_ms: u64,
+        /// An HTTPS certificate with fewer days left warns, or fails.
+        #[serde(default = "http_budget::default_cert_warn_days")]
+        cert_warn_days: u64,
+        #[serde(default = "http_budget::default_cert_fail_days")]
+        cert_fail_days: u64,
     },
     HttpVerify {
         url: String,
@@ -186,6 +213,10 @@ pub enum Probe {
     SwarmNodes,
 }
 
+fn default_load_per_core() -> f64 {
+    2.0
+}
+
 fn default_restart_window() -> u64 {
     crate::profile::Thresholds::default().restart_window_seconds
 }
@@ -230,6 +261,7 @@ impl Probe {
             DockerEngine => "docker".into(),
             Container { container, .. }
             | ContainerLogging { container }
+            | ContainerPolicy { container }
             | ContainerNetwork { container, .. }
             | ContainerResources { container, .. }
             | ContainerDns { container, .. }
@@ -239,7 +271,8 @@ impl Probe {
                 Ok(address) => address.to_string(),
                 Err(not) => not.target(),
             },
-            Disk { .. } | HostMemory { .. } | HostLoad => "host".into(),
+            Disk { .. } | HostMemory { .. } | HostLoad { .. } => "host".into(),
+            DockerDisk { .. } => "docker".into(),
             HttpHealth { url, .. } | HttpVerify { url, .. } => {
                 match reach::url(&ctx.profile, url) {
                     Ok(()) => url.clone(),
@@ -296,6 +329,7 @@ impl Probe {
                 docker::container(ctx, container, compose_service, window).await
             }
             ContainerLogging { container } => docker::logging(ctx, container).await,
+            ContainerPolicy { container } => supervision::check(ctx, container).await,
             ContainerNetwork { container, network } => {
                 docker::network(ctx, container, network).await
             }
@@ -317,13 +351,40 @@ impl Probe {
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
             SwarmService { compose_service } => swarm::service(ctx, compose_service).await,
             SwarmNodes => swarm::nodes(ctx).await,
-            Disk { .. } | HostMemory { .. } | HostLoad if !ctx.profile.engine.is_local() => {
+            Disk { .. } | HostMemory { .. } | HostLoad { .. } if !ctx.profile.engine.is_local() => {
                 host::of_remote_engine(ctx).await
             }
             Disk { warn_gb, fail_gb } => host::disk(ctx, *warn_gb, *fail_gb).await,
             HostMemory { warn_percent } => host::memory(*warn_percent),
-            HostLoad => host::load(),
-            HttpHealth { url, insecure } => http::health(ctx, url, *insecure).await,
+            HostLoad { warn_per_core } => host::load(*warn_per_core),
+            DockerDisk {
+                warn_gb,
+                fail_gb,
+                inodes_warn_percent,
+                inodes_fail_percent,
+            } => {
+                let limits = docker_disk::Limits {
+                    warn_gb: *warn_gb,
+                    fail_gb: *fail_gb,
+                    inodes_warn_percent: *inodes_warn_percent,
+                    inodes_fail_percent: *inodes_fail_percent,
+                };
+                docker_disk::check(ctx, &limits).await
+            }
+            HttpHealth {
+                url,
+                insecure,
+                slow_ms,
+                cert_warn_days,
+                cert_fail_days,
+            } => {
+                let budget = http_budget::Budget {
+                    slow_ms: *slow_ms,
+                    cert_warn_days: *cert_warn_days,
+                    cert_fail_days: *cert_fail_days,
+                };
+                http::health(ctx, url, *insecure, &budget).await
+            }
             HttpVerify { url, insecure } => http::verify(ctx, url, *insecure).await,
             PostgresConnect { service } => {
                 with_service(ctx, service, |s| postgres::connect(ctx, s)).await

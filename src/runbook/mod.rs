@@ -15,7 +15,7 @@ pub mod pg_tool;
 mod progress;
 pub mod restore;
 mod restore_role;
-mod signals;
+pub mod signals;
 mod signing;
 mod snapshot;
 mod sql_stream;

@@ -559,6 +559,63 @@ fn a_slow_command_warns_with_its_arguments_masked() {
     );
 }
 
+#[test]
+fn connections_refused_at_maxclients_warn() {
+    // Exclusive: user-redis refuses new clients meanwhile, and the count of
+    // refusals would show in others' healthy runs until it is reset.
+    let _stack = stack_exclusive();
+    let mut redis = redis(6302, REDIS_PASSWORD);
+    let maxclients = config_get(&mut redis, "maxclients");
+    let _restore = Restore(move || {
+        let mut redis = crate::support::redis(6302, REDIS_PASSWORD);
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxclients")
+            .arg(&maxclients)
+            .query::<()>(&mut redis)
+            .unwrap();
+        redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query::<()>(&mut redis)
+            .unwrap();
+    });
+    let connected: u64 = info_field(&mut redis, "clients", "connected_clients")
+        .parse()
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(connected)
+        .query::<()>(&mut redis)
+        .unwrap();
+    let client = redis::Client::open("redis://127.0.0.1:6302/").unwrap();
+    let refused = client
+        .get_connection_with_timeout(Duration::from_secs(3))
+        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("max number of clients")),
+        "{refused:?}"
+    );
+    // Room again, through the connection held all along.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg(10_000)
+        .query::<()>(&mut redis)
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let clients = judged(&config(dir.path(), ""), "redis.user.clients", "warn", 0);
+    assert!(
+        clients["details"]["rejected_connections"].as_u64().unwrap() >= 1,
+        "{clients:#}"
+    );
+    says(&clients, "message", &["connections refused at maxclients"]);
+    says(&clients, "hint", &["CLIENT LIST", "--maxclients"]);
+}
+
 fn make_backup(backups: &Path) -> Run {
     run(doctor()
         .env("HELPDESK_DOCTOR_BACKUP_DIR", backups)
