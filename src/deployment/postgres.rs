@@ -189,6 +189,9 @@ fn classify(
                 ),
             };
         }
+        if *code == SqlState::TOO_MANY_CONNECTIONS {
+            return too_many_clients(service, db_error.message(), compose_command);
+        }
         if *code == SqlState::INVALID_CATALOG_NAME {
             return Failure {
                 message: format!("{db}: database does not exist"),
@@ -226,6 +229,30 @@ fn classify(
             message: format!("{db}: {text}"),
             hint: logs_hint(compose_command, &compose),
         }
+    }
+}
+
+/// Every connection slot taken: the doctor itself is refused, as every new
+/// client is (an application's pool times out, or gets the same error).
+fn too_many_clients(service: &Service, server_said: &str, compose_command: &str) -> Failure {
+    let container = service.container("db");
+    Failure {
+        message: format!(
+            "{}: too many clients: every connection slot is taken, the doctor itself cannot connect ({server_said})",
+            service.database
+        ),
+        hint: format!(
+            "Find who holds them (a superuser may still get one of the reserved slots): docker exec -it \
+             {container} psql -U {} -d {} -c \"SELECT application_name, usename, client_addr, state, \
+             count(*) FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC\"; end the idle ones: \
+             ... -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND \
+             state_change < now() - interval '10 minutes'\"; or restart the application that leaks them \
+             ({compose_command} restart {}); then size the pools (node-pg max × replicas) under \
+             max_connections.",
+            service.db_user,
+            service.database,
+            service.compose_service("service")
+        ),
     }
 }
 

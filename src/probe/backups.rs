@@ -8,7 +8,7 @@ use super::duration::said;
 use crate::check::Outcome;
 use crate::deployment::Context;
 use crate::runbook::drill_record::DrillRecord;
-use crate::runbook::manifest::{self, Manifest};
+use crate::runbook::manifest::Manifest;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -19,6 +19,7 @@ const EXAMINED: usize = 20;
 #[derive(Debug)]
 enum Found {
     NoFolder,
+    Unreadable(String),
     /// The newest backup that verifies, with the newer ones that did not.
     Verified {
         path: PathBuf,
@@ -43,25 +44,15 @@ pub async fn latest(ctx: &Context, max_age_seconds: u64) -> Outcome {
     }
 }
 
-/// The newest backup folders of `dir` by name (their UTC time), each
-/// checked until one verifies.
+/// The newest backup folders of `dir`, each checked until one verifies.
 fn scan(dir: &Path) -> Found {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Found::NoFolder;
+    let folders = match crate::runbook::backup::folders(dir) {
+        Ok(folders) => folders,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::NoFolder,
+        Err(e) => return Found::Unreadable(e.to_string()),
     };
-    let mut folders: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(manifest::PREFIX)
-                && e.file_type().is_ok_and(|t| t.is_dir())
-        })
-        .map(|e| e.path())
-        .collect();
-    folders.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
     let mut rejected = Vec::new();
-    for path in folders.into_iter().take(EXAMINED) {
+    for path in folders.into_iter().take(EXAMINED).map(|e| e.path()) {
         match Manifest::verify_sizes(&path) {
             Ok(manifest) => {
                 return Found::Verified {
@@ -84,6 +75,12 @@ fn judge(dir: &Path, found: Found, now: SystemTime, max_age_seconds: u64) -> Out
         Found::NoFolder => Outcome::warn(format!("no backup: {} does not exist", dir.display()))
             .with_hint(make_one)
             .detail("backup_dir", dir),
+        Found::Unreadable(why) => Outcome::warn(format!(
+            "the backup folder {} cannot be read: {why}",
+            dir.display()
+        ))
+        .with_hint("Run the doctor as the user that makes the backups (root for /var/backups/helpdesk-doctor)")
+        .detail("backup_dir", dir),
         Found::NoneVerifies { rejected } => {
             let message = match rejected.first() {
                 None => format!("no backup in {}", dir.display()),

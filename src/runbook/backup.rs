@@ -325,11 +325,10 @@ pub struct Found {
     pub modified: SystemTime,
 }
 
-/// Every `emergency-backup-*` directory in `dir` (not followed through symlinks), newest first.
-pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::CannotRun(format!("reading {}: {e}", dir.display())))?;
-    let mut found: Vec<Found> = entries
+/// Every `emergency-backup-*` directory in `dir` (not followed through
+/// symlinks), newest first: the name carries the creation time.
+pub fn folders(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut folders: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .filter(|e| {
             e.file_name()
@@ -337,6 +336,17 @@ pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
                 .starts_with(manifest::PREFIX)
                 && e.file_type().is_ok_and(|t| t.is_dir())
         })
+        .collect();
+    folders.sort_by_key(|e| std::cmp::Reverse(e.file_name()));
+    Ok(folders)
+}
+
+/// Every backup folder in `dir` (`folders`), newest first, with what its manifest says.
+pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
+    let entries =
+        folders(dir).map_err(|e| Error::CannotRun(format!("reading {}: {e}", dir.display())))?;
+    let found: Vec<Found> = entries
+        .into_iter()
         .map(|e| {
             let path = e.path();
             let status = match Manifest::read(&path) {
@@ -365,8 +375,6 @@ pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
             }
         })
         .collect();
-    // The name carries the creation time: sort by it, newest first.
-    found.sort_by(|a, b| b.path.file_name().cmp(&a.path.file_name()));
     Ok(found)
 }
 

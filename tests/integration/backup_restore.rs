@@ -211,6 +211,12 @@ fn spawn_drill(dir: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// `diagnose`'s view of the last restore drill (`backup.drill`).
+fn drill_check() -> serde_json::Value {
+    let (_, report) = diagnose_json(&["--only", "backup.drill"]);
+    result(&report, "backup.drill").clone()
+}
+
 fn drill_containers() -> String {
     sh("docker ps -aq --filter name=helpdesk-doctor-drill-")
 }
@@ -238,6 +244,15 @@ fn a_restore_drill_passes_on_a_good_backup_and_names_the_error_of_a_broken_one()
         "",
         "no drill container left after a pass"
     );
+    let drill = drill_check();
+    assert_eq!(drill["status"], "pass", "{drill:#}");
+    assert!(
+        drill["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the last restore drill passed 0 s ago"),
+        "{drill:#}"
+    );
 
     break_the_dump_keeping_the_manifest(&dir);
     let broken = run(doctor()
@@ -260,6 +275,22 @@ fn a_restore_drill_passes_on_a_good_backup_and_names_the_error_of_a_broken_one()
         drill_containers(),
         "",
         "no drill container left after a failure"
+    );
+    let drill = drill_check();
+    assert_eq!(drill["status"], "warn", "{drill:#}");
+    let message = drill["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the last restore drill failed (")
+            && message.contains("ticket_db: ")
+            && message.contains("no_such_table"),
+        "{drill:#}"
+    );
+    assert!(
+        drill["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("backup verify --restore-test {}", dir.display())),
+        "{drill:#}"
     );
 
     let verified = run(doctor()

@@ -28,6 +28,7 @@ mod history;
 mod host_faults;
 mod hostile;
 mod https;
+mod incidents;
 mod logs;
 mod masking;
 mod other_project;
