@@ -8,3 +8,15 @@ cargo build -q --release
 doctor="$PWD/target/release/helpdesk-doctor"
 out="$PWD/target/bench"
 mkdir -p "$out"
+
+# base_doctor REV: sets $before to the doctor of REV, built in release in a
+# throwaway worktree (its build kept in target/bench-base: a benchmark cache).
+base_doctor() {
+  local worktree
+  worktree="$(mktemp -d /var/tmp/helpdesk-bench-base.XXXXXX)"
+  git worktree add -q "$worktree/base" "$1"
+  (cd "$worktree/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" cargo build -q --release --bin helpdesk-doctor)
+  git worktree remove --force "$worktree/base"
+  rm -rf "$worktree"
+  before="$PWD/target/bench-base/release/helpdesk-doctor"
+}
