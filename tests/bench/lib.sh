@@ -10,13 +10,18 @@ out="$PWD/target/bench"
 mkdir -p "$out"
 
 # base_doctor REV: sets $before to the doctor of REV, built in release in a
-# throwaway worktree (its build kept in target/bench-base: a benchmark cache).
+# throwaway worktree sharing target/ (only the doctor's own crate is compiled
+# again), kept as target/bench-base/helpdesk-doctor-REV; the current doctor is
+# built again after it.
 base_doctor() {
   local worktree
   worktree="$(mktemp -d /var/tmp/helpdesk-bench-base.XXXXXX)"
   git worktree add -q "$worktree/base" "$1"
-  (cd "$worktree/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" cargo build -q --release --bin helpdesk-doctor)
+  (cd "$worktree/base" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build -q --release --bin helpdesk-doctor)
+  mkdir -p target/bench-base
+  before="$PWD/target/bench-base/helpdesk-doctor-$1"
+  cp target/release/helpdesk-doctor "$before"
   git worktree remove --force "$worktree/base"
   rm -rf "$worktree"
-  before="$PWD/target/bench-base/release/helpdesk-doctor"
+  cargo build -q --release
 }
