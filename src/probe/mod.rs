@@ -13,6 +13,7 @@ pub mod host;
 pub mod http;
 pub mod http_budget;
 pub mod listener;
+pub mod log_rotation;
 pub mod logs;
 pub mod pg_sessions;
 pub mod pg_vacuum;
@@ -405,7 +406,7 @@ impl Probe {
                 let window = std::time::Duration::from_secs(*restart_window_seconds);
                 docker::container(ctx, container, compose_service, window).await
             }
-            ContainerLogging { container } => docker::logging(ctx, container).await,
+            ContainerLogging { container } => log_rotation::check(ctx, container).await,
             ContainerPolicy { container } => supervision::check(ctx, container).await,
             ContainerNetwork { container, network } => {
                 docker::network(ctx, container, network).await

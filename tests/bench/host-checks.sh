@@ -7,34 +7,19 @@
 # in the same hyperfine run. Then what `/system/df` alone takes on this engine
 # (docker.disk asks it only when space runs low, within the probe timeout),
 # and docker.disk with space "low" (a threshold above the disk).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh"
 BASE=${BASE:-e1ae72f}
 RUNS=${RUNS:-40}
-for tool in hyperfine jq; do
-  command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq $tool >/dev/null; }
-done
+command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq >/dev/null; }
+now="$doctor"
+base_doctor "$BASE"
 work="$(mktemp -d /var/tmp/helpdesk-host-bench.XXXXXX)"
-out="$PWD/target/bench"
-mkdir -p "$out"
-cleanup() {
-  git worktree remove --force "$work/base" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "== building the current doctor and $BASE (release)"
-cargo build -q --release
-now="$PWD/target/release/helpdesk-doctor"
-git worktree add -q "$work/base" "$BASE"
-# The base's build is kept in target/ (a benchmark cache, never needed by CI).
-(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" cargo build -q --release --bin helpdesk-doctor)
-before="$PWD/target/bench-base/release/helpdesk-doctor"
+trap 'rm -rf "$work"' EXIT
 export HELPDESK_DOCTOR_STATE_DIR="$work/state"
 cd /tmp
 
 echo "== checks: before $("$before" diagnose --format json --no-history | jq .summary.total), now $("$now" diagnose --format json --no-history | jq .summary.total)"
-# -i: a warning of this busy machine's load is not the benchmark's business.
+# -i: a check that fails meanwhile (the stack is shared) does not stop the timing.
 hyperfine -N -i --warmup 3 --runs "$RUNS" --export-markdown "$out/host-checks.md" \
   -n "diagnose, before ($BASE)" "$before diagnose --format json --output /dev/null --no-history" \
   -n "diagnose, now (+ data root, policies, TLS, latency)" "$now diagnose --format json --output /dev/null --no-history"

@@ -174,7 +174,9 @@ fn a_container_without_rotation_health_check_or_restart_policy_is_named_with_the
     let variant = Variant::of(
         "user-redis",
         &[
-            "logging: {driver: json-file}",
+            // This machine's daemon.json gives every json-file log a max-size
+            // (Docker merges it in): a cap larger than the disk is no rotation.
+            "logging: {driver: json-file, options: {max-size: \"100000g\", max-file: \"1\"}}",
             "healthcheck: {disable: true}",
             "restart: \"no\"",
             "mem_limit: 256m",

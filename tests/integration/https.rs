@@ -264,7 +264,7 @@ fn the_stack_s_health_endpoints_are_judged_by_the_configured_latency() {
         "--format",
         "json",
     ]));
-    assert_eq!(run.code, 0, "a warning: {}", run.stderr);
+    assert_eq!(run.code, 0, "a warning: {}{}", run.stdout, run.stderr);
     let health = result(&run.json(), "http.auth.health").clone();
     assert_eq!(health["status"], "warn", "{health:#}");
     assert_eq!(health["details"]["slow_ms"], 1);
