@@ -299,7 +299,7 @@ fn tasks_figure(cluster: &View, service: &str) -> Option<String> {
         .tasks
         .iter()
         .filter(|t| t.service.as_deref() == Some(service))
-        .filter(|t| t.desired == Some(TaskState::RUNNING))
+        .filter(|t| matches!(t.desired, Some(TaskState::RUNNING | TaskState::READY)))
         .collect();
     if tasks.is_empty() {
         return None;
