@@ -546,6 +546,55 @@ mod tests {
     }
 
     #[test]
+    fn on_a_swarm_each_service_counts_its_tasks_per_node_and_a_problem_names_its_node() {
+        use crate::deployment::cluster::{Availability, Node, State, TaskView, View};
+        let task = |service: &str, role: &str, node: &str, state: TaskState| TaskView {
+            task: format!("helpdesk_{service}-{role}.1"),
+            container: format!("helpdesk_{service}-{role}.1.x"),
+            service: Some(service.into()),
+            node: Some(node.into()),
+            placed: true,
+            state: Some(state),
+            desired: Some(TaskState::RUNNING),
+        };
+        let node = |hostname: &str| Node {
+            id: hostname.into(),
+            hostname: hostname.into(),
+            address: "10.0.0.1".into(),
+            availability: Availability::Active,
+            state: State::Ready,
+            manager: false,
+        };
+        let mut redis = result(
+            "container.ticket.redis",
+            Status::Fail,
+            "helpdesk_ticket-redis.1.x is not running (exited, exit code 0)",
+            json!({ "replicas": 1 }),
+        );
+        redis.node = Some("node-b".into());
+        let mut report = report(vec![redis]);
+        report.cluster = Some(View {
+            nodes: vec![node("node-a"), node("node-b")],
+            tasks: vec![
+                task("ticket", "service", "node-a", TaskState::RUNNING),
+                task("ticket", "db", "node-a", TaskState::RUNNING),
+                task("ticket", "redis", "node-b", TaskState::COMPLETE),
+            ],
+        });
+        let text = render(&report, false);
+        assert!(
+            text.contains("✗ ticket   tasks 2/3 · node-a ×2, node-b ×1 · containers"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    ✗ container.ticket.redis on node-b: helpdesk_ticket-redis.1.x is not running"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_check_cut_by_the_deadline_is_unknown_with_no_fix() {
         let cut = report(vec![result(
             "redis.auth.info",
