@@ -4,8 +4,11 @@
 # the doctor itself (wait, then a JUnit diagnose), seeds it, starts a second
 # engine over tcp+TLS (tests/stack/remote) and runs every test; then, in its
 # place (the ports collide), the production-shaped fixture (tests/stack/prod)
-# with the tests that run on both deployments, and last the same deployment as
-# a Swarm stack (tests/stack/swarm) with its tests, leaving the swarm after.
+# with the tests that run on both deployments, then the same deployment as a
+# Swarm stack (tests/stack/swarm) with its tests, leaving the swarm after, and
+# last as a Swarm of two nodes (tests/stack/twonode: two new engines in network
+# namespaces of their own) with its tests, removed after with the proof that
+# the machine is as before.
 source "$(dirname "$0")/stack/lib.sh"
 cd "$REPO_DIR"
 
@@ -20,12 +23,21 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 # Headless Chromium renders serve's status page (tests/integration/serve.rs).
 command -v chromium >/dev/null || missing+=(chromium)
+# sshd for the ssh engine's test (which starts its own on loopback, its own
+# config and port): installed, never started as the machine's service.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # bindgen (pg_query, the dump check's differential test) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so >/dev/null 2>&1 || missing+=(libclang-dev)
 if ((${#missing[@]})); then
   phase "installing ${missing[*]}"
+  # No package starts a service of its own (openssh-server would start sshd).
+  no_services=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_services=1
+  fi
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null ||
     die "could not install ${missing[*]}"
+  [ -z "$no_services" ] || rm -f /usr/sbin/policy-rc.d
 fi
 # jsonschema validates the JSON report, for the python3 the tests call (pyenv's
 # on this kind, which Debian's python3-jsonschema would not reach): from PyPI.
@@ -71,7 +83,7 @@ phase "seeding"
 phase "starting a second engine (tcp+TLS on 127.0.0.2) with a small deployment"
 "$STACK_DIR/remote/up.sh"
 phase "running the tests on the bundled stack (and the second engine)"
-cargo test -q --workspace -- --skip prod_shaped:: --skip swarm::
+cargo test -q --workspace -- --skip prod_shaped:: --skip swarm:: --skip twonode::
 phase "stopping the second engine"
 "$STACK_DIR/remote/down.sh"
 
@@ -95,4 +107,11 @@ if [ -n "$leaked" ]; then
   docker volume rm $leaked >/dev/null || true
   die "the tests left $(wc -l <<<"$leaked") anonymous volumes behind (a container removed without -v); removed them"
 fi
+
+phase "a Swarm of two nodes (two engines in network namespaces of their own)"
+"$STACK_DIR/twonode/up.sh"
+phase "running the two-node tests on it"
+HELPDESK_TEST_FIXTURE=twonode cargo test -q --test integration -- twonode::
+phase "removing the two nodes, proving the machine is as before"
+"$STACK_DIR/twonode/down.sh"
 phase "done"

@@ -334,10 +334,13 @@ fn current(tasks: &[Task], services: &[Service]) -> Vec<Placed> {
                     .unwrap_or(task),
             };
             let ran_on = tasks.iter().find_map(|t| t.node_id.clone());
+            // The task it replaced, when that ran on another node: where it
+            // was moved from.
             let before = tasks
                 .iter()
-                .filter(|t| t.id != task.id)
-                .find_map(|t| t.node_id.clone());
+                .find(|t| t.id != task.id && has_node(t))
+                .and_then(|t| t.node_id.clone())
+                .filter(|n| task.node_id.as_ref() != Some(n));
             let mut placed = placed(shown, &service, slot)?;
             let status = task.status.clone().unwrap_or_default();
             placed.task = task.id.clone()?;
@@ -552,6 +555,53 @@ mod tests {
         assert_eq!(labels[SWARM_TASK_LABEL], "helpdesk_user-db.1.new");
         assert_eq!(current[1].node.as_deref(), Some("nodeA"));
         assert!(current[1].placed);
+    }
+
+    #[test]
+    fn a_task_placed_on_another_node_than_the_one_it_replaced_was_moved_from_there() {
+        let tasks = vec![
+            task(
+                "gone",
+                1,
+                Some("nodeB"),
+                TaskState::SHUTDOWN,
+                "2026-01-01T00:00:01Z",
+            ),
+            task(
+                "here",
+                1,
+                Some("nodeA"),
+                TaskState::RUNNING,
+                "2026-01-01T00:00:02Z",
+            ),
+            task(
+                "older",
+                2,
+                Some("nodeB"),
+                TaskState::SHUTDOWN,
+                "2026-01-01T00:00:01Z",
+            ),
+            task(
+                "crashed",
+                2,
+                Some("nodeA"),
+                TaskState::SHUTDOWN,
+                "2026-01-01T00:00:02Z",
+            ),
+            task(
+                "again",
+                2,
+                Some("nodeA"),
+                TaskState::RUNNING,
+                "2026-01-01T00:00:03Z",
+            ),
+        ];
+        let current = current(&tasks, &services());
+        assert_eq!(current[0].moved_from.as_deref(), Some("nodeB"));
+        assert_eq!(
+            current[1].moved_from, None,
+            "it replaced a task of its own node: an old move is history"
+        );
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::sync::OnceCell;
 
 /// How long the ssh connection may take to be set up (resolve, connect,
 /// authenticate, forward).
@@ -24,6 +23,23 @@ pub const SETUP_TIMEOUT: Duration = Duration::from_secs(20);
 const REMOTE_SOCKET: &str = "/var/run/docker.sock";
 /// The end of ssh's stderr kept for the error.
 const STDERR_KEPT: usize = 2048;
+
+/// Why an ssh engine cannot be reached.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SshError {
+    /// Not an address the docker CLI would take (or one ssh could misread).
+    #[error("{endpoint:?}: {what}")]
+    Address { endpoint: String, what: String },
+    #[error("a folder for the ssh socket: {0}")]
+    Folder(String),
+    #[error("cannot run ssh: {0}")]
+    Spawn(String),
+    /// ssh gave up, in its own words.
+    #[error("ssh ended ({status}): {said}")]
+    Ended { status: String, said: String },
+    #[error("ssh did not connect within {}s", .0.as_secs())]
+    Timeout(Duration),
+}
 
 /// Where an `ssh://` endpoint points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,14 +51,18 @@ pub struct Destination {
 
 /// `ssh://[user@]host[:port]` (an IPv6 host in brackets), as the docker CLI
 /// accepts it: no path, no query; nothing ssh could read as an option.
-pub fn parse(endpoint: &str) -> Result<Destination, String> {
+pub fn parse(endpoint: &str) -> Result<Destination, SshError> {
+    let bad = |what: String| SshError::Address {
+        endpoint: endpoint.to_string(),
+        what,
+    };
     let rest = endpoint
         .strip_prefix("ssh://")
-        .ok_or_else(|| format!("{endpoint:?} is not an ssh:// address"))?;
+        .ok_or_else(|| bad("not an ssh:// address".into()))?;
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.contains(['/', '?', '#']) {
-        return Err(format!(
-            "{endpoint:?}: an ssh address has no path or query (ssh://[user@]host[:port])"
+        return Err(bad(
+            "an ssh address has no path or query (ssh://[user@]host[:port])".into(),
         ));
     }
     let (user, host_port) = match authority.rsplit_once('@') {
@@ -53,7 +73,7 @@ pub fn parse(endpoint: &str) -> Result<Destination, String> {
         Some(v6) => {
             let (host, after) = v6
                 .split_once(']')
-                .ok_or_else(|| format!("{endpoint:?}: an unclosed [ in the host"))?;
+                .ok_or_else(|| bad("an unclosed [ in the host".into()))?;
             (host, after.strip_prefix(':'))
         }
         None => match host_port.split_once(':') {
@@ -66,7 +86,7 @@ pub fn parse(endpoint: &str) -> Result<Destination, String> {
             p.parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0)
-                .ok_or_else(|| format!("{endpoint:?}: {p:?} is not a port"))
+                .ok_or_else(|| bad(format!("{p:?} is not a port")))
         })
         .transpose()?;
     let plain = |text: &str| {
@@ -77,14 +97,12 @@ pub fn parse(endpoint: &str) -> Result<Destination, String> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%'))
     };
     if !plain(host) {
-        return Err(format!(
-            "{endpoint:?}: {host:?} is not a host name or address"
-        ));
+        return Err(bad(format!("{host:?} is not a host name or address")));
     }
     if let Some(user) = &user
         && !plain(user)
     {
-        return Err(format!("{endpoint:?}: {user:?} is not a user name"));
+        return Err(bad(format!("{user:?} is not a user name")));
     }
     Ok(Destination {
         user,
@@ -101,14 +119,15 @@ struct Tunnel {
     socket: PathBuf,
 }
 
-type Slot = Arc<OnceCell<Result<PathBuf, String>>>;
+/// An endpoint's tunnel: none yet, open, or why it could not be opened.
+type Slot = Arc<tokio::sync::Mutex<Option<Result<Tunnel, SshError>>>>;
 
-/// The tunnels of this run, by endpoint (set up once each).
+/// The tunnels of this run, by endpoint.
 static TUNNELS: Mutex<Option<HashMap<String, Slot>>> = Mutex::new(None);
-/// Their processes, ended by `close_all`.
-static RUNNING: Mutex<Vec<Tunnel>> = Mutex::new(Vec::new());
 
-/// The local socket that reaches `endpoint`'s engine, set up once per run.
+/// The local socket that reaches `endpoint`'s engine: its tunnel, opened on
+/// first use and again if its ssh ended (a long `watch`); a tunnel that could
+/// not be opened is not tried again in this run.
 pub async fn socket(endpoint: &str) -> Result<PathBuf, EngineError> {
     let slot = TUNNELS
         .lock()
@@ -117,28 +136,45 @@ pub async fn socket(endpoint: &str) -> Result<PathBuf, EngineError> {
         .entry(endpoint.to_string())
         .or_default()
         .clone();
-    let opened = slot
-        .get_or_init(|| async {
-            let destination = parse(endpoint)?;
-            let tunnel = open(&destination).await?;
-            let socket = tunnel.socket.clone();
-            RUNNING.lock().expect("tunnels lock").push(tunnel);
-            Ok(socket)
-        })
-        .await;
-    opened.clone().map_err(|reason| EngineError::Unreachable {
-        endpoint: endpoint.to_string(),
-        reason,
-    })
+    let mut tunnel = slot.lock().await;
+    let ended = match tunnel.as_mut() {
+        Some(Ok(open)) => !matches!(open.child.try_wait(), Ok(None)),
+        Some(Err(_)) | None => false,
+    };
+    if ended || tunnel.is_none() {
+        let opened = match parse(endpoint) {
+            Ok(destination) => open(&destination).await,
+            Err(e) => Err(e),
+        };
+        *tunnel = Some(opened);
+    }
+    match tunnel.as_ref().expect("just set") {
+        Ok(open) => Ok(open.socket.clone()),
+        Err(e) => Err(EngineError::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// Ends every ssh connection of this run and removes its socket.
 pub fn close_all() {
-    let tunnels: Vec<Tunnel> = std::mem::take(&mut *RUNNING.lock().expect("tunnels lock"));
-    for mut tunnel in tunnels {
-        let _ = tunnel.child.start_kill();
-        if let Some(pid) = tunnel.child.id() {
-            reap(pid);
+    let slots: Vec<Slot> = TUNNELS
+        .lock()
+        .expect("tunnels lock")
+        .take()
+        .map(|tunnels| tunnels.into_values().collect())
+        .unwrap_or_default();
+    for slot in slots {
+        // Nobody holds it now: the run is over.
+        let Ok(mut tunnel) = slot.try_lock() else {
+            continue;
+        };
+        if let Some(Ok(mut open)) = tunnel.take() {
+            let _ = open.child.start_kill();
+            if let Some(pid) = open.child.id() {
+                reap(pid);
+            }
         }
     }
 }
@@ -158,11 +194,11 @@ fn reap(pid: u32) {
 
 /// `ssh -N -L <private socket>:/var/run/docker.sock [-l user] [-p port] -- host`,
 /// waited for until the socket is there (or ssh gives up, saying why).
-async fn open(destination: &Destination) -> Result<Tunnel, String> {
+async fn open(destination: &Destination) -> Result<Tunnel, SshError> {
     let dir = tempfile::Builder::new()
         .prefix("helpdesk-doctor-ssh-")
         .tempdir()
-        .map_err(|e| format!("a folder for the ssh socket: {e}"))?;
+        .map_err(|e| SshError::Folder(e.to_string()))?;
     let socket = dir.path().join("docker.sock");
     let mut command = tokio::process::Command::new("ssh");
     command
@@ -202,7 +238,7 @@ async fn open(destination: &Destination) -> Result<Tunnel, String> {
     }
     let mut child = command
         .spawn()
-        .map_err(|e| format!("cannot run ssh: {e}"))?;
+        .map_err(|e| SshError::Spawn(e.to_string()))?;
     let mut stderr = child.stderr.take().expect("piped stderr");
     let said = Arc::new(Mutex::new(Vec::new()));
     let kept = said.clone();
@@ -233,7 +269,10 @@ async fn open(destination: &Destination) -> Result<Tunnel, String> {
                     .rfind(|l| !l.is_empty())
                     .unwrap_or("no message")
                     .to_string();
-                return Err(format!("ssh ended ({status}): {why}"));
+                return Err(SshError::Ended {
+                    status: status.to_string(),
+                    said: why,
+                });
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -245,10 +284,7 @@ async fn open(destination: &Destination) -> Result<Tunnel, String> {
             socket,
         }),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(format!(
-            "ssh did not connect within {}s",
-            SETUP_TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(SshError::Timeout(SETUP_TIMEOUT)),
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
         .and_then(|m| m.replicated.as_ref())
         .and_then(|r| r.replicas);
     let running = tasks.iter().filter(|t| is_running(t)).count() as i64;
-    let failed = failures(&tasks);
+    let failed = failures(&tasks, &|task| node_of(ctx, task));
     let update = service
         .update_status
         .as_ref()
@@ -80,10 +80,23 @@ fn is_running(task: &Task) -> bool {
         && task.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
 }
 
+/// ` on node-b`: the node a task ran on, on a swarm of several nodes.
+fn node_of(ctx: &Context, task: &Task) -> String {
+    let Some(cluster) = ctx.profile.cluster.as_deref().filter(|c| c.nodes.len() > 1) else {
+        return String::new();
+    };
+    task.node_id
+        .as_deref()
+        .and_then(|id| cluster.node(id))
+        .map(|n| format!(" on {}", n.hostname))
+        .unwrap_or_default()
+}
+
 /// Why each slot short of a running task is so: the newest task of that slot
 /// that failed or was rejected (it ran and crashed, its image is missing),
-/// else the newest one's scheduling error (`no suitable node`).
-fn failures(tasks: &[Task]) -> Vec<(String, String)> {
+/// else the newest one's scheduling error (`no suitable node`), else the state
+/// the newest task that ran ended in (`complete`: its container exited 0).
+fn failures(tasks: &[Task], node_of: &dyn Fn(&Task) -> String) -> Vec<(String, String)> {
     let running: std::collections::BTreeSet<i64> = tasks
         .iter()
         .filter(|t| is_running(t))
@@ -107,8 +120,17 @@ fn failures(tasks: &[Task]) -> Vec<(String, String)> {
                 matches!(state(t), Some(TaskState::FAILED | TaskState::REJECTED))
                     && error(t).is_some()
             });
-            let why = crashed.or_else(|| tasks.iter().find(|t| error(t).is_some()))?;
-            Some((format!("task.{slot}"), error(why)?))
+            if let Some(why) = crashed.or_else(|| tasks.iter().find(|t| error(t).is_some())) {
+                return Some((format!("task.{slot}{}", node_of(why)), error(why)?));
+            }
+            let ended = tasks.iter().find(|t| {
+                matches!(
+                    state(t),
+                    Some(TaskState::COMPLETE | TaskState::SHUTDOWN | TaskState::FAILED)
+                )
+            })?;
+            let said = format!("{} (its container stopped)", state(ended)?);
+            Some((format!("task.{slot}{}", node_of(ended)), said))
         })
         .collect()
 }

@@ -299,7 +299,7 @@ fn tasks_figure(cluster: &View, service: &str) -> Option<String> {
         .tasks
         .iter()
         .filter(|t| t.service.as_deref() == Some(service))
-        .filter(|t| t.desired == Some(TaskState::RUNNING))
+        .filter(|t| matches!(t.desired, Some(TaskState::RUNNING | TaskState::READY)))
         .collect();
     if tasks.is_empty() {
         return None;
@@ -543,6 +543,55 @@ mod tests {
         ]);
         insta::assert_snapshot!("stopped", render(&stopped, false));
         insta::assert_snapshot!("stopped_quiet", render(&stopped, true));
+    }
+
+    #[test]
+    fn on_a_swarm_each_service_counts_its_tasks_per_node_and_a_problem_names_its_node() {
+        use crate::deployment::cluster::{Availability, Node, State, TaskView, View};
+        let task = |service: &str, role: &str, node: &str, state: TaskState| TaskView {
+            task: format!("helpdesk_{service}-{role}.1"),
+            container: format!("helpdesk_{service}-{role}.1.x"),
+            service: Some(service.into()),
+            node: Some(node.into()),
+            placed: true,
+            state: Some(state),
+            desired: Some(TaskState::RUNNING),
+        };
+        let node = |hostname: &str| Node {
+            id: hostname.into(),
+            hostname: hostname.into(),
+            address: "10.0.0.1".into(),
+            availability: Availability::Active,
+            state: State::Ready,
+            manager: false,
+        };
+        let mut redis = result(
+            "container.ticket.redis",
+            Status::Fail,
+            "helpdesk_ticket-redis.1.x is not running (exited, exit code 0)",
+            json!({ "replicas": 1 }),
+        );
+        redis.node = Some("node-b".into());
+        let mut report = report(vec![redis]);
+        report.cluster = Some(View {
+            nodes: vec![node("node-a"), node("node-b")],
+            tasks: vec![
+                task("ticket", "service", "node-a", TaskState::RUNNING),
+                task("ticket", "db", "node-a", TaskState::RUNNING),
+                task("ticket", "redis", "node-b", TaskState::COMPLETE),
+            ],
+        });
+        let text = render(&report, false);
+        assert!(
+            text.contains("✗ ticket   tasks 2/3 · node-a ×2, node-b ×1 · containers"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    ✗ container.ticket.redis on node-b: helpdesk_ticket-redis.1.x is not running"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
