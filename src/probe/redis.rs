@@ -138,5 +138,5 @@ pub async fn info(ctx: &Context, service: &Service) -> Outcome {
 }
 
 fn human(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+    indicatif::HumanBytes(bytes).to_string()
 }

@@ -22,6 +22,7 @@ mod discovery;
 mod dump_check;
 mod engines;
 mod fix;
+mod habits;
 mod hardening;
 mod history;
 mod hostile;
