@@ -1,16 +1,18 @@
 //! Dispatches a parsed command line to its command; returns the exit code.
 
 use crate::cli::{
-    BackupAction, CacheCommand, ChecksCommand, Cli, Command, ListFormat, TokensCommand,
+    BackupAction, CacheCommand, ChecksCommand, Cli, Command, ConfigCommand, ListFormat, ManArgs,
+    TokensCommand,
 };
 use crate::deployment::discovery;
 use crate::deployment::engine::Engine;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
+use crate::stdout::outln;
 use crate::{
-    bundle, catalog, diagnose, exit_code, fix, history, logs, profile::Profile, runbook, serve,
-    state, wait, watch,
+    bundle, catalog, diagnose, exit_code, fix, history, logs, manual, profile::Profile, runbook,
+    serve, settings, state, wait, watch,
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -49,7 +51,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             // The catalog as the config's services expand it: no engine touched.
             list_checks(Profile::load(config)?, &cli.checks_dir, *format)
         }
-        Command::History => list_history(),
+        Command::History(args) => list_history(args.format),
         Command::Diff { from, to } => {
             diff(
                 from.as_deref(),
@@ -83,7 +85,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                     tail: args.tail,
                     follow: args.follow,
                     level: args.level,
-                    grep: args.grep.clone(),
+                    grep: args.grep().map_err(Error::Usage)?,
                     timestamps: args.timestamps,
                 },
                 color: diagnose::use_color(cli.color, true),
@@ -97,14 +99,14 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             diagnose::write_output(std::path::Path::new("-"), &String::from_utf8_lossy(&script))?;
             Ok(exit_code::OK)
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut page)
-                .map_err(|e| Error::CannotRun(format!("rendering the man page: {e}")))?;
-            diagnose::write_output(std::path::Path::new("-"), &String::from_utf8_lossy(&page))?;
-            Ok(exit_code::OK)
+        Command::Man(args) => man(args),
+        Command::Config(ConfigCommand::Show { format }) => {
+            let file = settings::ConfigFile::of(cli.config.as_deref());
+            settings::show(&file, project, *format == ListFormat::Json).await
+        }
+        Command::Config(ConfigCommand::Init { defaults }) => {
+            let file = settings::ConfigFile::of(cli.config.as_deref());
+            settings::init(&file, project, *defaults).await
         }
         Command::Cache(CacheCommand::Flush(args)) => {
             runbook::cache::flush(&args.into(), &deployment().await?).await
@@ -177,13 +179,34 @@ fn engines(
         .collect())
 }
 
-fn list_history() -> Result<u8, Error> {
+/// `man`: one page on stdout, or every page in a folder.
+fn man(args: &ManArgs) -> Result<u8, Error> {
+    if let Some(dir) = &args.out_dir {
+        let written = manual::write_all(dir).map_err(|e| Error::CannotRun(e.to_string()))?;
+        eprintln!("{written} manual pages written to {}", dir.display());
+        return Ok(exit_code::OK);
+    }
+    let page = manual::page(&args.command).map_err(|e| Error::Usage(e.to_string()))?;
+    diagnose::write_output(
+        std::path::Path::new("-"),
+        &String::from_utf8_lossy(&page.roff),
+    )?;
+    Ok(exit_code::OK)
+}
+
+fn list_history(format: ListFormat) -> Result<u8, Error> {
     let runs = history::runs();
+    if format == ListFormat::Json {
+        let listed =
+            serde_json::to_string_pretty(&history::listing(&runs)).expect("a list serialises");
+        diagnose::write_output(std::path::Path::new("-"), &(listed + "\n"))?;
+        return Ok(exit_code::OK);
+    }
     if runs.is_empty() {
-        println!("no saved runs yet in {}", history::dir().display());
+        outln!("no saved runs yet in {}", history::dir().display());
     }
     for (number, run) in runs.iter().enumerate() {
-        println!("{:>3}  {}", number + 1, run.name);
+        outln!("{:>3}  {}", number + 1, run.name);
     }
     Ok(exit_code::OK)
 }
@@ -228,12 +251,12 @@ async fn diff(
         }
     };
     let changes = history::changes(&from.load()?, &after);
-    println!("changes from {} to {to_name}:", from.name);
+    outln!("changes from {} to {to_name}:", from.name);
     if changes.is_empty() {
-        println!("  nothing changed");
+        outln!("  nothing changed");
     }
     for change in &changes {
-        println!("  {}", crate::terminal_text::clean(&change.to_string()));
+        outln!("  {}", crate::terminal_text::clean(&change.to_string()));
     }
     Ok(exit_code::OK)
 }

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::files::PendingFile;
 use crate::report::Report;
+use crate::stdout::outln;
 use bollard::query_parameters::LogsOptionsBuilder;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -32,11 +33,7 @@ pub struct BundleOptions {
 
 /// `helpdesk-doctor-bundle-20261128_061502.tar.gz` in the current folder.
 pub fn default_name() -> PathBuf {
-    let rfc = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let stamp = rfc
-        .trim_end_matches('Z')
-        .replace(['-', ':'], "")
-        .replace('T', "_");
+    let stamp = crate::files::utc_stamp(std::time::SystemTime::now());
     PathBuf::from(format!("helpdesk-doctor-bundle-{stamp}.tar.gz"))
 }
 
@@ -93,12 +90,16 @@ pub async fn run(
                     ));
                 }
                 Err(why) => {
-                    eprintln!("bundle: the compose file {path:?} is left out: {why}");
+                    eprintln!(
+                        "helpdesk-doctor: the compose file {path:?} is left out of the bundle: {why}"
+                    );
                     index.push(format!("{:<22} {path:?}: {why}", "(left out)"));
                 }
             },
             Err(why) => {
-                eprintln!("bundle: the compose file {path:?} is left out: {why}");
+                eprintln!(
+                    "helpdesk-doctor: the compose file {path:?} is left out of the bundle: {why}"
+                );
                 index.push(format!("{:<22} {path:?}: {why}", "(left out)"));
             }
         }
@@ -110,7 +111,7 @@ pub async fn run(
     archive.text("README.txt", &readme(&report, &index))?;
     let pending = archive.finish().map_err(|e| cannot("writing", &e))?;
     pending.commit().map_err(|e| cannot("writing", &e))?;
-    println!(
+    outln!(
         "{}: support bundle of {} containers (secrets masked)",
         options.out.display(),
         containers.len()

@@ -1,5 +1,6 @@
 //! Command-line types (clap derive), and their conversion into the runbooks' options.
 
+use crate::help::{self, examples};
 use crate::report::Format;
 use crate::runbook::{self, pg_tool::Via};
 use clap::{Args, Parser, Subcommand};
@@ -14,35 +15,39 @@ use std::time::Duration;
 /// config/check file, 3 the doctor could not run, 4 `wait` timed out, 5 a runbook
 /// was refused before changing anything, 6 a runbook failed.
 #[derive(Debug, Parser)]
-#[command(name = "helpdesk-doctor", version, about, long_about)]
+#[command(name = "helpdesk-doctor", version, about, long_about, after_help = examples(help::TOP))]
 pub struct Cli {
     /// Deployment profile (TOML) overriding the built-in default (the guide's layout).
     #[arg(
         long,
         global = true,
         value_name = "FILE",
-        env = "HELPDESK_DOCTOR_CONFIG"
+        env = "HELPDESK_DOCTOR_CONFIG",
+        help_heading = GLOBAL
     )]
     pub config: Option<PathBuf>,
     /// The compose project of the deployment. Default: $COMPOSE_PROJECT_NAME, the
     /// config's compose_project, the folder of a compose file here, else the one
     /// project on the engine running the guide's services.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub project: Option<String>,
     /// The docker context whose engine to use (as `docker --context`; wins over
     /// DOCKER_HOST). Default: DOCKER_HOST, DOCKER_CONTEXT, the current context.
     /// Repeated (diagnose only): one run over several engines.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub context: Vec<String>,
     /// Extra check files (*.toml); a check with a built-in's id replaces it.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub checks_dir: Vec<PathBuf>,
-    /// Colour: auto (on a TTY unless NO_COLOR is set), always, never.
-    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    /// Colour: auto (on a terminal; NO_COLOR turns it off, CLICOLOR_FORCE on), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, help_heading = GLOBAL)]
     pub color: Color,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The heading of the options every command takes, apart from its own.
+const GLOBAL: &str = "Global options";
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 pub enum Color {
@@ -54,39 +59,47 @@ pub enum Color {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every check at once and print the fix next to each failure.
+    #[command(after_help = examples(help::DIAGNOSE))]
     Diagnose(DiagnoseArgs),
     /// Re-run the checks until all pass or the timeout expires (for CI after `up`).
+    #[command(after_help = examples(help::WAIT))]
     Wait(WaitArgs),
     /// Re-run the checks every interval: a live screen on a terminal, one JSON
     /// line per run when piped; warns of trends one run cannot see (memory that
     /// keeps growing — a leak —, slowing responses, restarts).
+    #[command(after_help = examples(help::WATCH))]
     Watch(WatchArgs),
     /// Monitoring mode: run the checks every interval and serve the last run
     /// over HTTP — /metrics for Prometheus, /report.json, /healthz, and a status
     /// page at / (the grouped verdict, the last runs as a timeline).
     Serve(ServeArgs),
     /// The check catalog.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples(help::CHECKS))]
     Checks(ChecksCommand),
     /// Redis cache runbooks.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples(help::CACHE))]
     Cache(CacheCommand),
     /// Refresh-token runbooks.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples(help::TOKENS))]
     Tokens(TokensCommand),
     /// Back up the databases (the guide's emergency-backup.sh, done safely), or
     /// verify, list and prune backups.
+    #[command(after_help = examples(help::BACKUP))]
     Backup(BackupCommand),
     /// Restore databases from a backup: verified, planned, confirmed, all-or-nothing.
+    #[command(after_help = examples(help::RESTORE))]
     Restore(RestoreArgs),
     /// Repair what failed, safely: the repairs the catalog declares (start a
     /// container, purge expired tokens, create a missing index), in root-cause
     /// order, planned, confirmed, then checked again.
+    #[command(after_help = examples(help::FIX))]
     Fix(FixArgs),
     /// The runs diagnose saved (the last 50), oldest first.
-    History,
+    #[command(after_help = examples(help::HISTORY))]
+    History(HistoryArgs),
     /// What changed between two saved runs: by default the last that passed and
     /// a run made now.
+    #[command(after_help = examples(help::DIFF))]
     Diff {
         /// The earlier run (its number in `history`, or its file name).
         from: Option<String>,
@@ -95,17 +108,64 @@ pub enum Command {
     },
     /// The containers' logs merged in time order, masked: `logs auth --since 10m
     /// --level warn`, `logs db --grep 'deadlock|timeout'`, `logs --follow`.
+    #[command(after_help = examples(help::LOGS))]
     Logs(LogsArgs),
     /// Write a support bundle for escalation: the report, each container's recent
     /// logs and inspect, the compose files, versions and host facts, masked.
+    #[command(after_help = examples(help::BUNDLE))]
     Bundle(BundleArgs),
+    /// The settings in effect and where each came from (`show`), or a commented
+    /// config for the deployment found (`init`).
+    #[command(subcommand, after_help = examples(help::CONFIG))]
+    Config(ConfigCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = examples(help::COMPLETIONS))]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `helpdesk-doctor man | man -l -`.
-    Man,
+    /// Print a manual page (roff): `helpdesk-doctor man | man -l -`, or write
+    /// every page to a folder.
+    #[command(after_help = examples(help::MAN))]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// text: one line per run; json: each run's number, file, time, status and summary.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (e.g. `diagnose`, `backup verify`).
+    /// Default: helpdesk-doctor's own.
+    #[arg(value_name = "COMMAND", conflicts_with = "out_dir")]
+    pub command: Vec<String>,
+    /// Write every page (helpdesk-doctor.1, helpdesk-doctor-diagnose.1, …) to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every setting in effect and where it came from: the built-in default, the
+    /// config file (which one), a flag, the environment or the engine.
+    #[command(after_help = examples(help::CONFIG))]
+    Show {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Print a commented config for the deployment found on the engine (its
+    /// project, services, ports, databases): uncomment what to pin.
+    #[command(after_help = examples(help::CONFIG))]
+    Init {
+        /// The built-in defaults, without asking the engine (the packaged
+        /// /etc/helpdesk-doctor/config.toml).
+        #[arg(long)]
+        defaults: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +209,7 @@ pub struct BackupArgs {
 pub enum BackupAction {
     /// Check a backup as a restore would: signed by this doctor, complete, every
     /// file regular with its size and sha256, every dump pg_dump output.
+    #[command(after_help = examples(help::BACKUP_VERIFY))]
     Verify {
         dir: PathBuf,
         /// Accept a backup not signed by this doctor's key (it is still checked).
@@ -161,8 +222,10 @@ pub enum BackupAction {
     },
     /// Backups found in DIR (default: the backup folder), newest first: status
     /// (complete, failed, incomplete), size, age.
+    #[command(after_help = examples(help::BACKUP_LIST))]
     List { dir: Option<PathBuf> },
     /// Keep the newest N complete backups and delete the rest (a dry run unless --yes).
+    #[command(after_help = examples(help::BACKUP_PRUNE))]
     Prune(PruneArgs),
 }
 
@@ -294,12 +357,17 @@ pub struct LogsArgs {
     /// (2026-11-28T10:00:00Z), as `docker logs --since`.
     #[arg(long, value_parser = parse_since, value_name = "DUR|TIME")]
     pub since: Option<std::time::SystemTime>,
-    /// At most this many lines per container (the last ones).
+    /// At most this many lines per container: the last ones that --grep and
+    /// --level kept.
     #[arg(long, short = 'n', value_name = "N")]
     pub tail: Option<u64>,
-    /// Only lines matching this regular expression (matched after masking).
+    /// Only lines matching this regular expression (matched after masking, before
+    /// -n takes the last N).
     #[arg(long, value_parser = parse_grep, value_name = "REGEX")]
-    pub grep: Option<regex::Regex>,
+    pub grep: Option<String>,
+    /// --grep ignores case.
+    #[arg(long, short = 'i', requires = "grep")]
+    pub ignore_case: bool,
     /// Only lines of this level or more severe (JSON `level`, or the words and
     /// markers PostgreSQL, Node and Redis write).
     #[arg(long, value_enum, value_name = "LEVEL")]
@@ -313,11 +381,27 @@ pub struct LogsArgs {
 }
 
 /// A `--grep` pattern, bounded in size (a hostile pattern cannot exhaust memory).
-fn parse_grep(text: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(text)
+pub fn grep(pattern: &str, ignore_case: bool) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
+        .case_insensitive(ignore_case)
         .build()
-        .map_err(|e| format!("{text:?} is not a regular expression: {e}"))
+        .map_err(|e| format!("{pattern:?} is not a regular expression: {e}"))
+}
+
+/// A `--grep` that compiles (it is compiled again with `-i` once all flags are read).
+fn parse_grep(text: &str) -> Result<String, String> {
+    grep(text, false).map(|_| text.to_string())
+}
+
+impl LogsArgs {
+    /// `--grep` with `-i` (which may make a pattern too large).
+    pub fn grep(&self) -> Result<Option<regex::Regex>, String> {
+        self.grep
+            .as_deref()
+            .map(|pattern| grep(pattern, self.ignore_case))
+            .transpose()
+    }
 }
 
 /// One `--report FORMAT=PATH`.
@@ -392,6 +476,7 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ChecksCommand {
     /// Print the catalog: id, title, kind, needs, source file.
+    #[command(after_help = examples(help::CHECKS))]
     List {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
@@ -407,6 +492,7 @@ pub enum ListFormat {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// Delete keys of a service's Redis by pattern (SCAN + UNLINK), or all of them (FLUSHDB ASYNC).
+    #[command(after_help = examples(help::CACHE))]
     Flush(FlushArgs),
 }
 
@@ -440,6 +526,7 @@ pub struct FlushArgs {
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
     /// Delete expired refresh tokens from auth_db, in batches.
+    #[command(after_help = examples(help::TOKENS))]
     Purge(PurgeArgs),
 }
 

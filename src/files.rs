@@ -144,17 +144,23 @@ fn kind_of(kind: fs::FileType) -> &'static str {
 
 /// `20261125_031502`: a UTC time as the guide's backup folders name it.
 pub fn utc_stamp(at: std::time::SystemTime) -> String {
-    let rfc = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-25T03:15:02Z
-    rfc.trim_end_matches('Z')
-        .replace(['-', ':'], "")
-        .replace('T', "_")
+    jiff::Timestamp::try_from(at)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y%m%d_%H%M%S")
+        .to_string()
 }
 
-/// `bytes` random bytes from the kernel.
+/// `bytes` random bytes from the operating system, as hex digits.
+pub fn random_hex(bytes: usize) -> io::Result<String> {
+    let mut random = vec![0u8; bytes];
+    getrandom::fill(&mut random).map_err(io::Error::other)?;
+    Ok(hex::encode(random))
+}
+
+/// `N` random bytes from the operating system (getrandom(2)).
 pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
-    use std::io::Read;
     let mut bytes = [0u8; N];
-    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
     Ok(bytes)
 }
 

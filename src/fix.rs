@@ -18,6 +18,7 @@ use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::repair::Repair;
 use crate::runbook::{self, Confirmation, lock};
+use crate::stdout::outln;
 use crate::terminal_text::clean;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -67,7 +68,7 @@ pub async fn run(
         });
     }
     if options.confirmation.dry_run {
-        println!("dry run: nothing was changed");
+        outln!("dry run: nothing was changed");
         return Ok(exit_code::OK);
     }
     runbook::confirm("Run these repairs now?", &options.confirmation)?;
@@ -78,7 +79,7 @@ pub async fn run(
         record_left(&steps[number..])?;
         let started = Instant::now();
         match repair(&ctx, &plan.profile, step, &options.confirmation).await {
-            Ok(done) => println!(
+            Ok(done) => outln!(
                 "  {}. {}: {done} ({:.1}s)",
                 number + 1,
                 step.result.id,
@@ -86,7 +87,7 @@ pub async fn run(
             ),
             Err(why) => {
                 failed += 1;
-                println!("  {}. {}: REPAIR FAILED: {why}", number + 1, step.result.id);
+                outln!("  {}. {}: REPAIR FAILED: {why}", number + 1, step.result.id);
             }
         }
     }
@@ -165,12 +166,12 @@ fn steps<'a>(
 
 fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
     if steps.is_empty() {
-        println!("no safe repair to run");
+        outln!("no safe repair to run");
     } else {
-        println!("repair plan (data containers first, then the applications, then the rest):");
+        outln!("repair plan (data containers first, then the applications, then the rest):");
     }
     for (number, step) in steps.iter().enumerate() {
-        println!(
+        outln!(
             "  {}. {}: {} — {}",
             number + 1,
             step.result.id,
@@ -179,13 +180,13 @@ fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
         );
     }
     if !by_hand.is_empty() {
-        println!("no repair of their own (fixed with their root cause, or by you):");
+        outln!("no repair of their own (fixed with their root cause, or by you):");
         for result in by_hand {
-            println!("  {}: {}", result.id, clean(&result.message));
+            outln!("  {}: {}", result.id, clean(&result.message));
             let explained = result.details.get("root_cause").and_then(|c| c.as_str());
             match (explained, &result.hint) {
-                (Some(cause), _) => println!("      root cause: {cause}"),
-                (None, Some(hint)) => println!("      fix: {}", clean(hint)),
+                (Some(cause), _) => outln!("      root cause: {cause}"),
+                (None, Some(hint)) => outln!("      fix: {}", clean(hint)),
                 (None, None) => {}
             }
         }
@@ -206,13 +207,13 @@ fn describe(repair: &Repair) -> String {
 }
 
 fn print_before_after(steps: &[Step], after: &[CheckResult]) {
-    println!("before → after:");
+    outln!("before → after:");
     for step in steps {
         let now = after
             .iter()
             .find(|r| r.id == step.result.id)
             .map_or("gone", |r| r.status.label());
-        println!(
+        outln!(
             "  {}: {} → {now}",
             step.result.id,
             step.result.status.label()
@@ -223,7 +224,7 @@ fn print_before_after(steps: &[Step], after: &[CheckResult]) {
         .iter()
         .filter(|r| r.status == Status::Fail && !steps.iter().any(|s| s.result.id == r.id))
     {
-        println!("  {}: still FAIL: {}", still.id, clean(&still.message));
+        outln!("  {}: still FAIL: {}", still.id, clean(&still.message));
     }
 }
 

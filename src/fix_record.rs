@@ -82,7 +82,7 @@ impl Record {
             )
         };
         format!(
-            "warning: a fix (started {}, pid {}) was interrupted before it finished: {}.{stopped} \
+            "helpdesk-doctor: warning: a fix (started {}, pid {}) was interrupted before it finished: {}.{stopped} \
              Finish it with `helpdesk-doctor fix --yes {}`.",
             clean(&self.started_at),
             self.pid,

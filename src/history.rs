@@ -23,6 +23,8 @@ const MAX_REPORT: u64 = 16 << 20;
 const INDEX: &str = "index";
 /// An index holds `KEPT` short names; a larger one is not the doctor's.
 const MAX_INDEX: u64 = 64 << 10;
+/// The time in a run's name (UTC).
+const NAME_TIME: &str = "%Y%m%dT%H%M%SZ";
 /// The names the doctor gives its runs: `20261128T061000Z-4242-pass.json`.
 static RUN_NAME: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"^[0-9]{8}T[0-9]{6}Z-[0-9]{1,10}-(pass|warn|fail|error)\.json$")
@@ -54,7 +56,11 @@ fn save_in(dir: &Path, json: &str, generated_at: &str, status: &str) -> Result<(
         move |source| SaveError { path, source }
     };
     crate::state::private_dir(dir).map_err(failed(dir))?;
-    let stamp = generated_at.replace([':', '-'], "");
+    let stamp = generated_at
+        .parse::<jiff::Timestamp>()
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .strftime(NAME_TIME)
+        .to_string();
     let name = format!("{stamp}-{}-{status}.json", std::process::id());
     let path = dir.join(&name);
     // A new file of ours (never through a symlink), not fsynced: a run lost
@@ -144,6 +150,13 @@ impl Run {
             .unwrap_or("")
     }
 
+    /// When it ran, from its name.
+    pub fn time(&self) -> Option<jiff::Timestamp> {
+        let stamp = self.name.split('-').next()?;
+        let at = jiff::civil::DateTime::strptime(NAME_TIME, stamp).ok()?;
+        jiff::tz::Offset::UTC.to_timestamp(at).ok()
+    }
+
     pub fn load(&self) -> Result<serde_json::Value, Error> {
         let text = files::read_bounded(&self.path, MAX_REPORT)
             .map_err(|e| Error::CannotRun(format!("{}: {e}", self.path.display())))?;
@@ -166,6 +179,32 @@ fn runs_in(dir: &Path) -> Vec<Run> {
         })
         .filter(|r| std::fs::symlink_metadata(&r.path).is_ok_and(|m| m.is_file()))
         .collect()
+}
+
+/// `history --format json`: each run's number (as `diff` takes it), file,
+/// time and status, and its summary when it is small enough to read back.
+pub fn listing(runs: &[Run]) -> serde_json::Value {
+    let listed: Vec<serde_json::Value> = runs
+        .iter()
+        .enumerate()
+        .map(|(number, run)| {
+            let summary = run
+                .path
+                .metadata()
+                .is_ok_and(|m| m.len() <= MAX_SUMMARISED)
+                .then(|| run.load().ok())
+                .flatten()
+                .map_or(serde_json::Value::Null, |report| report["summary"].clone());
+            serde_json::json!({
+                "number": number + 1,
+                "file": run.name,
+                "time": run.time().map(|t| t.to_string()),
+                "status": run.status(),
+                "summary": summary,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(listed)
 }
 
 /// A run named on the command line: its number in `history` (1 = oldest) or
@@ -381,15 +420,9 @@ fn last_passing_like(now: &serde_json::Value) -> Option<serde_json::Value> {
         .find(|then| same(then, "project", "name") && same(then, "engine", "endpoint"))
 }
 
-/// `40s`, `12m`, `2h`, `3d`: the largest unit.
+/// `40 seconds`, `12 minutes`, `2 hours`, `3 days`: the largest unit.
 fn rounded_age(age: std::time::Duration) -> String {
-    let seconds = age.as_secs();
-    match seconds {
-        0..=59 => format!("{seconds}s"),
-        60..=3599 => format!("{}m", seconds / 60),
-        3600..=86_399 => format!("{}h", seconds / 3600),
-        _ => format!("{}d", seconds / 86_400),
-    }
+    indicatif::HumanDuration(age).to_string()
 }
 
 fn show(x: f64) -> String {
@@ -430,8 +463,11 @@ mod tests {
             ],
             "a response time from 4 to 9 ms is noise, not a change"
         );
-        assert_eq!(rounded_age(std::time::Duration::from_secs(7300)), "2h");
-        assert_eq!(rounded_age(std::time::Duration::from_secs(59)), "59s");
+        assert_eq!(rounded_age(std::time::Duration::from_secs(7300)), "2 hours");
+        assert_eq!(
+            rounded_age(std::time::Duration::from_secs(59)),
+            "59 seconds"
+        );
     }
 
     #[test]

@@ -15,8 +15,10 @@ mod files;
 mod fix;
 mod fix_blocker;
 mod fix_record;
+mod help;
 mod history;
 mod logs;
+mod manual;
 mod probe;
 mod profile;
 mod repair;
@@ -26,25 +28,30 @@ mod runbook;
 mod runner;
 mod secrets;
 mod serve;
+mod settings;
 mod state;
+mod stdout;
 mod terminal_text;
 mod toml_error;
+mod usage_error;
 mod wait;
 mod watch;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
+use usage_error::PREFIX;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let argv: Vec<String> = std::env::args().collect();
+    let cli = match cli::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(e, &argv),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("helpdesk-doctor: cannot start: {e}");
+            eprintln!("{PREFIX}cannot start: {e}");
             return ExitCode::from(exit_code::CANNOT_RUN);
         }
     };
@@ -54,21 +61,26 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     // No ssh connection of the run outlives it.
     deployment::ssh::close_all();
-    match ran {
-        Ok(code) => ExitCode::from(code),
+    let code = match ran {
+        Ok(code) => code,
         Err(error) => {
-            eprintln!(
-                "helpdesk-doctor: {}",
-                terminal_text::clean(&error.to_string())
-            );
-            ExitCode::from(error.exit_code())
+            eprintln!("{PREFIX}{}", terminal_text::clean(&error.to_string()));
+            error.exit_code()
         }
+    };
+    // A closed pipe is not an error (`history | head -1`); a failed write is.
+    match stdout::failure() {
+        Some(e) if code == exit_code::OK => {
+            eprintln!("{PREFIX}cannot run: writing to standard output: {e}");
+            ExitCode::from(exit_code::CANNOT_RUN)
+        }
+        _ => ExitCode::from(code),
     }
 }
 
 /// `--help` and `--version` as clap prints them; any other parse error in one
-/// line (clap's first), exit 2.
-fn usage_error(e: clap::Error) -> ExitCode {
+/// line with what would have been valid, exit 2.
+fn usage_error(e: clap::Error, argv: &[String]) -> ExitCode {
     if matches!(
         e.kind(),
         ErrorKind::DisplayHelp
@@ -81,11 +93,6 @@ fn usage_error(e: clap::Error) -> ExitCode {
             _ => exit_code::OK,
         });
     }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("error: invalid command line");
-    eprintln!("{first} (see --help)");
+    eprintln!("{}", usage_error::line(&e, &cli::Cli::command(), argv));
     ExitCode::from(exit_code::USAGE)
 }

@@ -2,7 +2,7 @@
 //! The default is the troubleshooting guide's; a TOML file (`--config`) overrides any of it.
 
 use crate::error::Error;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -115,7 +115,7 @@ pub struct EngineEntry {
     pub node: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     pub disk_warn_gb: f64,
@@ -149,7 +149,7 @@ pub struct Thresholds {
     pub cert_fail_days: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {
     /// Every probe's own timeout.
@@ -164,7 +164,7 @@ pub struct Timeouts {
 }
 
 /// How much of what the deployment sends is read.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// An HTTP answer's body is read up to this many bytes, then cut.

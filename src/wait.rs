@@ -9,6 +9,7 @@ use crate::cli::WaitArgs;
 use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use crate::report::{self, Report};
 use crate::terminal_text::clean;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -23,14 +24,14 @@ pub async fn run(
     let started = Instant::now();
     let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
     let mut last_waiting: Vec<String> = Vec::new();
-    let mut last_not_ready: Vec<CheckResult> = Vec::new();
+    let mut last_round: Option<Report> = None;
     let mut line = StatusLine::new();
     loop {
         let remaining = args.timeout.saturating_sub(started.elapsed());
         // A round in progress is cut by the wait's own timeout.
-        let Ok((results, _)) = tokio::time::timeout(remaining, plan.run()).await else {
+        let Ok((results, duration_ms)) = tokio::time::timeout(remaining, plan.run()).await else {
             line.end();
-            return Ok(timed_out(started, &last_not_ready));
+            return Ok(timed_out(started, last_round.as_ref()));
         };
         let not_ready: Vec<CheckResult> = results
             .iter()
@@ -54,11 +55,11 @@ pub async fn run(
             summarise(&waiting),
             why(&not_ready)
         );
-        last_not_ready = not_ready;
+        last_round = Some(plan.as_report(results, duration_ms));
         let remaining = args.timeout.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             line.end();
-            return Ok(timed_out(started, &last_not_ready));
+            return Ok(timed_out(started, last_round.as_ref()));
         }
         line.show(&status, waiting != last_waiting);
         last_waiting = waiting;
@@ -115,40 +116,23 @@ impl StatusLine {
 
 /// The terminal's width in columns (stderr's), 80 when it cannot be asked.
 fn terminal_width() -> usize {
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one winsize into the pointer given; fd 2 may be
-    // anything, and a failure leaves `size` zeroed.
-    let asked = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut size) };
-    if asked == 0 && size.ws_col > 0 {
-        size.ws_col as usize
-    } else {
-        80
-    }
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map_or(80, |(terminal_size::Width(columns), _)| columns as usize)
 }
 
-/// Says which checks never passed (as of the last finished round); exit 4.
-fn timed_out(started: Instant, not_ready: &[CheckResult]) -> u8 {
-    eprintln!(
-        "timed out after {:.1}s; these checks never passed:",
-        started.elapsed().as_secs_f64()
-    );
-    if not_ready.is_empty() {
-        eprintln!("  (the first round of checks had not finished)");
-    }
-    for result in not_ready {
-        eprintln!(
-            "  {} {}: {}",
-            result.status.label(),
-            clean(&result.id),
-            clean(&result.message)
-        );
-        if let Some(hint) = &result.hint {
-            eprintln!("      fix: {}", clean(hint));
+/// Says what never passed as `diagnose` shows the last finished round: per
+/// group, each root cause with its fix and the checks it explains or skipped
+/// under it (never the same fix once per dependent); exit 4.
+fn timed_out(started: Instant, last_round: Option<&Report>) -> u8 {
+    let elapsed = started.elapsed().as_secs_f64();
+    match last_round {
+        Some(report) => {
+            eprintln!("timed out after {elapsed:.1}s; the last round of checks:");
+            let human = report::exporter(report::Format::Human, report::Style::default());
+            eprint!("{}", human.render(report));
+        }
+        None => {
+            eprintln!("timed out after {elapsed:.1}s; the first round of checks had not finished")
         }
     }
     exit_code::WAIT_TIMEOUT

@@ -30,13 +30,9 @@ pub async fn read(mut response: reqwest::Response, limit: usize) -> Result<Vec<u
     Ok(body)
 }
 
-/// `1 MiB`, `512 KiB`, `100 bytes`.
+/// `1.00 MiB`, `512.00 KiB`, `1000 B`.
 pub fn size(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
-        b => format!("{b} bytes"),
-    }
+    indicatif::HumanBytes(bytes as u64).to_string()
 }
 
 #[cfg(test)]
@@ -45,12 +41,12 @@ mod tests {
 
     #[test]
     fn sizes_read_as_people_write_them() {
-        assert_eq!(size(1 << 20), "1 MiB");
-        assert_eq!(size(512 << 10), "512 KiB");
-        assert_eq!(size(1000), "1000 bytes");
+        assert_eq!(size(1 << 20), "1.00 MiB");
+        assert_eq!(size(512 << 10), "512.00 KiB");
+        assert_eq!(size(1000), "1000 B");
         assert_eq!(
             BodyError::TooLarge { limit: 1 << 20 }.to_string(),
-            "answer larger than 1 MiB, cut"
+            "answer larger than 1.00 MiB, cut"
         );
     }
 }

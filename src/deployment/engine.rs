@@ -89,6 +89,21 @@ fn target() -> Result<Target, EngineError> {
     Ok(Target::local())
 }
 
+/// How `target` chooses the engine, in its order (for `config show`).
+pub fn chosen_by() -> &'static str {
+    if CONTEXT_FLAG.get().is_some() {
+        "--context"
+    } else if non_empty("DOCKER_HOST").is_some() {
+        "DOCKER_HOST"
+    } else if non_empty("DOCKER_CONTEXT").is_some_and(|c| c != "default") {
+        "DOCKER_CONTEXT"
+    } else if context::current().is_some_and(|c| c != "default") {
+        "the docker CLI's current context"
+    } else {
+        "default: this machine's socket"
+    }
+}
+
 fn non_empty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

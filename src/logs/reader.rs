@@ -5,9 +5,11 @@
 use super::line::{self, Level};
 use super::merge::Entry;
 use crate::deployment::Context;
+use crate::deployment::containers::logs;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
 use regex::Regex;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::Sender;
@@ -37,50 +39,41 @@ pub enum ReadError {
 
 /// Sends `container`'s lines to `lines` until they end (or, following, until
 /// the receiver is gone); an engine error ends it (following, a broken stream
-/// is a restart: it reattaches).
+/// is a restart: it reattaches). With `--grep` or `--level`, `-n N` is the last
+/// N lines they keep: the history is read whole, its last N kept lines sent.
 pub async fn read(
     ctx: Arc<Context>,
     container: String,
     filter: Arc<Filter>,
     lines: Sender<Entry>,
 ) -> Result<(), ReadError> {
-    let mut since = filter.since.map(epoch_seconds).unwrap_or(0);
-    let mut resume_after: Option<SystemTime> = None;
-    let mut last_seen: Option<SystemTime> = None;
-    loop {
-        let mut options = LogsOptionsBuilder::new()
-            .stdout(true)
-            .stderr(true)
-            .timestamps(true)
-            .follow(filter.follow)
-            .since(since);
-        if let Some(tail) = filter.tail.filter(|_| resume_after.is_none()) {
-            options = options.tail(&tail.to_string());
-        }
-        let mut stream =
-            crate::deployment::containers::logs(&ctx, &container, options.build()).await?;
-        let mut partial: Vec<u8> = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let bytes = match chunk {
-                Ok(output) => output.into_bytes(),
-                Err(e) if !filter.follow => return Err(e.into()),
-                Err(_) => break,
-            };
-            partial.extend_from_slice(&bytes);
-            for raw in complete_lines(&mut partial) {
-                let Some(parsed) = line::parse(&String::from_utf8_lossy(&raw)) else {
-                    continue;
-                };
-                if resume_after.is_some_and(|after| parsed.at <= after) {
-                    continue;
-                }
-                last_seen = Some(parsed.at);
-                if let Some(entry) = kept(&ctx, &filter, parsed)
-                    && lines.send(entry).await.is_err()
-                {
+    let mut cursor = Cursor {
+        since: filter.since.map(epoch_seconds).unwrap_or(0),
+        resume_after: None,
+        last_seen: None,
+    };
+    if let Some(n) = filter.tail.filter(|_| filter.selects_lines()) {
+        let mut last = Out::Last(VecDeque::new(), n as usize);
+        let history = logs(&ctx, &container, cursor.options(false, None)).await?;
+        pass(history, &ctx, &filter, &mut cursor, &mut last, false).await?;
+        if let Out::Last(kept, _) = last {
+            for entry in kept {
+                if lines.send(entry).await.is_err() {
                     return Ok(());
                 }
             }
+        }
+        if !filter.follow {
+            return Ok(());
+        }
+        cursor.resume();
+    }
+    let mut out = Out::Channel(&lines);
+    loop {
+        let tail = filter.tail.filter(|_| cursor.resume_after.is_none());
+        let stream = logs(&ctx, &container, cursor.options(filter.follow, tail)).await?;
+        if !pass(stream, &ctx, &filter, &mut cursor, &mut out, filter.follow).await? {
+            return Ok(());
         }
         if !filter.follow || lines.is_closed() {
             return Ok(());
@@ -89,8 +82,7 @@ pub async fn read(
         if lines.is_closed() {
             return Ok(());
         }
-        resume_after = last_seen;
-        since = last_seen.map(epoch_seconds).unwrap_or(since);
+        cursor.resume();
         let notice = Entry {
             at: SystemTime::now(),
             text: "(restarted: following its logs again)".into(),
@@ -98,6 +90,106 @@ pub async fn read(
         if lines.send(notice).await.is_err() {
             return Ok(());
         }
+    }
+}
+
+/// Where a reader is in a container's logs.
+struct Cursor {
+    /// The engine's `since` (whole seconds).
+    since: i32,
+    /// After a reattach: lines up to this one were sent already.
+    resume_after: Option<SystemTime>,
+    last_seen: Option<SystemTime>,
+}
+
+impl Cursor {
+    fn options(&self, follow: bool, tail: Option<u64>) -> bollard::query_parameters::LogsOptions {
+        let mut options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .follow(follow)
+            .since(self.since);
+        if let Some(tail) = tail {
+            options = options.tail(&tail.to_string());
+        }
+        options.build()
+    }
+
+    /// The next stream starts after the last line seen.
+    fn resume(&mut self) {
+        self.resume_after = self.last_seen;
+        self.since = self.last_seen.map(epoch_seconds).unwrap_or(self.since);
+    }
+}
+
+/// Where kept lines go: the merge's channel, or the last N of a history.
+enum Out<'a> {
+    Channel(&'a Sender<Entry>),
+    Last(VecDeque<Entry>, usize),
+}
+
+impl Out<'_> {
+    /// `false` once the receiver is gone.
+    async fn put(&mut self, entry: Entry) -> bool {
+        match self {
+            Out::Channel(lines) => lines.send(entry).await.is_ok(),
+            Out::Last(last, n) => {
+                if last.len() == *n {
+                    last.pop_front();
+                }
+                if *n > 0 {
+                    last.push_back(entry);
+                }
+                true
+            }
+        }
+    }
+}
+
+/// One stream of the engine's, parsed, filtered and put into `out`; `false`
+/// once the receiver is gone. An engine error ends it: an error unless
+/// `broken_is_end` (following: a broken stream is a restart).
+async fn pass(
+    mut stream: impl futures::Stream<
+        Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+    > + Unpin,
+    ctx: &Context,
+    filter: &Filter,
+    cursor: &mut Cursor,
+    out: &mut Out<'_>,
+    broken_is_end: bool,
+) -> Result<bool, ReadError> {
+    let mut partial: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let bytes = match chunk {
+            Ok(output) => output.into_bytes(),
+            Err(e) if !broken_is_end => return Err(e.into()),
+            Err(_) => break,
+        };
+        partial.extend_from_slice(&bytes);
+        for raw in complete_lines(&mut partial) {
+            let Some(parsed) = line::parse(&String::from_utf8_lossy(&raw)) else {
+                continue;
+            };
+            if cursor.resume_after.is_some_and(|after| parsed.at <= after) {
+                continue;
+            }
+            cursor.last_seen = Some(parsed.at);
+            if let Some(entry) = kept(ctx, filter, parsed)
+                && !out.put(entry).await
+            {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+impl Filter {
+    /// Whether lines are left out by what they say (not only by their time).
+    fn selects_lines(&self) -> bool {
+        self.grep.is_some() || self.level.is_some()
     }
 }
 

@@ -475,7 +475,7 @@ async fn engine_stats_memory(
 }
 
 fn mib(bytes: u64) -> String {
-    format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
+    indicatif::HumanBytes(bytes).to_string()
 }
 
 /// Whether `container` can resolve each of `hosts`: by Docker's embedded DNS rules

@@ -112,5 +112,5 @@ pub(super) fn number(info: &HashMap<String, String>, key: &str) -> u64 {
 }
 
 pub(super) fn human(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+    indicatif::HumanBytes(bytes).to_string()
 }

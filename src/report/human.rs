@@ -382,7 +382,7 @@ fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> Stri
         .find(&format!("redis.{service}.info"))
         .and_then(|r| r.details.get("used_memory")?.as_u64())
     {
-        figures.push(format!("Redis {:.1} MiB", memory as f64 / 1024.0 / 1024.0));
+        figures.push(format!("Redis {}", indicatif::HumanBytes(memory)));
     } else if unpublished("redis") {
         figures.push("Redis not published (not reached)".into());
     }

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::files::{self, CompressedFile};
 use crate::profile::{Profile, Service};
+use crate::stdout::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -44,7 +45,7 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
         }
     };
     let (dir, manifest) = made?;
-    println!(
+    outln!(
         "{}: backup {} ({} databases)",
         dir.display(),
         manifest.status,
@@ -52,13 +53,13 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     );
     for db in &manifest.databases {
         match (&db.file, &db.error) {
-            (Some(file), _) => println!(
+            (Some(file), _) => outln!(
                 "  {:<10} {}, sha256 {}",
                 db.database,
                 indicatif::HumanBytes(file.size),
                 file.sha256
             ),
-            (None, error) => println!(
+            (None, error) => outln!(
                 "  {:<10} FAILED: {}",
                 db.database,
                 error.as_deref().unwrap_or("")
@@ -269,7 +270,7 @@ pub fn verify(dir: &Path, trust: Trust) -> Result<u8, Error> {
     match Manifest::verify(dir, trust) {
         Ok(manifest) => {
             let files = manifest.databases.len() + manifest.volumes.len();
-            println!(
+            outln!(
                 "{}: complete, intact and restorable ({files} files match their size and sha256; every dump is pg_dump output)",
                 dir.display()
             );
@@ -380,19 +381,19 @@ pub fn find(dir: &Path) -> Result<Vec<Found>, Error> {
 
 pub fn list(dir: &Path) -> Result<u8, Error> {
     if !dir.exists() {
-        println!("no backups yet: {} does not exist", dir.display());
+        outln!("no backups yet: {} does not exist", dir.display());
         return Ok(exit_code::OK);
     }
     let found = find(dir)?;
     if found.is_empty() {
-        println!("no backups in {}", dir.display());
+        outln!("no backups in {}", dir.display());
     }
     for backup in found {
         let age = SystemTime::now()
             .duration_since(backup.modified)
             .unwrap_or_default();
         let age = humantime::format_duration(std::time::Duration::from_secs(age.as_secs()));
-        println!(
+        outln!(
             "{:<11} {:>10}  {:<16} {}",
             backup.status,
             indicatif::HumanBytes(backup.bytes).to_string(),
@@ -424,7 +425,7 @@ pub fn prune(args: &PruneOptions) -> Result<u8, Error> {
         match Manifest::verify(&backup.path, Trust::AlsoForeign) {
             Ok(_) => {
                 kept += 1;
-                println!(
+                outln!(
                     "keep    {} (verified intact; newest {kept} of {keep})",
                     backup.path.display()
                 );
@@ -433,7 +434,7 @@ pub fn prune(args: &PruneOptions) -> Result<u8, Error> {
         }
     }
     if kept == 0 {
-        println!(
+        outln!(
             "no backup in {} verifies: nothing deleted",
             args.dir.display()
         );
@@ -443,13 +444,13 @@ pub fn prune(args: &PruneOptions) -> Result<u8, Error> {
         if args.yes {
             std::fs::remove_dir_all(&backup.path)
                 .map_err(|e| Error::Runbook(format!("deleting {}: {e}", backup.path.display())))?;
-            println!("deleted {} ({why})", backup.path.display());
+            outln!("deleted {} ({why})", backup.path.display());
         } else {
-            println!("would delete {} ({why})", backup.path.display());
+            outln!("would delete {} ({why})", backup.path.display());
         }
     }
     if !args.yes && !doomed.is_empty() {
-        println!("dry run: nothing deleted; add --yes to delete");
+        outln!("dry run: nothing deleted; add --yes to delete");
     }
     Ok(exit_code::OK)
 }

@@ -9,6 +9,7 @@ use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
+use crate::stdout::outln;
 use futures::FutureExt;
 use redis::aio::MultiplexedConnection;
 
@@ -56,9 +57,9 @@ pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> 
         (None, _) => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
     };
     if args.confirmation.dry_run {
-        println!("dry run: would delete {what}; nothing changed");
+        outln!("dry run: would delete {what}; nothing changed");
         for key in &examples {
-            println!("  e.g. {key}");
+            outln!("  e.g. {key}");
         }
         return Ok(exit_code::OK);
     }
@@ -83,7 +84,7 @@ pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> 
     };
     let after = dbsize(&mut connection).await?;
     let Some(signal) = interrupted else {
-        println!("{container}: keys before {before}, deleted {deleted}, after {after}");
+        outln!("{container}: keys before {before}, deleted {deleted}, after {after}");
         return Ok(exit_code::OK);
     };
     let left = match &args.pattern {
@@ -91,7 +92,7 @@ pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> 
         None => None,
     };
     let left = left.map_or_else(|| "not counted".to_string(), |n| format!("{n} matching"));
-    println!(
+    outln!(
         "{container}: interrupted by {signal}: keys before {before}, deleted {deleted}, remaining {left}, after {after}"
     );
     eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");

@@ -18,6 +18,7 @@ use crate::deployment::{Context, exec};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
+use crate::stdout::outln;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -68,7 +69,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     let mut all_passed = true;
     for (entry, outcome, took) in outcomes {
         match outcome {
-            Ok(rows) => println!(
+            Ok(rows) => outln!(
                 "{}: restored in a throwaway container in {:.1}s: {} tables, {rows} rows, as in the manifest",
                 entry.database,
                 took.as_secs_f64(),
@@ -76,7 +77,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
             ),
             Err(why) => {
                 all_passed = false;
-                println!(
+                outln!(
                     "{}: DRILL FAILED after {:.1}s: {why}",
                     entry.database,
                     took.as_secs_f64()
@@ -324,12 +325,11 @@ async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
 
 /// 16 hex digits from the kernel's randomness (the time and pid if it fails).
 fn random_hex() -> String {
-    let bytes = crate::files::random_bytes::<8>().unwrap_or_else(|_| {
+    crate::files::random_hex(8).unwrap_or_else(|_| {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        (nanos as u64 ^ std::process::id() as u64).to_le_bytes()
-    });
-    hex::encode(bytes)
+        format!("{:016x}", nanos as u64 ^ std::process::id() as u64)
+    })
 }

@@ -53,7 +53,7 @@ impl Record {
     pub fn warning(&self) -> String {
         let names: Vec<String> = self.stopped.iter().map(|n| clean(n).into_owned()).collect();
         format!(
-            "warning: a restore from {} (started {}, pid {}) was interrupted and left these \
+            "helpdesk-doctor: warning: a restore from {} (started {}, pid {}) was interrupted and left these \
              application containers stopped: {}. The databases were not changed by it. \
              Start them again with `helpdesk-doctor restore --finish` (or `docker start {}`).",
             clean(&self.backup.display().to_string()),

@@ -21,6 +21,7 @@ use crate::deployment::{Context, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
+use crate::stdout::outln;
 use bollard::query_parameters::StopContainerOptionsBuilder;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +77,7 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     let rows_now = rows_now(&ctx, &targets).await;
     print_plan(args, dir, &manifest, &targets, &apps, &rows_now);
     if args.confirmation.dry_run {
-        println!("dry run: nothing was changed");
+        outln!("dry run: nothing was changed");
         return Ok(exit_code::OK);
     }
     confirm("Restore these databases now?", &args.confirmation)?;
@@ -133,13 +134,13 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
     let mut failed = false;
     for ((service, _), outcome) in targets.iter().zip(&outcomes) {
         match outcome {
-            Ok(()) => println!(
+            Ok(()) => outln!(
                 "  {:<10} restored, row counts match the backup",
                 service.database
             ),
             Err(e) => {
                 failed = true;
-                println!(
+                outln!(
                     "  {:<10} {}",
                     service.database,
                     ctx.secrets.redact(&e.to_string())
@@ -151,7 +152,7 @@ pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> 
         Some(Err(_)) => Ok(exit_code::RUNBOOK_FAILED),
         _ if failed => Ok(exit_code::RUNBOOK_FAILED),
         Some(Ok(())) => {
-            println!("application containers running and healthy again");
+            outln!("application containers running and healthy again");
             Ok(exit_code::OK)
         }
         None => Ok(exit_code::OK),
@@ -187,7 +188,7 @@ async fn restore_all(
                 safety_dir.display()
             )));
         }
-        println!("safety backup: {}", safety_dir.display());
+        outln!("safety backup: {}", safety_dir.display());
     }
     Record::new(dir.to_path_buf(), apps.to_vec())
         .save()
@@ -207,11 +208,11 @@ async fn restore_all(
 /// `restore --finish`: start what an interrupted restore left stopped.
 async fn finish(ctx: &Context) -> Result<u8, Error> {
     let Some(record) = Record::left_behind() else {
-        println!("no interrupted restore: nothing to finish");
+        outln!("no interrupted restore: nothing to finish");
         return Ok(exit_code::OK);
     };
     let _lock = lock::acquire()?;
-    println!(
+    outln!(
         "starting {} again (left stopped by the restore started {})",
         record.stopped.join(", "),
         record.started_at
@@ -220,7 +221,7 @@ async fn finish(ctx: &Context) -> Result<u8, Error> {
         .await
         .map_err(|e| Error::Runbook(format!("starting the containers again: {e}")))?;
     Record::clear();
-    println!("application containers running again");
+    outln!("application containers running again");
     Ok(exit_code::OK)
 }
 
@@ -350,7 +351,7 @@ fn print_plan(
     apps: &[String],
     rows_now: &[Vec<(String, Option<i64>)>],
 ) {
-    println!(
+    outln!(
         "restore plan from {} (taken {}, {}):",
         dir.display(),
         manifest.created_at,
@@ -362,22 +363,22 @@ fn print_plan(
         step
     };
     if args.no_safety_backup {
-        println!("  -  no safety backup (--no-safety-backup)");
+        outln!("  -  no safety backup (--no-safety-backup)");
     } else {
-        println!(
+        outln!(
             "  {}. take a safety backup of the current databases into {}",
             next(),
             args.safety_dir.display()
         );
     }
-    println!(
+    outln!(
         "  {}. stop the application containers: {}",
         next(),
         apps.join(", ")
     );
     for ((service, entry), now) in targets.iter().zip(rows_now) {
         let rows: i64 = entry.tables.values().sum();
-        println!(
+        outln!(
             "  {}. restore {} in {} ({} tables, {rows} rows) in one transaction, committed only \
              after the whole dump was checked: all or nothing",
             next(),
@@ -387,13 +388,13 @@ fn print_plan(
         );
         for (table, count) in now {
             let now = count.map_or_else(|| "?".to_string(), |n| n.to_string());
-            println!(
+            outln!(
                 "       {table:<24} rows now {now:>10} → in the backup {:>10}",
                 entry.tables[table]
             );
         }
     }
-    println!(
+    outln!(
         "  {}. start {} again and wait until their health checks pass",
         next(),
         apps.join(", ")

@@ -102,7 +102,7 @@ impl Restorer {
         if unprivileged {
             return Ok(Restorer::OwnUser);
         }
-        let random = |n| random_hex(n).map_err(|e| RoleError::Create(e.to_string()));
+        let random = |n| crate::files::random_hex(n).map_err(|e| RoleError::Create(e.to_string()));
         let name = format!("{PREFIX}{}", random(8)?);
         let password = random(24)?;
         secrets.add(&password);
@@ -191,15 +191,6 @@ async fn within<T>(stall: Duration, future: impl Future<Output = T>) -> Result<T
     tokio::time::timeout(stall, future)
         .await
         .map_err(|_| RoleError::Stalled(stall))
-}
-
-fn random_hex(bytes: usize) -> std::io::Result<String> {
-    let mut out = String::new();
-    while out.len() < bytes * 2 {
-        out.push_str(&hex::encode(crate::files::random_bytes::<8>()?));
-    }
-    out.truncate(bytes * 2);
-    Ok(out)
 }
 
 #[cfg(test)]

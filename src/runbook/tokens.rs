@@ -7,6 +7,7 @@ use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::Profile;
+use crate::stdout::outln;
 use std::time::SystemTime;
 
 /// What `tokens purge` is asked.
@@ -57,14 +58,14 @@ pub async fn purge_holding_the_lock(args: &PurgeOptions, profile: &Profile) -> R
         service.database
     );
     if args.confirmation.dry_run {
-        println!(
+        outln!(
             "dry run: would delete {what}, {} per batch; nothing changed",
             args.batch
         );
         return Ok(exit_code::OK);
     }
     if expired == 0 {
-        println!("no expired refresh tokens in {}", service.database);
+        outln!("no expired refresh tokens in {}", service.database);
         return Ok(exit_code::OK);
     }
     confirm(&format!("Delete {what}?"), &args.confirmation)?;
@@ -86,7 +87,7 @@ pub async fn purge_holding_the_lock(args: &PurgeOptions, profile: &Profile) -> R
     let left = count("SELECT count(*) FROM refresh_tokens")
         .await
         .map_err(sql_error)?;
-    println!(
+    outln!(
         "{}: deleted {deleted} expired refresh tokens; {left} remain",
         service.database
     );

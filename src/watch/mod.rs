@@ -13,7 +13,7 @@ use crate::exit_code;
 use crate::profile::Profile;
 use crate::report::{self, Report, Style};
 use crate::terminal_text::clean;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trend::{Figure, Trend, Trends};
@@ -98,10 +98,7 @@ impl Rounds {
 
 /// Writes to stdout; `false` once the reader is gone (a closed pipe).
 fn print(text: &str) -> bool {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_ok()
+    crate::stdout::write(text).unwrap_or(false)
 }
 
 /// A trend as a WARN result, with the fix to try for its container.

@@ -50,7 +50,7 @@ impl Figure {
 
     fn show(self, value: f64) -> String {
         match self {
-            Figure::Memory => format!("{:.0} MiB", value / MIB),
+            Figure::Memory => indicatif::HumanBytes(value as u64).to_string(),
             Figure::ResponseTime => format!("{value:.0} ms"),
             Figure::Restarts => format!("{value:.0}"),
         }
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(judged.len(), 1, "{judged:?}");
         assert_eq!(
             judged[0].message,
-            "memory of helpdesk-auth-service grew from 40 MiB to 80 MiB over 7 s — likely a leak"
+            "memory of helpdesk-auth-service grew from 40.00 MiB to 80.00 MiB over 7 s — likely a leak"
         );
         assert_eq!(
             trends.arrow("container.auth.service.resources", Figure::Memory),

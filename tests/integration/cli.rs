@@ -24,7 +24,11 @@ fn bad_flags_and_values_are_one_line_errors_with_exit_2() {
             "{args:?}: {}",
             run.stderr
         );
-        assert!(run.stderr.starts_with("error:"), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("helpdesk-doctor: "),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     let help = run(doctor().arg("--help"));
     assert_eq!(help.code, 0);

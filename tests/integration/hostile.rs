@@ -181,7 +181,7 @@ fn a_hostile_health_server_cannot_outlive_the_deadline_or_fill_memory() {
     };
     for path in ["many", "endless", "huge"] {
         assert!(
-            message(path).contains("answer larger than 1 MiB, cut"),
+            message(path).contains("answer larger than 1.00 MiB, cut"),
             "{path}: {}",
             message(path)
         );

@@ -23,6 +23,7 @@ mod dump_check;
 mod engines;
 mod fault_catalog;
 mod fix;
+mod habits;
 mod hardening;
 mod history;
 mod host_faults;

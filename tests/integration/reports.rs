@@ -104,7 +104,7 @@ fn bad_report_values_are_one_line_usage_errors() {
         let error_lines = run
             .stderr
             .lines()
-            .filter(|l| l.starts_with("error:"))
+            .filter(|l| l.starts_with("helpdesk-doctor: "))
             .count();
         assert_eq!(error_lines, 1, "{}", run.stderr);
     }

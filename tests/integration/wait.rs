@@ -1,5 +1,5 @@
 //! `wait`: returns once a starting stack is healthy; times out with its own code
-//! naming what never passed.
+//! naming what never passed, grouped by root cause as `diagnose` shows it.
 
 use crate::support::*;
 
@@ -44,5 +44,47 @@ fn wait_times_out_with_code_4_naming_the_stopped_database() {
         run.stderr.contains("helpdesk-user-db is not running"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn wait_times_out_grouped_by_root_cause_with_one_fix() {
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        sh("docker start helpdesk-user-db >/dev/null");
+    });
+    sh("docker stop -t 5 helpdesk-user-db >/dev/null");
+    let run = run(doctor().args([
+        "wait",
+        "--timeout",
+        "4s",
+        "--interval",
+        "500ms",
+        "--service",
+        "user",
+    ]));
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let after: &str = run
+        .stderr
+        .split_once("timed out after")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let fixes = after.matches("fix: ").count();
+    assert_eq!(
+        after.matches("helpdesk-user-db is not running").count(),
+        1,
+        "the root cause once: {after}"
+    );
+    assert!(
+        after.contains("also failing because of it:") && after.contains("skipped because of it"),
+        "its dependents under it: {after}"
+    );
+    assert!(
+        fixes < 4,
+        "one fix per root cause, not per dependent ({fixes}): {after}"
+    );
+    assert!(
+        after.lines().any(|l| l.starts_with("✗ user ")),
+        "the group's line: {after}"
     );
 }
