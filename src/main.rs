@@ -24,6 +24,7 @@ mod report;
 mod runbook;
 mod runner;
 mod secrets;
+mod shell_word;
 mod state;
 mod terminal_text;
 mod toml_error;

@@ -10,6 +10,7 @@ pub mod host;
 pub mod http;
 pub mod listener;
 pub mod logs;
+pub mod migrations;
 pub mod postgres;
 pub mod redis;
 pub mod restarts;
@@ -73,8 +74,12 @@ pub enum Probe {
         container: String,
         vars: BTreeMap<String, env::Format>,
     },
+    /// Lines at `level` or above (read from each line's shape: JSON, logfmt,
+    /// plain text) and lines holding one of `patterns` (any case).
     ContainerLogs {
         container: String,
+        #[serde(default)]
+        level: Option<crate::logs::Level>,
         patterns: Vec<String>,
         window_minutes: i64,
     },
@@ -108,6 +113,11 @@ pub enum Probe {
     PostgresTables {
         service: String,
         tables: Vec<String>,
+    },
+    /// The migration history of the framework that keeps one (knex, TypeORM,
+    /// Prisma, Sequelize, node-pg-migrate, Flyway, Alembic).
+    PostgresMigrations {
+        service: String,
     },
     PostgresIndexes {
         service: String,
@@ -161,6 +171,7 @@ impl Probe {
         match self {
             PostgresConnect { service }
             | PostgresTables { service, .. }
+            | PostgresMigrations { service }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. }
@@ -195,6 +206,7 @@ impl Probe {
             }
             PostgresConnect { service }
             | PostgresTables { service, .. }
+            | PostgresMigrations { service }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. } => server_target(ctx, service, "db"),
@@ -247,9 +259,16 @@ impl Probe {
             ContainerEnv { container, vars } => env::check(ctx, container, vars).await,
             ContainerLogs {
                 container,
+                level,
                 patterns,
                 window_minutes,
-            } => logs::scan(ctx, container, patterns, *window_minutes).await,
+            } => {
+                let wanted = logs::Wanted {
+                    level: *level,
+                    patterns,
+                };
+                logs::scan(ctx, container, &wanted, *window_minutes).await
+            }
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
             SwarmService { compose_service } => swarm::service(ctx, compose_service).await,
             SwarmNodes => swarm::nodes(ctx).await,
@@ -266,6 +285,9 @@ impl Probe {
             }
             PostgresTables { service, tables } => {
                 with_service(ctx, service, |s| postgres::tables(ctx, s, tables)).await
+            }
+            PostgresMigrations { service } => {
+                with_service(ctx, service, |s| migrations::check(ctx, s)).await
             }
             PostgresIndexes {
                 service,

@@ -4,6 +4,7 @@
 //! production-shaped one (tests/run.sh runs both passes).
 
 mod fixture;
+mod hints;
 mod runbook;
 mod support;
 
@@ -26,6 +27,7 @@ mod hardening;
 mod history;
 mod hostile;
 mod https;
+mod log_levels;
 mod logs;
 mod masking;
 mod other_project;
