@@ -29,6 +29,7 @@ mod runner;
 mod secrets;
 mod serve;
 mod settings;
+mod shell_word;
 mod state;
 mod stdout;
 mod terminal_text;

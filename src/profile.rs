@@ -47,6 +47,10 @@ pub struct Profile {
     /// and names are the config's, not discovered).
     #[serde(skip)]
     pub services_configured: bool,
+    /// The config file it was read from, absolute (hints name it when it is
+    /// not the one found by default).
+    #[serde(skip)]
+    pub config_path: Option<std::path::PathBuf>,
     /// Host ports published by containers that are not the deployment's (found
     /// at discovery): never taken for one of its servers (`deployment::reach`).
     #[serde(skip)]
@@ -92,6 +96,10 @@ pub struct Service {
     /// Omitted in a config: the database container's `POSTGRES_USER`.
     #[serde(default)]
     pub db_user: String,
+    /// Tables its database must have besides the guide's (`schema.table` or
+    /// a name found in any schema): the deployment's own, named in a config.
+    #[serde(default)]
+    pub tables: Vec<String>,
 }
 
 /// A container of the project in front of a service, publishing its port.
@@ -251,6 +259,7 @@ impl Default for Profile {
             redis_port: 6300 + n,
             database: format!("{name}_db"),
             db_user: user.into(),
+            tables: Vec::new(),
             containers: BTreeMap::new(),
             discovered: false,
             app_front: None,
@@ -282,6 +291,7 @@ impl Default for Profile {
             engine: Default::default(),
             cluster: None,
             services_configured: false,
+            config_path: None,
             foreign_ports: Vec::new(),
         }
     }
@@ -340,6 +350,7 @@ impl Profile {
         profile.services_configured = text
             .parse::<toml::Table>()
             .is_ok_and(|t| t.contains_key("services"));
+        profile.config_path = std::path::absolute(path).ok();
         profile
             .limits
             .check()
@@ -388,8 +399,27 @@ impl Profile {
     pub fn compose_command(&self) -> String {
         let argv = self.compose_argv();
         let (tool, rest) = argv.split_at(if argv[0] == "docker" { 2 } else { 1 });
-        let words: Vec<String> = rest.iter().map(|w| shell_word(w)).collect();
+        let words: Vec<String> = rest.iter().map(|w| crate::shell_word::quote(w)).collect();
         format!("{} {}", tool.join(" "), words.join(" "))
+    }
+
+    /// The doctor's command for this deployment from any folder, as printed
+    /// in hints: its project, and its config unless found by default.
+    pub fn doctor_command(&self) -> String {
+        let mut words = vec!["helpdesk-doctor".to_string()];
+        if !self.compose_project.is_empty() {
+            words.extend(["--project".into(), self.compose_project.clone()]);
+        }
+        if let Some(path) = &self.config_path
+            && crate::state::default_config().as_ref() != Some(path)
+        {
+            words.extend(["--config".into(), path.display().to_string()]);
+        }
+        words
+            .iter()
+            .map(|w| crate::shell_word::quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Template variables shared by every check.
@@ -399,6 +429,7 @@ impl Profile {
             ("compose_project".into(), self.compose_project.clone()),
             ("compose_file".into(), self.compose_file.clone()),
             ("compose".into(), self.compose_command()),
+            ("doctor".into(), self.doctor_command()),
             ("network".into(), self.network.clone()),
             ("host".into(), self.host.clone()),
             ("disk_warn_gb".into(), t.disk_warn_gb.to_string()),
@@ -574,18 +605,5 @@ impl Service {
                 vars
             })
             .collect()
-    }
-}
-
-/// `text` as one shell word: as is when it is plain, else single-quoted.
-fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }

@@ -182,7 +182,8 @@ fn classify(
                 message,
                 hint: format!(
                     "Set HELPDESK_{}_DB_PASSWORD (or HELPDESK_DB_PASSWORD) to the password of {:?}; compare with \
-                     `docker exec {} env | grep DATABASE` (the password is in DATABASE_URL).",
+                     the application's (its URL or DB_*/PG*/POSTGRES_* variables): \
+                     `docker exec {} env | grep -E 'DATABASE|DB_|PG|POSTGRES'`.",
                     service.name.to_uppercase(),
                     user,
                     service.container("service")
@@ -196,7 +197,7 @@ fn classify(
             return Failure {
                 message: format!("{db}: database does not exist"),
                 hint: format!(
-                    "Recreate it: docker exec -it {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
+                    "Recreate it: docker exec {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
                      then restart the service so its migrations run.",
                     service.db_user
                 ),

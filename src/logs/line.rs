@@ -1,84 +1,13 @@
-//! One log line from the engine: its timestamp, its level, and how it is shown
-//! (JSON lines as `time level message key=value`, plain lines as they are).
+//! One log line from the engine: its timestamp, its level (`level`: read
+//! from whatever shape it has), and how it is shown (JSON lines as `time
+//! level message key=value`, logfmt and plain lines as they are).
 
+use super::level;
+pub use super::level::Level;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A line longer than this is cut (a hostile or runaway writer cannot fill memory).
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
-
-/// Severity, least to most severe; `--level warn` keeps Warn and above.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Level {
-    Debug,
-    Info,
-    Warn,
-    Error,
-    Fatal,
-}
-
-impl Level {
-    fn label(self) -> &'static str {
-        match self {
-            Level::Debug => "DEBUG",
-            Level::Info => "INFO",
-            Level::Warn => "WARN",
-            Level::Error => "ERROR",
-            Level::Fatal => "FATAL",
-        }
-    }
-
-    /// A level as loggers write it: a name (`warning`, `err`…) or pino's numbers.
-    fn from_json(value: &serde_json::Value) -> Option<Level> {
-        match value {
-            serde_json::Value::Number(n) => Some(match n.as_u64()? {
-                0..=29 => Level::Debug,
-                30..=39 => Level::Info,
-                40..=49 => Level::Warn,
-                50..=59 => Level::Error,
-                _ => Level::Fatal,
-            }),
-            serde_json::Value::String(s) => Level::from_word(s),
-            _ => None,
-        }
-    }
-
-    fn from_word(word: &str) -> Option<Level> {
-        Some(match word.to_ascii_lowercase().as_str() {
-            "trace" | "debug" | "verbose" => Level::Debug,
-            "info" | "notice" | "log" => Level::Info,
-            "warn" | "warning" => Level::Warn,
-            "error" | "err" => Level::Error,
-            "fatal" | "panic" | "critical" | "crit" | "emerg" | "alert" => Level::Fatal,
-            _ => return None,
-        })
-    }
-
-    /// The level a plain line says it has: PostgreSQL's `ERROR:`, Node's
-    /// `Error: …`, Redis' `#` (warning) marker; Info when it says nothing.
-    fn of_plain(text: &str) -> Level {
-        let mut found: Option<Level> = None;
-        for word in text
-            .split(|c: char| !c.is_ascii_alphabetic())
-            .filter(|w| w.len() >= 3)
-            .take(64)
-        {
-            if let Some(level) = Level::from_word(word).filter(|l| *l != Level::Info) {
-                found = Some(found.map_or(level, |f| f.max(level)));
-            }
-        }
-        if found.is_none() && is_redis_warning(text) {
-            return Level::Warn;
-        }
-        found.unwrap_or(Level::Info)
-    }
-}
-
-/// `1:M 28 Nov 2026 08:00:00.000 # WARNING …`: Redis marks warnings with `#`.
-fn is_redis_warning(text: &str) -> bool {
-    text.split_once(' ').is_some_and(|(pid_role, _)| {
-        pid_role.contains(':') && pid_role.chars().next().is_some_and(|c| c.is_ascii_digit())
-    }) && text.contains(" # ")
-}
 
 /// A line as read from the engine, parsed.
 #[derive(Debug, PartialEq)]
@@ -100,7 +29,7 @@ pub fn parse(raw: &str) -> Option<Line> {
         Some(fields) => render_json(at, fields),
         None => Line {
             at,
-            level: Level::of_plain(&message),
+            level: level::of_text(&message).unwrap_or(Level::Info),
             text: message,
         },
     };
@@ -109,6 +38,15 @@ pub fn parse(raw: &str) -> Option<Line> {
         line.text = shown;
     }
     Some(line)
+}
+
+/// The level a message (without the engine's timestamp) states, in any
+/// shape: JSON, logfmt or plain text; `None` when it states none.
+pub fn level_of(message: &str) -> Option<Level> {
+    match json_fields(message) {
+        Some(mut fields) => level::take_json(&mut fields),
+        None => level::of_text(message),
+    }
 }
 
 /// The line cut to `MAX_LINE_BYTES` (a hostile or runaway writer cannot fill memory).
@@ -134,8 +72,8 @@ fn json_fields(message: &str) -> Option<serde_json::Map<String, serde_json::Valu
     }
 }
 
-const TIME_KEYS: [&str; 3] = ["time", "timestamp", "ts"];
-const MESSAGE_KEYS: [&str; 2] = ["message", "msg"];
+const TIME_KEYS: [&str; 5] = ["time", "timestamp", "ts", "@timestamp", "@t"];
+const MESSAGE_KEYS: [&str; 4] = ["message", "msg", "short_message", "@m"];
 
 /// `2026-11-28T08:30:00.123Z ERROR Error: connect ECONNREFUSED service=auth`.
 fn render_json(at: SystemTime, mut fields: serde_json::Map<String, serde_json::Value>) -> Line {
@@ -144,10 +82,7 @@ fn render_json(at: SystemTime, mut fields: serde_json::Map<String, serde_json::V
         .find_map(|k| fields.remove(*k))
         .and_then(|t| json_time(&t))
         .unwrap_or(at);
-    let level = fields
-        .remove("level")
-        .and_then(|l| Level::from_json(&l))
-        .unwrap_or(Level::Info);
+    let level = level::take_json(&mut fields).unwrap_or(Level::Info);
     let message = MESSAGE_KEYS
         .iter()
         .find_map(|k| fields.remove(*k))

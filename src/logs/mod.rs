@@ -3,11 +3,12 @@
 //! container, masked, filtered; `--follow` reattaches across restarts.
 
 mod ended;
+mod level;
 mod line;
 mod merge;
 mod reader;
 
-pub use line::Level;
+pub use line::{Level, level_of};
 pub use reader::Filter;
 
 use crate::deployment::containers::{self, Member};

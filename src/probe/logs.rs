@@ -1,8 +1,11 @@
-//! Recent log lines of a container matching the guide's patterns (error,
-//! ECONNREFUSED, EADDRINUSE, timeout, slow), summarised per pattern.
+//! Recent log lines of a container at the error level (read from each line's
+//! shape: JSON, logfmt or plain text, so an info line that mentions an error
+//! is not one) or holding the guide's patterns (ECONNREFUSED, EADDRINUSE,
+//! timeout, slow), summarised per level and pattern.
 
 use super::Context;
 use crate::check::Outcome;
+use crate::logs::{Level, level_of};
 use crate::terminal_text::clean;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
@@ -13,10 +16,38 @@ const MAX_LINES: usize = 2000;
 const EXAMPLES: usize = 3;
 const EXAMPLE_CHARS: usize = 300;
 
+/// What a line is counted for.
+pub struct Wanted<'a> {
+    /// Lines at this level or above, counted under its name (`error`).
+    pub level: Option<Level>,
+    /// Lines holding one of these, in any case, counted under each.
+    pub patterns: &'a [String],
+}
+
+impl Wanted<'_> {
+    /// What `line` is counted under.
+    fn matches(&self, line: &str) -> Vec<String> {
+        let mut matched = Vec::new();
+        if let Some(wanted) = self.level
+            && level_of(line).is_some_and(|l| l >= wanted)
+        {
+            matched.push(wanted.label().to_ascii_lowercase());
+        }
+        let lower = line.to_lowercase();
+        matched.extend(
+            self.patterns
+                .iter()
+                .filter(|p| lower.contains(&p.to_lowercase()))
+                .cloned(),
+        );
+        matched
+    }
+}
+
 pub async fn scan(
     ctx: &Context,
     container: &str,
-    patterns: &[String],
+    wanted: &Wanted<'_>,
     window_minutes: i64,
 ) -> Outcome {
     // Never another project's container that bears the guide's name.
@@ -49,13 +80,9 @@ pub async fn scan(
             Err(e) => return Outcome::fail(format!("reading logs of {container}: {e}")),
         };
         for line in chunk.lines() {
-            let lower = line.to_lowercase();
-            let matched: Vec<&String> = patterns
-                .iter()
-                .filter(|p| lower.contains(&p.to_lowercase()))
-                .collect();
+            let matched = wanted.matches(line.trim());
             for pattern in &matched {
-                *counts.entry(pattern.to_string()).or_default() += 1;
+                *counts.entry(pattern.clone()).or_default() += 1;
             }
             if !matched.is_empty() {
                 examples.push_back(example(&ctx.secrets.redact(line.trim())));
@@ -90,4 +117,39 @@ fn now_seconds() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_are_told_by_their_level_and_patterns_by_their_words() {
+        let patterns = ["ECONNREFUSED".to_string(), "timeout".into()];
+        let wanted = Wanted {
+            level: Some(Level::Error),
+            patterns: &patterns,
+        };
+        let cases: [(&str, &[&str]); 7] = [
+            (
+                r#"{"level":50,"msg":"connect ECONNREFUSED 10.0.0.3:6379"}"#,
+                &["error", "ECONNREFUSED"],
+            ),
+            (r#"{"level":"info","message":"error count reset"}"#, &[]),
+            (r#"time=x level=info msg="errors: 0""#, &[]),
+            (
+                r#"time=x level=error msg="query timeout""#,
+                &["error", "timeout"],
+            ),
+            ("ERROR:root:connection refused", &["error"]),
+            (
+                "2024-01-01 12:00:00 UTC [7] FATAL:  the database system is shutting down",
+                &["error"],
+            ),
+            ("GET /api/v1/errors 200", &[]),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(wanted.matches(line), expected, "{line}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod http_budget;
 pub mod listener;
 pub mod log_rotation;
 pub mod logs;
+pub mod migrations;
 pub mod pg_sessions;
 pub mod pg_vacuum;
 pub mod postgres;
@@ -87,8 +88,12 @@ pub enum Probe {
         container: String,
         vars: BTreeMap<String, env::Format>,
     },
+    /// Lines at `level` or above (read from each line's shape: JSON, logfmt,
+    /// plain text) and lines holding one of `patterns` (any case).
     ContainerLogs {
         container: String,
+        #[serde(default)]
+        level: Option<crate::logs::Level>,
         patterns: Vec<String>,
         window_minutes: i64,
     },
@@ -141,6 +146,11 @@ pub enum Probe {
     PostgresTables {
         service: String,
         tables: Vec<String>,
+    },
+    /// The migration history of the framework that keeps one (knex, TypeORM,
+    /// Prisma, Sequelize, node-pg-migrate, Flyway, Alembic).
+    PostgresMigrations {
+        service: String,
     },
     PostgresIndexes {
         service: String,
@@ -240,6 +250,7 @@ impl Probe {
         match self {
             PostgresConnect { service }
             | PostgresTables { service, .. }
+            | PostgresMigrations { service }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. }
@@ -289,6 +300,7 @@ impl Probe {
             }
             PostgresConnect { service }
             | PostgresTables { service, .. }
+            | PostgresMigrations { service }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. }
@@ -337,7 +349,8 @@ impl Probe {
             | PostgresConnections { service, .. }
             | PostgresLockWaits { service, .. }
             | PostgresTransactions { service, .. }
-            | PostgresVacuum { service, .. } => of_role(service, "db"),
+            | PostgresVacuum { service, .. }
+            | PostgresMigrations { service, .. } => of_role(service, "db"),
             RedisPing { service }
             | RedisInfo { service, .. }
             | RedisPersistence { service, .. }
@@ -423,9 +436,16 @@ impl Probe {
             ContainerEnv { container, vars } => env::check(ctx, container, vars).await,
             ContainerLogs {
                 container,
+                level,
                 patterns,
                 window_minutes,
-            } => logs::scan(ctx, container, patterns, *window_minutes).await,
+            } => {
+                let wanted = logs::Wanted {
+                    level: *level,
+                    patterns,
+                };
+                logs::scan(ctx, container, &wanted, *window_minutes).await
+            }
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
             SwarmService { compose_service } => swarm::service(ctx, compose_service).await,
             SwarmNodes => swarm::nodes(ctx).await,
@@ -469,6 +489,9 @@ impl Probe {
             }
             PostgresTables { service, tables } => {
                 with_service(ctx, service, |s| postgres::tables(ctx, s, tables)).await
+            }
+            PostgresMigrations { service } => {
+                with_service(ctx, service, |s| migrations::check(ctx, s)).await
             }
             PostgresIndexes {
                 service,

@@ -48,37 +48,70 @@ pub async fn connect(ctx: &Context, service: &Service) -> Outcome {
     .await
 }
 
-pub async fn tables(ctx: &Context, service: &Service, expected: &[String]) -> Outcome {
+/// The most tables of the expected names read (every schema may hold one).
+const MAX_TABLES: i64 = 1000;
+
+/// The guide's tables and the config's (`Service::tables`): each found in
+/// some schema (`users`), or in the one it names (`app.users`).
+pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outcome {
+    let expected: Vec<String> =
+        guide
+            .iter()
+            .chain(&service.tables)
+            .fold(Vec::new(), |mut all, t| {
+                if !all.contains(t) {
+                    all.push(t.clone());
+                }
+                all
+            });
     with_client(ctx, service, |client| async move {
+        let names: Vec<&str> = expected
+            .iter()
+            .map(|t| t.rsplit_once('.').map_or(t.as_str(), |(_, name)| name))
+            .collect();
         let rows = client
             .query(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
-                &[],
+                "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = ANY($1) \
+                 AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' \
+                 ORDER BY 1, 2 LIMIT $2",
+                &[&names, &MAX_TABLES],
             )
             .await?;
-        let mut present: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        present.sort();
-        let missing: Vec<&String> = expected.iter().filter(|t| !present.contains(t)).collect();
-        // No table named: the migrations ran when there is any.
-        Ok(if expected.is_empty() && present.is_empty() {
-            Outcome::fail("no table in schema public: its migrations never ran")
-        } else if expected.is_empty() {
-            Outcome::pass(format!("{} tables: {}", present.len(), present.join(", ")))
+        let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let missing = missing_tables(&expected, &found);
+        Ok(if expected.is_empty() {
+            Outcome::pass("no table required (the guide names none for this service; a config's [[services]] `tables` adds them)")
         } else if missing.is_empty() {
             Outcome::pass(format!("tables present: {}", expected.join(", ")))
         } else {
-            Outcome::fail(format!(
-                "missing tables: {}",
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Outcome::fail(format!("missing tables: {}", missing.join(", ")))
         }
-        .detail("tables", present))
+        .detail("expected", &expected)
+        .detail(
+            "tables",
+            found.iter().map(|(s, t)| format!("{s}.{t}")).collect::<Vec<_>>(),
+        ))
     })
     .await
+}
+
+/// The expected tables not in `found` (`(schema, name)`): `name` is found in
+/// any schema, `schema.name` only in its own.
+fn missing_tables<'a>(expected: &'a [String], found: &[(String, String)]) -> Vec<&'a str> {
+    expected
+        .iter()
+        .filter(|wanted| {
+            !found
+                .iter()
+                .any(|(schema, name)| match wanted.rsplit_once('.') {
+                    Some((s, n)) => s == schema && n == name,
+                    None => wanted.as_str() == name,
+                })
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 pub async fn indexes(ctx: &Context, service: &Service, table: &str, columns: &[String]) -> Outcome {
@@ -236,5 +269,26 @@ pub(super) fn truncate(text: &str, max: usize) -> String {
         flat
     } else {
         format!("{}…", flat.chars().take(max).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_tables;
+
+    #[test]
+    fn a_table_is_found_in_any_schema_unless_its_schema_is_named() {
+        let expected = [
+            "users".to_string(),
+            "app.tickets".into(),
+            "audit.log".into(),
+        ];
+        let found = [
+            ("public".to_string(), "users".to_string()),
+            ("public".into(), "tickets".into()),
+            ("audit".into(), "log".into()),
+        ];
+        assert_eq!(missing_tables(&expected, &found), ["app.tickets"]);
+        assert!(missing_tables(&[], &found).is_empty());
     }
 }

@@ -119,10 +119,16 @@ fn as_result(trend: &Trend, profile: &Profile) -> CheckResult {
             "Follow it: docker stats --no-stream {target}; give it a memory limit (deploy.resources.limits.memory)"
         ),
         Figure::ResponseTime => {
-            format!("Read its slow requests: helpdesk-doctor logs {target} --grep slow --since 10m")
+            format!(
+                "Read its slow requests: {} logs {target} --grep slow --since 10m",
+                profile.doctor_command()
+            )
         }
         Figure::Restarts => {
-            format!("Read why: helpdesk-doctor logs {target} --since 10m --level error")
+            format!(
+                "Read why: {} logs {target} --since 10m --level error",
+                profile.doctor_command()
+            )
         }
     };
     trend::as_result(trend, Some(hint))

@@ -1,7 +1,9 @@
 //! The same tests on both fixtures (`crate::fixture`): from the deployment's own
 //! folder, with no config and no `HELPDESK_*` variable, the healthy deployment
 //! passes, each stopped container is named in a failing result, and every
-//! runbook works with the credentials the doctor discovered.
+//! runbook works with the credentials the doctor discovered; the submodules:
+//! every read-only hint runs as printed (`hints`), each migration
+//! framework's failed history is named with its fix (`migrations`).
 
 use crate::fixture::fixture;
 use crate::support::*;
@@ -130,3 +132,6 @@ fn every_runbook_works_with_the_discovered_credentials() {
     assert_eq!(waited.code, 0, "{}{}", waited.stdout, waited.stderr);
     fixture.seed();
 }
+
+mod hints;
+mod migrations;

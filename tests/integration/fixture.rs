@@ -131,10 +131,19 @@ impl Fixture {
     /// Stops `container`; it is started again (and waited for) when the
     /// returned guard drops, even if the test panicked.
     pub fn stop(&self, container: &str) -> StartAgain<'_> {
-        sh(&format!("docker stop -t 3 {container} >/dev/null"));
+        self.stop_all(&[container.to_string()])
+    }
+
+    /// Stops `containers` together; all are started again (and waited for)
+    /// when the returned guard drops.
+    pub fn stop_all(&self, containers: &[String]) -> StartAgain<'_> {
+        sh(&format!(
+            "docker stop -t 3 {} >/dev/null",
+            containers.join(" ")
+        ));
         StartAgain {
             fixture: self,
-            containers: vec![container.to_string()],
+            containers: containers.to_vec(),
         }
     }
 

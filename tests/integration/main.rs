@@ -4,6 +4,7 @@
 //! production-shaped one (tests/run.sh runs both passes).
 
 mod fixture;
+mod hints;
 mod runbook;
 mod support;
 
@@ -30,6 +31,7 @@ mod host_faults;
 mod hostile;
 mod https;
 mod incidents;
+mod log_levels;
 mod logs;
 mod masking;
 mod other_project;
