@@ -19,7 +19,7 @@ sleep 10   # let the fresh containers settle
 foreign="$PWD/tests/stack/foreign"
 diagnose="$doctor diagnose --format json --output /dev/null --no-history"
 servers="--only port.*.db,port.*.redis,postgres.*,redis.*"
-hyperfine -N --warmup 3 --runs 40 --export-json "$out/foreign.json" \
+hyperfine -N --warmup 3 --runs "${RUNS:-40}" --export-json "$out/foreign.json" \
   -n "bundled stack (published ports)" "$diagnose --project helpdesk-microservices" \
   -n "foreign (unpublished: container addresses)" "$diagnose --project foreign" \
   -n "bundled, servers only" "$diagnose --project helpdesk-microservices $servers" \
