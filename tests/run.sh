@@ -2,8 +2,10 @@
 # The whole test suite on a fresh machine: installs what the tests need, builds
 # the images (no registry), starts the bundled stack, gates on its health with
 # the doctor itself (wait, then a JUnit diagnose), seeds it, starts a second
-# engine over tcp+TLS (tests/stack/remote) and runs every test; then, in its
-# place (the ports collide), the production-shaped fixture (tests/stack/prod)
+# engine over tcp+TLS (tests/stack/remote) and runs every test; then, beside
+# it, the foreign fixture (tests/stack/foreign: another team's deployment whose
+# databases and Redis publish nothing) with its tests; then, in the bundled
+# stack's place (the ports collide), the production-shaped fixture (tests/stack/prod)
 # with the tests that run on both deployments, then the same deployment as a
 # Swarm stack (tests/stack/swarm) with its tests, leaving the swarm after, and
 # last as a Swarm of two nodes (tests/stack/twonode: two new engines in network
@@ -83,9 +85,16 @@ phase "seeding"
 phase "starting a second engine (tcp+TLS on 127.0.0.2) with a small deployment"
 "$STACK_DIR/remote/up.sh"
 phase "running the tests on the bundled stack (and the second engine)"
-cargo test -q --workspace -- --skip prod_shaped:: --skip swarm:: --skip twonode::
+cargo test -q --workspace -- --skip prod_shaped:: --skip swarm:: --skip twonode:: --skip foreign::
 phase "stopping the second engine"
 "$STACK_DIR/remote/down.sh"
+
+phase "starting the foreign fixture beside the bundled stack (each one's ports the other's trap)"
+"$STACK_DIR/foreign/up.sh"
+"$STACK_DIR/seed.sh" foreign
+phase "running the foreign and the shared tests on it"
+HELPDESK_TEST_FIXTURE=foreign cargo test -q --test integration -- foreign:: deployments::
+"$STACK_DIR/foreign/down.sh" --volumes >/dev/null 2>&1
 
 phase "replacing the bundled stack by the production-shaped fixture"
 "$STACK_DIR/down.sh" >/dev/null 2>&1

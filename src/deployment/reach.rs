@@ -175,8 +175,9 @@ impl NotReached {
     pub fn hint(&self, profile: &Profile) -> String {
         match self {
             NotReached::Unpublished { container, .. } => format!(
-                "{container} is reached from the host only through a published port: publish one \
-                 (compose `ports:`), or run the doctor where that port is reachable"
+                "{container} publishes no port, its address is not reached from here and the \
+                 engine's way in (perl, exec'd in it) is missing: publish its port (compose \
+                 `ports:`), or run the doctor where its network is reachable"
             ),
             NotReached::Foreign { .. } => format!(
                 "This deployment (project {}) has no container publishing it: start it \

@@ -3,6 +3,8 @@
 //! when one is known (`AUTH user pass`), a failure classified with the user
 //! named (NOAUTH, WRONGPASS, NOPERM, refused).
 
+use super::app_config::Server;
+use super::app_credentials;
 use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Unreadable};
 use super::exec_stream::Stderr;
@@ -36,6 +38,7 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             .into(),
     })?;
     let password = credential.value.clone().filter(|p| !p.is_empty());
+    let database = app_database(ctx, service, &container).await;
     let mut said = None;
     let connecting = async {
         let (mut connection, bridge) = open(ctx, &address).await?;
@@ -54,6 +57,13 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
         redis::cmd("PING")
             .query_async::<String>(&mut connection)
             .await?;
+        // The database its application uses (a URL's `/1`, `REDIS_DB`).
+        if let Some(db) = database {
+            redis::cmd("SELECT")
+                .arg(db)
+                .query_async::<()>(&mut connection)
+                .await?;
+        }
         Ok::<_, redis::RedisError>(connection)
     };
     let connected = tokio::time::timeout(ctx.timeout, connecting).await;
@@ -79,6 +89,14 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             ),
         }),
     }
+}
+
+/// The database number the application pointing at this Redis selects, when
+/// not the default 0.
+async fn app_database(ctx: &Context, service: &Service, container: &str) -> Option<u32> {
+    let found = app_credentials::find(ctx, service, container, Server::Redis).await?;
+    let db: u32 = found.config.database?.trim().parse().ok()?;
+    (db != 0).then_some(db)
 }
 
 /// A connection at `address`: over TCP, or through the engine's bridge into

@@ -5,7 +5,7 @@
 //! every read-only hint runs as printed (`hints`), each migration
 //! framework's failed history is named with its fix (`migrations`).
 
-use crate::fixture::fixture;
+use crate::fixture::{Kind, fixture};
 use crate::support::*;
 
 #[test]
@@ -23,7 +23,10 @@ fn the_healthy_deployment_exits_0_with_no_failing_check() {
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(report["project"]["name"], fixture.project());
-    let expected_source = if fixture.prod { "folder" } else { "engine" };
+    let expected_source = match fixture.kind {
+        Kind::Bundled => "engine",
+        Kind::Prod | Kind::Foreign => "folder",
+    };
     assert!(
         report["project"]["found_by"]
             .as_str()

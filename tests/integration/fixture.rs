@@ -1,40 +1,53 @@
 //! The deployment the shared tests run on, described once: the bundled stack
-//! (default) or the production-shaped one (`HELPDESK_TEST_FIXTURE=prod`,
+//! (default), the production-shaped one (`HELPDESK_TEST_FIXTURE=prod`,
 //! tests/stack/prod: project named after its folder, no container_name,
-//! ticket-service ×3 behind a load balancer, other users, passwords and ports).
+//! ticket-service ×3 behind a load balancer, other users, passwords and ports)
+//! or the foreign one (`HELPDESK_TEST_FIXTURE=foreign`, tests/stack/foreign:
+//! Python services of another team beside the bundled stack, databases and
+//! Redis published nowhere, secret files, Redis ACL users, its own schema).
 
 use crate::support::*;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bundled,
+    Prod,
+    Foreign,
+}
+
 pub struct Fixture {
-    pub prod: bool,
+    pub kind: Kind,
 }
 
 pub fn fixture() -> Fixture {
-    Fixture {
-        prod: std::env::var("HELPDESK_TEST_FIXTURE").as_deref() == Ok("prod"),
-    }
+    let kind = match std::env::var("HELPDESK_TEST_FIXTURE").as_deref() {
+        Ok("prod") => Kind::Prod,
+        Ok("foreign") => Kind::Foreign,
+        _ => Kind::Bundled,
+    };
+    Fixture { kind }
 }
 
 impl Fixture {
-    /// Where its operators run the doctor: the production fixture's own folder
-    /// (the project is named after it), the repository for the bundled stack
-    /// (no compose file there: the project is found on the engine).
+    /// Where its operators run the doctor: the fixture's own folder (the
+    /// project is named after it), the repository for the bundled stack (no
+    /// compose file there: the project is found on the engine).
     pub fn folder(&self) -> PathBuf {
-        if self.prod {
-            repo().join("tests/stack/prod")
-        } else {
-            repo()
+        match self.kind {
+            Kind::Bundled => repo(),
+            Kind::Prod => repo().join("tests/stack/prod"),
+            Kind::Foreign => repo().join("tests/stack/foreign"),
         }
     }
 
     pub fn project(&self) -> &'static str {
-        if self.prod {
-            "prod"
-        } else {
-            "helpdesk-microservices"
+        match self.kind {
+            Kind::Bundled => "helpdesk-microservices",
+            Kind::Prod => "prod",
+            Kind::Foreign => "foreign",
         }
     }
 
@@ -54,10 +67,9 @@ impl Fixture {
 
     /// The (first) container of a service's role, as compose named it.
     pub fn container(&self, service: &str, role: &str) -> String {
-        if self.prod {
-            self.replica(&format!("{service}-{role}"), 1)
-        } else {
-            format!("helpdesk-{service}-{role}")
+        match self.kind {
+            Kind::Bundled => format!("helpdesk-{service}-{role}"),
+            _ => self.replica(&format!("{service}-{role}"), 1),
         }
     }
 
@@ -84,7 +96,7 @@ impl Fixture {
         let mut names = Vec::new();
         for service in ["auth", "user", "ticket"] {
             for role in ["service", "db", "redis"] {
-                if !(self.prod && service == "ticket" && role == "service") {
+                if !(self.kind == Kind::Prod && service == "ticket" && role == "service") {
                     names.push(self.container(service, role));
                 }
             }
@@ -94,13 +106,16 @@ impl Fixture {
 
     /// `(user, database)` of a service's PostgreSQL.
     pub fn database(&self, service: &str) -> (&'static str, &'static str) {
-        match (self.prod, service) {
-            (false, "auth") => ("user", "auth_db"),
-            (false, "user") => ("user", "user_db"),
-            (false, _) => ("ticket", "ticket_db"),
-            (true, "auth") => ("auth", "auth"),
-            (true, "user") => ("postgres", "postgres"),
-            (true, _) => ("tickets", "tickets"),
+        match (self.kind, service) {
+            (Kind::Bundled, "auth") => ("user", "auth_db"),
+            (Kind::Bundled, "user") => ("user", "user_db"),
+            (Kind::Bundled, _) => ("ticket", "ticket_db"),
+            (Kind::Prod, "auth") => ("auth", "auth"),
+            (Kind::Prod, "user") => ("postgres", "postgres"),
+            (Kind::Prod, _) => ("tickets", "tickets"),
+            (Kind::Foreign, "auth") => ("authsvc", "authsvc"),
+            (Kind::Foreign, "user") => ("usersvc", "directory"),
+            (Kind::Foreign, _) => ("ops", "tickets"),
         }
     }
 
@@ -111,21 +126,44 @@ impl Fixture {
     }
 
     pub fn redis_password(&self) -> &'static str {
-        if self.prod {
-            "prod-redis-pass"
-        } else {
-            REDIS_PASSWORD
+        match self.kind {
+            Kind::Bundled => REDIS_PASSWORD,
+            Kind::Prod => "prod-redis-pass",
+            Kind::Foreign => "user-cache-92bd0f",
         }
     }
 
-    /// A Redis connection to a service's instance on its published port.
+    /// A Redis connection to a service's instance: on its published port, or
+    /// (the foreign fixture publishes none) at its container's address, as
+    /// its application's user.
     pub fn redis(&self, service: &str) -> redis::Connection {
         let index = ["auth", "user", "ticket"]
             .iter()
             .position(|s| *s == service)
             .expect("a guide service") as u16;
-        let port = if self.prod { 16301 } else { 6301 } + index;
-        redis(port, self.redis_password())
+        match self.kind {
+            Kind::Bundled => redis(6301 + index, self.redis_password()),
+            Kind::Prod => redis(16301 + index, self.redis_password()),
+            Kind::Foreign => {
+                let (user, password, db) = match service {
+                    "auth" => ("auth-app", "auth-cache-4e7a1c", 0),
+                    "user" => ("default", "user-cache-92bd0f", 0),
+                    _ => ("ticket-app", "ticket-cache-0d55e2", 1),
+                };
+                let ip = self.address(&self.container(service, "redis"));
+                let url = format!("redis://{user}:{password}@{ip}:6379/{db}");
+                redis::Client::open(url).unwrap().get_connection().unwrap()
+            }
+        }
+    }
+
+    /// A container's address on the project's network (compose's default one).
+    pub fn address(&self, container: &str) -> String {
+        let network = format!("{}_default", self.project());
+        let ip = sh(&format!(
+            "docker inspect -f '{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}' {container}"
+        ));
+        ip.trim().to_string()
     }
 
     /// Stops `container`; it is started again (and waited for) when the
@@ -148,7 +186,11 @@ impl Fixture {
     }
 
     pub fn seed(&self) {
-        let which = if self.prod { "prod" } else { "bundled" };
+        let which = match self.kind {
+            Kind::Bundled => "bundled",
+            Kind::Prod => "prod",
+            Kind::Foreign => "foreign",
+        };
         sh(&format!("tests/stack/seed.sh {which} 2>&1"));
     }
 

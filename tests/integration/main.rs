@@ -1,7 +1,8 @@
 //! Integration tests against the real bundled stack (tests/stack/up.sh brings it up).
 //! Tests that change the stack take the stack lock exclusively and put it back.
-//! `deployments` runs on either fixture (`fixture`); `prod_shaped` only on the
-//! production-shaped one (tests/run.sh runs both passes).
+//! `deployments` runs on every fixture (`fixture`); `prod_shaped` only on the
+//! production-shaped one, `foreign` only on the foreign one (tests/run.sh runs
+//! each pass).
 
 mod fixture;
 mod hints;
@@ -24,6 +25,7 @@ mod dump_check;
 mod engines;
 mod fault_catalog;
 mod fix;
+mod foreign;
 mod habits;
 mod hardening;
 mod history;

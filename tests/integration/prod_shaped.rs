@@ -9,7 +9,11 @@ use crate::support::*;
 fn one_ticket_replica_stopped_is_a_warning_naming_it() {
     let _stack = stack_exclusive();
     let fixture = fixture();
-    assert!(fixture.prod, "run with HELPDESK_TEST_FIXTURE=prod");
+    assert_eq!(
+        fixture.kind,
+        crate::fixture::Kind::Prod,
+        "run with HELPDESK_TEST_FIXTURE=prod"
+    );
     let second = fixture.replica("ticket-service", 2);
     let _started = fixture.stop(&second);
     let (run, report) = fixture.diagnose();

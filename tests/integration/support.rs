@@ -104,6 +104,20 @@ pub fn status_of(report: &serde_json::Value, id: &str) -> String {
         .to_string()
 }
 
+/// Asserts `report` is valid by the report's JSON Schema (python3's jsonschema).
+pub fn valid_by_the_schema(report: &serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_file(dir.path(), "report.json", &report.to_string());
+    let validated = sh(&format!(
+        "python3 -c 'import json, sys, jsonschema; \
+         jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); \
+         print(\"valid\")' {} {}",
+        path.display(),
+        repo().join("schemas/report.schema.json").display()
+    ));
+    assert_eq!(validated.trim(), "valid");
+}
+
 /// An HTTP client for the tests (rustls needs its crypto provider first).
 pub fn http() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seeds the running stack: users, refresh tokens (some expired), a few thousand
 # tickets and some Redis keys per service. Idempotent: run it as often as you like.
-# `seed.sh prod` seeds the production-shaped fixture (tests/stack/prod) instead.
+# `seed.sh prod` seeds the production-shaped fixture (tests/stack/prod) instead,
+# `seed.sh foreign` the foreign one (tests/stack/foreign/seed.sh).
 source "$(dirname "$0")/lib.sh"
 require_engine
 
@@ -20,7 +21,9 @@ case "${1:-bundled}" in
     ticket=("$(first ticket-db)" tickets tickets)
     redis_container() { first "$1-redis"; }
     redis_password="${PROD_REDIS_PASSWORD:-prod-redis-pass}" ;;
-  *) die "usage: $0 [bundled|prod]" ;;
+  # Its own schema and users: its own script.
+  foreign) exec "$STACK_DIR/foreign/seed.sh" ;;
+  *) die "usage: $0 [bundled|prod|foreign]" ;;
 esac
 
 psql_in() { docker exec -i "$1" psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$3" >/dev/null || die "seeding $3 failed"; }
