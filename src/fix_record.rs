@@ -63,7 +63,11 @@ impl Record {
             .iter()
             .map(|p| format!("{} ({})", clean(&p.check), clean(&p.action)))
             .collect();
-        let checks: Vec<String> = self.pending.iter().map(|p| clean(&p.check).into_owned()).collect();
+        let checks: Vec<String> = self
+            .pending
+            .iter()
+            .map(|p| clean(&p.check).into_owned())
+            .collect();
         let containers: Vec<String> = self
             .pending
             .iter()
