@@ -25,7 +25,7 @@ my $sel = IO::Select->new(\*STDIN, $s);
 sub put { my ($h, $b) = @_; while (length $b) { my $w = syswrite($h, $b); die "helpdesk-doctor bridge: $!\n" unless defined $w; substr($b, 0, $w) = ''; } }
 while (my @ready = $sel->can_read) {
   for my $h (@ready) {
-    my $n = sysread($h, my $b, 65536);
+    my $n = sysread($h, my $b, 1048576);
     if (fileno($h) == fileno($s)) { exit 0 unless $n; put(\*STDOUT, $b); }
     elsif (!$n) { $sel->remove(\*STDIN); shutdown($s, 1); }
     else { put($s, $b); }

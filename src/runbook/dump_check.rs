@@ -313,13 +313,7 @@ impl DumpCheck {
     }
 
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Rejected> {
-        self.bytes += chunk.len() as u64;
-        if self.bytes > self.max_bytes {
-            return Err(self.reject(format!(
-                "the dump decompresses to more than the {} bytes the manifest allows",
-                self.max_bytes
-            )));
-        }
+        self.count(chunk.len())?;
         let mut rest = chunk;
         while !rest.is_empty() {
             if self.in_copy_data {
@@ -341,6 +335,34 @@ impl DumpCheck {
             self.sql_line(&line)?;
         }
         Ok(())
+    }
+
+    /// Feeds COPY data (while `in_copy_data`), as `feed` does, but only up to
+    /// the end of the COPY block: returns how many bytes of `chunk` it took —
+    /// all of them, or up to and with the end marker's line (`\.`, `\.` CR).
+    /// For a caller that passes the data on in bulk rather than line by line.
+    pub fn feed_copy_data(&mut self, chunk: &[u8]) -> Result<usize, Rejected> {
+        debug_assert!(self.in_copy_data, "feed_copy_data outside COPY data");
+        let taken = chunk.len() - self.copy_data(chunk)?.len();
+        self.count(taken)?;
+        Ok(taken)
+    }
+
+    /// `bytes` more of the dump, refused past the manifest's size.
+    fn count(&mut self, bytes: usize) -> Result<(), Rejected> {
+        self.bytes += bytes as u64;
+        if self.bytes > self.max_bytes {
+            return Err(self.reject(format!(
+                "the dump decompresses to more than the {} bytes the manifest allows",
+                self.max_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// The lines read whole so far.
+    pub fn lines(&self) -> u64 {
+        self.line_number
     }
 
     /// The end of the dump: it must be complete, with nothing left open.

@@ -469,32 +469,28 @@ async fn restore_one(
         .ok_or_else(|| rolled_back("no dump file in the manifest".into()))?;
     let opened = manifest::open_entry(dir, &file).map_err(|e| rolled_back(e.to_string()))?;
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
-    let admin = pg_session::admin(ctx, via, service)
-        .await
-        .map_err(|e| rolled_back(e.to_string()))?;
-    let (restorer, policy) = if foreign {
+    // The owner's session that makes and drops the restore role: a foreign dump only.
+    let admin = if foreign {
+        let admin = pg_session::admin(ctx, via, service)
+            .await
+            .map_err(|e| rolled_back(e.to_string()))?;
         let restorer = Restorer::prepare(&admin, &service.database, &ctx.secrets, stall)
             .await
             .map_err(|e| rolled_back(e.to_string()))?;
-        (Some(restorer), sql_stream::Policy::Unprivileged)
+        Some((admin, restorer))
     } else {
-        (None, sql_stream::Policy::Owner)
+        None
+    };
+    let (restorer, policy) = match &admin {
+        Some((_, restorer)) => (Some(restorer), sql_stream::Policy::Unprivileged),
+        None => (None, sql_stream::Policy::Owner),
     };
     let expected = sql_stream::Expected {
         entry: &file,
         tables: &entry.tables,
     };
-    let restored = restore_as(
-        ctx,
-        via,
-        service,
-        restorer.as_ref(),
-        opened,
-        expected,
-        policy,
-    )
-    .await;
-    if let Some(restorer) = restorer {
+    let restored = restore_as(ctx, via, service, restorer, opened, expected, policy).await;
+    if let Some((admin, restorer)) = admin {
         restorer.drop(&admin, stall).await.map_err(|e| {
             rolled_back(format!(
                 "{}; {e}",

@@ -28,6 +28,8 @@ use tokio_postgres::{Client, CopyInSink};
 
 /// COPY data is sent in messages of about this size; lines are read in pieces of at most this.
 const PIECE: usize = 1 << 20;
+/// The longest COPY end marker line (`\.` CR LF).
+const MARKER: usize = 4;
 /// The longest statement sent (pg_dump's are DDL, far smaller).
 const MAX_STATEMENT: usize = 256 << 20;
 
@@ -278,10 +280,17 @@ impl<'a> Splitter<'a> {
         }
     }
 
-    /// Every line of `lines` (each cut in pieces of at most `PIECE` bytes), then the end.
+    /// Every line of `lines` (each cut in pieces of at most `PIECE` bytes; COPY
+    /// data in bulk), then the end.
     fn all(&mut self, lines: &mut impl BufRead) -> Result<(), Stop> {
         let mut piece = Vec::with_capacity(PIECE);
         loop {
+            if self.check.in_copy_data() {
+                if self.copy_data(lines)? {
+                    continue;
+                }
+                break;
+            }
             piece.clear();
             let n = lines
                 .by_ref()
@@ -315,9 +324,6 @@ impl<'a> Splitter<'a> {
         let line_start = std::mem::replace(&mut self.at_line_start, complete);
         if complete {
             self.lines_read += 1;
-        }
-        if self.check.in_copy_data() {
-            return self.copy_data(bytes);
         }
         if line_start && self.check.between_statements() && bytes.first() == Some(&b'\\') {
             self.in_meta_command = true;
@@ -377,22 +383,45 @@ impl<'a> Splitter<'a> {
         self.send(Piece::Statement { text, line })
     }
 
-    fn copy_data(&mut self, bytes: &[u8]) -> Result<(), Stop> {
-        self.check.feed(bytes)?;
+    /// COPY data straight from the reader's buffer, not line by line: the
+    /// check takes what is data, up to and with its end marker, which is not
+    /// sent (the copy-in protocol ends the data itself). The data goes in
+    /// pieces of about `PIECE` bytes that always keep back the last
+    /// `MARKER` bytes read, so that the end marker, when it comes, is still
+    /// here to be cut off. False at the end of the input (a truncated dump:
+    /// the check refuses it).
+    fn copy_data(&mut self, input: &mut impl BufRead) -> Result<bool, Stop> {
+        let buffered = input.fill_buf().map_err(Stop::Unreadable)?;
+        if buffered.is_empty() {
+            return Ok(false);
+        }
+        let taken = self.check.feed_copy_data(buffered)?;
+        self.copy.extend_from_slice(&buffered[..taken]);
+        input.consume(taken);
+        self.lines_read = self.check.lines();
         if self.check.in_copy_data() {
-            self.copy.extend_from_slice(bytes);
+            self.at_line_start = self.copy.last() == Some(&b'\n');
             if self.copy.len() >= PIECE {
-                let data = self.copy.split().freeze();
+                let data = self.copy.split_to(self.copy.len() - MARKER).freeze();
                 self.send(Piece::CopyData(data))?;
             }
-            return Ok(());
+            return Ok(true);
         }
-        // The end marker: the copy-in protocol ends the data itself.
+        // The end marker's line, as the check ended the data with it.
+        let marker = if self.copy.ends_with(b"\\.\r\n") {
+            4
+        } else {
+            3
+        };
+        debug_assert!(self.copy.ends_with(b"\\.\n") || marker == 4);
+        self.copy.truncate(self.copy.len() - marker);
+        self.at_line_start = true;
         if !self.copy.is_empty() {
             let data = self.copy.split().freeze();
             self.send(Piece::CopyData(data))?;
         }
-        self.send(Piece::CopyDone)
+        self.send(Piece::CopyDone)?;
+        Ok(true)
     }
 
     fn refuse(&self, reason: String) -> Stop {
@@ -520,6 +549,50 @@ mod tests {
             "--\n-- c\n--\n\nALTER FUNCTION public.f(integer, text) OWNER TO \"user\";\n"
         ));
         assert!(left_out("COMMENT ON EXTENSION x IS 'it''s';\n"));
+    }
+
+    #[test]
+    fn copy_data_goes_whole_in_bounded_pieces_without_its_end_marker() {
+        let copy = "COPY public.t (id, body) FROM stdin;\n";
+        // Three PIECEs of lines, one line of two PIECEs, `\.` inside lines.
+        let mut data = String::new();
+        for i in 0..(3 * PIECE / 40) {
+            data.push_str(&format!("{i}\tbody \\. of line {i:>16}\n"));
+        }
+        data.push_str(&format!("0\t{}\\.\n", "x".repeat(2 * PIECE)));
+        for marker in ["\\.\n", "\\.\r\n"] {
+            let dump = DUMP.replace(
+                &format!("{copy}1\t\\! touch /tmp/pwned\n2\tx;\n\\.\n"),
+                &format!("{copy}{data}{marker}"),
+            );
+            let (sender, mut receiver) = mpsc::channel(1000);
+            let mut splitter = Splitter::new(DumpCheck::new(1 << 30), Policy::Owner, &sender);
+            let mut lines = BufReader::with_capacity(PIECE, dump.as_bytes());
+            splitter.all(&mut lines).map_err(|_| "refused").unwrap();
+            drop(sender);
+            let (mut sent, mut pieces) = (Vec::new(), 0);
+            while let Ok(piece) = receiver.try_recv() {
+                match piece {
+                    Piece::CopyData(bytes) => {
+                        assert!(bytes.len() <= 3 * PIECE, "{} bytes", bytes.len());
+                        sent.extend_from_slice(&bytes);
+                        pieces += 1;
+                    }
+                    Piece::CopyDone => break,
+                    _ => {}
+                }
+            }
+            assert!(pieces > 3, "{pieces} pieces");
+            assert!(
+                sent == data.as_bytes(),
+                "{marker:?}: the data, whole, without its marker"
+            );
+            assert_eq!(
+                statements(&split(&dump, Policy::Owner).unwrap()).len(),
+                7,
+                "what follows the COPY block is read as before"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 # on the same backup of a ≈1 GiB ticket_db (ROWS payload rows of ≈250 bytes in
 # a bench_payload table). In the same run, `backup verify` of that backup by
 # both doctors (the dump check's cost), and the new doctor's fixed part alone:
-# `restore --dry-run` and the restore of a dump taken before the payload.
+# the restore of the dump taken before the payload.
 # Targets: restore ≤ 1.05× before, verify ≤ 1.2× before.
 #
 # It changes the shared stack's ticket_db while it runs: run it under the
@@ -71,7 +71,6 @@ hyperfine --runs "$RUNS" --export-markdown "$out/restore-session.md" \
   -n "gunzip | docker exec -i psql --single-transaction (bare pipe)" "bash -c '$psql_docker'" \
   -n "backup verify, before ($BASE)" "$before backup verify $dir" \
   -n "backup verify, now" "$doctor backup verify $dir" \
-  -n "restore --dry-run, now (verify and plan)" "$doctor restore $dir --dry-run" \
   -n "restore of the dump without the payload, now (verify, plan, app stop/start, health)" \
   "$doctor restore $original --yes --no-safety-backup"
 # The last line left bench_payload as it was: it is not in that dump.

@@ -49,6 +49,7 @@ fn every_container_removed_goes_with_its_volumes() {
     files.push(repo().join(".ci/run"));
     let cli = concat!("docker", " rm ");
     let args = concat!("\"", "rm\",");
+    let builder = concat!("RemoveContainerOptions", "Builder::new()");
     let mut found = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -58,7 +59,7 @@ fn every_container_removed_goes_with_its_volumes() {
             let removes = line.contains(cli) || line.contains(args);
             let without = removes && !(line.contains(" -v ") || line.contains("\"-v\""));
             // The API's builder: `.v(true)` before its `.build()`.
-            let built = line.contains("RemoveContainerOptionsBuilder::new()")
+            let built = line.contains(builder)
                 && !lines[number..]
                     .iter()
                     .take_while(|l| !l.contains(".build()"))

@@ -160,12 +160,24 @@ fn dumps_that_fool_a_lexer_run_nothing_through_either_path() {
     for (attack, edit) in &attacks {
         let place = tempfile::tempdir().unwrap();
         let copy = edited_copy(&dir, place.path(), edit);
-        let checked = verify(&copy, true);
-        for via in ["docker", "direct"] {
-            if checked.code != 0 {
-                // Refused by the validator: nothing else to try.
-                break;
+        if verify(&copy, true).code != 0 {
+            // Refused by the validator: `restore` refuses it too, before
+            // changing anything, through either path.
+            for via in ["docker", "direct"] {
+                let restored = restore(&copy, &["--via", via]);
+                let said = format!("{attack} via {via}: {}{}", restored.stdout, restored.stderr);
+                assert_eq!(restored.code, 5, "{said}");
+                assert!(restored.stderr.contains("backup invalid"), "{said}");
+                assert_eq!(touched(&marker), ("0".into(), "0".into()), "{said}");
+                assert_eq!(
+                    digest(),
+                    before,
+                    "a refused restore changes nothing: {said}"
+                );
             }
+            continue;
+        }
+        for via in ["docker", "direct"] {
             let restored = restore(&copy, &["--via", via]);
             let said = format!("{attack} via {via}: {}{}", restored.stdout, restored.stderr);
             assert_eq!(touched(&marker), ("0".into(), "0".into()), "{said}");
