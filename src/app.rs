@@ -46,7 +46,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Watch(args) => watch::run(args, config, project, &cli.checks_dir, cli.color).await,
         Command::Serve(args) => serve::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
-            list_checks(deployment().await?, &cli.checks_dir, *format)
+            // The catalog as the config's services expand it: no engine touched.
+            list_checks(Profile::load(config)?, &cli.checks_dir, *format)
         }
         Command::History => list_history(),
         Command::Diff { from, to } => {
@@ -157,7 +158,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
 }
 
 /// The engines of one diagnose: each `--context`, else the config's `[[engines]]`
-/// (empty: the one engine chosen as the docker CLI would).
+/// that are not a Swarm node's (empty: the one engine chosen as the docker CLI would).
 fn engines(
     contexts: &[String],
     config: Option<&std::path::Path>,
@@ -171,6 +172,7 @@ fn engines(
     let entries = Profile::load(config)?.engines;
     Ok(entries
         .iter()
+        .filter(|entry| entry.node.is_none())
         .map(|entry| (entry.name.clone(), Engine::of_entry(entry)))
         .collect())
 }

@@ -195,9 +195,6 @@ async fn inspect(ctx: &Context, name: &str) -> String {
 async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std::fs::File, Error> {
     let mut file = tempfile::tempfile()
         .map_err(|e| Error::CannotRun(format!("a temporary file for {name}'s logs: {e}")))?;
-    let Ok(docker) = ctx.docker().await else {
-        return Ok(file);
-    };
     let since = std::time::SystemTime::now()
         .checked_sub(options.since)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -210,7 +207,9 @@ async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std:
         .since(since)
         .tail(&options.max_log_lines.to_string())
         .build();
-    let mut stream = docker.logs(name, Some(logs_options));
+    let Ok(mut stream) = crate::deployment::containers::logs(ctx, name, logs_options).await else {
+        return Ok(file);
+    };
     let mut partial = String::new();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else { break };

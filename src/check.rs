@@ -119,6 +119,9 @@ pub struct CheckResult {
     /// The engine it ran on, when one run covers several (`--context a --context b`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// The swarm node (hostname) of the task it checked, on a Swarm stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl CheckResult {
@@ -177,6 +180,17 @@ impl Summary {
 impl From<crate::deployment::EngineError> for Outcome {
     /// A check the engine failed: its message, and the engine's fix.
     fn from(e: crate::deployment::EngineError) -> Outcome {
+        // A task this run cannot read: SKIP saying which engine would answer
+        // (an unreachable node: under the nodes' check, which fails for it).
+        if e.is_elsewhere() {
+            let outcome = Outcome::new(Status::Skip, e.to_string());
+            return match e {
+                crate::deployment::EngineError::NodeUnreachable { .. } => {
+                    outcome.detail("skipped_because", crate::probe::swarm::NODES_CHECK)
+                }
+                _ => outcome,
+            };
+        }
         let hint = e.hint();
         let outcome = Outcome::fail(e.to_string()).with_hint(hint);
         if e.is_unreachable() {

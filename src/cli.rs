@@ -120,7 +120,7 @@ pub struct BackupCommand {
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// Where to create emergency-backup-YYYYmmdd_HHMMSS/ (UTC). Default: the
-    /// backup folder (/var/backups/helpdesk-doctor as root, see the README).
+    /// backup folder (/var/backups/helpdesk-doctor as root, see docs/runbooks.md).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Only these services' databases (comma-separated: auth,user,ticket).

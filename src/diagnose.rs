@@ -180,6 +180,7 @@ impl Plan {
                 &self.project_source.to_string(),
             )
             .with_engine(self.profile.engine.describe())
+            .with_cluster(&self.profile)
     }
 }
 

@@ -13,6 +13,7 @@ mod error;
 mod exit_code;
 mod files;
 mod fix;
+mod fix_blocker;
 mod fix_record;
 mod history;
 mod logs;
@@ -51,6 +52,8 @@ fn main() -> ExitCode {
     // What is still running (a task cut by --deadline, a blocking name lookup)
     // gets a moment, never the power to keep the process past its deadline.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    // No ssh connection of the run outlives it.
+    deployment::ssh::close_all();
     match ran {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -100,6 +100,9 @@ async fn run_one(
             return finish(&check, &ctx, skipped_because(&id, &gate), Duration::ZERO);
         }
     }
+    if let Some(skipped) = on_unreachable_node(&check, &ctx).await {
+        return finish(&check, &ctx, skipped, Duration::ZERO);
+    }
     let timeout = check
         .def
         .timeout_ms
@@ -124,6 +127,21 @@ async fn run_one(
         _ => outcome,
     };
     finish(&check, &ctx, outcome, started.elapsed())
+}
+
+/// A check of a task on a swarm node that cannot be reached from here: SKIP
+/// under the nodes' check, which names the node and why (one cause, told once).
+async fn on_unreachable_node(check: &Check, ctx: &Context) -> Option<Outcome> {
+    let container = check.def.probe.task_container(ctx)?;
+    let node = ctx.profile.cluster.as_deref()?.node_of(&container)?;
+    let reason = ctx.node_unreachable(node).await?;
+    Some(
+        Outcome::new(
+            Status::Skip,
+            format!("skipped: {node} unreachable: {reason}"),
+        )
+        .detail("skipped_because", crate::probe::swarm::NODES_CHECK),
+    )
 }
 
 /// An outcome that needed the engine: SKIP under the engine's check when that
@@ -207,6 +225,7 @@ fn finish(check: &Check, ctx: &Context, outcome: Outcome, took: Duration) -> Che
         details: outcome.details,
         reached: outcome.reached,
         engine: None,
+        node: check.def.probe.node(ctx).map(|n| n.hostname.clone()),
     }
 }
 

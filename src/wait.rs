@@ -206,6 +206,7 @@ mod tests {
             details: details.as_object().cloned().unwrap_or_default(),
             reached: None,
             engine: None,
+            node: None,
         }
     }
 

@@ -51,6 +51,11 @@ fi
 export PROMTOOL="$(command -v promtool || echo "$tools/promtool")"
 export PROMETHEUS="$(command -v prometheus || echo "$tools/prometheus")"
 
+# Anonymous volumes (64 hex digits) that no container uses: a throwaway
+# container of the images that declare a VOLUME, removed without -v, leaves one.
+anonymous_volumes() { docker volume ls -q --filter dangling=true | grep -E '^[0-9a-f]{64}$' | sort || true; }
+volumes_before="$(anonymous_volumes)"
+
 phase "bringing the stack up"
 "$STACK_DIR/up.sh"
 phase "building the doctor and the tests"
@@ -84,4 +89,10 @@ phase "running the Swarm tests on it"
 HELPDESK_TEST_FIXTURE=swarm cargo test -q --test integration -- swarm::
 phase "removing the stack and leaving the swarm"
 "$STACK_DIR/swarm/down.sh"
+phase "checking that the tests left no anonymous volume behind"
+leaked="$(comm -13 <(echo "$volumes_before") <(anonymous_volumes))"
+if [ -n "$leaked" ]; then
+  docker volume rm $leaked >/dev/null || true
+  die "the tests left $(wc -l <<<"$leaked") anonymous volumes behind (a container removed without -v); removed them"
+fi
 phase "done"

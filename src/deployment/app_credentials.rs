@@ -24,7 +24,7 @@ pub async fn find(
     server_container: &str,
     server: Server,
 ) -> Option<AppServer> {
-    let target = docker::inspect(ctx, server_container).await.ok()??;
+    let target = docker::described(ctx, server_container).await.ok()??;
     let names = identities(&target);
     let mut candidates = service.replicas("service");
     if let Ok(members) = docker::of_project(ctx).await {
@@ -34,7 +34,7 @@ pub async fn find(
     let mut seen = std::collections::HashSet::new();
     candidates.retain(|c| seen.insert(c.clone()));
     for container in candidates {
-        let Ok(Some(env)) = docker::environment(ctx, &container).await else {
+        let Ok(Some(env)) = docker::described_environment(ctx, &container).await else {
             continue;
         };
         let config = app_config::read(&env, server).into_iter().find(|config| {
@@ -95,7 +95,7 @@ pub async fn credential(
 }
 
 /// Every name by which an application may reach a container, lowercased.
-fn identities(c: &ContainerInspectResponse) -> Vec<String> {
+pub(super) fn identities(c: &ContainerInspectResponse) -> Vec<String> {
     let mut names = Vec::new();
     if let Some(name) = &c.name {
         names.push(name.trim_start_matches('/').to_string());

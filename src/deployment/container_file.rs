@@ -33,10 +33,10 @@ async fn within(
 }
 
 async fn by_exec(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let docker = ctx.docker_for(container).await.map_err(|e| e.to_string())?;
     let mut text = Vec::new();
     let finished = exec::run(
-        docker,
+        &docker,
         container,
         &["cat", "--", path],
         &[],
@@ -58,7 +58,7 @@ async fn by_exec(ctx: &Context, container: &str, path: &str) -> Result<String, S
 }
 
 async fn by_archive(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+    let docker = ctx.docker_for(container).await.map_err(|e| e.to_string())?;
     let options = DownloadFromContainerOptionsBuilder::new()
         .path(path)
         .build();

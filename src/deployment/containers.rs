@@ -31,25 +31,67 @@ pub async fn find(
         .list_containers(Some(options))
         .await
         .map_err(|e| EngineError::request("listing containers", e))?;
-    let mut names: Vec<String> = runtime::current_tasks(listed)
-        .iter()
-        .filter_map(|c| {
-            c.names
-                .as_ref()?
-                .first()
-                .map(|n| n.trim_start_matches('/').to_string())
-        })
-        .collect();
+    let mut names: Vec<String> =
+        on_every_node(ctx, compose_service, runtime::current_tasks(listed))
+            .iter()
+            .filter_map(|c| {
+                c.names
+                    .as_ref()?
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+            })
+            .collect();
     if names.is_empty() {
         names.push(container.to_string());
     }
+    // A replica no engine here can read (a task on another node) is left out
+    // while another one is read; alone, it says why it cannot be.
     let mut found = Vec::new();
+    let mut elsewhere = None;
     for name in names {
-        if let Some(inspected) = inspect(ctx, &name).await? {
-            found.push(inspected);
+        match inspect(ctx, &name).await {
+            Ok(Some(inspected)) => found.push(inspected),
+            Ok(None) => {}
+            Err(e) if e.is_elsewhere() => elsewhere = elsewhere.or(Some(e)),
+            Err(e) => return Err(e),
         }
     }
-    Ok(found)
+    match elsewhere {
+        Some(e) if found.is_empty() => Err(e),
+        _ => Ok(found),
+    }
+}
+
+/// `listed` (this engine's containers of `compose_service`), with the tasks
+/// of its stack's service that run on other nodes in place of their slots'.
+fn on_every_node(
+    ctx: &Context,
+    compose_service: &str,
+    listed: Vec<bollard::models::ContainerSummary>,
+) -> Vec<bollard::models::ContainerSummary> {
+    let Some(cluster) = ctx.profile.cluster.as_deref() else {
+        return listed;
+    };
+    let stack = &ctx.profile.compose_project;
+    let service = format!("{stack}_{compose_service}");
+    let all = cluster.on_every_node(
+        stack,
+        listed,
+        |c| runtime::slot_of(c.labels.as_ref()),
+        |task| bollard::models::ContainerSummary {
+            names: Some(vec![format!("/{}", task.container)]),
+            labels: task.spec.config.as_ref().and_then(|c| c.labels.clone()),
+            ..Default::default()
+        },
+    );
+    all.into_iter()
+        .filter(|c| {
+            c.labels
+                .as_ref()
+                .and_then(|l| l.get(runtime::SWARM_SERVICE_LABEL))
+                .is_none_or(|s| *s == service)
+        })
+        .collect()
 }
 
 /// A container of the project, by name, with its compose service.
@@ -123,7 +165,7 @@ pub async fn inspect(
 ) -> Result<Option<Arc<ContainerInspectResponse>>, EngineError> {
     ctx.inspected
         .get_or_init(container, || async {
-            let docker = ctx.docker().await?;
+            let docker = ctx.docker_for(container).await?;
             match docker.inspect_container(container, None).await {
                 // A container of another project is never taken for this one's.
                 Ok(inspected) if another_projects(ctx, &inspected).is_some() => Ok(None),
@@ -135,6 +177,29 @@ pub async fn inspect(
             }
         })
         .await
+}
+
+/// What is known of `container`'s configuration (environment, command,
+/// labels): its inspection, else — a Swarm task no engine here can inspect —
+/// its task's spec, as the manager describes its container (never its state).
+pub async fn described(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<Arc<ContainerInspectResponse>>, EngineError> {
+    match inspect(ctx, container).await {
+        Err(e) if e.is_elsewhere() => {
+            let task = ctx
+                .profile
+                .cluster
+                .as_deref()
+                .and_then(|c| c.task(container));
+            match task {
+                Some(task) => Ok(Some(Arc::new(task.spec.clone()))),
+                None => Err(e),
+            }
+        }
+        inspected => inspected,
+    }
 }
 
 /// Until `container` is healthy (or running, when it has no health check);
@@ -177,17 +242,27 @@ pub fn display_name(c: &ContainerInspectResponse) -> String {
         .to_string()
 }
 
+/// The size of a container's log file now, when the engine is this machine's
+/// and its log driver writes one (json-file, local).
+pub async fn log_file_bytes(ctx: &Context, c: &ContainerInspectResponse) -> Option<u64> {
+    if !ctx.profile.engine.is_local() {
+        return None;
+    }
+    let path = c.log_path.as_deref().filter(|p| !p.is_empty())?;
+    tokio::fs::metadata(path).await.ok().map(|m| m.len())
+}
+
 /// The last `lines` log lines of a container (stdout and stderr).
 pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
-    let Ok(docker) = ctx.docker().await else {
-        return vec![];
-    };
     let options = LogsOptionsBuilder::new()
         .stdout(true)
         .stderr(true)
         .tail(&lines.to_string())
         .build();
-    let chunks: Vec<_> = docker.logs(container, Some(options)).collect().await;
+    let Ok(stream) = logs(ctx, container, options).await else {
+        return vec![];
+    };
+    let chunks: Vec<_> = stream.collect().await;
     let text: String = chunks
         .into_iter()
         .filter_map(Result::ok)
@@ -196,12 +271,70 @@ pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
     text.lines().map(|l| ctx.secrets.redact(l)).collect()
 }
 
+/// A container's log stream, from the engine it runs on; a Swarm task whose
+/// node's engine is not configured, from the manager (its task's logs, as
+/// `docker service logs` reads them).
+pub async fn logs(
+    ctx: &Context,
+    container: &str,
+    options: bollard::query_parameters::LogsOptions,
+) -> Result<
+    futures::stream::BoxStream<
+        'static,
+        Result<bollard::container::LogOutput, bollard::errors::Error>,
+    >,
+    EngineError,
+> {
+    match ctx.docker_for(container).await {
+        Ok(docker) => Ok(docker.logs(container, Some(options)).boxed()),
+        Err(EngineError::NoNodeEngine { .. }) => {
+            let cluster = ctx.profile.cluster.as_deref();
+            let task = cluster
+                .and_then(|c| c.task(container))
+                .map(|t| t.task.clone());
+            let docker = ctx.docker().await?.clone();
+            let task = task.unwrap_or_default();
+            Ok(task_logs(docker, task, options))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The manager's stream of a task's logs.
+fn task_logs(
+    docker: bollard::Docker,
+    task: String,
+    options: bollard::query_parameters::LogsOptions,
+) -> futures::stream::BoxStream<
+    'static,
+    Result<bollard::container::LogOutput, bollard::errors::Error>,
+> {
+    futures::stream::once(async move { docker.task_logs(&task, Some(options)) })
+        .flatten()
+        .boxed()
+}
+
 /// A container's environment as a map (values are secrets until proven otherwise).
 pub async fn environment(
     ctx: &Context,
     container: &str,
 ) -> Result<Option<HashMap<String, String>>, EngineError> {
-    let Some(c) = inspect(ctx, container).await? else {
+    environment_of(inspect(ctx, container).await?)
+}
+
+/// A container's environment as its configuration says it (`described`): a
+/// task on another node's, from its spec.
+pub async fn described_environment(
+    ctx: &Context,
+    container: &str,
+) -> Result<Option<HashMap<String, String>>, EngineError> {
+    environment_of(described(ctx, container).await?)
+}
+
+fn environment_of(
+    inspected: Option<Arc<ContainerInspectResponse>>,
+) -> Result<Option<HashMap<String, String>>, EngineError> {
+    let Some(c) = inspected else {
         return Ok(None);
     };
     let env = c.config.clone().and_then(|c| c.env).unwrap_or_default();

@@ -131,7 +131,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
     {
         return Ok(found);
     }
-    let env = docker::environment(ctx, &db).await.ok().flatten();
+    let env = docker::described_environment(ctx, &db).await.ok().flatten();
     let env = env.unwrap_or_default();
     if let Some(value) = env.get("POSTGRES_PASSWORD") {
         return Ok(Credential::found(
@@ -183,7 +183,7 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
         return Ok(found);
     }
     let app_user = app.and_then(|app| app.config.user);
-    let Ok(Some(inspected)) = docker::inspect(ctx, &container).await else {
+    let Ok(Some(inspected)) = docker::described(ctx, &container).await else {
         return Ok(nowhere());
     };
     let argv: Vec<String> = inspected
@@ -290,7 +290,7 @@ fn read_small_file(path: &Path) -> Result<String, String> {
 
 /// A secret file's value as the official images' entrypoints read it
 /// (`$(< file)`): every trailing newline dropped, nothing else.
-pub(super) fn trim_newline(text: &str) -> String {
+pub fn trim_newline(text: &str) -> String {
     text.trim_end_matches('\n').to_string()
 }
 

@@ -5,9 +5,10 @@
 //! compose labels. Names are read from the engine, never assumed; the guide's
 //! names are only the fallback.
 
+use super::cluster::{self, Cluster};
 use super::engine::Engine;
 use super::reach::{Binding, Holder};
-use super::runtime::{self, Runtime};
+use super::runtime::{self, Runtime, STACK_LABEL};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
@@ -110,6 +111,7 @@ pub async fn discover(
     // A binding's own address is where its port is reached when the engine is
     // this machine's and no `host` is configured.
     let bind_hosts = profile.host.is_empty() && profile.engine.is_local();
+    let configured_host = !profile.host.is_empty();
     if profile.host.is_empty() {
         profile.host = profile
             .engine
@@ -117,13 +119,16 @@ pub async fn discover(
             .unwrap_or_else(|| LOCAL_HOST.into());
     }
     let named = named_project(profile, flag, &std::env::current_dir().unwrap_or_default());
-    // One engine connection for the listing and the database containers.
+    // One engine connection for the listing, the swarm and the database containers.
     let docker = profile.engine.connect(timeout).await.ok();
-    let listed = match &docker {
-        Some(docker) => list_containers(docker, timeout).await,
-        None => None,
+    let (listed, cluster) = match &docker {
+        Some(docker) => tokio::join!(
+            list_containers(docker, timeout),
+            cluster::read(docker, timeout)
+        ),
+        None => (None, None),
     };
-    let (Some(docker), Some(containers)) = (docker, listed) else {
+    let (Some(docker), Some(mut containers)) = (docker, listed) else {
         let (project, source) = named.unwrap_or((GUIDE_PROJECT.into(), ProjectSource::Guide));
         profile.compose_project = compose_name(project, &source)?;
         if profile.network.is_empty() {
@@ -132,6 +137,9 @@ pub async fn discover(
         database_defaults(profile);
         return Ok(source);
     };
+    if let Some(cluster) = &cluster {
+        containers = with_tasks_elsewhere(cluster, containers);
+    }
     let (project, source) = match named {
         Some(named) => named,
         None => on_engine(profile, &containers)?,
@@ -141,6 +149,9 @@ pub async fn discover(
         &profile.compose_project,
         containers.iter().map(|c| &c.labels),
     );
+    if profile.runtime == Runtime::Swarm {
+        profile.cluster = cluster.map(std::sync::Arc::new);
+    }
     assign_containers(profile, &containers);
     assign_foreign_ports(profile, &containers);
     assign_compose_files(profile, &containers);
@@ -148,6 +159,9 @@ pub async fn discover(
     let inspected = inspect_all(&docker, timeout, profile, &others).await;
     assign_database_names(profile, &inspected);
     super::published::assign(profile, &inspected, &others, bind_hosts);
+    if let Some(cluster) = profile.cluster.clone() {
+        super::placement::assign(profile, &cluster, configured_host);
+    }
     if profile.network.is_empty() {
         profile.network = shared_network(&profile.compose_project, &containers)
             .unwrap_or_else(|| GUIDE_NETWORK.into());
@@ -254,8 +268,51 @@ fn other_project_containers(profile: &Profile, containers: &[Listed]) -> Vec<Str
         .collect()
 }
 
+/// Every stack's containers on this engine (the newest of each slot), each
+/// slot whose current task runs on another node (or waits for one) replaced
+/// by that task, as its spec describes its container.
+fn with_tasks_elsewhere(cluster: &Cluster, containers: Vec<Listed>) -> Vec<Listed> {
+    let stacks: BTreeSet<String> = cluster
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            t.spec
+                .config
+                .as_ref()?
+                .labels
+                .as_ref()?
+                .get(STACK_LABEL)
+                .cloned()
+        })
+        .collect();
+    stacks.iter().fold(containers, |containers, stack| {
+        cluster.on_every_node(
+            stack,
+            containers,
+            |c| {
+                (c.labels.get(PROJECT_LABEL) == Some(stack))
+                    .then(|| runtime::slot_of(Some(&c.labels)))
+                    .flatten()
+            },
+            |task| Listed {
+                name: task.container.clone(),
+                labels: runtime::as_compose(
+                    task.spec
+                        .config
+                        .as_ref()
+                        .and_then(|c| c.labels.clone())
+                        .unwrap_or_default(),
+                ),
+                networks: Vec::new(),
+                ports: Vec::new(),
+            },
+        )
+    })
+}
+
 /// Every container of the deployment and `others`, inspected at once over the
-/// one engine connection (a container that vanished meanwhile is left out).
+/// one engine connection (a container that vanished meanwhile is left out); a
+/// task on another node is taken as its spec describes it.
 async fn inspect_all(
     docker: &Docker,
     timeout: Duration,
@@ -268,7 +325,15 @@ async fn inspect_all(
         .flat_map(|s| s.containers.values().flatten())
         .chain(others)
         .collect();
+    let elsewhere = |name: &str| {
+        let cluster = profile.cluster.as_ref()?;
+        let task = cluster.task(name)?;
+        cluster.is_away(task).then(|| task.spec.clone())
+    };
     let inspections = names.into_iter().map(|name| async move {
+        if let Some(spec) = elsewhere(name) {
+            return Some((name.clone(), spec));
+        }
         let inspected = tokio::time::timeout(timeout, docker.inspect_container(name, None))
             .await
             .ok()?

@@ -162,6 +162,12 @@ impl Engine {
         self.0.as_ref().ok()?.remote_host()
     }
 
+    /// The path of the engine's unix socket, when it is this machine's.
+    pub fn unix_socket(&self) -> Option<PathBuf> {
+        let target = self.0.as_ref().ok()?;
+        target.endpoint.strip_prefix("unix://").map(PathBuf::from)
+    }
+
     /// A client of the engine, its API version negotiated within `timeout`.
     pub async fn connect(&self, timeout: Duration) -> Result<bollard::Docker, EngineError> {
         let target = self.0.as_ref().map_err(Clone::clone)?;
@@ -174,8 +180,26 @@ async fn connect(target: &Target, timeout: Duration) -> Result<bollard::Docker, 
         endpoint: target.describe(),
         reason: reason.to_string(),
     };
-    let docker = match &target.tls {
-        Some(dir) => bollard::Docker::connect_with_ssl(
+    // An ssh engine: its one connection, set up within its own time limit
+    // (never the probe timeout's), then the engine through its local socket.
+    let through_ssh = match target.endpoint.starts_with("ssh://") {
+        true => Some(
+            super::ssh::socket(&target.endpoint)
+                .await
+                .map_err(|e| match e {
+                    EngineError::Unreachable { reason, .. } => unreachable(&reason),
+                    e => e,
+                })?,
+        ),
+        false => None,
+    };
+    let docker = match (&target.tls, through_ssh) {
+        (_, Some(socket)) => bollard::Docker::connect_with_unix(
+            &socket.to_string_lossy(),
+            REQUEST_TIMEOUT_S,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        (Some(dir), None) => bollard::Docker::connect_with_ssl(
             &target.endpoint,
             &dir.join("key.pem"),
             &dir.join("cert.pem"),
@@ -183,7 +207,7 @@ async fn connect(target: &Target, timeout: Duration) -> Result<bollard::Docker, 
             REQUEST_TIMEOUT_S,
             bollard::API_DEFAULT_VERSION,
         ),
-        None => bollard::Docker::connect_with_host(&target.endpoint),
+        (None, None) => bollard::Docker::connect_with_host(&target.endpoint),
     }
     .map_err(|e| unreachable(&e))?;
     match tokio::time::timeout(timeout, docker.negotiate_version()).await {

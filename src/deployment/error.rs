@@ -29,6 +29,22 @@ pub enum EngineError {
     /// A command run in a container whose output could not be handled.
     #[error("{action}: {reason}")]
     Output { action: String, reason: String },
+    /// A Swarm task on another node, whose engine no config names.
+    #[error(
+        "{container} runs on {node}: node {hostname}'s engine would answer, and none is \
+         configured ([[engines]] with node = \"{hostname}\", or a docker context named {hostname})"
+    )]
+    NoNodeEngine {
+        container: String,
+        node: String,
+        hostname: String,
+    },
+    /// A Swarm task that waits for a node.
+    #[error("{container} has no node: {reason}")]
+    Unplaced { container: String, reason: String },
+    /// The node a task runs on cannot be reached.
+    #[error("{node} unreachable: {reason}")]
+    NodeUnreachable { node: String, reason: String },
 }
 
 impl EngineError {
@@ -53,8 +69,23 @@ impl EngineError {
             | EngineError::Tls { .. }
             | EngineError::Context { .. }
             | EngineError::Silent { .. } => true,
-            EngineError::Request { .. } | EngineError::Output { .. } => false,
+            EngineError::Request { .. }
+            | EngineError::Output { .. }
+            | EngineError::NoNodeEngine { .. }
+            | EngineError::Unplaced { .. }
+            | EngineError::NodeUnreachable { .. } => false,
         }
+    }
+
+    /// The container is a task that cannot be read from here: not a fault of
+    /// the check's (its node or the swarm's checks say what is wrong).
+    pub fn is_elsewhere(&self) -> bool {
+        matches!(
+            self,
+            EngineError::NoNodeEngine { .. }
+                | EngineError::Unplaced { .. }
+                | EngineError::NodeUnreachable { .. }
+        )
     }
 
     /// The fix to try first.
@@ -80,6 +111,18 @@ impl EngineError {
             }
             EngineError::Output { .. } => {
                 "Check free space and permissions where the output goes, then retry".into()
+            }
+            EngineError::NoNodeEngine { hostname, .. } => format!(
+                "Name the engine of node {hostname}: [[engines]] name = \"{hostname}\" node = \"{hostname}\" \
+                 host = \"ssh://USER@{hostname}\" in the config, or docker context create {hostname} \
+                 --docker host=ssh://USER@{hostname}"
+            ),
+            EngineError::Unplaced { .. } => {
+                "See why it has no node: docker service ps --no-trunc SERVICE; docker node ls"
+                    .into()
+            }
+            EngineError::NodeUnreachable { .. } => {
+                "See the nodes: docker node ls; on the node: systemctl status docker".into()
             }
         }
     }

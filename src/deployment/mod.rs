@@ -5,6 +5,9 @@
 pub mod app_config;
 pub mod app_credentials;
 pub mod body;
+pub mod bridge;
+pub mod certificate;
+pub mod cluster;
 pub mod connect_error;
 pub mod container_file;
 pub mod container_secrets;
@@ -12,19 +15,27 @@ pub mod containers;
 pub mod context;
 pub mod credentials;
 pub mod discovery;
+pub mod disk_usage;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod exec_stream;
 pub mod health_json;
 pub mod http;
+pub mod listen_port;
 pub mod memo;
+pub mod nodes;
+pub mod pg_activity;
+pub mod placement;
 pub mod postgres;
 pub mod published;
 pub mod reach;
 pub mod redis;
 pub mod redis_acl;
+pub mod route;
 pub mod runtime;
+pub mod ssh;
+pub mod tls;
 
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;
@@ -55,10 +66,20 @@ pub struct Context {
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
+    /// Each database server's sessions, read once per run (`pg_activity`).
+    pub pg_activity: memo::Memo<Result<Arc<pg_activity::Activity>, pg_activity::ActivityError>>,
+    /// One Redis connection per service and run, shared by its checks.
+    pub redis: memo::Memo<Result<::redis::aio::MultiplexedConnection, Failure>>,
+    /// The way to each server that publishes nothing (`route`).
+    pub routes: memo::Memo<Result<reach::Address, route::NoRoute>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected:
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
     docker: tokio::sync::OnceCell<Result<bollard::Docker, EngineError>>,
+    /// Each swarm node's engine, connected once (by hostname); None: none configured.
+    node_engines: memo::Memo<Option<Result<bollard::Docker, EngineError>>>,
+    /// Why each swarm node cannot be reached, asked once (by hostname).
+    node_reach: memo::Memo<Option<String>>,
     http: reqwest::Client,
     /// For checks that opt out of certificate verification (`insecure = true`).
     http_insecure: std::sync::OnceLock<reqwest::Client>,
@@ -91,9 +112,14 @@ impl Context {
             secrets: Secrets::default(),
             timeout,
             postgres: Default::default(),
+            pg_activity: Default::default(),
+            redis: Default::default(),
+            routes: Default::default(),
             inspected: Default::default(),
             credentials: Default::default(),
             docker: Default::default(),
+            node_engines: Default::default(),
+            node_reach: Default::default(),
             http,
             http_insecure: Default::default(),
             connection_slots: Default::default(),
@@ -131,7 +157,7 @@ impl Context {
         names.sort();
         names.dedup();
         let learned = names.iter().map(|name| async move {
-            if let Ok(Some(inspected)) = containers::inspect(self, name).await {
+            if let Ok(Some(inspected)) = containers::described(self, name).await {
                 container_secrets::learn(&self.secrets, &inspected);
             }
         });
@@ -165,6 +191,79 @@ impl Context {
             .docker
             .get_or_init(|| self.profile.engine.connect(self.timeout));
         connected.await.as_ref().map_err(Clone::clone)
+    }
+
+    /// The client of the engine `container` runs on (its name or id): this
+    /// engine, or — a Swarm task on another node — that node's engine when one
+    /// is configured (`nodes::configured`); else why it cannot be read.
+    pub async fn docker_for(&self, container: &str) -> Result<bollard::Docker, EngineError> {
+        match nodes::home(self.profile.cluster.as_deref(), container) {
+            nodes::Home::Here => self.docker().await.cloned(),
+            nodes::Home::Nowhere(task) => Err(EngineError::Unplaced {
+                container: task.container.clone(),
+                reason: task
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "its task waits for one".into()),
+            }),
+            nodes::Home::Node(node) => {
+                if let Some(reason) = self.node_unreachable(node).await {
+                    return Err(EngineError::NodeUnreachable {
+                        node: node.to_string(),
+                        reason,
+                    });
+                }
+                match self.node_docker(node).await {
+                    Some(connected) => connected,
+                    None => Err(nodes::no_engine(container, node)),
+                }
+            }
+        }
+    }
+
+    /// Whether `container`'s engine runs on this machine (its processes and
+    /// cgroups are this machine's).
+    pub fn is_local_for(&self, container: &str) -> bool {
+        match nodes::home(self.profile.cluster.as_deref(), container) {
+            nodes::Home::Here => self.profile.engine.is_local(),
+            nodes::Home::Node(node) => {
+                nodes::configured(&self.profile, node).is_some_and(|e| e.is_local())
+            }
+            nodes::Home::Nowhere(_) => false,
+        }
+    }
+
+    /// The engine configured for `node`, connected once; None: none is.
+    async fn node_docker(
+        &self,
+        node: &cluster::Node,
+    ) -> Option<Result<bollard::Docker, EngineError>> {
+        self.node_engines
+            .get_or_init(&node.hostname, || async {
+                let engine = nodes::configured(&self.profile, node)?;
+                Some(engine.connect(self.timeout).await)
+            })
+            .await
+    }
+
+    /// Why `node` cannot be reached from here, asked once per run: down for
+    /// its manager, its engine not answering, or its published ports silent.
+    pub async fn node_unreachable(&self, node: &cluster::Node) -> Option<String> {
+        self.node_reach
+            .get_or_init(&node.hostname, || async {
+                if let Some(down) = nodes::down(node) {
+                    return Some(down);
+                }
+                let cluster = self.profile.cluster.as_deref()?;
+                if cluster.is_local(node) {
+                    return None;
+                }
+                match self.node_docker(node).await {
+                    Some(connected) => connected.err().map(|e| e.to_string()),
+                    None => nodes::silent(&self.profile, cluster, node, self.timeout).await,
+                }
+            })
+            .await
     }
 
     pub fn http(&self) -> &reqwest::Client {

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 /// What `docker stack deploy` labels a task's container with.
 pub const STACK_LABEL: &str = "com.docker.stack.namespace";
-const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
+pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
 /// `<stack>_<service>.<slot>.<task id>`.
-const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.name";
+pub const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.name";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,15 +144,16 @@ pub fn as_compose(mut labels: HashMap<String, String>) -> HashMap<String, String
 pub fn current_tasks(mut listed: Vec<ContainerSummary>) -> Vec<ContainerSummary> {
     listed.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or_default()));
     let mut slots = HashSet::new();
-    listed.retain(|c| {
-        let slot = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(SWARM_TASK_LABEL))
-            .and_then(|task| task.rsplit_once('.').map(|(slot, _)| slot.to_string()));
-        slot.is_none_or(|slot| slots.insert(slot))
-    });
+    listed.retain(|c| slot_of(c.labels.as_ref()).is_none_or(|slot| slots.insert(slot)));
     listed
+}
+
+/// A Swarm task's container's slot, `<service>.<slot>`, from its labels.
+pub fn slot_of(labels: Option<&HashMap<String, String>>) -> Option<String> {
+    labels?
+        .get(SWARM_TASK_LABEL)?
+        .rsplit_once('.')
+        .map(|(slot, _)| slot.to_string())
 }
 
 #[cfg(test)]

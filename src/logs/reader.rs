@@ -44,7 +44,6 @@ pub async fn read(
     filter: Arc<Filter>,
     lines: Sender<Entry>,
 ) -> Result<(), ReadError> {
-    let docker = ctx.docker().await?;
     let mut since = filter.since.map(epoch_seconds).unwrap_or(0);
     let mut resume_after: Option<SystemTime> = None;
     let mut last_seen: Option<SystemTime> = None;
@@ -58,7 +57,8 @@ pub async fn read(
         if let Some(tail) = filter.tail.filter(|_| resume_after.is_none()) {
             options = options.tail(&tail.to_string());
         }
-        let mut stream = docker.logs(&container, Some(options.build()));
+        let mut stream =
+            crate::deployment::containers::logs(&ctx, &container, options.build()).await?;
         let mut partial: Vec<u8> = Vec::new();
         while let Some(chunk) = stream.next().await {
             let bytes = match chunk {
@@ -141,7 +141,7 @@ fn kept(ctx: &Context, filter: &Filter, parsed: line::Line) -> Option<Entry> {
 
 /// Until the container runs again (it may be restarting, or being recreated).
 async fn wait_running(ctx: &Context, container: &str, lines: &Sender<Entry>) {
-    let Ok(docker) = ctx.docker().await else {
+    let Ok(docker) = ctx.docker_for(container).await else {
         return;
     };
     while !lines.is_closed() {

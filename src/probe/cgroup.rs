@@ -1,6 +1,7 @@
 //! A container's memory and CPU read straight from its cgroup (v1 or v2) on the
 //! Docker host: what `docker stats` shows, without the engine's one-second
-//! stats sampling. `None` when the cgroup is not visible (remote engine).
+//! stats sampling. `None` when the cgroup is not visible (remote engine); then
+//! `IN_CONTAINER_V1`/`V2` are read from inside it (`in_container`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -94,8 +95,48 @@ fn cpu_nanos(dir: &Path, v2: bool) -> Option<u64> {
     }
 }
 
+/// A container's own cgroup files as it sees them (cgroup v1, then v2): usage,
+/// limit, then its `memory.stat`.
+pub const IN_CONTAINER_V1: [&str; 3] = [
+    "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    "/sys/fs/cgroup/memory/memory.stat",
+];
+pub const IN_CONTAINER_V2: [&str; 3] = [
+    "/sys/fs/cgroup/memory.current",
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/memory.stat",
+];
+
+/// Memory used (less inactive file cache) and its limit, from the three files
+/// of `IN_CONTAINER_V1` (`v2`: `IN_CONTAINER_V2`) printed one after another.
+pub fn in_container(text: &str, v2: bool) -> Option<(u64, Option<u64>)> {
+    let mut lines = text.lines();
+    let usage: u64 = lines.next()?.trim().parse().ok()?;
+    let limit = lines.next()?.trim();
+    let inactive_key = if v2 {
+        "inactive_file "
+    } else {
+        "total_inactive_file "
+    };
+    let inactive = lines
+        .find_map(|l| l.strip_prefix(inactive_key)?.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let limit = limit.parse::<u64>().ok().filter(|l| *l < (1 << 62));
+    Some((usage.saturating_sub(inactive), limit))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn memory_is_read_from_the_files_a_container_sees() {
+        let v1 = "82624512\n9223372036854771712\ncache 100\ntotal_inactive_file 4096\n";
+        assert_eq!(in_container(v1, false), Some((82620416, None)));
+        let v2 = "1048576\n536870912\nanon 1\ninactive_file 48576\n";
+        assert_eq!(in_container(v2, true), Some((1000000, Some(536870912))));
+        assert_eq!(in_container("max\n", true), None);
+    }
+
     use super::*;
 
     #[test]

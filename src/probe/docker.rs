@@ -4,7 +4,7 @@
 use super::restarts::{self, Advice, Restarts, Verdict};
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
-use crate::deployment::containers::{self, display_name, find, inspect, tail};
+use crate::deployment::containers::{self, display_name, find, inspect, log_file_bytes, tail};
 use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::deployment::runtime::STACK_LABEL;
 use crate::deployment::{EngineError, exec};
@@ -18,6 +18,8 @@ const LOG_LINES_WHEN_DOWN: usize = 10;
 const RESTART_LOOP_COUNT: i64 = 3;
 /// What `getent hosts` may answer (a few lines per host): more is not read.
 const MAX_GETENT_OUTPUT: usize = 64 * 1024;
+/// What a container's memory cgroup files may hold: more is not read.
+const MAX_CGROUP_OUTPUT: usize = 64 * 1024;
 
 pub async fn engine(ctx: &Context) -> Outcome {
     let docker = match ctx.docker().await {
@@ -314,6 +316,8 @@ fn oom_note(oom: bool) -> &'static str {
     if oom { ", OOM-killed" } else { "" }
 }
 
+/// Whether a container's logs are rotated: json-file without `max-size`
+/// grows without bound (its file's size now is told, on a local engine).
 pub async fn logging(ctx: &Context, container: &str) -> Outcome {
     let c = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
@@ -327,28 +331,39 @@ pub async fn logging(ctx: &Context, container: &str) -> Outcome {
         .unwrap_or_default();
     let driver = log_config.typ.unwrap_or_default();
     let options = log_config.config.unwrap_or_default();
+    // `none` keeps nothing; the others rotate, or ship elsewhere.
     let rotated = match driver.as_str() {
         "json-file" => options.contains_key("max-size"),
-        "local" | "journald" | "syslog" | "fluentd" | "gelf" => true,
+        "local" | "journald" | "syslog" | "fluentd" | "gelf" | "none" => true,
         _ => false,
     };
+    let setting = |key: &str| options.get(key).map(String::as_str).unwrap_or("unset");
     let described = format!(
         "driver {driver}, max-size {}, max-file {}",
-        options
-            .get("max-size")
-            .map(String::as_str)
-            .unwrap_or("unset"),
-        options
-            .get("max-file")
-            .map(String::as_str)
-            .unwrap_or("unset")
+        setting("max-size"),
+        setting("max-file")
     );
+    let bytes = log_file_bytes(ctx, &c).await;
     let outcome = if rotated {
         Outcome::pass(described)
     } else {
-        Outcome::warn(format!("logs are not rotated: {described}"))
+        let now = bytes
+            .map(|b| {
+                format!(
+                    ": its log file is {} now and grows without bound",
+                    super::docker_disk::size(b)
+                )
+            })
+            .unwrap_or_default();
+        Outcome::warn(format!(
+            "{} logs are not rotated ({described}){now}",
+            display_name(&c)
+        ))
     };
-    outcome.detail("driver", driver).detail("options", options)
+    outcome
+        .detail("driver", driver)
+        .detail("options", options)
+        .detail("log_bytes", bytes)
 }
 
 pub async fn network(ctx: &Context, container: &str, network: &str) -> Outcome {
@@ -387,7 +402,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     }
     let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
     // A remote engine's pid is not this machine's: its stats come from the API.
-    let local = if ctx.profile.engine.is_local() {
+    let local = if ctx.is_local_for(container) {
         cgroup::usage(pid).await
     } else {
         None
@@ -439,9 +454,50 @@ fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
     }
 }
 
-/// Memory use and limit from the engine's stats (slow: the engine samples once a second).
+/// Memory use and limit through the engine: read from the container's own
+/// cgroup files by an exec in it (a few milliseconds), else from the engine's
+/// stats (up to a second: the engine samples once a second).
 async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), EngineError> {
-    let docker = ctx.docker().await?;
+    let docker = ctx.docker_for(container).await?;
+    for (files, v2) in [
+        (cgroup::IN_CONTAINER_V1, false),
+        (cgroup::IN_CONTAINER_V2, true),
+    ] {
+        if let Some(read) = read_in_container(&docker, container, &files).await
+            && let Some(memory) = cgroup::in_container(&read, v2)
+        {
+            return Ok(memory);
+        }
+    }
+    engine_stats_memory(&docker, container).await
+}
+
+/// `cat FILES` in `container`, if it ran and read them all.
+async fn read_in_container(
+    docker: &bollard::Docker,
+    container: &str,
+    files: &[&str],
+) -> Option<String> {
+    let mut cmd = vec!["cat", "--"];
+    cmd.extend_from_slice(files);
+    let mut output = Vec::new();
+    let ran = exec::run(docker, container, &cmd, &[], None, |chunk| {
+        if output.len() + chunk.len() > MAX_CGROUP_OUTPUT {
+            return Err(std::io::Error::other("more than a cgroup's files"));
+        }
+        output.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await
+    .ok()?;
+    (ran.exit_code == 0).then(|| String::from_utf8_lossy(&output).into_owned())
+}
+
+/// Memory use and limit from the engine's stats.
+async fn engine_stats_memory(
+    docker: &bollard::Docker,
+    container: &str,
+) -> Result<(u64, Option<u64>), EngineError> {
     let options = StatsOptionsBuilder::new()
         .stream(false)
         .one_shot(true)
@@ -496,9 +552,9 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         let mut cmd = vec!["getent", "hosts"];
         cmd.extend(hosts.iter().map(String::as_str));
         let mut output = Vec::new();
-        let ran = match ctx.docker().await {
+        let ran = match ctx.docker_for(container).await {
             Ok(docker) => {
-                exec::run(docker, container, &cmd, &[], None, |chunk| {
+                exec::run(&docker, container, &cmd, &[], None, |chunk| {
                     if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
                         return Err(std::io::Error::other("getent answered more than 64 KiB"));
                     }

@@ -157,7 +157,7 @@ pub async fn explain(
     mut restarts: Restarts,
     dependencies: &HashMap<String, String>,
 ) -> Restarts {
-    let (Some(last), Ok(docker)) = (restarts.last, ctx.docker().await) else {
+    let (Some(last), Ok(docker)) = (restarts.last, ctx.docker_for(container).await) else {
         return restarts;
     };
     let since = restarts.created.unwrap_or(last);

@@ -5,11 +5,13 @@
 
 use super::{Context, within};
 use crate::check::Outcome;
-use bollard::models::{
-    NodeSpecAvailabilityEnum, NodeState, ServiceUpdateStatusStateEnum, Task, TaskState,
-};
+use crate::deployment::cluster::{self, Availability, Node};
+use bollard::models::{ServiceUpdateStatusStateEnum, Task, TaskState};
 use bollard::query_parameters::{InspectServiceOptions, ListNodesOptions, ListTasksOptions};
 use std::collections::HashMap;
+
+/// The check of the swarm's nodes, under which an unreachable node's tasks are skipped.
+pub const NODES_CHECK: &str = "docker.swarm.nodes";
 
 /// The stack's service `<stack>_<compose_service>`.
 pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
@@ -129,13 +131,14 @@ fn stuck(state: ServiceUpdateStatusStateEnum) -> bool {
     )
 }
 
-/// The swarm's nodes: every one ready and active, or which is not.
+/// The swarm's nodes: every one ready, active and reachable from here, or
+/// which is not — with the stack's tasks pending or rescheduled because of it.
 pub async fn nodes(ctx: &Context) -> Outcome {
     let docker = match ctx.docker().await {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
-    let nodes = match within(
+    let listed = match within(
         ctx,
         "listing the swarm's nodes",
         docker.list_nodes(None::<ListNodesOptions>),
@@ -145,44 +148,76 @@ pub async fn nodes(ctx: &Context) -> Outcome {
         Ok(nodes) => nodes,
         Err(e) => return Outcome::fail(e),
     };
+    let nodes: Vec<Node> = listed.iter().filter_map(cluster::node).collect();
+    let mut problems = Vec::new();
     let mut down = Vec::new();
     let mut drained = Vec::new();
     for node in &nodes {
-        let name = node
-            .description
-            .as_ref()
-            .and_then(|d| d.hostname.clone())
-            .unwrap_or_else(|| node.id.clone().unwrap_or_default());
-        if node.status.as_ref().and_then(|s| s.state) != Some(NodeState::READY) {
-            down.push(name.clone());
-        }
-        let availability = node.spec.as_ref().and_then(|s| s.availability);
-        if matches!(
-            availability,
-            Some(NodeSpecAvailabilityEnum::DRAIN | NodeSpecAvailabilityEnum::PAUSE)
-        ) {
-            drained.push(name);
-        }
+        let why = match ctx.node_unreachable(node).await {
+            Some(reason) => {
+                down.push(node.hostname.clone());
+                format!("{node} unreachable: {reason}")
+            }
+            None if node.availability != Availability::Active => {
+                drained.push(node.hostname.clone());
+                let word = match node.availability {
+                    Availability::Drain => "drained",
+                    _ => "paused",
+                };
+                format!("{node} {word}")
+            }
+            None => continue,
+        };
+        problems.push(format!("{why}{}", affected(ctx, node)));
     }
-    let outcome = if !down.is_empty() {
-        Outcome::fail(format!(
-            "{} of {} nodes down: {}",
-            down.len(),
-            nodes.len(),
-            down.join(", ")
-        ))
-    } else if !drained.is_empty() {
-        Outcome::warn(format!(
-            "{} of {} nodes drained or paused: {}",
-            drained.len(),
-            nodes.len(),
-            drained.join(", ")
-        ))
-    } else {
+    let outcome = if problems.is_empty() {
         Outcome::pass(format!("{} nodes ready and active", nodes.len()))
+    } else {
+        Outcome::fail(format!(
+            "{} of {} nodes not usable: {}",
+            problems.len(),
+            nodes.len(),
+            problems.join("; ")
+        ))
     };
     outcome
-        .with_hint("See them: docker node ls; bring one back: docker node update --availability active NODE")
+        .with_hint(
+            "See them: docker node ls; bring one back: docker node update --availability active \
+             NODE; one down: systemctl status docker on it",
+        )
+        .detail("nodes", &nodes)
         .detail("down", down)
         .detail("drained", drained)
+}
+
+/// `; pending: helpdesk_user-db.1; rescheduled: helpdesk_ticket-service.1 to
+/// node-a` — the stack's tasks waiting for `node` or moved away from it.
+fn affected(ctx: &Context, node: &Node) -> String {
+    let Some(cluster) = ctx.profile.cluster.as_deref() else {
+        return String::new();
+    };
+    let stack = &ctx.profile.compose_project;
+    let mut pending = Vec::new();
+    let mut moved = Vec::new();
+    for task in cluster.of_stack(stack) {
+        if !task.placed && task.node.as_deref() == Some(node.id.as_str()) {
+            pending.push(task.slot_key());
+        } else if task.moved_from.as_deref() == Some(node.id.as_str()) {
+            let to = task
+                .node
+                .as_deref()
+                .and_then(|id| cluster.node(id))
+                .map(|n| n.hostname.clone())
+                .unwrap_or_default();
+            moved.push(format!("{} to {to}", task.slot_key()));
+        }
+    }
+    let mut said = String::new();
+    if !pending.is_empty() {
+        said.push_str(&format!("; pending because of it: {}", pending.join(", ")));
+    }
+    if !moved.is_empty() {
+        said.push_str(&format!("; rescheduled: {}", moved.join(", ")));
+    }
+    said
 }

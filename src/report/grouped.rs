@@ -50,7 +50,7 @@ pub fn grouped(report: &Report) -> Vec<Group> {
         .into_iter()
         .map(|group| Group {
             worst: worst(&group.results),
-            figures: key_figures(&group),
+            figures: key_figures(&group, report.cluster.as_ref()),
             problems: group
                 .results
                 .iter()

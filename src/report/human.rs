@@ -5,6 +5,8 @@
 
 use super::{Exporter, Report, Style, group_of};
 use crate::check::{CheckResult, Status};
+use crate::deployment::cluster::{TaskView, View};
+use bollard::models::TaskState;
 use colored::Colorize;
 use std::collections::BTreeMap;
 
@@ -42,7 +44,7 @@ impl Exporter for HumanExporter {
                 "{} {:<8} {}",
                 marker(worst),
                 group.name,
-                key_figures(&group).dimmed()
+                key_figures(&group, report.cluster.as_ref()).dimmed()
             ));
             for problem in problems {
                 if self.style.quiet && problem.status != Status::Fail {
@@ -134,8 +136,14 @@ fn expanded(
     skipped: Option<&usize>,
     explained: Option<&Vec<&CheckResult>>,
 ) -> Vec<String> {
+    // On a swarm, the node of the task it is about.
+    let on = result
+        .node
+        .as_ref()
+        .map(|node| format!(" on {node}"))
+        .unwrap_or_default();
     let mut lines = vec![format!(
-        "    {} {}: {}",
+        "    {} {}{on}: {}",
         marker(Some(result.status)),
         result.id,
         result.message
@@ -257,7 +265,7 @@ pub(super) fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
 
 /// The figures an on-call engineer looks at first, for the group's kind; a
 /// group whose every check was skipped says under which.
-pub(super) fn key_figures(group: &Group) -> String {
+pub(super) fn key_figures(group: &Group, cluster: Option<&View>) -> String {
     let skipped_under = group
         .results
         .iter()
@@ -280,12 +288,50 @@ pub(super) fn key_figures(group: &Group) -> String {
             .map(|r| short(&r.message))
             .collect::<Vec<_>>()
             .join(" · "),
-        service => service_figures(group, service),
+        service => service_figures(group, service, cluster),
     }
 }
 
-fn service_figures(group: &Group, service: &str) -> String {
+/// A stack's service on a swarm: `tasks 3/3 · node-a ×2, node-b ×1` — its
+/// tasks running against those meant to run, and where they run.
+fn tasks_figure(cluster: &View, service: &str) -> Option<String> {
+    let tasks: Vec<&TaskView> = cluster
+        .tasks
+        .iter()
+        .filter(|t| t.service.as_deref() == Some(service))
+        .filter(|t| t.desired == Some(TaskState::RUNNING))
+        .collect();
+    if tasks.is_empty() {
+        return None;
+    }
+    let running = tasks
+        .iter()
+        .filter(|t| t.state == Some(TaskState::RUNNING))
+        .count();
+    let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+    for task in &tasks {
+        let node = match (task.placed, task.node.as_deref()) {
+            (true, Some(node)) => node,
+            _ => "no node",
+        };
+        *per_node.entry(node).or_default() += 1;
+    }
+    let nodes: Vec<String> = per_node
+        .into_iter()
+        .map(|(node, count)| format!("{node} ×{count}"))
+        .collect();
+    Some(format!(
+        "tasks {running}/{} · {}",
+        tasks.len(),
+        nodes.join(", ")
+    ))
+}
+
+fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> String {
     let mut figures = Vec::new();
+    if let Some(tasks) = cluster.and_then(|c| tasks_figure(c, service)) {
+        figures.push(tasks);
+    }
     let containers: Vec<&CheckResult> = ["service", "db", "redis"]
         .iter()
         .filter_map(|role| group.find(&format!("container.{service}.{role}")))
@@ -371,6 +417,7 @@ mod tests {
             details: details.as_object().cloned().unwrap_or_default(),
             reached: None,
             engine: None,
+            node: None,
         }
     }
 

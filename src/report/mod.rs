@@ -35,6 +35,9 @@ pub struct Report {
     /// Each engine's part, when one run covers several (its results name it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<EnginePart>,
+    /// On a Swarm stack: the swarm's nodes and the node of each task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::deployment::cluster::View>,
     /// For a failing run: what changed since the last healthy one (the human
     /// output shows it above the verdict; machine reports have `diff`).
     #[serde(skip)]
@@ -65,6 +68,7 @@ impl Report {
             status: summary.status(),
             summary,
             engines: Vec::new(),
+            cluster: None,
             since_healthy: None,
             results,
         }
@@ -130,6 +134,12 @@ pub struct Engine {
 
 impl Report {
     /// The engine as the `docker.engine` check found it (none when it did not run or pass).
+    /// On a Swarm stack, its swarm's nodes and each task's node.
+    pub fn with_cluster(mut self, profile: &crate::profile::Profile) -> Report {
+        self.cluster = profile.cluster.as_ref().map(|c| c.view(profile));
+        self
+    }
+
     pub fn with_engine(mut self, endpoint: String) -> Report {
         let engine = self
             .results
@@ -229,6 +239,7 @@ pub(crate) fn sample() -> Report {
         details: Default::default(),
         reached: None,
         engine: None,
+        node: None,
     };
     Report::new(
         vec![

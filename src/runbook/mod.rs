@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cache;
 pub mod drill;
+pub mod drill_record;
 mod dump_check;
 mod in_flight;
 pub mod interrupted;

@@ -139,7 +139,11 @@ async fn start(
         .value;
     match via {
         Via::Docker => {
-            let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+            let container = service.container("db");
+            let docker = ctx
+                .docker_for(&container)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut cmd = vec![
                 program,
                 "-U",
@@ -152,16 +156,9 @@ async fn start(
             let env: Vec<String> = password
                 .map(|p| vec![format!("PGPASSWORD={p}")])
                 .unwrap_or_default();
-            exec::run(
-                docker,
-                &service.container("db"),
-                &cmd,
-                &env,
-                stdin,
-                on_stdout,
-            )
-            .await
-            .map_err(|e| e.to_string())
+            exec::run(&docker, &container, &cmd, &env, stdin, on_stdout)
+                .await
+                .map_err(|e| e.to_string())
         }
         Via::Direct => local(ctx, service, program, args, password, stdin, on_stdout).await,
     }

@@ -402,12 +402,16 @@ fn print_plan(
 
 /// Stops every application container at once (each stop runs to its end).
 async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<(), Error> {
-    let docker = ctx
-        .docker()
-        .await
-        .map_err(|e| Error::CannotRun(e.to_string()))?;
-    let stops = apps.iter().map(|app| {
-        let (docker, app) = (docker.clone(), app.clone());
+    let mut dockers = Vec::with_capacity(apps.len());
+    for app in apps {
+        let docker = ctx
+            .docker_for(app)
+            .await
+            .map_err(|e| Error::CannotRun(e.to_string()))?;
+        dockers.push(docker);
+    }
+    let stops = apps.iter().zip(dockers).map(|(app, docker)| {
+        let app = app.clone();
         in_flight.run(async move {
             docker
                 .stop_container(&app, Some(StopContainerOptionsBuilder::new().t(10).build()))
@@ -549,19 +553,20 @@ async fn start_and_wait(
     apps: &[String],
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let starts = apps.iter().map(|app| async move {
-        docker
+        ctx.docker_for(app)
+            .await
+            .map_err(|e| format!("starting {app}: {e}"))?
             .start_container(app, None)
             .await
             .map_err(|e| format!("starting {app}: {e}"))
     });
     let started: Vec<Result<(), String>> = futures::future::join_all(starts).await;
     let waits = targets.iter().map(|(service, _)| async move {
-        let url = format!(
-            "http://{}:{}/api/v1/health",
-            ctx.profile.host, service.app_port
-        );
+        let host = crate::deployment::reach::address(&ctx.profile, service, "service")
+            .map(|a| a.host)
+            .unwrap_or_else(|_| ctx.profile.host.clone());
+        let url = format!("http://{host}:{}/api/v1/health", service.app_port);
         let deadline = Instant::now() + HEALTH_TIMEOUT;
         while !http::is_healthy(ctx, &url).await {
             if Instant::now() > deadline {

@@ -24,8 +24,12 @@ pub async fn archive(
     progress: &Progress,
     in_flight: &InFlight,
 ) -> Result<FileEntry, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
     let container = service.container("db");
+    let docker = ctx
+        .docker_for(&container)
+        .await
+        .map_err(|e| e.to_string())?;
+    let docker = &docker;
     let data = data_path(docker, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");
     let (stopping, name) = (docker.clone(), container.clone());
@@ -54,11 +58,12 @@ pub async fn archive(
 /// Starts the database containers of `services` again (after an interrupted
 /// archive); one that runs already is left as it is.
 pub async fn start_again(ctx: &Context, services: &[&Service]) {
-    let Ok(docker) = ctx.docker().await else {
-        return;
-    };
     for service in services {
         let container = service.container("db");
+        let Ok(docker) = ctx.docker_for(&container).await else {
+            continue;
+        };
+        let docker = &docker;
         let running = docker
             .inspect_container(&container, None)
             .await

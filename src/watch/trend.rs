@@ -221,6 +221,7 @@ pub fn as_result(trend: &Trend, hint: Option<String>) -> CheckResult {
         )]),
         reached: None,
         engine: None,
+        node: None,
     }
 }
 
@@ -241,6 +242,7 @@ mod tests {
             details: serde_json::Map::from_iter([("memory_bytes".to_string(), memory.into())]),
             reached: None,
             engine: None,
+            node: None,
         }
     }
 
