@@ -19,18 +19,21 @@ INTERVAL="${INTERVAL:-30}"
 work="$(mktemp -d)"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-cd /tmp   # no compose file here: the project comes from the engine
+cd /tmp   # no compose file here; the project is named (other fixtures may run beside it)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks="$(getconf CLK_TCK)"
 
 # Starts serve with "$@"; sets $serve_pid and $serve_url once the first run ended.
 start_serve() {
   local port; port="$(free_port)"
-  "$doctor" serve --listen "127.0.0.1:$port" "$@" 2>>"$work/serve.err" &
+  "$doctor" --project helpdesk-microservices serve --listen "127.0.0.1:$port" "$@" 2>>"$work/serve.err" &
   serve_pid=$!
   pids+=("$serve_pid")
   serve_url="http://127.0.0.1:$port"
-  until curl -sf "$serve_url/report.json" >/dev/null; do sleep 0.1; done
+  until curl -sf "$serve_url/report.json" >/dev/null; do
+    kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
+    sleep 0.1
+  done
 }
 stop_serve() { kill -TERM "$serve_pid"; wait "$serve_pid" || true; }
 
@@ -48,7 +51,7 @@ bash -c '
   end=$((SECONDS + duration)); runs=0
   while ((SECONDS < end)); do
     next=$((SECONDS + interval))
-    "$doctor" diagnose --format prometheus --no-history --output "$file" || true
+    "$doctor" --project helpdesk-microservices diagnose --format prometheus --no-history --output "$file" || true
     runs=$((runs + 1))
     ((SECONDS < next)) && sleep $((next - SECONDS))
   done

@@ -30,6 +30,21 @@ fn tool(var: &str, name: &str) -> PathBuf {
     }
 }
 
+/// `command`, killed when the test's thread ends, even by an abort that runs no `Drop`.
+fn dies_with_the_test(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        })
+    }
+}
+
 /// A running `helpdesk-doctor serve` on a free loopback port; killed when dropped.
 struct Serve {
     child: Child,
@@ -43,7 +58,7 @@ impl Serve {
     }
 
     fn start_with(mut command: Command, args: &[&str]) -> Serve {
-        let mut child = command
+        let mut child = dies_with_the_test(&mut command)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::null())
@@ -78,20 +93,12 @@ impl Serve {
 
     /// The first run's JSON report (waits for it).
     fn first_report(&self) -> serde_json::Value {
-        let started = Instant::now();
-        loop {
+        let (report, _) = poll(Duration::from_secs(90), "a completed run", || {
             let (status, body) = self.get("/report.json");
-            if status == 200 {
-                return serde_json::from_str(&body).expect("a JSON report");
-            }
-            assert_eq!(status, 503, "before the first run: {body}");
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "no run completed: {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            assert!(matches!(status, 200 | 503), "{status}: {body}");
+            (status == 200).then(|| serde_json::from_str(&body).expect("a JSON report"))
+        });
+        report
     }
 
     /// Waits for a report that `accept`s (panics after `limit`).
@@ -100,18 +107,10 @@ impl Serve {
         limit: Duration,
         accept: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
-        let started = Instant::now();
-        loop {
-            let report = self.first_report();
-            if accept(&report) {
-                return report;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "no such report within {limit:?}: {report:#}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        poll(limit, "the awaited report", || {
+            Some(self.first_report()).filter(|r| accept(r))
+        })
+        .0
     }
 
     fn metrics(&self) -> String {
@@ -135,17 +134,7 @@ impl Serve {
 
     /// Its exit status, waiting at most `limit`.
     fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "serve still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        poll(limit, "serve's exit", || self.child.try_wait().unwrap()).0
     }
 
     fn stderr(&self) -> String {
@@ -221,7 +210,7 @@ impl Prometheus {
         );
         let config_file = temp_file(dir.path(), "prometheus.yml", &config);
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-        let child = Command::new(tool("PROMETHEUS", "prometheus"))
+        let child = dies_with_the_test(&mut Command::new(tool("PROMETHEUS", "prometheus")))
             .arg(format!("--config.file={}", config_file.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -394,7 +383,8 @@ fn as_text_node(text: &str) -> String {
         .replace('\u{a0}', "&nbsp;")
 }
 
-/// Headless Chromium on `url`: `--dump-dom` (after scripts had their time) or a screenshot.
+/// Headless Chromium on `url`: `--dump-dom` (after scripts had a second, less than
+/// the page's 2 s reload) or a screenshot.
 fn chromium(args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let ran = run_within(
@@ -406,7 +396,7 @@ fn chromium(args: &[&str], url: &str) -> String {
                 "--no-first-run",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(["--virtual-time-budget=3000", "--window-size=1200,1600"])
+            .args(["--virtual-time-budget=1000", "--window-size=1200,1600"])
             .args(args)
             .arg(url),
         Duration::from_secs(120),
