@@ -195,9 +195,10 @@ fn a_container_without_rotation_health_check_or_restart_policy_is_named_with_the
     let message = text(logging, "message");
     assert!(
         message.starts_with(
-            "helpdesk-user-redis logs are not rotated (driver json-file, max-size unset"
-        ) && message.contains("its log file is")
-            && message.ends_with("now and grows without bound"),
+            "helpdesk-user-redis logs are not rotated in effect (driver json-file, \
+             max-size 100000g, max-file 1): they may take 100000.0 GB, more than the "
+        ) && message.contains(" GB free where they are written; its log file is ")
+            && message.ends_with(" now"),
         "{message}"
     );
     let size = logging["details"]["log_bytes"].as_u64().unwrap();
