@@ -9,8 +9,8 @@ use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
 use crate::{
-    bundle, catalog, diagnose, exit_code, fix, history, logs, profile::Profile, runbook, state,
-    wait, watch,
+    bundle, catalog, diagnose, exit_code, fix, history, logs, profile::Profile, runbook, serve,
+    state, wait, watch,
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -44,8 +44,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Wait(args) => wait::run(args, config, project, &cli.checks_dir).await,
         Command::Watch(args) => watch::run(args, config, project, &cli.checks_dir, cli.color).await,
+        Command::Serve(args) => serve::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
-            list_checks(deployment().await?, &cli.checks_dir, *format)
+            // The catalog as the config's services expand it: no engine touched.
+            list_checks(Profile::load(config)?, &cli.checks_dir, *format)
         }
         Command::History => list_history(),
         Command::Diff { from, to } => {

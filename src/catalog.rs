@@ -31,6 +31,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("checks/redis.toml", include_str!("../checks/redis.toml")),
     ("checks/logs.toml", include_str!("../checks/logs.toml")),
+    (
+        "checks/backups.toml",
+        include_str!("../checks/backups.toml"),
+    ),
     ("checks/swarm.toml", include_str!("../checks/swarm.toml")),
 ];
 
@@ -290,9 +294,26 @@ fn check_values(def: &CheckDef) -> Result<(), String> {
             crate::compose_name::check(compose_service)
                 .map_err(|e| format!("`compose_service`: {e}"))?;
         }
-        Probe::ContainerLogs { window_minutes, .. } => {
+        Probe::ContainerLogs { window_minutes, .. }
+        | Probe::RedisSlowlog { window_minutes, .. } => {
             crate::profile::check_minutes(*window_minutes)
                 .map_err(|e| format!("`window_minutes`: {e}"))?;
+        }
+        Probe::PostgresLockWaits { wait_seconds, .. } => {
+            check_seconds("wait_seconds", *wait_seconds)?
+        }
+        Probe::PostgresTransactions { max_seconds, .. } => {
+            check_seconds("max_seconds", *max_seconds)?
+        }
+        Probe::BackupAge { max_age_seconds } => check_seconds("max_age_seconds", *max_age_seconds)?,
+        Probe::PostgresConnections {
+            warn_percent,
+            fail_percent,
+            ..
+        } if !(0.0 < *warn_percent && warn_percent <= fail_percent) => {
+            return Err(format!(
+                "`warn_percent` ({warn_percent}) must be more than 0 and at most `fail_percent` ({fail_percent})"
+            ));
         }
         _ => {}
     }
@@ -301,6 +322,13 @@ fn check_values(def: &CheckDef) -> Result<(), String> {
             .map_err(|e| format!("`timeout_ms`: {e}"))?;
     }
     Ok(())
+}
+
+/// A number of seconds bounded as every duration (`cli::check_duration`).
+fn check_seconds(field: &str, seconds: u64) -> Result<(), String> {
+    crate::cli::check_duration(std::time::Duration::from_secs(seconds))
+        .map(|_| ())
+        .map_err(|e| format!("`{field}`: {e}"))
 }
 
 /// A raw table's list of strings under `key` (empty when absent).
@@ -668,14 +696,14 @@ pub fn suggest(checks: &[Check], only: &[String]) -> String {
     }
 }
 
-/// `docker.engine` → docker, `host.disk` → host, `postgres.auth.connect` →
+/// `docker.engine` → docker, `host.disk` → host, `backup.latest` → backup, `postgres.auth.connect` →
 /// auth, `env.ticket-2` → ticket: the service is the id's second segment
 /// without a replica suffix; a one-segment id is its own group.
 pub fn group_of(id: &str) -> String {
     let mut segments = id.split('.');
     let first = segments.next().unwrap_or(id);
     match (first, segments.next()) {
-        ("docker" | "host", _) | (_, None) => first.to_string(),
+        ("docker" | "host" | "backup", _) | (_, None) => first.to_string(),
         (_, Some(second)) => second
             .split_once('-')
             .filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit()))

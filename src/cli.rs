@@ -61,6 +61,10 @@ pub enum Command {
     /// line per run when piped; warns of trends one run cannot see (memory that
     /// keeps growing — a leak —, slowing responses, restarts).
     Watch(WatchArgs),
+    /// Monitoring mode: run the checks every interval and serve the last run
+    /// over HTTP — /metrics for Prometheus, /report.json, /healthz, and a status
+    /// page at / (the grouped verdict, the last runs as a timeline).
+    Serve(ServeArgs),
     /// The check catalog.
     #[command(subcommand)]
     Checks(ChecksCommand),
@@ -116,7 +120,7 @@ pub struct BackupCommand {
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// Where to create emergency-backup-YYYYmmdd_HHMMSS/ (UTC). Default: the
-    /// backup folder (/var/backups/helpdesk-doctor as root, see the README).
+    /// backup folder (/var/backups/helpdesk-doctor as root, see docs/runbooks.md).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Only these services' databases (comma-separated: auth,user,ticket).
@@ -367,6 +371,22 @@ pub struct WatchArgs {
     /// Warnings (trends included) fail the watch too (exit 1).
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Run the checks every this long (a run never overlaps the next; a scrape never starts one).
+    #[arg(long, value_parser = parse_duration, default_value = "30s", value_name = "DUR")]
+    pub interval: Duration,
+    /// Address and port to serve on: loopback by default; 0.0.0.0:9464 (or
+    /// [::]:9464) serves on every interface.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Runs the status page's timeline keeps (the oldest go first).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(1..=1000), value_name = "N")]
+    pub keep_runs: u16,
 }
 
 #[derive(Debug, Subcommand)]

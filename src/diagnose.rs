@@ -169,6 +169,11 @@ impl Plan {
     /// One run of the checks, as a report naming its project and engine.
     pub async fn report(&self) -> Report {
         let (results, duration_ms) = self.run().await;
+        self.as_report(results, duration_ms)
+    }
+
+    /// Results of this plan's run as a report naming its project and engine.
+    pub fn as_report(&self, results: Vec<CheckResult>, duration_ms: u64) -> Report {
         Report::new(results, duration_ms)
             .with_project(
                 &self.profile.compose_project,

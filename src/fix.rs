@@ -77,7 +77,7 @@ pub async fn run(
     for (number, step) in steps.iter().enumerate() {
         record_left(&steps[number..])?;
         let started = Instant::now();
-        match repair(&ctx, &plan.profile, step).await {
+        match repair(&ctx, &plan.profile, step, &options.confirmation).await {
             Ok(done) => println!(
                 "  {}. {}: {done} ({:.1}s)",
                 number + 1,
@@ -200,6 +200,8 @@ fn describe(repair: &Repair) -> String {
             "CREATE INDEX CONCURRENTLY on {table} ({})",
             columns.join(", ")
         ),
+        Repair::CancelBlocker => "cancel the blocking session's query (end the session if it is                                   idle in transaction), after its own confirmation"
+            .into(),
     }
 }
 
@@ -225,7 +227,12 @@ fn print_before_after(steps: &[Step], after: &[CheckResult]) {
     }
 }
 
-async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<String, String> {
+async fn repair(
+    ctx: &Context,
+    profile: &Profile,
+    step: &Step<'_>,
+    confirmation: &Confirmation,
+) -> Result<String, String> {
     match (step.repair, &step.check.def.probe) {
         (
             Repair::StartContainer,
@@ -255,6 +262,15 @@ async fn repair(ctx: &Context, profile: &Profile, step: &Step<'_>) -> Result<Str
                 .and_then(|s| profile.service(s))
                 .ok_or("create_index needs a check about one service's database")?;
             create_indexes(ctx, service, table, columns).await
+        }
+        (Repair::CancelBlocker, probe) => {
+            let service = probe
+                .service()
+                .and_then(|s| profile.service(s))
+                .ok_or("cancel_blocker needs a check about one service's database")?;
+            crate::fix_blocker::cancel(ctx, service, step.result, confirmation)
+                .await
+                .map_err(|e| e.to_string())
         }
     }
 }

@@ -4,8 +4,8 @@
 //! repairs were left unfinished, which containers may be left stopped, and how
 //! to finish (`fix --yes` with those checks), as an interrupted restore does.
 
-use crate::runbook::interrupted::printable;
 use crate::state;
+use crate::terminal_text::clean;
 use serde::{Deserialize, Serialize};
 
 const FILE: &str = "interrupted-fix.json";
@@ -61,13 +61,17 @@ impl Record {
         let repairs: Vec<String> = self
             .pending
             .iter()
-            .map(|p| format!("{} ({})", printable(&p.check), printable(&p.action)))
+            .map(|p| format!("{} ({})", clean(&p.check), clean(&p.action)))
             .collect();
-        let checks: Vec<String> = self.pending.iter().map(|p| printable(&p.check)).collect();
+        let checks: Vec<String> = self
+            .pending
+            .iter()
+            .map(|p| clean(&p.check).into_owned())
+            .collect();
         let containers: Vec<String> = self
             .pending
             .iter()
-            .filter_map(|p| p.container.as_deref().map(printable))
+            .filter_map(|p| p.container.as_deref().map(|c| clean(c).into_owned()))
             .collect();
         let stopped = if containers.is_empty() {
             String::new()
@@ -80,7 +84,7 @@ impl Record {
         format!(
             "warning: a fix (started {}, pid {}) was interrupted before it finished: {}.{stopped} \
              Finish it with `helpdesk-doctor fix --yes {}`.",
-            printable(&self.started_at),
+            clean(&self.started_at),
             self.pid,
             repairs.join(", "),
             checks.join(" ")
@@ -105,7 +109,15 @@ mod tests {
         };
         let warning = record.warning();
         assert!(warning.contains("left stopped: helpdesk-ticket-service."));
-        assert!(warning.contains("`helpdesk-doctor fix --yes container.ticket.service]0;x`"));
-        assert!(!warning.contains('\u{1b}'), "{warning:?}");
+        // The planted OSC title sequence goes whole (its payload too), as
+        // everywhere else text reaches the terminal (`terminal_text::clean`).
+        assert!(
+            warning.contains("`helpdesk-doctor fix --yes container.ticket.service`"),
+            "{warning:?}"
+        );
+        assert!(
+            !warning.contains('\u{1b}') && !warning.contains("]0;x"),
+            "{warning:?}"
+        );
     }
 }

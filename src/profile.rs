@@ -74,6 +74,11 @@ pub struct Service {
     /// at discovery): not reached at their port (`deployment::reach`).
     #[serde(skip)]
     pub unpublished: BTreeSet<String>,
+    /// The port a role's server listens on inside its container, when
+    /// discovery found it (the published binding's, or the one its
+    /// applications connect to); else the image's (`port_inside`).
+    #[serde(skip)]
+    pub inside_ports: BTreeMap<String, u16>,
     /// The host address a role's port is published on, when the engine is this
     /// machine's and the binding names one (`127.0.0.2:5401`, not `0.0.0.0`).
     #[serde(skip)]
@@ -124,6 +129,24 @@ pub struct Thresholds {
     /// not a warning: a duration (`"1h"`, `"30s"`) or seconds.
     #[serde(deserialize_with = "seconds")]
     pub restart_window_seconds: u64,
+    /// A session waiting on another's lock this long fails `postgres.*.locks`.
+    #[serde(deserialize_with = "seconds")]
+    pub lock_wait_seconds: u64,
+    /// A transaction open this long (idle in transaction or running) warns.
+    #[serde(deserialize_with = "seconds")]
+    pub long_transaction_seconds: u64,
+    /// The newest backup that verifies may be this old before `backup.latest` warns.
+    #[serde(deserialize_with = "seconds")]
+    pub backup_max_age_seconds: u64,
+    /// Docker's data root with fewer free inodes than this share warns, or fails.
+    pub inodes_warn_percent: f64,
+    pub inodes_fail_percent: f64,
+    /// A health endpoint answering slower than this warns (its timing breakdown shown).
+    #[serde(deserialize_with = "milliseconds")]
+    pub http_slow_ms: u64,
+    /// An HTTPS endpoint's certificate with fewer days left than this warns, or fails.
+    pub cert_warn_days: u64,
+    pub cert_fail_days: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -232,6 +255,7 @@ impl Default for Profile {
             discovered: false,
             app_front: None,
             unpublished: BTreeSet::new(),
+            inside_ports: BTreeMap::new(),
             bind_hosts: BTreeMap::new(),
         };
         Profile {
@@ -273,6 +297,14 @@ impl Default for Thresholds {
             expired_tokens_warn: 100,
             log_window_minutes: 15,
             restart_window_seconds: 3600,
+            lock_wait_seconds: 5,
+            long_transaction_seconds: 300,
+            backup_max_age_seconds: 26 * 3600,
+            inodes_warn_percent: 10.0,
+            inodes_fail_percent: 2.0,
+            http_slow_ms: 1000,
+            cert_warn_days: 21,
+            cert_fail_days: 3,
         }
     }
 }
@@ -388,6 +420,26 @@ impl Profile {
                 "restart_window_seconds".into(),
                 t.restart_window_seconds.to_string(),
             ),
+            ("lock_wait_seconds".into(), t.lock_wait_seconds.to_string()),
+            (
+                "long_transaction_seconds".into(),
+                t.long_transaction_seconds.to_string(),
+            ),
+            (
+                "backup_max_age_seconds".into(),
+                t.backup_max_age_seconds.to_string(),
+            ),
+            (
+                "inodes_warn_percent".into(),
+                t.inodes_warn_percent.to_string(),
+            ),
+            (
+                "inodes_fail_percent".into(),
+                t.inodes_fail_percent.to_string(),
+            ),
+            ("http_slow_ms".into(), t.http_slow_ms.to_string()),
+            ("cert_warn_days".into(), t.cert_warn_days.to_string()),
+            ("cert_fail_days".into(), t.cert_fail_days.to_string()),
         ])
     }
 }
@@ -432,6 +484,13 @@ impl Service {
             "redis" => self.redis_port,
             _ => self.app_port,
         }
+    }
+
+    /// The port `role`'s server (`db`, `redis`) listens on inside its
+    /// container: as discovered, else its official image's (5432, 6379).
+    pub fn port_inside(&self, role: &str) -> u16 {
+        let image = if role == "db" { 5432 } else { 6379 };
+        self.inside_ports.get(role).copied().unwrap_or(image)
     }
 
     /// Sets the host port of `role`'s server (found at discovery).

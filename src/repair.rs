@@ -1,6 +1,7 @@
 //! The repairs a check may declare in the catalog (`fix = { action = … }`),
 //! which `helpdesk-doctor fix` runs: only safe ones — nothing is ever deleted
-//! but expired refresh tokens, nothing is ever killed.
+//! but expired refresh tokens, and the only session ever cancelled is one that
+//! blocks others, after its own confirmation naming it (`fix_blocker`).
 
 use crate::check::{CheckResult, Status};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ pub enum Repair {
     /// `CREATE INDEX CONCURRENTLY` on the service's database (an invalid
     /// leftover of an earlier attempt is dropped first).
     CreateIndex { table: String, columns: Vec<String> },
+    /// Cancel the query of the PostgreSQL session that blocks others (end it
+    /// when it is idle in transaction), after a confirmation of its own
+    /// naming its pid and query.
+    CancelBlocker,
 }
 
 impl Repair {
@@ -32,6 +37,9 @@ impl Repair {
                 .get("replicas_down")
                 .and_then(|n| n.as_u64())
                 .is_some_and(|n| n > 0),
+            (Repair::CancelBlocker, Status::Warn | Status::Fail) => {
+                result.details.contains_key("blocker_pid")
+            }
             (_, Status::Warn | Status::Fail) => true,
         }
     }
@@ -84,5 +92,9 @@ mod tests {
         assert!(!start.applies(&result(Status::Pass, Some(0))));
         assert!(!Repair::PurgeTokens.applies(&result(Status::Pass, None)));
         assert!(Repair::PurgeTokens.applies(&result(Status::Warn, None)));
+        let mut waiting = result(Status::Fail, None);
+        assert!(!Repair::CancelBlocker.applies(&waiting), "no blocker named");
+        waiting.details.insert("blocker_pid".into(), 799.into());
+        assert!(Repair::CancelBlocker.applies(&waiting));
     }
 }

@@ -252,7 +252,8 @@ pub fn is_secret_name(name: &str) -> bool {
 }
 
 /// Secret-shaped text, masked whoever wrote it, each within one line: URL
-/// userinfo passwords, bearer tokens, JWT-shaped strings and `--requirepass X`.
+/// userinfo passwords, bearer tokens, JWT-shaped strings, `--requirepass X`
+/// and SQL's `PASSWORD 'x'`.
 static SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (
@@ -268,6 +269,11 @@ static SHAPES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "****",
         ),
         (r"(?P<keep>--requirepass[ =])\S+", "${keep}****"),
+        // SQL's `ALTER ROLE … [ENCRYPTED] PASSWORD 'x'` (a session's query).
+        (
+            r"(?P<keep>(?i:\bpassword)[ \t]+)'(?:[^'\n]|'')*'",
+            "${keep}'****'",
+        ),
     ]
     .into_iter()
     .map(|(pattern, replacement)| (Regex::new(pattern).expect("a valid pattern"), replacement))
@@ -415,6 +421,16 @@ mod tests {
         }
         assert!(masked.contains("postgres://app:****@db:5432/x"), "{masked}");
         assert!(masked.contains(r#""user": "bob""#), "{masked}");
+    }
+
+    #[test]
+    fn an_sql_password_literal_is_masked() {
+        let query = "ALTER ROLE app WITH ENCRYPTED PASSWORD 'it''s-s3cret' VALID UNTIL 'infinity'";
+        let masked = mask_shapes(query);
+        assert_eq!(
+            masked,
+            "ALTER ROLE app WITH ENCRYPTED PASSWORD '****' VALID UNTIL 'infinity'"
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ command -v curl >/dev/null || missing+=(curl)
 # sshd for the ssh engine's test (which starts its own on loopback, its own
 # config and port): installed, never started as the machine's service.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# Headless Chromium renders serve's status page (tests/integration/serve.rs).
+command -v chromium >/dev/null || missing+=(chromium)
 # bindgen (pg_query, the dump check's differential test) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so >/dev/null 2>&1 || missing+=(libclang-dev)
 if ((${#missing[@]})); then
@@ -43,18 +45,28 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   phase "installing jsonschema (PyPI)"
   python3 -m pip install -q jsonschema >/dev/null || die "could not install jsonschema (pip)"
 fi
-# promtool validates the Prometheus report: unpacked from Debian's prometheus
-# package under target/ (installing the package would start a Prometheus server).
+# promtool validates the Prometheus report and the example alert rules, and a
+# real Prometheus scrapes serve (tests/integration/serve.rs): both unpacked from
+# Debian's prometheus package under target/ (installing the package would start
+# a Prometheus server).
 tools="$REPO_DIR/target/tools"
-if ! command -v promtool >/dev/null && [ ! -x "$tools/promtool" ]; then
-  phase "unpacking promtool from Debian's prometheus package"
+if ! { command -v promtool && command -v prometheus; } >/dev/null &&
+  ! [ -x "$tools/promtool" -a -x "$tools/prometheus" ]; then
+  phase "unpacking promtool and prometheus from Debian's prometheus package"
   rm -rf "$tools/deb" && mkdir -p "$tools/deb"
   { apt-get update -qq && (cd "$tools/deb" && apt-get download -qq prometheus) &&
     dpkg-deb -x "$tools"/deb/prometheus_*.deb "$tools/deb/root" &&
-    cp "$tools/deb/root/usr/bin/promtool" "$tools/promtool"; } >/dev/null || die "could not unpack promtool"
+    cp "$tools/deb/root/usr/bin/promtool" "$tools/deb/root/usr/bin/prometheus" "$tools/"; } >/dev/null ||
+    die "could not unpack promtool and prometheus"
   rm -rf "$tools/deb"
 fi
 export PROMTOOL="$(command -v promtool || echo "$tools/promtool")"
+export PROMETHEUS="$(command -v prometheus || echo "$tools/prometheus")"
+
+# Anonymous volumes (64 hex digits) that no container uses: a throwaway
+# container of the images that declare a VOLUME, removed without -v, leaves one.
+anonymous_volumes() { docker volume ls -q --filter dangling=true | grep -E '^[0-9a-f]{64}$' | sort || true; }
+volumes_before="$(anonymous_volumes)"
 
 phase "bringing the stack up"
 "$STACK_DIR/up.sh"
@@ -96,4 +108,10 @@ phase "running the two-node tests on it"
 HELPDESK_TEST_FIXTURE=twonode cargo test -q --test integration -- twonode::
 phase "removing the two nodes, proving the machine is as before"
 "$STACK_DIR/twonode/down.sh"
+phase "checking that the tests left no anonymous volume behind"
+leaked="$(comm -13 <(echo "$volumes_before") <(anonymous_volumes))"
+if [ -n "$leaked" ]; then
+  docker volume rm $leaked >/dev/null || true
+  die "the tests left $(wc -l <<<"$leaked") anonymous volumes behind (a container removed without -v); removed them"
+fi
 phase "done"

@@ -95,7 +95,7 @@ pub async fn credential(
 }
 
 /// Every name by which an application may reach a container, lowercased.
-fn identities(c: &ContainerInspectResponse) -> Vec<String> {
+pub(super) fn identities(c: &ContainerInspectResponse) -> Vec<String> {
     let mut names = Vec::new();
     if let Some(name) = &c.name {
         names.push(name.trim_start_matches('/').to_string());

@@ -242,6 +242,16 @@ pub fn display_name(c: &ContainerInspectResponse) -> String {
         .to_string()
 }
 
+/// The size of a container's log file now, when the engine is this machine's
+/// and its log driver writes one (json-file, local).
+pub async fn log_file_bytes(ctx: &Context, c: &ContainerInspectResponse) -> Option<u64> {
+    if !ctx.profile.engine.is_local() {
+        return None;
+    }
+    let path = c.log_path.as_deref().filter(|p| !p.is_empty())?;
+    tokio::fs::metadata(path).await.ok().map(|m| m.len())
+}
+
 /// The last `lines` log lines of a container (stdout and stderr).
 pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
     let options = LogsOptionsBuilder::new()

@@ -290,7 +290,7 @@ fn read_small_file(path: &Path) -> Result<String, String> {
 
 /// A secret file's value as the official images' entrypoints read it
 /// (`$(< file)`): every trailing newline dropped, nothing else.
-pub(super) fn trim_newline(text: &str) -> String {
+pub fn trim_newline(text: &str) -> String {
     text.trim_end_matches('\n').to_string()
 }
 

@@ -162,6 +162,12 @@ impl Engine {
         self.0.as_ref().ok()?.remote_host()
     }
 
+    /// The path of the engine's unix socket, when it is this machine's.
+    pub fn unix_socket(&self) -> Option<PathBuf> {
+        let target = self.0.as_ref().ok()?;
+        target.endpoint.strip_prefix("unix://").map(PathBuf::from)
+    }
+
     /// A client of the engine, its API version negotiated within `timeout`.
     pub async fn connect(&self, timeout: Duration) -> Result<bollard::Docker, EngineError> {
         let target = self.0.as_ref().map_err(Clone::clone)?;

@@ -9,11 +9,7 @@ use std::time::Duration;
 /// A client with the probe timeout, no redirects, and certificate verification
 /// unless `insecure` (a check's explicit opt-out).
 pub fn client(timeout: Duration, insecure: bool) -> reqwest::Client {
-    // rustls' crypto provider, once per process (ring: no C toolchain beyond cc).
-    static PROVIDER: std::sync::Once = std::sync::Once::new();
-    PROVIDER.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    install_crypto_provider();
     reqwest::Client::builder()
         .connect_timeout(timeout)
         .timeout(timeout)
@@ -21,6 +17,15 @@ pub fn client(timeout: Duration, insecure: bool) -> reqwest::Client {
         .danger_accept_invalid_certs(insecure)
         .build()
         .expect("the HTTP client builds with static settings")
+}
+
+/// rustls' crypto provider, once per process (ring: no C toolchain beyond cc),
+/// which every HTTP client needs before it is built.
+pub fn install_crypto_provider() {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Whether `url` answers 2xx with no dependency down.

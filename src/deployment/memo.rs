@@ -33,4 +33,10 @@ impl<V: Clone> Memo<V> {
             .clone();
         cell.get_or_init(init).await.clone()
     }
+
+    /// The value of `key`, if it was computed.
+    pub fn get(&self, key: &str) -> Option<V> {
+        let cells = self.cells.lock().expect("memo lock");
+        cells.get(key)?.get().cloned()
+    }
 }

@@ -5,6 +5,8 @@
 pub mod app_config;
 pub mod app_credentials;
 pub mod body;
+pub mod bridge;
+pub mod certificate;
 pub mod cluster;
 pub mod connect_error;
 pub mod container_file;
@@ -13,22 +15,27 @@ pub mod containers;
 pub mod context;
 pub mod credentials;
 pub mod discovery;
+pub mod disk_usage;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod exec_stream;
 pub mod health_json;
 pub mod http;
+pub mod listen_port;
 pub mod memo;
 pub mod nodes;
+pub mod pg_activity;
 pub mod placement;
 pub mod postgres;
 pub mod published;
 pub mod reach;
 pub mod redis;
 pub mod redis_acl;
+pub mod route;
 pub mod runtime;
 pub mod ssh;
+pub mod tls;
 
 use crate::profile::{Profile, Service};
 use crate::secrets::Secrets;
@@ -59,6 +66,12 @@ pub struct Context {
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
+    /// Each database server's sessions, read once per run (`pg_activity`).
+    pub pg_activity: memo::Memo<Result<Arc<pg_activity::Activity>, pg_activity::ActivityError>>,
+    /// One Redis connection per service and run, shared by its checks.
+    pub redis: memo::Memo<Result<::redis::aio::MultiplexedConnection, Failure>>,
+    /// The way to each server that publishes nothing (`route`).
+    pub routes: memo::Memo<Result<reach::Address, route::NoRoute>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
     pub inspected:
         memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
@@ -99,6 +112,9 @@ impl Context {
             secrets: Secrets::default(),
             timeout,
             postgres: Default::default(),
+            pg_activity: Default::default(),
+            redis: Default::default(),
+            routes: Default::default(),
             inspected: Default::default(),
             credentials: Default::default(),
             docker: Default::default(),

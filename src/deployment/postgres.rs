@@ -4,7 +4,9 @@
 
 use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Source, Unreadable};
-use super::{Context, CredentialKind, Failure, reach};
+use super::reach::{Address, Via};
+use super::route;
+use super::{Context, CredentialKind, EngineError, Failure, bridge};
 use crate::profile::Service;
 use std::sync::Arc;
 use tokio_postgres::Client;
@@ -30,14 +32,11 @@ pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Fai
 }
 
 async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
-    let address = reach::address(&ctx.profile, service, "db").map_err(|not| Failure {
-        message: format!("{}: {not}", service.database),
-        hint: not.hint(&ctx.profile),
-    })?;
+    let address = route::to(ctx, service, "db")
+        .await
+        .map_err(|no| no.failure(ctx, service, "db", &service.database))?;
     let mut config = tokio_postgres::Config::new();
     config
-        .host(&address.host)
-        .port(address.port)
         .dbname(&service.database)
         .application_name("helpdesk-doctor")
         // Not "$user" first: a schema named like the user (which a restored
@@ -54,22 +53,29 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
     if let Some(password) = &credential.value {
         config.password(password);
     }
-    let connecting = config.connect(tokio_postgres::NoTls);
+    let connecting = connect(ctx, &mut config, &address);
     match tokio::time::timeout(ctx.timeout, connecting).await {
-        Ok(Ok((client, connection))) => {
-            tokio::spawn(connection);
-            Ok(Arc::new(client))
+        Ok(Ok(client)) => Ok(Arc::new(client)),
+        Ok(Err(Connecting::Engine(e))) => Err(Failure {
+            message: format!("{}: {e}", service.database),
+            hint: e.hint(),
+        }),
+        Ok(Err(Connecting::Postgres { error, bridge })) => {
+            let mut failure = classify(
+                service,
+                user,
+                &error,
+                &credential.source,
+                &ctx.profile.compose_command(),
+            );
+            if error.as_db_error().is_none() && !bridge.is_empty() {
+                failure.message = format!("{} ({address}: {bridge})", failure.message);
+            }
+            Err(failure)
         }
-        Ok(Err(e)) => Err(classify(
-            service,
-            user,
-            &e,
-            &credential.source,
-            &ctx.profile.compose_command(),
-        )),
         Err(_) => Err(Failure {
             message: format!(
-                "{}: connect timed out after {:?}",
+                "{}: connect timed out after {:?} ({address})",
                 service.database, ctx.timeout
             ),
             hint: format!(
@@ -77,6 +83,53 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
                 service.container("db"),
                 service.db_port
             ),
+        }),
+    }
+}
+
+/// Why a connection was not made.
+enum Connecting {
+    Engine(EngineError),
+    /// The client's error, and what the bridge through the engine said.
+    Postgres {
+        error: tokio_postgres::Error,
+        bridge: String,
+    },
+}
+
+/// A session at `address`: over TCP, or through the engine's bridge into
+/// the database's container (`connect_raw` over the exec).
+async fn connect(
+    ctx: &Context,
+    config: &mut tokio_postgres::Config,
+    address: &Address,
+) -> Result<Client, Connecting> {
+    let Via::Engine(container) = &address.via else {
+        config.host(&address.host).port(address.port);
+        let (client, connection) =
+            config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|error| Connecting::Postgres {
+                    error,
+                    bridge: String::new(),
+                })?;
+        tokio::spawn(connection);
+        return Ok(client);
+    };
+    let docker = ctx.docker().await.map_err(Connecting::Engine)?;
+    let inside = bridge::Inside::postgres(address.port);
+    let (stream, said) = bridge::open(docker, container, &inside)
+        .await
+        .map_err(Connecting::Engine)?;
+    match config.connect_raw(stream, tokio_postgres::NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Err(error) => Err(Connecting::Postgres {
+            error,
+            bridge: said.text(),
         }),
     }
 }

@@ -2,6 +2,8 @@
 //! on the engine (kept for stopped containers too), and the container in front
 //! of a service whose own containers publish nothing (a load balancer).
 
+use super::app_config::Server;
+use super::listen_port;
 use super::runtime::Runtime;
 use crate::profile::{Front, Profile, Service};
 use bollard::models::ContainerInspectResponse;
@@ -45,8 +47,9 @@ pub fn assign(
             ("redis", redis, REDIS_PORT),
         ] {
             let unpublished = match found {
-                Found::Published(ip, port) => {
+                Found::Published(ip, port, inside) => {
                     service.set_port(role, port);
+                    service.inside_ports.insert(role.to_string(), inside);
                     if bind_hosts && !super::reach::is_wildcard(&ip) {
                         service.bind_hosts.insert(role.to_string(), ip);
                     }
@@ -61,13 +64,42 @@ pub fn assign(
                 // A task's port may be published by the swarm's ingress, not
                 // by its container: the configured one stays.
                 Found::Nothing if swarm => false,
-                Found::Nothing => role != "service" || service.app_front.is_none(),
+                Found::Nothing if role == "service" => service.app_front.is_none(),
+                // Reached where it lives (`route`), at the port it listens on there.
+                Found::Nothing => {
+                    let port = listening(service, role, inspected).unwrap_or(own_port);
+                    service.set_port(role, port);
+                    service.inside_ports.insert(role.to_string(), port);
+                    true
+                }
             };
             if unpublished {
                 service.unpublished.insert(role.to_string());
             }
         }
     }
+}
+
+/// The port `service`'s server of `role` listens on inside its container, as
+/// the applications pointing at it say (the service's own first).
+fn listening(
+    service: &Service,
+    role: &str,
+    inspected: &HashMap<String, ContainerInspectResponse>,
+) -> Option<u16> {
+    let server = match role {
+        "db" => Server::Postgres,
+        _ => Server::Redis,
+    };
+    let name = service.containers.get(role)?.first()?;
+    let server_container = inspected.get(name)?;
+    let own = service.replicas("service");
+    let mut apps: Vec<(&String, &ContainerInspectResponse)> = inspected
+        .iter()
+        .filter(|(other, _)| *other != name)
+        .collect();
+    apps.sort_by_key(|(other, _)| (!own.contains(other), other.as_str()));
+    listen_port::of(server_container, apps.into_iter().map(|(_, c)| c), server)
 }
 
 /// What the containers of `service`'s `role` publish, preferring the binding
@@ -86,7 +118,7 @@ fn found(
         .filter_map(|name| inspected.get(name))
         .collect();
     match containers.iter().find_map(|c| host_port(c, preferred)) {
-        Some((ip, port)) => Found::Published(ip, port),
+        Some((inside, ip, port)) => Found::Published(ip, port, inside),
         None if containers.iter().any(|c| on_host_network(c)) => Found::HostNetwork,
         None if containers.is_empty() => Found::NoContainer,
         None => Found::Nothing,
@@ -96,8 +128,8 @@ fn found(
 /// What a role's containers publish on the host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Found {
-    /// On this host address (as the engine says it) and port.
-    Published(String, u16),
+    /// On this host address (as the engine says it) and port, from this port inside.
+    Published(String, u16, u16),
     /// On the host's network: its own port is the host's.
     HostNetwork,
     /// No container of the role: the guide's (or the config's) port.
@@ -140,15 +172,16 @@ fn front(
     })
 }
 
-/// The host address and port a container publishes, preferring the binding of
-/// `preferred` (its service's own port inside the container) when it has several.
-fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<(String, u16)> {
+/// `(port inside, host address, host port)` of what a container publishes,
+/// preferring the binding of `preferred` (its service's own port inside the
+/// container) when it has several.
+fn host_port(c: &ContainerInspectResponse, preferred: u16) -> Option<(u16, String, u16)> {
     let bound = bindings(c);
     bound
         .iter()
         .find(|(inside, _, _)| *inside == preferred)
         .or(bound.first())
-        .map(|(_, ip, host)| (ip.clone(), *host))
+        .cloned()
 }
 
 /// `(container port, host address, host port)` of every TCP binding: the live

@@ -3,8 +3,8 @@
 //! from the bindings of the deployment's container (`published`); the guide's
 //! (or the config's) port is used only when no container of that role exists,
 //! and never when another project's container publishes it. A container that
-//! publishes nothing is not reached (a path through its address on the
-//! project's network, or through the engine, plugs in at `address`).
+//! publishes nothing is not reached at any host port: `route` finds the way
+//! to it (its address on the project's network, or through the engine).
 
 use crate::profile::{Profile, Service};
 use serde::Serialize;
@@ -38,20 +38,40 @@ pub struct Binding {
 }
 
 /// How an address was reached (`reached.via` in the JSON report).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     /// A port on the engine's host: published by the deployment's container,
     /// named by the config, or — no container of the role exists — the guide's.
     Host,
+    /// The container's own address on this network (it publishes nothing).
+    Network(String),
+    /// An exec in this container, bridging to the server inside it (it
+    /// publishes nothing, and its address is not reached from here).
+    Engine(String),
 }
 
 /// Where a check really connected (`reached` in the JSON report).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reached {
-    /// `host:port`.
+    /// `host:port`; through the engine, the container and its port inside.
     pub address: String,
-    pub via: Via,
+    pub via: ViaKind,
+    /// The network whose address was reached (`via: network`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The container exec'd in (`via: engine`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// `Via` without its place, as the JSON report's `reached.via` says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViaKind {
+    Host,
+    Network,
+    Engine,
 }
 
 /// An address the doctor may connect to.
@@ -64,19 +84,39 @@ pub struct Address {
 
 impl Address {
     pub fn reached(&self) -> Reached {
+        let (via, network, container) = match &self.via {
+            Via::Host => (ViaKind::Host, None, None),
+            Via::Network(network) => (ViaKind::Network, Some(network.clone()), None),
+            Via::Engine(container) => (ViaKind::Engine, None, Some(container.clone())),
+        };
         Reached {
-            address: self.to_string(),
-            via: self.via,
+            address: self.host_port(),
+            via,
+            network,
+            container,
+        }
+    }
+
+    /// `host:port` (`[v6]:port`).
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
         }
     }
 }
 
+/// `127.0.0.1:5401`; `172.20.0.3:5432 on acme_default (not published)`;
+/// `through the engine (exec in acme-db-1)`.
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
+        match &self.via {
+            Via::Host => write!(f, "{}", self.host_port()),
+            Via::Network(network) => {
+                write!(f, "{} on {network} (not published)", self.host_port())
+            }
+            Via::Engine(container) => write!(f, "through the engine (exec in {container})"),
         }
     }
 }
@@ -157,21 +197,42 @@ pub fn address(profile: &Profile, service: &Service, role: &str) -> Result<Addre
         port,
         via: Via::Host,
     };
-    let holder = foreign_holder(profile, host, port);
     if service.unpublished.contains(role) {
+        // Its port is the one inside its container; the guide's is named
+        // with whoever publishes it, so nobody takes that one for this one.
+        let guide_port = Profile::default()
+            .service(&service.name)
+            .map_or(port, |guide| guide.port(role));
         return Err(NotReached::Unpublished {
             container: service.container(role),
-            guide_port: on_host.to_string(),
-            guide_holder: holder.cloned(),
+            guide_port: format!("{}:{guide_port}", profile.host),
+            guide_holder: foreign_holder(profile, &profile.host, guide_port).cloned(),
         });
     }
-    match holder {
+    match foreign_holder(profile, host, port) {
         Some(holder) => Err(NotReached::Foreign {
-            address: on_host.to_string(),
+            address: on_host.host_port(),
             holder: holder.clone(),
         }),
         None => Ok(on_host),
     }
+}
+
+/// The service and role of `container` when that role publishes nothing (its
+/// port check reaches it where it lives: `route`).
+pub fn unpublished_role<'a>(
+    profile: &'a Profile,
+    container: &str,
+) -> Option<(&'a Service, &'static str)> {
+    profile.services.iter().find_map(|service| {
+        crate::profile::ROLES
+            .iter()
+            .find(|role| {
+                service.unpublished.contains(**role)
+                    && service.replicas(role).iter().any(|c| c == container)
+            })
+            .map(|role| (service, *role))
+    })
 }
 
 /// Whether `host:port` (a port probe's, an HTTP check's URL) may be connected

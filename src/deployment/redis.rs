@@ -5,7 +5,9 @@
 
 use super::connect_error::ConnectCause;
 use super::credentials::{Credential, Unreadable};
-use super::{Context, CredentialKind, Failure, reach};
+use super::exec_stream::Stderr;
+use super::reach::{Address, Via};
+use super::{Context, CredentialKind, EngineError, Failure, bridge, route};
 use crate::profile::Service;
 use redis::aio::MultiplexedConnection;
 
@@ -14,30 +16,30 @@ pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Un
     ctx.credential(service, CredentialKind::Redis).await
 }
 
+/// The run's one connection to the service's Redis, shared by its checks
+/// (`connect`, once).
+pub async fn shared(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
+    ctx.redis
+        .get_or_init(&service.name, || connect(ctx, service))
+        .await
+}
+
 /// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
-    let address = reach::address(&ctx.profile, service, "redis").map_err(|not| Failure {
-        message: format!("{}: {not}", service.container("redis")),
-        hint: not.hint(&ctx.profile),
-    })?;
+    let container = service.container("redis");
+    let address = route::to(ctx, service, "redis")
+        .await
+        .map_err(|no| no.failure(ctx, service, "redis", &container))?;
     let credential = password(ctx, service).await.map_err(|e| Failure {
-        message: format!(
-            "{}: the password cannot be read from {e}",
-            service.container("redis")
-        ),
+        message: format!("{container}: the password cannot be read from {e}"),
         hint: "Make it readable, or name the password another way (HELPDESK_<SERVICE>_REDIS_PASSWORD)."
             .into(),
     })?;
     let password = credential.value.clone().filter(|p| !p.is_empty());
+    let mut said = None;
     let connecting = async {
-        let url = format!("redis://{address}/");
-        let client = redis::Client::open(url)?;
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(ctx.timeout))
-            .set_response_timeout(Some(ctx.timeout));
-        let mut connection = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let (mut connection, bridge) = open(ctx, &address).await?;
+        said = bridge;
         if let Some(password) = &password {
             let mut auth = redis::cmd("AUTH");
             auth.arg(credential.user.as_deref().into_iter().collect::<Vec<_>>())
@@ -54,28 +56,59 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             .await?;
         Ok::<_, redis::RedisError>(connection)
     };
-    match tokio::time::timeout(ctx.timeout, connecting).await {
+    let connected = tokio::time::timeout(ctx.timeout, connecting).await;
+    let said = said.map(|s| s.text()).unwrap_or_default();
+    match connected {
         Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(e)) => Err(classify(
-            service,
-            &e,
-            &credential,
-            &ctx.profile.compose_command(),
-        )),
+        Ok(Err(e)) => {
+            let mut failure = classify(service, &e, &credential, &ctx.profile.compose_command());
+            if e.code().is_none() && !said.is_empty() {
+                failure.message = format!("{} ({address}: {said})", failure.message);
+            }
+            Err(failure)
+        }
         Err(_) => Err(Failure {
             message: format!(
-                "{}: no answer within {:?}",
-                service.container("redis"),
+                "{container}: no answer within {:?} ({address})",
                 ctx.timeout
             ),
             hint: format!(
-                "Check {} ({} logs {}; docker unpause it if it is paused).",
-                service.container("redis"),
+                "Check {container} ({} logs {}; docker unpause it if it is paused).",
                 ctx.profile.compose_command(),
                 service.compose_service("redis")
             ),
         }),
     }
+}
+
+/// A connection at `address`: over TCP, or through the engine's bridge into
+/// the Redis container (then with what the bridge says, for a failure).
+async fn open(
+    ctx: &Context,
+    address: &Address,
+) -> Result<(MultiplexedConnection, Option<Stderr>), redis::RedisError> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(ctx.timeout))
+        .set_response_timeout(Some(ctx.timeout));
+    let Via::Engine(container) = &address.via else {
+        let client = redis::Client::open(format!("redis://{}/", address.host_port()))?;
+        let connection = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        return Ok((connection, None));
+    };
+    let engine_failed =
+        |e: EngineError| redis::RedisError::from(std::io::Error::other(format!("{e}")));
+    let docker = ctx.docker().await.map_err(engine_failed)?;
+    let inside = bridge::Inside::redis(address.port);
+    let (stream, said) = bridge::open(docker, container, &inside)
+        .await
+        .map_err(engine_failed)?;
+    let info = redis::RedisConnectionInfo::default();
+    let (connection, driver) =
+        MultiplexedConnection::new_with_config(&info, stream, config).await?;
+    tokio::spawn(driver);
+    Ok((connection, Some(said)))
 }
 
 /// The user a connection authenticates as (`default` without a username).

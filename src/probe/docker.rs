@@ -4,7 +4,7 @@
 use super::restarts::{self, Advice, Restarts, Verdict};
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
-use crate::deployment::containers::{self, display_name, find, inspect, tail};
+use crate::deployment::containers::{self, display_name, find, inspect, log_file_bytes, tail};
 use crate::deployment::discovery::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::deployment::runtime::STACK_LABEL;
 use crate::deployment::{EngineError, exec};
@@ -316,6 +316,8 @@ fn oom_note(oom: bool) -> &'static str {
     if oom { ", OOM-killed" } else { "" }
 }
 
+/// Whether a container's logs are rotated: json-file without `max-size`
+/// grows without bound (its file's size now is told, on a local engine).
 pub async fn logging(ctx: &Context, container: &str) -> Outcome {
     let c = match inspect(ctx, container).await {
         Ok(Some(c)) => c,
@@ -329,28 +331,39 @@ pub async fn logging(ctx: &Context, container: &str) -> Outcome {
         .unwrap_or_default();
     let driver = log_config.typ.unwrap_or_default();
     let options = log_config.config.unwrap_or_default();
+    // `none` keeps nothing; the others rotate, or ship elsewhere.
     let rotated = match driver.as_str() {
         "json-file" => options.contains_key("max-size"),
-        "local" | "journald" | "syslog" | "fluentd" | "gelf" => true,
+        "local" | "journald" | "syslog" | "fluentd" | "gelf" | "none" => true,
         _ => false,
     };
+    let setting = |key: &str| options.get(key).map(String::as_str).unwrap_or("unset");
     let described = format!(
         "driver {driver}, max-size {}, max-file {}",
-        options
-            .get("max-size")
-            .map(String::as_str)
-            .unwrap_or("unset"),
-        options
-            .get("max-file")
-            .map(String::as_str)
-            .unwrap_or("unset")
+        setting("max-size"),
+        setting("max-file")
     );
+    let bytes = log_file_bytes(ctx, &c).await;
     let outcome = if rotated {
         Outcome::pass(described)
     } else {
-        Outcome::warn(format!("logs are not rotated: {described}"))
+        let now = bytes
+            .map(|b| {
+                format!(
+                    ": its log file is {} now and grows without bound",
+                    super::docker_disk::size(b)
+                )
+            })
+            .unwrap_or_default();
+        Outcome::warn(format!(
+            "{} logs are not rotated ({described}){now}",
+            display_name(&c)
+        ))
     };
-    outcome.detail("driver", driver).detail("options", options)
+    outcome
+        .detail("driver", driver)
+        .detail("options", options)
+        .detail("log_bytes", bytes)
 }
 
 pub async fn network(ctx: &Context, container: &str, network: &str) -> Outcome {

@@ -1,6 +1,7 @@
 //! Durations as people write them in an environment (`JWT_EXPIRES_IN`): a
 //! number of seconds (`3600`), a number with a unit (`15m`, `7d`, `1w`,
-//! `1.5h`), words (`7 days`, `2 hours`), or several terms (`1h30m`, `1h 30m`).
+//! `1.5h`), words (`7 days`, `2 hours`), or several terms (`1h30m`, `1h 30m`);
+//! and an age said back to people in its two largest units (`14 min`, `2 h 5 min`).
 
 use std::time::Duration;
 
@@ -55,9 +56,36 @@ fn unit_seconds(unit: &str) -> Option<f64> {
     Some(seconds)
 }
 
+/// An age in its two largest units, rounded down: `42 s`, `14 min`, `2 h 5 min`, `3 d 4 h`.
+pub fn said(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => match (s % 3_600) / 60 {
+            0 => format!("{} h", s / 3_600),
+            m => format!("{} h {m} min", s / 3_600),
+        },
+        _ => match (s % 86_400) / 3_600 {
+            0 => format!("{} d", s / 86_400),
+            h => format!("{} d {h} h", s / 86_400),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_are_said_in_their_two_largest_units() {
+        assert_eq!(said(42.7), "42 s");
+        assert_eq!(said(14.0 * 60.0 + 59.0), "14 min");
+        assert_eq!(said(7_500.0), "2 h 5 min");
+        assert_eq!(said(7_200.0), "2 h");
+        assert_eq!(said(3.0 * 86_400.0 + 4.0 * 3_600.0), "3 d 4 h");
+        assert_eq!(said(-1.0), "0 s");
+    }
 
     fn secs(text: &str) -> Option<u64> {
         parse(text).map(|d| d.as_secs())

@@ -7,6 +7,7 @@ use super::Context;
 use crate::check::Outcome;
 use crate::deployment::app_config::{self, Form, Password, Server};
 use crate::deployment::containers as docker;
+use crate::deployment::{container_file, credentials};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -42,7 +43,11 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
             None => match other_form(&env, *format) {
                 Some(Ok(form)) => forms.push(format!("{name} as {form}")),
                 Some(Err(why)) => problems.push(format!("{name} {why}")),
-                None => problems.push(format!("{name} is missing")),
+                None => match as_file(ctx, container, &env, name, *format).await {
+                    Some(Ok(form)) => forms.push(form),
+                    Some(Err(why)) => problems.push(why),
+                    None => problems.push(format!("{name} is missing")),
+                },
             },
             Some(value) if value.is_empty() => problems.push(format!("{name} is empty")),
             Some(value) => {
@@ -72,6 +77,36 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     }
 }
 
+/// A variable given as a file (`NAME_FILE`, the Docker secrets convention):
+/// the file read in the container as its application reads it (a trailing
+/// newline is not part of the value), then checked. `None` when there is no
+/// `NAME_FILE` either.
+async fn as_file(
+    ctx: &Context,
+    container: &str,
+    env: &HashMap<String, String>,
+    name: &str,
+    format: Format,
+) -> Option<Result<String, String>> {
+    let variable = format!("{name}_FILE");
+    let path = env.get(&variable).filter(|p| !p.is_empty())?;
+    let value = match container_file::read(ctx, container, path).await {
+        Ok(text) => credentials::trim_newline(&text),
+        Err(e) => {
+            return Some(Err(format!(
+                "{variable} names {path}, which cannot be read ({e})"
+            )));
+        }
+    };
+    if matches!(format, Format::Secret) {
+        ctx.secrets.add(&value);
+    }
+    Some(match validate(format, &value) {
+        Ok(()) => Ok(format!("{name} as the file {variable} names")),
+        Err(why) => Err(format!("{name} (the file {variable} names) {why}")),
+    })
+}
+
 /// Why `value` does not have `format` (never quoting the value).
 fn validate(format: Format, value: &str) -> Result<(), &'static str> {
     let ok = match format {
@@ -86,10 +121,12 @@ fn validate(format: Format, value: &str) -> Result<(), &'static str> {
                     .split(',')
                     .all(|o| has_scheme(o.trim(), &["http", "https"]))
         }
+        // Node's loggers' names and Python's (`INFO`, `WARNING`, `CRITICAL`), in any case.
         Format::LogLevel => [
-            "error", "warn", "info", "http", "verbose", "debug", "silly", "trace",
+            "error", "warn", "warning", "info", "http", "verbose", "debug", "silly", "trace",
+            "notice", "critical", "fatal",
         ]
-        .contains(&value),
+        .contains(&value.to_ascii_lowercase().as_str()),
         Format::Any => true,
     };
     if ok {
@@ -177,6 +214,10 @@ mod tests {
         assert!(validate(Format::PostgresUrl, "mysql://u@h/d").is_err());
         assert!(validate(Format::Origins, "http://a:3000, https://b").is_ok());
         assert!(validate(Format::Secret, "short").is_err());
+        for level in ["info", "INFO", "WARNING", "critical", "Debug"] {
+            assert!(validate(Format::LogLevel, level).is_ok(), "{level}");
+        }
+        assert!(validate(Format::LogLevel, "loud").is_err());
         for duration in ["7 days", "1w", "3600", "1h30m"] {
             assert!(validate(Format::Duration, duration).is_ok(), "{duration}");
         }

@@ -95,7 +95,8 @@ pub fn memory(warn_percent: f64) -> Outcome {
     outcome.detail("used_percent", round(percent))
 }
 
-pub fn load() -> Outcome {
+/// The 5-minute load average against `warn_per_core` times the cores.
+pub fn load(warn_per_core: f64) -> Outcome {
     let load = match System::load_average() {
         Ok(load) => load,
         Err(e) => return Outcome::fail(format!("cannot read the load average: {e}")),
@@ -107,7 +108,7 @@ pub fn load() -> Outcome {
         "load {:.2} {:.2} {:.2} on {cores} cores",
         load.one, load.five, load.fifteen
     );
-    let outcome = if load.five > cores * 2.0 {
+    let outcome = if load.five > cores * warn_per_core {
         Outcome::warn(message)
     } else {
         Outcome::pass(message)

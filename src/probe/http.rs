@@ -1,24 +1,27 @@
 //! HTTP probes: the health endpoint (status, dependency states, timing phases
-//! like the guide's curl-format) and the auth verify endpoint.
+//! like the guide's curl-format, judged by `http_budget` with the certificate
+//! over HTTPS) and the auth verify endpoint.
 
 use super::Context;
+use super::http_budget::{Budget, Timing};
 use crate::check::Outcome;
 use crate::deployment::body::{self, BodyError};
 use crate::deployment::connect_error::ConnectCause;
 use crate::deployment::health_json;
 use crate::deployment::reach::{self, Reached};
+use crate::deployment::tls;
 use std::time::Instant;
 
 /// How many down dependencies a message names (the details list every one read).
 const NAMED_DOWN: usize = 10;
 
 /// The caller (the runner) holds the URL's connection slot.
-pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
+pub async fn health(ctx: &Context, url: &str, insecure: bool, budget: &Budget) -> Outcome {
     if let Err(not) = reach::url(&ctx.profile, url) {
         return super::not_reached(ctx, not);
     }
+    let phases = connection_phases(ctx, url).await;
     let started = Instant::now();
-    let connect_ms = connect_time(ctx, url).await;
     let response = match ctx.http_client(insecure).get(url).send().await {
         Ok(response) => response,
         Err(e) => return Outcome::fail(describe(url, &e, ctx)),
@@ -26,18 +29,23 @@ pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
     let first_byte_ms = ms(started);
     let status = response.status();
     let body = body::read(response, ctx.profile.limits.http_body_bytes).await;
-    let total_ms = ms(started);
-    let timing = format!(
-        "connect {connect_ms:.1} ms, first byte {first_byte_ms:.1} ms, total {total_ms:.1} ms"
-    );
+    let timing = Timing {
+        connect_ms: phases.connect_ms,
+        tls_ms: phases.tls_ms,
+        first_byte_ms,
+        total_ms: ms(started),
+    };
     let with_timing = |outcome: Outcome| {
-        outcome
+        let outcome = outcome
             .reached(reached(url))
             .detail("http_status", status.as_u16())
-            .detail("time_connect_ms", connect_ms)
-            .detail("time_starttransfer_ms", first_byte_ms)
-            .detail("time_total_ms", total_ms)
+            .detail("time_connect_ms", timing.connect_ms)
+            .detail("time_appconnect_ms", timing.tls_ms)
+            .detail("time_starttransfer_ms", timing.first_byte_ms)
+            .detail("time_total_ms", timing.total_ms);
+        budget.judge(outcome, url, &timing, phases.not_after)
     };
+    let timing_text = timing.describe();
     let unreadable =
         |why: String| with_timing(Outcome::fail(format!("HTTP {}: {why}", status.as_u16())));
     let answer = match body.map(|b| health_json::parse(&b)) {
@@ -65,9 +73,9 @@ pub async fn health(ctx: &Context, url: &str, insecure: bool) -> Outcome {
         String::new()
     };
     let outcome = if status.is_success() && down.is_empty() {
-        Outcome::pass(format!("{} ({timing}){partly}", status.as_u16()))
+        Outcome::pass(format!("{} ({timing_text}){partly}", status.as_u16()))
     } else if down.is_empty() {
-        Outcome::fail(format!("HTTP {} ({timing}){partly}", status.as_u16()))
+        Outcome::fail(format!("HTTP {} ({timing_text}){partly}", status.as_u16()))
     } else {
         Outcome::fail(format!(
             "HTTP {}: dependency down: {}{partly}",
@@ -116,24 +124,53 @@ pub async fn verify(ctx: &Context, url: &str, insecure: bool) -> Outcome {
 fn reached(url: &str) -> Reached {
     Reached {
         address: crate::deployment::url_address(url),
-        via: reach::Via::Host,
+        via: reach::ViaKind::Host,
+        network: None,
+        container: None,
     }
 }
 
-/// TCP connect time to the URL's host and port (the `time_connect` phase).
-async fn connect_time(ctx: &Context, url: &str) -> f64 {
+/// The phases before the request, on a connection of their own: the TCP
+/// connect (curl's `time_connect`) and, over HTTPS, the TLS handshake
+/// (`time_appconnect`) with the certificate the server presented.
+struct Phases {
+    connect_ms: f64,
+    tls_ms: Option<f64>,
+    not_after: Option<std::time::SystemTime>,
+}
+
+async fn connection_phases(ctx: &Context, url: &str) -> Phases {
+    let none = Phases {
+        connect_ms: 0.0,
+        tls_ms: None,
+        not_after: None,
+    };
     let Ok(parsed) = reqwest::Url::parse(url) else {
-        return 0.0;
+        return none;
     };
     let host = parsed.host_str().unwrap_or("localhost").to_string();
     let port = parsed.port_or_known_default().unwrap_or(80);
+    if parsed.scheme() == "https" {
+        // A failed handshake is the request's to explain (it fails the same way).
+        return match tls::handshake(&host, port, ctx.timeout).await {
+            Ok(done) => Phases {
+                connect_ms: done.connect_ms,
+                tls_ms: Some(done.tls_ms),
+                not_after: done.not_after,
+            },
+            Err(_) => none,
+        };
+    }
     let started = Instant::now();
     let _ = tokio::time::timeout(
         ctx.timeout,
         tokio::net::TcpStream::connect((host.as_str(), port)),
     )
     .await;
-    ms(started)
+    Phases {
+        connect_ms: ms(started),
+        ..none
+    }
 }
 
 fn ms(since: Instant) -> f64 {

@@ -3,6 +3,7 @@
 
 use super::Context;
 use crate::check::Outcome;
+use crate::terminal_text::clean;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -57,7 +58,7 @@ pub async fn scan(
                 *counts.entry(pattern.to_string()).or_default() += 1;
             }
             if !matched.is_empty() {
-                examples.push_back(printable(&ctx.secrets.redact(line.trim())));
+                examples.push_back(example(&ctx.secrets.redact(line.trim())));
                 if examples.len() > EXAMPLES {
                     examples.pop_front();
                 }
@@ -73,18 +74,15 @@ pub async fn scan(
         .detail("examples", Vec::from(examples))
 }
 
-/// A log line as it may be shown: no control characters (escape sequences),
-/// at most `EXAMPLE_CHARS` characters.
-fn printable(line: &str) -> String {
-    let mut shown: String = line
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(EXAMPLE_CHARS)
-        .collect();
-    if line.chars().count() > EXAMPLE_CHARS {
-        shown.push('…');
+/// A log line as it may be shown: through the terminal sanitizer (no control
+/// character or escape sequence), at most `EXAMPLE_CHARS` characters.
+fn example(line: &str) -> String {
+    let shown = clean(line);
+    let mut cut: String = shown.chars().take(EXAMPLE_CHARS).collect();
+    if shown.chars().nth(EXAMPLE_CHARS).is_some() {
+        cut.push('…');
     }
-    shown
+    cut
 }
 
 fn now_seconds() -> i64 {

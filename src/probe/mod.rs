@@ -2,24 +2,33 @@
 //! signature `(params, &Context) -> Outcome`; they judge what the deployment
 //! layer (`crate::deployment`) reaches. The runner owns the timeouts.
 
+pub mod backups;
 pub mod cgroup;
 pub mod docker;
+pub mod docker_disk;
 pub mod duration;
 pub mod env;
+pub mod filesystem;
 pub mod host;
 pub mod http;
+pub mod http_budget;
 pub mod listener;
 pub mod logs;
+pub mod pg_sessions;
+pub mod pg_vacuum;
 pub mod postgres;
 pub mod redis;
+pub mod redis_pressure;
 pub mod restarts;
+pub mod supervision;
 pub mod swarm;
 pub mod tcp;
 
 use crate::check::Outcome;
 pub use crate::deployment::Context;
 use crate::deployment::credentials::{Credential, Source};
-use crate::deployment::reach::{self, NotReached};
+use crate::deployment::reach::{self, Address, NotReached, Via};
+use crate::deployment::route::{self, NoRoute};
 use crate::deployment::{CredentialKind, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
@@ -51,6 +60,10 @@ pub enum Probe {
         restart_window_seconds: u64,
     },
     ContainerLogging {
+        container: String,
+    },
+    /// A health check, and a restart policy other than `no`.
+    ContainerPolicy {
         container: String,
     },
     ContainerNetwork {
@@ -89,13 +102,32 @@ pub enum Probe {
     HostMemory {
         warn_percent: f64,
     },
-    HostLoad,
+    HostLoad {
+        /// The 5-minute load average above this many times the cores warns.
+        #[serde(default = "default_load_per_core")]
+        warn_per_core: f64,
+    },
+    /// Docker's data root: free space, inodes, and what the engine holds there.
+    DockerDisk {
+        warn_gb: f64,
+        fail_gb: f64,
+        inodes_warn_percent: f64,
+        inodes_fail_percent: f64,
+    },
     HttpHealth {
         url: String,
         /// HTTPS without verifying the server's certificate (a self-signed
         /// internal endpoint). Off by default.
         #[serde(default)]
         insecure: bool,
+        /// Answering slower than this warns, with the timing of each phase.
+        #[serde(default = "http_budget::default_slow_ms")]
+        slow_ms: u64,
+        /// An HTTPS certificate with fewer days left warns, or fails.
+        #[serde(default = "http_budget::default_cert_warn_days")]
+        cert_warn_days: u64,
+        #[serde(default = "http_budget::default_cert_fail_days")]
+        cert_fail_days: u64,
     },
     HttpVerify {
         url: String,
@@ -125,12 +157,54 @@ pub enum Probe {
         warn_above: i64,
         label: String,
     },
+    /// Connections against `max_connections` less the reserved slots, the
+    /// holders named (`pg_stat_activity`, one query per database and run).
+    PostgresConnections {
+        service: String,
+        warn_percent: f64,
+        fail_percent: f64,
+    },
+    /// Sessions waiting on another's lock for `wait_seconds` or more.
+    PostgresLockWaits {
+        service: String,
+        wait_seconds: u64,
+    },
+    /// Transactions (idle in transaction or running) open `max_seconds` or more.
+    PostgresTransactions {
+        service: String,
+        max_seconds: u64,
+    },
+    /// Dead tuples, last (auto)vacuum, transaction-ID age against wraparound.
+    PostgresVacuum {
+        service: String,
+    },
     RedisPing {
         service: String,
     },
+    /// Memory against maxmemory and its policy, evictions, the container's limit.
     RedisInfo {
         service: String,
     },
+    /// The last RDB save and AOF writes (MISCONF).
+    RedisPersistence {
+        service: String,
+    },
+    /// Connections rejected at maxclients, blocked clients.
+    RedisClients {
+        service: String,
+    },
+    /// Slow-log entries of the last `window_minutes` over `threshold_ms`.
+    RedisSlowlog {
+        service: String,
+        threshold_ms: f64,
+        window_minutes: i64,
+    },
+    /// The newest backup of the backup folder that verifies, against `max_age_seconds`.
+    BackupAge {
+        max_age_seconds: u64,
+    },
+    /// The last restore drill's result.
+    BackupDrill,
     /// A Swarm stack's service (`<stack>_<compose_service>`): tasks running
     /// against the desired replicas, failing tasks' errors, a stuck update.
     SwarmService {
@@ -138,6 +212,10 @@ pub enum Probe {
     },
     /// The swarm's nodes: down, drained or paused.
     SwarmNodes,
+}
+
+fn default_load_per_core() -> f64 {
+    2.0
 }
 
 fn default_restart_window() -> u64 {
@@ -164,8 +242,15 @@ impl Probe {
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
             | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service }
             | RedisPing { service }
-            | RedisInfo { service } => Some(service),
+            | RedisInfo { service }
+            | RedisPersistence { service }
+            | RedisClients { service }
+            | RedisSlowlog { service, .. } => Some(service),
             _ => None,
         }
     }
@@ -177,16 +262,24 @@ impl Probe {
             DockerEngine => "docker".into(),
             Container { container, .. }
             | ContainerLogging { container }
+            | ContainerPolicy { container }
             | ContainerNetwork { container, .. }
             | ContainerResources { container, .. }
             | ContainerDns { container, .. }
             | ContainerEnv { container, .. }
             | ContainerLogs { container, .. } => container.clone(),
-            Tcp { port, .. } => match reach::host_port(&ctx.profile, &ctx.profile.host, *port) {
-                Ok(address) => address.to_string(),
-                Err(not) => not.target(),
+            Tcp { port, owner } => match reach::unpublished_role(&ctx.profile, owner) {
+                Some((s, role)) => match route::found(ctx, s, role) {
+                    Some(found) => route_target(found, ""),
+                    None => format!("port {port} of {owner}"),
+                },
+                None => match reach::host_port(&ctx.profile, &ctx.profile.host, *port) {
+                    Ok(address) => address.to_string(),
+                    Err(not) => not.target(),
+                },
             },
-            Disk { .. } | HostMemory { .. } | HostLoad => "host".into(),
+            Disk { .. } | HostMemory { .. } | HostLoad { .. } => "host".into(),
+            DockerDisk { .. } => "docker".into(),
             HttpHealth { url, .. } | HttpVerify { url, .. } => {
                 match reach::url(&ctx.profile, url) {
                     Ok(()) => url.clone(),
@@ -197,8 +290,19 @@ impl Probe {
             | PostgresTables { service, .. }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
-            | PostgresScalar { service, .. } => server_target(ctx, service, "db"),
-            RedisPing { service } | RedisInfo { service } => server_target(ctx, service, "redis"),
+            | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service } => server_target(ctx, service, "db"),
+            RedisPing { service }
+            | RedisInfo { service }
+            | RedisPersistence { service }
+            | RedisClients { service }
+            | RedisSlowlog { service, .. } => server_target(ctx, service, "redis"),
+            BackupAge { .. } | BackupDrill => crate::state::backup_dir(&ctx.profile.backup_dir)
+                .display()
+                .to_string(),
             SwarmService { compose_service } => {
                 format!("{}_{compose_service}", ctx.profile.compose_project)
             }
@@ -217,6 +321,7 @@ impl Probe {
         match self {
             Container { container, .. }
             | ContainerLogging { container }
+            | ContainerPolicy { container, .. }
             | ContainerNetwork { container, .. }
             | ContainerResources { container, .. }
             | ContainerDns { container, .. }
@@ -227,14 +332,29 @@ impl Probe {
             | PostgresTables { service, .. }
             | PostgresIndexes { service, .. }
             | PostgresSlowQueries { service, .. }
-            | PostgresScalar { service, .. } => of_role(service, "db"),
-            RedisPing { service } | RedisInfo { service } => of_role(service, "redis"),
+            | PostgresScalar { service, .. }
+            | PostgresConnections { service, .. }
+            | PostgresLockWaits { service, .. }
+            | PostgresTransactions { service, .. }
+            | PostgresVacuum { service, .. } => of_role(service, "db"),
+            RedisPing { service }
+            | RedisInfo { service, .. }
+            | RedisPersistence { service, .. }
+            | RedisClients { service, .. }
+            | RedisSlowlog { service, .. } => of_role(service, "redis"),
             HttpHealth { url, .. } | HttpVerify { url, .. } => {
                 let port = reqwest::Url::parse(url).ok()?.port_or_known_default()?;
                 let service = ctx.profile.services.iter().find(|s| s.app_port == port)?;
                 service.existing_container("service")
             }
-            DockerEngine | Disk { .. } | HostMemory { .. } | HostLoad | SwarmNodes => None,
+            DockerEngine
+            | Disk { .. }
+            | HostMemory { .. }
+            | HostLoad { .. }
+            | DockerDisk { .. }
+            | BackupAge { .. }
+            | BackupDrill
+            | SwarmNodes => None,
             SwarmService { .. } => None,
         }
     }
@@ -286,6 +406,7 @@ impl Probe {
                 docker::container(ctx, container, compose_service, window).await
             }
             ContainerLogging { container } => docker::logging(ctx, container).await,
+            ContainerPolicy { container } => supervision::check(ctx, container).await,
             ContainerNetwork { container, network } => {
                 docker::network(ctx, container, network).await
             }
@@ -307,13 +428,40 @@ impl Probe {
             Tcp { port, owner } => tcp::check(ctx, *port, owner).await,
             SwarmService { compose_service } => swarm::service(ctx, compose_service).await,
             SwarmNodes => swarm::nodes(ctx).await,
-            Disk { .. } | HostMemory { .. } | HostLoad if !ctx.profile.engine.is_local() => {
+            Disk { .. } | HostMemory { .. } | HostLoad { .. } if !ctx.profile.engine.is_local() => {
                 host::of_remote_engine(ctx).await
             }
             Disk { warn_gb, fail_gb } => host::disk(ctx, *warn_gb, *fail_gb).await,
             HostMemory { warn_percent } => host::memory(*warn_percent),
-            HostLoad => host::load(),
-            HttpHealth { url, insecure } => http::health(ctx, url, *insecure).await,
+            HostLoad { warn_per_core } => host::load(*warn_per_core),
+            DockerDisk {
+                warn_gb,
+                fail_gb,
+                inodes_warn_percent,
+                inodes_fail_percent,
+            } => {
+                let limits = docker_disk::Limits {
+                    warn_gb: *warn_gb,
+                    fail_gb: *fail_gb,
+                    inodes_warn_percent: *inodes_warn_percent,
+                    inodes_fail_percent: *inodes_fail_percent,
+                };
+                docker_disk::check(ctx, &limits).await
+            }
+            HttpHealth {
+                url,
+                insecure,
+                slow_ms,
+                cert_warn_days,
+                cert_fail_days,
+            } => {
+                let budget = http_budget::Budget {
+                    slow_ms: *slow_ms,
+                    cert_warn_days: *cert_warn_days,
+                    cert_fail_days: *cert_fail_days,
+                };
+                http::health(ctx, url, *insecure, &budget).await
+            }
             HttpVerify { url, insecure } => http::verify(ctx, url, *insecure).await,
             PostgresConnect { service } => {
                 with_service(ctx, service, |s| postgres::connect(ctx, s)).await
@@ -347,8 +495,59 @@ impl Probe {
                 })
                 .await
             }
+            PostgresConnections {
+                service,
+                warn_percent,
+                fail_percent,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::connections(ctx, s, *warn_percent, *fail_percent)
+                })
+                .await
+            }
+            PostgresLockWaits {
+                service,
+                wait_seconds,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::lock_waits(ctx, s, *wait_seconds)
+                })
+                .await
+            }
+            PostgresTransactions {
+                service,
+                max_seconds,
+            } => {
+                with_service(ctx, service, |s| {
+                    pg_sessions::transactions(ctx, s, *max_seconds)
+                })
+                .await
+            }
+            PostgresVacuum { service } => {
+                with_service(ctx, service, |s| pg_vacuum::vacuum(ctx, s)).await
+            }
             RedisPing { service } => with_service(ctx, service, |s| redis::ping(ctx, s)).await,
-            RedisInfo { service } => with_service(ctx, service, |s| redis::info(ctx, s)).await,
+            RedisInfo { service } => {
+                with_service(ctx, service, |s| redis_pressure::memory(ctx, s)).await
+            }
+            RedisPersistence { service } => {
+                with_service(ctx, service, |s| redis_pressure::persistence(ctx, s)).await
+            }
+            RedisClients { service } => {
+                with_service(ctx, service, |s| redis_pressure::clients(ctx, s)).await
+            }
+            RedisSlowlog {
+                service,
+                threshold_ms,
+                window_minutes,
+            } => {
+                with_service(ctx, service, |s| {
+                    redis_pressure::slowlog(ctx, s, *threshold_ms, *window_minutes)
+                })
+                .await
+            }
+            BackupAge { max_age_seconds } => backups::latest(ctx, *max_age_seconds).await,
+            BackupDrill => backups::drill(ctx),
         }
     }
 }
@@ -388,9 +587,40 @@ fn server_target(ctx: &Context, service: &str, role: &str) -> String {
     } else {
         "redis"
     };
-    match reach::address(&ctx.profile, s, role) {
+    match route::found(ctx, s, role) {
+        Some(found) => route_target(found, name),
+        // Not looked for in this run (its checks were skipped first).
+        None => format!("{name} in {}", s.container(role)),
+    }
+}
+
+/// A target where a way was found (`name@address`, `name through the
+/// engine (…)`), or why none was.
+fn route_target(found: Result<Address, NoRoute>, name: &str) -> String {
+    match found {
+        Ok(address) if name.is_empty() => address.to_string(),
+        Ok(
+            address @ Address {
+                via: Via::Engine(_),
+                ..
+            },
+        ) => format!("{name} {address}"),
         Ok(address) => format!("{name}@{address}"),
-        Err(not) => not.target(),
+        Err(NoRoute::NotReached(not)) => not.target(),
+        Err(no) => format!("not reached: {no}"),
+    }
+}
+
+/// No way to a server: not the deployment's to reach (`not_reached`), its
+/// container down (a failure), or the engine failing on the way.
+pub fn no_route(ctx: &Context, service: &Service, role: &str, no: NoRoute) -> Outcome {
+    match no {
+        NoRoute::NotReached(not) => not_reached(ctx, not),
+        NoRoute::Engine(e) => Outcome::from(e),
+        down @ NoRoute::Down { .. } => {
+            let failure = down.failure(ctx, service, role, &service.container(role));
+            Outcome::fail(down.to_string()).with_hint(failure.hint)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::postgres::{client, password};
-use crate::deployment::reach;
+use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
 use std::sync::Arc;
@@ -13,14 +13,14 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 /// Runs `probe` with the service's client, turning a connection failure into FAIL.
-async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
+pub(super) async fn with_client<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
 where
     F: FnOnce(Arc<Client>) -> Fut,
     Fut: Future<Output = Result<Outcome, tokio_postgres::Error>>,
 {
-    let address = match reach::address(&ctx.profile, service, "db") {
+    let address = match route::to(ctx, service, "db").await {
         Ok(address) => address,
-        Err(not) => return super::not_reached(ctx, not),
+        Err(no) => return super::no_route(ctx, service, "db", no),
     };
     match client(ctx, service).await {
         Ok(client) => probe(client)
@@ -56,9 +56,15 @@ pub async fn tables(ctx: &Context, service: &Service, expected: &[String]) -> Ou
                 &[],
             )
             .await?;
-        let present: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let mut present: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        present.sort();
         let missing: Vec<&String> = expected.iter().filter(|t| !present.contains(t)).collect();
-        Ok(if missing.is_empty() {
+        // No table named: the migrations ran when there is any.
+        Ok(if expected.is_empty() && present.is_empty() {
+            Outcome::fail("no table in schema public: its migrations never ran")
+        } else if expected.is_empty() {
+            Outcome::pass(format!("{} tables: {}", present.len(), present.join(", ")))
+        } else if missing.is_empty() {
             Outcome::pass(format!("tables present: {}", expected.join(", ")))
         } else {
             Outcome::fail(format!(
@@ -224,7 +230,7 @@ pub async fn scalar(
     .await
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
         flat

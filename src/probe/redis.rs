@@ -1,28 +1,31 @@
 //! Redis probes where the deployment's server is reached (never another's): PING with the password (NOAUTH told
-//! apart from WRONGPASS), and INFO (memory vs maxmemory, evictions, clients, last save).
+//! apart from WRONGPASS), and what the other Redis probes (`redis_pressure`) share: the run's connection, INFO.
 
 use super::client_failure;
 use crate::check::Outcome;
 use crate::deployment::credentials::Source;
-use crate::deployment::reach::{self, Reached};
-use crate::deployment::redis::{connect, noperm, password, user_of};
+use crate::deployment::reach::Reached;
+use crate::deployment::redis::{noperm, password, shared, user_of};
+use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::Service;
+use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 
 /// Where the service's Redis is reached, or the outcome saying why it is not.
-fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
-    reach::address(&ctx.profile, service, "redis")
-        .map(|address| address.reached())
-        .map_err(|not| super::not_reached(ctx, not))
+async fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
+    match route::to(ctx, service, "redis").await {
+        Ok(address) => Ok(address.reached()),
+        Err(no) => Err(super::no_route(ctx, service, "redis", no)),
+    }
 }
 
 pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
-    let reached = match reached(ctx, service) {
+    let reached = match reached(ctx, service).await {
         Ok(reached) => reached,
         Err(outcome) => return outcome,
     };
-    match connect(ctx, service).await {
+    match shared(ctx, service).await {
         Ok(_) => {
             let credential = password(ctx, service).await.ok();
             let how = match &credential {
@@ -52,91 +55,62 @@ pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
     }
 }
 
-pub async fn info(ctx: &Context, service: &Service) -> Outcome {
-    let reached = match reached(ctx, service) {
+/// Runs `probe` on the run's connection to the service's Redis: a connect
+/// failure, a command the ACL user may not run (NOPERM) and any other error
+/// are told as failures; where it connected is recorded.
+pub(super) async fn with_redis<F, Fut>(ctx: &Context, service: &Service, probe: F) -> Outcome
+where
+    F: FnOnce(MultiplexedConnection) -> Fut,
+    Fut: Future<Output = Result<Outcome, redis::RedisError>>,
+{
+    let reached = match reached(ctx, service).await {
         Ok(reached) => reached,
         Err(outcome) => return outcome,
     };
-    let mut connection = match connect(ctx, service).await {
+    let connection = match shared(ctx, service).await {
         Ok(c) => c,
         Err(failure) => {
             return client_failure(ctx, service, CredentialKind::Redis, failure).await;
         }
     };
-    let text: String = match redis::cmd("INFO")
-        .arg("all")
-        .query_async(&mut connection)
-        .await
-    {
-        Ok(text) => text,
+    match probe(connection).await {
+        Ok(outcome) => outcome,
         Err(e) if e.code() == Some("NOPERM") => {
             let user = password(ctx, service).await.ok();
             let user = user.as_ref().map(user_of).unwrap_or("default");
             let failure = noperm(&service.container("redis"), user, &e);
-            return Outcome::fail(failure.message)
-                .with_hint(failure.hint)
-                .reached(reached);
+            Outcome::fail(failure.message).with_hint(failure.hint)
         }
-        Err(e) => return Outcome::fail(format!("INFO failed: {e}")).reached(reached),
-    };
-    let info: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.trim_end().split_once(':'))
-        .collect();
-    let number = |key: &str| {
-        info.get(key)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let (used, max, evicted, clients) = (
-        number("used_memory"),
-        number("maxmemory"),
-        number("evicted_keys"),
-        number("connected_clients"),
-    );
-    let last_save = info
-        .get("rdb_last_bgsave_status")
-        .copied()
-        .unwrap_or("unknown")
-        .to_string();
-    let mut problems = Vec::new();
-    if max > 0 && used as f64 >= max as f64 * 0.9 {
-        problems.push(format!(
-            "memory at {:.0}% of maxmemory",
-            used as f64 * 100.0 / max as f64
-        ));
+        Err(e) => Outcome::fail(format!("{}: {e}", service.container("redis"))),
     }
-    if evicted > 0 {
-        problems.push(format!("{evicted} keys evicted"));
-    }
-    if last_save != "ok" {
-        problems.push(format!("last background save {last_save}"));
-    }
-    let memory = if max > 0 {
-        format!("{} of {}", human(used), human(max))
-    } else {
-        format!("{} (no maxmemory)", human(used))
-    };
-    let summary =
-        format!("memory {memory}, {clients} clients, {evicted} evicted, last save {last_save}");
-    let outcome = if problems.is_empty() {
-        Outcome::pass(summary)
-    } else {
-        Outcome::warn(format!("{}: {summary}", problems.join("; ")))
-    };
-    outcome
-        .reached(reached)
-        .detail("used_memory", used)
-        .detail("maxmemory", max)
-        .detail("evicted_keys", evicted)
-        .detail("connected_clients", clients)
-        .detail("rdb_last_bgsave_status", last_save)
-        .detail(
-            "redis_version",
-            info.get("redis_version").copied().unwrap_or("unknown"),
-        )
+    .reached(reached)
 }
 
-fn human(bytes: u64) -> String {
+/// The fields of an INFO answer (`name:value` lines).
+pub(super) fn parse_info(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim_end().split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `INFO section…` of the service's Redis, parsed.
+pub(super) async fn info_of(
+    connection: &mut MultiplexedConnection,
+    sections: &[&str],
+) -> Result<HashMap<String, String>, redis::RedisError> {
+    let text: String = redis::cmd("INFO")
+        .arg(sections)
+        .query_async(connection)
+        .await?;
+    Ok(parse_info(&text))
+}
+
+/// A number of an INFO answer (0 when absent).
+pub(super) fn number(info: &HashMap<String, String>, key: &str) -> u64 {
+    info.get(key).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+pub(super) fn human(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }

@@ -3,23 +3,72 @@
 
 use super::{Context, listener};
 use crate::check::Outcome;
+use crate::deployment::bridge::{self, BridgeError};
 use crate::deployment::containers as docker;
-use crate::deployment::reach;
+use crate::deployment::reach::{self, Address, Via};
+use crate::deployment::route::{self, NoRoute};
+use crate::profile::Service;
 use std::time::Instant;
 
 /// The caller (the runner) holds the address' connection slot until the
 /// probe ends, so the connection is really gone before the slot is free.
 pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
+    // A server that publishes nothing is checked where it lives.
+    if let Some((service, role)) = reach::unpublished_role(&ctx.profile, owner) {
+        return unpublished(ctx, service, role, owner).await;
+    }
     // Never a port the deployment does not publish (another project's, or
     // the guide's for a container that publishes nothing).
-    let reached = match reach::host_port(&ctx.profile, &ctx.profile.host, port) {
-        Ok(address) => address.reached(),
+    let address = match reach::host_port(&ctx.profile, &ctx.profile.host, port) {
+        Ok(address) => address,
         Err(not) => return super::not_reached(ctx, not),
     };
-    let address = reached.address.clone();
+    connect(ctx, &address, &format!("port {port}"), owner).await
+}
+
+/// The port of a server whose container publishes nothing: at its address on
+/// the project's network, or through the engine (`route`).
+async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) -> Outcome {
+    let address = match route::to(ctx, service, role).await {
+        Ok(address) => address,
+        Err(no @ NoRoute::Down { .. }) => {
+            return super::no_route(ctx, service, role, no).detail("root_cause_container", owner);
+        }
+        Err(no) => return super::no_route(ctx, service, role, no),
+    };
+    let what = format!("port {} of {owner}", address.port);
+    let Via::Engine(container) = &address.via else {
+        let what = format!("{what} at {address}");
+        return connect(ctx, &address, &what, owner).await;
+    };
+    let docker = match ctx.docker().await {
+        Ok(docker) => docker,
+        Err(e) => return Outcome::from(e),
+    };
+    let inside = match role {
+        "db" => bridge::Inside::postgres(address.port),
+        _ => bridge::Inside::redis(address.port),
+    };
+    match bridge::probe(docker, container, &inside, ctx.timeout).await {
+        Ok(()) => Outcome::pass(format!("{what} open, {address}")).reached(address.reached()),
+        Err(BridgeError::Engine(e)) => Outcome::from(e),
+        Err(e) if e.is_doctors() => Outcome::new(
+            crate::check::Status::Skip,
+            format!("not published: not reached ({e})"),
+        ),
+        Err(e) => Outcome::fail(format!("{what} closed, {address}: {e}")),
+    }
+}
+
+/// A TCP connection to `address` (`what`: the port, as the messages name it).
+async fn connect(ctx: &Context, address: &Address, what: &str, owner: &str) -> Outcome {
+    let reached = address.reached();
     let started = Instant::now();
-    let connected =
-        tokio::time::timeout(ctx.timeout, tokio::net::TcpStream::connect(&address)).await;
+    let connected = tokio::time::timeout(
+        ctx.timeout,
+        tokio::net::TcpStream::connect(&reached.address),
+    )
+    .await;
     let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
     let connected = match connected {
         Ok(Ok(stream)) => {
@@ -31,7 +80,15 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
     };
     let owner_running = owner_running(ctx, owner).await;
     let answered = matches!(connected, Ok(Ok(())));
-    let outcome = judge(ctx, port, owner, connected, owner_running, connect_ms);
+    let outcome = judge(
+        ctx,
+        address.port,
+        what,
+        owner,
+        connected,
+        owner_running,
+        connect_ms,
+    );
     if answered {
         outcome.reached(reached)
     } else {
@@ -43,6 +100,7 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
 fn judge(
     ctx: &Context,
     port: u16,
+    what: &str,
     owner: &str,
     connected: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
     owner_running: Option<bool>,
@@ -58,22 +116,22 @@ fn judge(
                     None => "a process this user cannot see".into(),
                 },
             };
-            Outcome::fail(format!("port {port} is held by {holder} while {owner} is not running (EADDRINUSE)"))
+            Outcome::fail(format!("{what} is held by {holder} while {owner} is not running (EADDRINUSE)"))
                 .detail("holder", holder)
                 .with_hint(format!(
                     "Stop the process holding port {port} (see: ss -ltnp 'sport = :{port}'; kill <PID>), \
                      or publish {owner} on another port, then start {owner} again."
                 ))
         }
-        Ok(Ok(_)) => Outcome::pass(format!("port {port} open ({connect_ms:.1} ms)"))
+        Ok(Ok(_)) => Outcome::pass(format!("{what} open ({connect_ms:.1} ms)"))
             .detail("connect_ms", connect_ms),
         Ok(Err(e)) if owner_running == Some(false) => Outcome::fail(format!(
-            "port {port} closed ({e}); {owner}, which publishes it, is not running"
+            "{what} closed ({e}); {owner}, which publishes it, is not running"
         ))
         .detail("root_cause_container", owner),
-        Ok(Err(e)) => Outcome::fail(format!("port {port} closed ({e})")),
+        Ok(Err(e)) => Outcome::fail(format!("{what} closed ({e})")),
         Err(_) => Outcome::fail(format!(
-            "port {port}: no answer within {:?} (filtered or unroutable)",
+            "{what}: no answer within {:?} (filtered or unroutable)",
             ctx.timeout
         )),
     }

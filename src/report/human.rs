@@ -80,7 +80,7 @@ impl HumanExporter {
     }
 }
 
-fn is_problem(status: Status) -> bool {
+pub(super) fn is_problem(status: Status) -> bool {
     matches!(status, Status::Warn | Status::Fail | Status::Error)
 }
 
@@ -114,12 +114,12 @@ fn marker(worst: Option<Status>) -> String {
     }
 }
 
-fn root_cause(result: &CheckResult) -> Option<&str> {
+pub(super) fn root_cause(result: &CheckResult) -> Option<&str> {
     result.details.get("root_cause")?.as_str()
 }
 
 /// The failures and warnings each failed check explains (their `root_cause`).
-fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&CheckResult>> {
+pub(super) fn explained_per_cause(results: &[CheckResult]) -> BTreeMap<&str, Vec<&CheckResult>> {
     let mut explained: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
     for result in results {
         if let Some(cause) = root_cause(result) {
@@ -178,7 +178,7 @@ fn expanded(
 
 /// How many checks were skipped because of each check shown: a skip caused by
 /// a failure that is itself explained by another counts under that other one.
-fn skipped_per_cause(results: &[CheckResult]) -> BTreeMap<&str, usize> {
+pub(super) fn skipped_per_cause(results: &[CheckResult]) -> BTreeMap<&str, usize> {
     let roots: BTreeMap<&str, &str> = results
         .iter()
         .filter_map(|r| Some((r.id.as_str(), root_cause(r)?)))
@@ -231,9 +231,9 @@ fn verdict(report: &Report) -> String {
 }
 
 /// The checks of one group (docker, host, a service, or a custom first segment).
-struct Group<'a> {
-    name: String,
-    results: Vec<&'a CheckResult>,
+pub(super) struct Group<'a> {
+    pub(super) name: String,
+    pub(super) results: Vec<&'a CheckResult>,
 }
 
 impl Group<'_> {
@@ -244,7 +244,7 @@ impl Group<'_> {
 
 /// Groups in a fixed order: docker, host, the services as they first appear,
 /// then any other group (custom checks) by its id's first segment.
-fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
+pub(super) fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
     let mut order: Vec<String> = vec!["docker".into(), "host".into()];
     let mut members: BTreeMap<String, Vec<&CheckResult>> = BTreeMap::new();
     for result in results {
@@ -265,7 +265,7 @@ fn groups(results: &[CheckResult]) -> Vec<Group<'_>> {
 
 /// The figures an on-call engineer looks at first, for the group's kind; a
 /// group whose every check was skipped says under which.
-fn key_figures(group: &Group, cluster: Option<&View>) -> String {
+pub(super) fn key_figures(group: &Group, cluster: Option<&View>) -> String {
     let skipped_under = group
         .results
         .iter()

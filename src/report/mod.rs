@@ -3,6 +3,7 @@
 //! terminal guard (`for_terminal`).
 
 mod for_terminal;
+pub mod grouped;
 mod human;
 mod json;
 mod junit;

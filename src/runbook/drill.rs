@@ -7,6 +7,7 @@
 //! psql, see `sql_stream`); a backup the doctor did not sign is restored as an
 //! unprivileged role, as `restore` does.
 
+use super::drill_record::{DatabaseDrill, DrillRecord};
 use super::in_flight::InFlight;
 use super::manifest::{self, DatabaseEntry, Manifest};
 use super::pg_session::{self, Login};
@@ -29,6 +30,8 @@ use std::time::{Duration, Instant};
 pub const PREFIX: &str = "helpdesk-doctor-drill-";
 const LABEL: &str = "helpdesk-doctor.drill";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
+/// The port PostgreSQL listens on in a drill container (its image's default).
+const DRILL_PORT: u16 = 5432;
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
@@ -61,6 +64,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     let Some(outcomes) = outcome else {
         return Ok(exit_code::INTERRUPTED);
     };
+    record(dir, &outcomes);
     let mut all_passed = true;
     for (entry, outcome, took) in outcomes {
         match outcome {
@@ -85,6 +89,21 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     } else {
         exit_code::CHECK_FAILED
     })
+}
+
+/// Keeps the drill's result for `diagnose` (`backup.drill`); a record that
+/// cannot be written is said, and does not change the drill's verdict.
+fn record(dir: &Path, outcomes: &[(&DatabaseEntry, Result<i64, String>, Duration)]) {
+    let databases = outcomes
+        .iter()
+        .map(|(entry, outcome, _)| DatabaseDrill {
+            database: entry.database.clone(),
+            error: outcome.as_ref().err().cloned(),
+        })
+        .collect();
+    if let Err(e) = DrillRecord::new(dir, databases).save() {
+        eprintln!("helpdesk-doctor: the drill's result was not recorded for diagnose: {e}");
+    }
 }
 
 /// Restores one dump into its own throwaway container; the rows it counted.
@@ -229,7 +248,9 @@ async fn session(
         Some(restorer) => restorer.login(own),
         None => own,
     };
-    pg_session::in_container(docker, &database.container, &login, ctx.timeout)
+    // The drill runs the database's image as it is: at the image's own port.
+    let inside = crate::deployment::bridge::Inside::postgres(DRILL_PORT);
+    pg_session::in_container(docker, &database.container, &inside, &login, ctx.timeout)
         .await
         .map_err(|e| e.to_string())
 }

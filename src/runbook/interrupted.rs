@@ -4,6 +4,7 @@
 //! stopped and how to start them (`restore --finish`).
 
 use crate::state;
+use crate::terminal_text::clean;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -46,15 +47,17 @@ impl Record {
         state::load_record::<Record>(FILE, MAX_BYTES).filter(|r| !state::still_running(r.pid))
     }
 
-    /// What to tell the user, on stderr, before any command runs.
+    /// What to tell the user, on stderr, before any command runs: through the
+    /// terminal sanitizer (the record is a file anyone with access to the state
+    /// folder could have edited).
     pub fn warning(&self) -> String {
-        let names: Vec<String> = self.stopped.iter().map(|n| printable(n)).collect();
+        let names: Vec<String> = self.stopped.iter().map(|n| clean(n).into_owned()).collect();
         format!(
             "warning: a restore from {} (started {}, pid {}) was interrupted and left these \
              application containers stopped: {}. The databases were not changed by it. \
              Start them again with `helpdesk-doctor restore --finish` (or `docker start {}`).",
-            self.backup.display(),
-            printable(&self.started_at),
+            clean(&self.backup.display().to_string()),
+            clean(&self.started_at),
             self.pid,
             names.join(", "),
             names.join(" ")
@@ -62,8 +65,27 @@ impl Record {
     }
 }
 
-/// `text` without control characters (the record is a file anyone with access
-/// to the state folder could have edited: no escape sequence reaches the terminal).
-pub(crate) fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warning_shows_no_escape_sequence_planted_in_the_record() {
+        let record = Record {
+            pid: 42,
+            started_at: "2026-11-28T10:00:00Z\u{1b}[2J".into(),
+            backup: PathBuf::from("/var/backups/b\u{1b}]52;c;ZWNobyBoaQ==\u{7}1"),
+            stopped: vec!["helpdesk-ticket-service\u{9b}2J".into()],
+        };
+        let warning = record.warning();
+        assert!(
+            warning.contains("from /var/backups/b1 (started 2026-11-28T10:00:00Z, pid 42)"),
+            "{warning:?}"
+        );
+        assert!(warning.contains("`docker start helpdesk-ticket-service`"));
+        assert!(
+            !warning.chars().any(|c| c.is_control()) && !warning.contains("52;c;"),
+            "{warning:?}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cache;
 pub mod drill;
+pub mod drill_record;
 mod dump_check;
 mod in_flight;
 pub mod interrupted;
@@ -14,7 +15,7 @@ pub mod pg_tool;
 mod progress;
 pub mod restore;
 mod restore_role;
-mod signals;
+pub mod signals;
 mod signing;
 mod snapshot;
 mod sql_stream;

@@ -1,35 +1,14 @@
 //! A runbook's own PostgreSQL session (never psql): with `--via docker` through
 //! the engine — an exec in the database container bridges its stdin/stdout to
-//! the server's socket, so no port needs to be published — and with
+//! the server's socket (`deployment::bridge`), so no port needs to be published — and with
 //! `--via direct` over the published port. The password goes in the protocol's
 //! authentication exchange, never in argv or in the bridge's environment.
 
 use super::pg_tool::{DESCRIBE_SQL, Via, parse_description};
-use crate::deployment::{Context, EngineError, exec_stream, postgres, reach};
+use crate::deployment::{Context, EngineError, bridge, postgres, reach};
 use crate::profile::Service;
 use std::time::Duration;
 use tokio_postgres::{Client, Config, NoTls};
-
-/// The bridge: connects to the server's unix socket (`127.0.0.1:5432` when the
-/// socket is not there) and copies bytes both ways until either side closes.
-/// Perl is in every Debian-based postgres image (perl-base is essential; the
-/// postgresql packages need it); its text is an argument, never a shell line.
-const BRIDGE: &str = r#"use strict; use IO::Socket::UNIX; use IO::Socket::INET; use IO::Select;
-my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])
-  || IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 5432)
-  || die "helpdesk-doctor bridge: cannot reach the server on $ARGV[0] or 127.0.0.1:5432: $!\n";
-binmode STDIN; binmode STDOUT; binmode $s;
-my $sel = IO::Select->new(\*STDIN, $s);
-sub put { my ($h, $b) = @_; while (length $b) { my $w = syswrite($h, $b); die "helpdesk-doctor bridge: $!\n" unless defined $w; substr($b, 0, $w) = ''; } }
-while (my @ready = $sel->can_read) {
-  for my $h (@ready) {
-    my $n = sysread($h, my $b, 65536);
-    if (fileno($h) == fileno($s)) { exit 0 unless $n; put(\*STDOUT, $b); }
-    elsif (!$n) { $sel->remove(\*STDIN); shutdown($s, 1); }
-    else { put($s, $b); }
-  }
-}"#;
-const SOCKET: &str = "/var/run/postgresql/.s.PGSQL.5432";
 
 /// Who logs in, and to what.
 pub struct Login<'a> {
@@ -93,7 +72,8 @@ pub async fn connect(
         Via::Docker => {
             let container = service.container("db");
             let docker = ctx.docker_for(&container).await?;
-            in_container(&docker, &container, login, ctx.timeout).await
+            let inside = bridge::Inside::postgres(service.port_inside("db"));
+            in_container(&docker, &container, &inside, login, ctx.timeout).await
         }
         Via::Direct => {
             // Where diagnose reaches it (a task on another node: at that node).
@@ -128,11 +108,11 @@ fn config(login: &Login<'_>) -> Config {
 pub async fn in_container(
     docker: &bollard::Docker,
     container: &str,
+    inside: &bridge::Inside,
     login: &Login<'_>,
     timeout: Duration,
 ) -> Result<Client, SessionError> {
-    let (stream, stderr) =
-        exec_stream::start(docker, container, &["perl", "-e", BRIDGE, SOCKET], &[]).await?;
+    let (stream, stderr) = bridge::open(docker, container, inside).await?;
     let config = config(login);
     let connecting = config.connect_raw(stream, NoTls);
     match tokio::time::timeout(timeout, connecting).await {

@@ -32,29 +32,17 @@ pub async fn run(
         ..Style::default()
     };
     let started = Instant::now();
-    let mut trends = Trends::default();
+    let mut rounds = Rounds::new(plan);
     let mut last_status = None;
     for round in 1.. {
-        let ran = tokio::select! {
-            ran = plan.run() => ran,
+        let report = tokio::select! {
+            report = rounds.next() => report,
             _ = tokio::signal::ctrl_c() => break,
         };
-        let (mut results, duration_ms) = ran;
-        trends.record(started.elapsed().as_secs_f64(), &results);
-        let judged: Vec<CheckResult> = trends
-            .judge()
-            .iter()
-            .map(|t| as_result(t, &plan.profile))
-            .collect();
-        results.extend(judged);
-        let report = Report::new(results, duration_ms).with_project(
-            &plan.profile.compose_project,
-            &plan.project_source.to_string(),
-        );
         last_status = Some(report.status);
         let elapsed = started.elapsed();
         let text = if live {
-            screen(round, args, elapsed, &report, &trends, style)
+            screen(round, args, elapsed, &report, rounds.trends(), style)
         } else {
             json_line(round, elapsed.as_secs_f64(), &report)
         };
@@ -72,6 +60,40 @@ pub async fn run(
         }
     }
     Ok(last_status.map_or(exit_code::INTERRUPTED, |s| exit_code_for(s, args.strict)))
+}
+
+/// Runs of one plan, one after another, each judged with the trends of the
+/// runs before it (`watch` and `serve` both run this way).
+pub struct Rounds {
+    plan: Plan,
+    trends: Trends,
+    started: Instant,
+}
+
+impl Rounds {
+    pub fn new(plan: Plan) -> Rounds {
+        Rounds {
+            plan,
+            trends: Trends::default(),
+            started: Instant::now(),
+        }
+    }
+
+    fn trends(&self) -> &Trends {
+        &self.trends
+    }
+
+    /// The next run: its results, the trends judged so far as warnings, as a
+    /// report naming its project and engine.
+    pub async fn next(&mut self) -> Report {
+        let plan = &self.plan;
+        let (mut results, duration_ms) = plan.run().await;
+        self.trends
+            .record(self.started.elapsed().as_secs_f64(), &results);
+        let judged = self.trends.judge();
+        results.extend(judged.iter().map(|t| as_result(t, &plan.profile)));
+        plan.as_report(results, duration_ms)
+    }
 }
 
 /// Writes to stdout; `false` once the reader is gone (a closed pipe).

@@ -216,7 +216,7 @@ struct Throwaway(&'static str);
 impl Drop for Throwaway {
     fn drop(&mut self) {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", self.0])
+            .args(["rm", "-f", "-v", self.0])
             .output();
     }
 }
@@ -230,7 +230,7 @@ fn a_restart_at_start_up_for_a_dependency_not_ready_gets_the_compose_fix() {
     let _gone = Throwaway(name);
     let image = sh("docker inspect -f '{{.Config.Image}}' helpdesk-auth-service");
     sh(&format!(
-        "docker rm -f {name} >/dev/null 2>&1; docker run -d --name {name} \
+        "docker rm -f -v {name} >/dev/null 2>&1; docker run -d --name {name} \
          --label com.docker.compose.project=advice-dependency \
          --label com.docker.compose.service=auth-service --restart on-failure:3 \
          --entrypoint bash {} -c '[ -e /tmp/ran ] || {{ touch /tmp/ran; \

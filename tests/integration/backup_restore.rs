@@ -154,7 +154,7 @@ fn a_backup_restores_by_hand_with_the_guides_psql_commands() {
     let (made, dir) = backup(out.path(), &[]);
     assert_eq!(made.code, 0, "{}", made.stderr);
     change_every_database();
-    // The README's commands: decompress, then the guide's restore-emergency.sh lines.
+    // docs/runbooks.md's commands: decompress, then the guide's restore-emergency.sh lines.
     let d = dir.display();
     sh(&format!(
         "set -e; docker-compose -p helpdesk-microservices -f tests/stack/docker-compose.services.yml stop auth-service user-service ticket-service 2>/dev/null

@@ -1,7 +1,8 @@
 //! Issue 18's hardening: no shell anywhere (a hostile compose service, config
 //! service or project is a usage error and runs nothing), `bundle` takes only
 //! the project's compose files, the state folder stays 0700, `--config` takes
-//! regular files only, and a `fix` killed half-way is told by the next command.
+//! regular files only, a `fix` killed half-way is told by the next command, and
+//! no container is removed without its volumes.
 
 use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
@@ -21,27 +22,78 @@ fn no_source_file_runs_a_shell() {
         "/bin/sh",
     ];
     let mut found = Vec::new();
-    let mut folders = vec![repo().join("src")];
+    for path in files_under(&repo().join("src"), &["rs"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Comments and unit tests may name a shell line as data (the
+        // secrets learned from a container's `sh -c "…"` health check).
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (number, line) in code.lines().enumerate() {
+            let comment = line.trim_start().starts_with("//");
+            if !comment && forbidden.iter().any(|f| line.contains(f)) {
+                found.push(format!("{}:{}: {line}", path.display(), number + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "a shell in src/:\n{}", found.join("\n"));
+}
+
+/// Every container the doctor, the tests, the benchmarks or the fixtures'
+/// scripts remove goes with its anonymous volumes (`docker rm -v`, the API's
+/// `v`): the images of the database and Redis declare a VOLUME, so a container
+/// of theirs removed without it leaves a volume behind on every run (tests/run.sh
+/// also counts them before and after the whole suite).
+#[test]
+fn every_container_removed_goes_with_its_volumes() {
+    let mut files = files_under(&repo().join("src"), &["rs"]);
+    files.extend(files_under(&repo().join("tests"), &["rs", "sh"]));
+    files.push(repo().join(".ci/run"));
+    let cli = concat!("docker", " rm ");
+    let args = concat!("\"", "rm\",");
+    let mut found = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (number, line) in lines.iter().enumerate() {
+            let code = !line.trim_start().starts_with("//") && !line.trim_start().starts_with('#');
+            let removes = line.contains(cli) || line.contains(args);
+            let without = removes && !(line.contains(" -v ") || line.contains("\"-v\""));
+            // The API's builder: `.v(true)` before its `.build()`.
+            let built = line.contains("RemoveContainerOptionsBuilder::new()")
+                && !lines[number..]
+                    .iter()
+                    .take_while(|l| !l.contains(".build()"))
+                    .chain(lines[number..].iter().find(|l| l.contains(".build()")))
+                    .any(|l| l.contains(".v(true)"));
+            if code && (without || built) {
+                found.push(format!("{}:{}: {line}", path.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "containers removed without their volumes:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Every file under `folder` (recursively) whose extension is one of `extensions`.
+fn files_under(folder: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(&folder).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                // Comments and unit tests may name a shell line as data (the
-                // secrets learned from a container's `sh -c "…"` health check).
-                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-                for (number, line) in code.lines().enumerate() {
-                    let comment = line.trim_start().starts_with("//");
-                    if !comment && forbidden.iter().any(|f| line.contains(f)) {
-                        found.push(format!("{}:{}: {line}", path.display(), number + 1));
-                    }
-                }
+            } else if path
+                .extension()
+                .is_some_and(|e| extensions.iter().any(|x| e == *x))
+            {
+                files.push(path);
             }
         }
     }
-    assert!(found.is_empty(), "a shell in src/:\n{}", found.join("\n"));
+    files
 }
 
 /// `text` with `F` standing for `file`.
@@ -124,7 +176,7 @@ struct Labelled(&'static str);
 impl Labelled {
     fn create(name: &'static str, working_dir: &Path, files: &[PathBuf]) -> Labelled {
         let files: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
-        sh(&format!("docker rm -f {name} >/dev/null 2>&1 || true"));
+        sh(&format!("docker rm -f -v {name} >/dev/null 2>&1 || true"));
         let container = Labelled(name);
         sh(&format!(
             "docker create --name {name} --label com.docker.compose.project=bundleprobe \
@@ -140,7 +192,10 @@ impl Labelled {
 
 impl Drop for Labelled {
     fn drop(&mut self) {
-        sh(&format!("docker rm -f {} >/dev/null 2>&1 || true", self.0));
+        sh(&format!(
+            "docker rm -f -v {} >/dev/null 2>&1 || true",
+            self.0
+        ));
     }
 }
 

@@ -375,7 +375,7 @@ impl UnhealthyContainer {
 impl Drop for UnhealthyContainer {
     fn drop(&mut self) {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", &self.0])
+            .args(["rm", "-f", "-v", &self.0])
             .output();
     }
 }
@@ -418,7 +418,7 @@ fn escapes_in_json_log_fields_never_reach_the_terminal() {
     let name = format!("{project}-a");
     let _cleanup = Restore(|| {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", &name])
+            .args(["rm", "-f", "-v", &name])
             .output();
     });
     let line =

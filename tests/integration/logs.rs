@@ -49,7 +49,7 @@ impl Writers {
 impl Drop for Writers {
     fn drop(&mut self) {
         let _ = std::process::Command::new("docker")
-            .args(["rm", "-f"])
+            .args(["rm", "-f", "-v"])
             .args(&self.names)
             .output();
     }

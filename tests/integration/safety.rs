@@ -864,7 +864,12 @@ fn planted_symlinks_are_never_followed_and_parallel_outputs_never_mix() {
     std::os::unix::fs::symlink(&precious, &lock).unwrap();
     let refused = run(doctor().args(["cache", "flush", "user", "--pattern", "nothing:*", "--yes"]));
     std::fs::remove_file(&lock).unwrap();
-    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert_eq!(refused.code, 3, "cannot run: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("/run/helpdesk-doctor/lock"),
+        "the refusal names the lock: {}",
+        refused.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(&precious).unwrap(),
         "keep me",

@@ -232,3 +232,44 @@ fn logs_read_every_task_of_the_stack() {
         run.stdout
     );
 }
+
+/// Makes the swarm's node active again when dropped.
+struct Active(String);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        sh(&format!(
+            "docker node update --availability active {} >/dev/null",
+            self.0
+        ));
+    }
+}
+
+#[test]
+fn a_paused_node_is_named_by_the_nodes_check() {
+    let _stack = stack_exclusive();
+    // Paused: no new task is placed on it; the running ones stay.
+    let node = sh("docker info -f '{{.Swarm.NodeID}}'").trim().to_string();
+    let _active = Active(node.clone());
+    sh(&format!(
+        "docker node update --availability pause {node} >/dev/null"
+    ));
+    let hostname = sh(&format!(
+        "docker node inspect -f '{{{{.Description.Hostname}}}}' {node}"
+    ));
+    let (run, report) = diagnose_json(&["--only", "docker.swarm.nodes"]);
+    assert_eq!(run.code, 0, "a warning: {}", run.stdout);
+    let nodes = result(&report, "docker.swarm.nodes");
+    assert_eq!(nodes["status"], "warn", "{nodes:#}");
+    assert_eq!(
+        nodes["message"],
+        format!("1 of 1 nodes drained or paused: {}", hostname.trim())
+    );
+    assert!(
+        nodes["hint"]
+            .as_str()
+            .unwrap()
+            .contains("docker node update --availability active NODE"),
+        "{nodes:#}"
+    );
+}

@@ -17,7 +17,7 @@ if [ "$(swarm_state)" = active ]; then
   for _ in $(seq 30); do docker network inspect ingress >/dev/null 2>&1 || break; sleep 1; done
 fi
 left="$(stack_containers)"
-[ -z "$left" ] || docker rm -f $left >/dev/null
+[ -z "$left" ] || docker rm -f -v $left >/dev/null
 for _ in $(seq 30); do docker network inspect docker_gwbridge >/dev/null 2>&1 || break
   docker network rm docker_gwbridge >/dev/null 2>&1 || sleep 1; done
 volumes="$(docker volume ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK")"

@@ -41,6 +41,7 @@ function router(config, pool, redis) {
     res.on('finish', () => log.request(req.method, req.path, res.statusCode, Number((process.hrtime.bigint() - started) / 1000000n)));
     next();
   });
+  faults(app);
 
   app.get('/api/v1/health', async (req, res) => {
     const [database, cache] = await Promise.all([state(() => pool.query('SELECT 1')), state(() => redis.ping())]);
@@ -96,7 +97,6 @@ function router(config, pool, redis) {
     }
   });
 
-  faults(app);
   return app;
 }
 
