@@ -23,11 +23,11 @@ command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v tmux >/dev/null || missing+=(tmux)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
-# Headless Chromium renders serve's status page (tests/integration/serve.rs).
-command -v chromium >/dev/null || missing+=(chromium)
 # sshd for the ssh engine's test (which starts its own on loopback, its own
 # config and port): installed, never started as the machine's service.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+# Headless Chromium renders serve's status page (tests/integration/serve.rs).
+command -v chromium >/dev/null || missing+=(chromium)
 # bindgen (pg_query, the dump check's differential test) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so >/dev/null 2>&1 || missing+=(libclang-dev)
 if ((${#missing[@]})); then
@@ -110,12 +110,6 @@ phase "running the Swarm tests on it"
 HELPDESK_TEST_FIXTURE=swarm cargo test -q --test integration -- swarm::
 phase "removing the stack and leaving the swarm"
 "$STACK_DIR/swarm/down.sh"
-phase "checking that the tests left no anonymous volume behind"
-leaked="$(comm -13 <(echo "$volumes_before") <(anonymous_volumes))"
-if [ -n "$leaked" ]; then
-  docker volume rm $leaked >/dev/null || true
-  die "the tests left $(wc -l <<<"$leaked") anonymous volumes behind (a container removed without -v); removed them"
-fi
 
 phase "a Swarm of two nodes (two engines in network namespaces of their own)"
 "$STACK_DIR/twonode/up.sh"
@@ -123,4 +117,10 @@ phase "running the two-node tests on it"
 HELPDESK_TEST_FIXTURE=twonode cargo test -q --test integration -- twonode::
 phase "removing the two nodes, proving the machine is as before"
 "$STACK_DIR/twonode/down.sh"
+phase "checking that the tests left no anonymous volume behind"
+leaked="$(comm -13 <(echo "$volumes_before") <(anonymous_volumes))"
+if [ -n "$leaked" ]; then
+  docker volume rm $leaked >/dev/null || true
+  die "the tests left $(wc -l <<<"$leaked") anonymous volumes behind (a container removed without -v); removed them"
+fi
 phase "done"

@@ -117,9 +117,12 @@ async fn connect(
         tokio::spawn(connection);
         return Ok(client);
     };
-    let docker = ctx.docker().await.map_err(Connecting::Engine)?;
+    let docker = ctx
+        .docker_for(container)
+        .await
+        .map_err(Connecting::Engine)?;
     let inside = bridge::Inside::postgres(address.port);
-    let (stream, said) = bridge::open(docker, container, &inside)
+    let (stream, said) = bridge::open(&docker, container, &inside)
         .await
         .map_err(Connecting::Engine)?;
     match config.connect_raw(stream, tokio_postgres::NoTls).await {

@@ -117,9 +117,9 @@ async fn open(
     };
     let engine_failed =
         |e: EngineError| redis::RedisError::from(std::io::Error::other(format!("{e}")));
-    let docker = ctx.docker().await.map_err(engine_failed)?;
+    let docker = ctx.docker_for(container).await.map_err(engine_failed)?;
     let inside = bridge::Inside::redis(address.port);
-    let (stream, said) = bridge::open(docker, container, &inside)
+    let (stream, said) = bridge::open(&docker, container, &inside)
         .await
         .map_err(engine_failed)?;
     let info = redis::RedisConnectionInfo::default();

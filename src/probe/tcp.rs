@@ -41,7 +41,7 @@ async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) 
         let what = format!("{what} at {address}");
         return connect(ctx, &address, &what, owner).await;
     };
-    let docker = match ctx.docker().await {
+    let docker = match ctx.docker_for(container).await {
         Ok(docker) => docker,
         Err(e) => return Outcome::from(e),
     };
@@ -49,7 +49,7 @@ async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) 
         "db" => bridge::Inside::postgres(address.port),
         _ => bridge::Inside::redis(address.port),
     };
-    match bridge::probe(docker, container, &inside, ctx.timeout).await {
+    match bridge::probe(&docker, container, &inside, ctx.timeout).await {
         Ok(()) => Outcome::pass(format!("{what} open, {address}")).reached(address.reached()),
         Err(BridgeError::Engine(e)) => Outcome::from(e),
         Err(e) if e.is_doctors() => Outcome::new(

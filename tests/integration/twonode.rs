@@ -311,21 +311,22 @@ impl StoppedOnNodeB {
             !container.trim().is_empty(),
             "no user-redis container on node-b"
         );
-        let completed = || {
-            docker_on(
-                MANAGER,
-                &format!("service ps --format '{{{{.CurrentState}}}}' {STACK}_user-redis"),
-            )
-            .lines()
-            .filter(|state| state.starts_with("Complete"))
-            .count()
-        };
-        let before = completed();
+        let task = docker_on(
+            MANAGER,
+            &format!("service ps -q --filter desired-state=running {STACK}_user-redis"),
+        );
         docker_on(NODE_B, &format!("stop -t 2 {}", container.trim()));
         wait_until(
             "the manager sees its task complete",
             Duration::from_secs(15),
-            || completed() > before,
+            || {
+                docker_on(
+                    MANAGER,
+                    &format!("inspect --format '{{{{.Status.State}}}}' {}", task.trim()),
+                )
+                .trim()
+                    == "complete"
+            },
         );
         StoppedOnNodeB
     }
