@@ -30,6 +30,7 @@ mod https;
 mod logs;
 mod masking;
 mod other_project;
+mod package;
 mod prod_shaped;
 mod reports;
 mod restore_session;
