@@ -82,6 +82,12 @@ mkdir -p "$REPO_DIR/target"
   die "the bundled stack is not healthy: see target/diagnose-report.xml"
 phase "seeding"
 "$STACK_DIR/seed.sh"
+# The Debian package (debug profile: a release build is ~7 min on 2 cores) and
+# the container image made from it, for tests/integration/package.rs; installs
+# cargo-deb from crates.io if missing.
+phase "building the Debian package and the container image"
+"$REPO_DIR/packaging/build-deb.sh" dev >/dev/null
+"$REPO_DIR/packaging/build-image.sh" dev >/dev/null
 phase "starting a second engine (tcp+TLS on 127.0.0.2) with a small deployment"
 "$STACK_DIR/remote/up.sh"
 phase "running the tests on the bundled stack (and the second engine)"

@@ -37,6 +37,7 @@ mod log_levels;
 mod logs;
 mod masking;
 mod other_project;
+mod package;
 mod prod_shaped;
 mod reports;
 mod restore_session;
