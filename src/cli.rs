@@ -72,6 +72,7 @@ pub enum Command {
     /// Monitoring mode: run the checks every interval and serve the last run
     /// over HTTP — /metrics for Prometheus, /report.json, /healthz, and a status
     /// page at / (the grouped verdict, the last runs as a timeline).
+    #[command(after_help = examples(help::SERVE))]
     Serve(ServeArgs),
     /// The check catalog.
     #[command(subcommand, after_help = examples(help::CHECKS))]

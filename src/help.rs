@@ -75,6 +75,20 @@ pub const WATCH: &[Example] = &[
         "watch --duration 10m --strict > watch.jsonl",
     ),
 ];
+pub const SERVE: &[Example] = &[
+    (
+        "For Prometheus on this host: a run every 30 s, scraped at :9464/metrics",
+        "serve",
+    ),
+    (
+        "Reachable from the monitoring network, a run a minute",
+        "serve --listen 0.0.0.0:9464 --interval 1m",
+    ),
+    (
+        "Only the data services' checks",
+        "serve --only 'postgres.*,redis.*'",
+    ),
+];
 pub const CHECKS: &[Example] = &[
     ("Every check: id, title, kind, file", "checks list"),
     (
