@@ -58,12 +58,15 @@ fn table() -> BTreeMap<String, (Vec<String>, Vec<String>)> {
         .collect()
 }
 
-/// Whether `module::name` is a `#[test]` of tests/integration/.
+/// Whether `module::name` (or `module::sub::name`) is a `#[test]` of tests/integration/.
 fn test_exists(path: &str) -> bool {
-    let Some((module, name)) = path.split_once("::") else {
+    let Some((module, name)) = path.rsplit_once("::") else {
         return false;
     };
-    let file = repo().join(format!("tests/integration/{module}.rs"));
+    let file = repo().join(format!(
+        "tests/integration/{}.rs",
+        module.replace("::", "/")
+    ));
     std::fs::read_to_string(file)
         .is_ok_and(|source| source.contains(&format!("#[test]\nfn {name}(")))
 }
