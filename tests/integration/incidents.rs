@@ -566,17 +566,18 @@ fn connections_refused_at_maxclients_warn() {
     let _stack = stack_exclusive();
     let mut redis = redis(6302, REDIS_PASSWORD);
     let maxclients = config_get(&mut redis, "maxclients");
+    // Opened before the limit falls: the restore never needs a new connection.
+    let mut keeper = crate::support::redis(6302, REDIS_PASSWORD);
     let _restore = Restore(move || {
-        let mut redis = crate::support::redis(6302, REDIS_PASSWORD);
         redis::cmd("CONFIG")
             .arg("SET")
             .arg("maxclients")
             .arg(&maxclients)
-            .query::<()>(&mut redis)
+            .query::<()>(&mut keeper)
             .unwrap();
         redis::cmd("CONFIG")
             .arg("RESETSTAT")
-            .query::<()>(&mut redis)
+            .query::<()>(&mut keeper)
             .unwrap();
     });
     let connected: u64 = info_field(&mut redis, "clients", "connected_clients")

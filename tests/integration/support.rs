@@ -191,8 +191,20 @@ pub struct Restore<F: FnMut()>(pub F);
 
 impl<F: FnMut()> Drop for Restore<F> {
     fn drop(&mut self) {
-        (self.0)();
-        wait_stack_healthy();
+        if !std::thread::panicking() {
+            (self.0)();
+            wait_stack_healthy();
+            return;
+        }
+        // The test failed already: a second panic here would abort the whole
+        // run (and hide every other test's result); say it and go on.
+        let restored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (self.0)();
+            wait_stack_healthy();
+        }));
+        if restored.is_err() {
+            eprintln!("(the failed test's restore failed too; the stack may be left changed)");
+        }
     }
 }
 
