@@ -466,7 +466,7 @@ fn the_body_limit_is_the_configs_and_bounded() {
     );
     assert_eq!(
         result(&report, "hostile.crowded")["message"],
-        "HTTP 200: answer larger than 1 KiB, cut"
+        "HTTP 200: answer larger than 1.00 KiB, cut"
     );
     for bad in ["0", "67108865", "-1"] {
         let config = temp_file(
