@@ -11,8 +11,8 @@ use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
 use crate::stdout::outln;
 use crate::{
-    bundle, catalog, diagnose, exit_code, fix, history, logs, manual, profile::Profile, runbook,
-    serve, settings, state, wait, watch,
+    bundle, catalog, completions, diagnose, exit_code, fix, history, logs, manual,
+    profile::Profile, runbook, serve, settings, state, wait, watch,
 };
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -93,10 +93,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             logs::run(options, config, project).await
         }
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut command, "helpdesk-doctor", &mut script);
-            diagnose::write_output(std::path::Path::new("-"), &String::from_utf8_lossy(&script))?;
+            diagnose::write_output(std::path::Path::new("-"), &completions::script(*shell))?;
             Ok(exit_code::OK)
         }
         Command::Man(args) => man(args),

@@ -201,7 +201,7 @@ fn describe(repair: &Repair) -> String {
             "CREATE INDEX CONCURRENTLY on {table} ({})",
             columns.join(", ")
         ),
-        Repair::CancelBlocker => "cancel the blocking session's query (end the session if it is                                   idle in transaction), after its own confirmation"
+        Repair::CancelBlocker => "cancel the blocking session's query (end the session if it is idle in transaction), after its own confirmation"
             .into(),
     }
 }

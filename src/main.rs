@@ -5,6 +5,7 @@ mod bundle;
 mod catalog;
 mod check;
 mod cli;
+mod completions;
 mod compose_file;
 mod compose_name;
 mod deployment;

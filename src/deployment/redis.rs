@@ -54,9 +54,17 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
                 other => other?,
             }
         }
-        redis::cmd("PING")
+        // MISCONF (a failing save under stop-writes-on-bgsave-error) refuses
+        // PING too, yet the server answers: persistence is the check that tells.
+        match redis::cmd("PING")
             .query_async::<String>(&mut connection)
-            .await?;
+            .await
+        {
+            Err(e) if e.code() == Some("MISCONF") => {}
+            other => {
+                other?;
+            }
+        }
         // The database its application uses (a URL's `/1`, `REDIS_DB`).
         if let Some(db) = database {
             redis::cmd("SELECT")

@@ -52,7 +52,8 @@ pub async fn connect(ctx: &Context, service: &Service) -> Outcome {
 const MAX_TABLES: i64 = 1000;
 
 /// The guide's tables and the config's (`Service::tables`): each found in
-/// some schema (`users`), or in the one it names (`app.users`).
+/// some schema (`users`), or in the one it names (`app.users`); with none
+/// named, any table at all (an empty database: its migrations never ran).
 pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outcome {
     let expected: Vec<String> =
         guide
@@ -73,7 +74,10 @@ pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outco
             .query(
                 "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname = ANY($1) \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+                 AND (cardinality($1::text[]) = 0 OR c.relname = ANY($1)) \
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
                  AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' \
                  ORDER BY 1, 2 LIMIT $2",
                 &[&names, &MAX_TABLES],
@@ -81,8 +85,13 @@ pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outco
             .await?;
         let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let missing = missing_tables(&expected, &found);
-        Ok(if expected.is_empty() {
-            Outcome::pass("no table required (the guide names none for this service; a config's [[services]] `tables` adds them)")
+        Ok(if expected.is_empty() && found.is_empty() {
+            Outcome::fail("no table at all: its migrations have not run (the guide names none for this service; a config's [[services]] `tables` names them)")
+        } else if expected.is_empty() {
+            Outcome::pass(format!(
+                "{} tables (the guide names none for this service; a config's [[services]] `tables` names them)",
+                found.len()
+            ))
         } else if missing.is_empty() {
             Outcome::pass(format!("tables present: {}", expected.join(", ")))
         } else {

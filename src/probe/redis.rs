@@ -26,7 +26,18 @@ pub async fn ping(ctx: &Context, service: &Service) -> Outcome {
         Err(outcome) => return outcome,
     };
     match shared(ctx, service).await {
-        Ok(_) => {
+        Ok(mut connection) => {
+            let answer = redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await;
+            if answer.is_err_and(|e| e.code() == Some("MISCONF")) {
+                return Outcome::warn(format!(
+                    "PING → MISCONF: it answers, but refuses writes until a save succeeds \
+                     (see redis.{}.persistence)",
+                    service.name
+                ))
+                .reached(reached);
+            }
             let credential = password(ctx, service).await.ok();
             let how = match &credential {
                 Some(c) if c.source == Source::Nowhere => "no password required".to_string(),

@@ -235,7 +235,7 @@ fn a_container_without_rotation_health_check_or_restart_policy_is_named_with_the
     let resources = result(&report, "container.user.redis.resources");
     assert_eq!(resources["status"], "warn", "{resources:#}");
     assert!(
-        text(resources, "message").contains(" of 256 MiB ("),
+        text(resources, "message").contains(" of 256.00 MiB ("),
         "{resources:#}"
     );
     assert!(
@@ -314,28 +314,30 @@ fn a_database_taken_off_the_network_fails_its_network_and_the_app_s_name_resolut
 #[test]
 fn a_missing_table_fails_the_migrations_check_naming_it() {
     let _stack = stack_exclusive();
+    // A table the guide names (auth: users, refresh_tokens); the user service's
+    // tables are its own, which the guide does not list.
     let rename = |from: &str, to: &str| {
         psql(
-            "helpdesk-user-db",
+            "helpdesk-auth-db",
             "user",
-            "user_db",
+            "auth_db",
             &format!("ALTER TABLE {from} RENAME TO {to}"),
         );
     };
-    rename("profiles", "profiles_hidden_by_test");
-    let _restore = Restore(|| rename("profiles_hidden_by_test", "profiles"));
-    let (run, report) = diagnose_json(&["--only", "postgres.user.tables"]);
-    assert_eq!(run.code, 1);
-    let tables = result(&report, "postgres.user.tables");
+    rename("refresh_tokens", "refresh_tokens_hidden_by_test");
+    let _restore = Restore(|| rename("refresh_tokens_hidden_by_test", "refresh_tokens"));
+    let (run, report) = diagnose_json(&["--only", "postgres.auth.tables"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let tables = result(&report, "postgres.auth.tables");
     assert_eq!(tables["status"], "fail", "{tables:#}");
     let message = text(tables, "message");
     assert!(
-        message.contains("profiles") && !message.contains("users"),
+        message.contains("refresh_tokens") && !message.contains("users"),
         "{message}"
     );
     let hint = text(tables, "hint");
     assert!(
-        hint.contains("restart user-service") && hint.contains("\\dt"),
+        hint.contains("restart auth-service") && hint.contains("\\dt"),
         "{hint}"
     );
 }

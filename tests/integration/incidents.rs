@@ -153,9 +153,10 @@ fn a_lock_held_by_an_open_transaction_fails_naming_the_blocker_its_query_and_age
             .arg(&config)
             .args(["fix", "--yes", "postgres.ticket.locks"]));
     assert!(
-        fixed.stdout.contains(&format!(
-            "pg_terminate_backend({holder_pid}) done: LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"
-        )) && fixed.stdout.contains("postgres.ticket.locks: FAIL → PASS"),
+        fixed.stdout.lines().any(|l| {
+            l.contains(&format!("pg_terminate_backend({holder_pid}) done: "))
+                && l.contains("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE")
+        }) && fixed.stdout.contains("postgres.ticket.locks: FAIL → PASS"),
         "{}{}",
         fixed.stdout,
         fixed.stderr
@@ -504,6 +505,14 @@ fn a_save_that_fails_fails_persistence_and_names_misconf() {
         "hint",
         &["docker exec helpdesk-user-redis ls -ld /data"],
     );
+    // Redis refuses PING too under MISCONF, yet it answers: a warning that
+    // points at persistence, not a connection failure.
+    let ping = judged(&config(dir.path(), ""), "redis.user.ping", "warn", 0);
+    says(
+        &ping,
+        "message",
+        &["PING → MISCONF", "redis.user.persistence"],
+    );
 }
 
 /// Until no save runs and the last one ended with `status` (30 s at most).
@@ -593,12 +602,13 @@ fn connections_refused_at_maxclients_warn() {
     let refused = client
         .get_connection_with_timeout(Duration::from_secs(3))
         .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-    assert!(
-        refused
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("max number of clients")),
-        "{refused:?}"
-    );
+    // Redis answers "max number of clients reached" and hangs up; the client
+    // may read either first.
+    assert!(refused.is_err(), "{refused:?}");
+    let rejected: u64 = info_field(&mut redis, "stats", "rejected_connections")
+        .parse()
+        .unwrap();
+    assert!(rejected >= 1, "the server counted the refusal");
     // Room again, through the connection held all along.
     redis::cmd("CONFIG")
         .arg("SET")

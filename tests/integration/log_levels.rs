@@ -146,6 +146,8 @@ fn lines_at(levels: &[&str]) -> Vec<&'static str> {
 
 #[test]
 fn the_logs_check_and_logs_level_read_each_lines_level_from_its_shape() {
+    // A second compose project: no other test may discover "the only one" meanwhile.
+    let _stack = stack_exclusive();
     let writer = Writer::start();
 
     let run = run(doctor().args([

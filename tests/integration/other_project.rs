@@ -142,7 +142,7 @@ fn another_project_beside_the_bundled_stack_is_never_probed_at_the_bundled_ports
         "postgres.user.tables",
     ] {
         let check = result(&report, id);
-        // Its tables are not the guide's: a failure, of its own server.
+        // Its database holds no table at all: a failure, of its own server.
         let expected = if id.ends_with("tables") {
             "fail"
         } else {

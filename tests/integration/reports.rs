@@ -76,7 +76,7 @@ fn nagios_format_exits_with_the_plugin_codes() {
         "--format",
         "nagios",
         "--only",
-        "docker.*,host.disk",
+        "docker.engine,host.disk",
     ]));
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     assert!(
