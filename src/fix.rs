@@ -228,12 +228,63 @@ fn print_before_after(steps: &[Step], after: &[CheckResult]) {
     }
 }
 
+/// Why a repair failed (the message is the step's REPAIR FAILED line).
+#[derive(Debug, thiserror::Error)]
+enum RepairError {
+    /// The repair does not fit the check it is attached to.
+    #[error("{0}")]
+    Misplaced(&'static str),
+    #[error(transparent)]
+    Purge(Error),
+    #[error(transparent)]
+    Blocker(#[from] crate::fix_blocker::Refusal),
+    /// The engine failed a request (connecting, finding or starting a replica).
+    #[error(transparent)]
+    Engine(#[from] crate::deployment::EngineError),
+    #[error(transparent)]
+    Health(#[from] containers::HealthError),
+    /// A compose name that could be an option or shell syntax.
+    #[error("refused: {0}")]
+    ComposeName(#[source] crate::compose_name::InvalidName),
+    /// `docker compose … up` could not be run.
+    #[error("{shown}: {source}")]
+    ComposeSpawn {
+        shown: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `docker compose … up` failed.
+    #[error("{shown}: {stderr}")]
+    ComposeFailed { shown: String, stderr: String },
+    /// No connection to the service's database.
+    #[error("{message}; fix: {hint}")]
+    Connect { message: String, hint: String },
+    #[error("{database}: {source}")]
+    Query {
+        database: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("dropping the invalid {index}: {source}")]
+    DropInvalid {
+        index: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("creating {index}: {source}")]
+    CreateIndex {
+        index: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
 async fn repair(
     ctx: &Context,
     profile: &Profile,
     step: &Step<'_>,
     confirmation: &Confirmation,
-) -> Result<String, String> {
+) -> Result<String, RepairError> {
     match (step.repair, &step.check.def.probe) {
         (
             Repair::StartContainer,
@@ -243,7 +294,9 @@ async fn repair(
                 ..
             },
         ) => start_container(ctx, container, compose_service).await,
-        (Repair::StartContainer, _) => Err("start_container needs a container check".into()),
+        (Repair::StartContainer, _) => Err(RepairError::Misplaced(
+            "start_container needs a container check",
+        )),
         (Repair::PurgeTokens, _) => {
             let options = runbook::tokens::PurgeOptions {
                 batch: 1000,
@@ -255,23 +308,27 @@ async fn repair(
             runbook::tokens::purge_holding_the_lock(&options, profile)
                 .await
                 .map(|_| "expired refresh tokens purged".to_string())
-                .map_err(|e| e.to_string())
+                .map_err(RepairError::Purge)
         }
         (Repair::CreateIndex { table, columns }, probe) => {
-            let service = probe
-                .service()
-                .and_then(|s| profile.service(s))
-                .ok_or("create_index needs a check about one service's database")?;
+            let service =
+                probe
+                    .service()
+                    .and_then(|s| profile.service(s))
+                    .ok_or(RepairError::Misplaced(
+                        "create_index needs a check about one service's database",
+                    ))?;
             create_indexes(ctx, service, table, columns).await
         }
         (Repair::CancelBlocker, probe) => {
-            let service = probe
-                .service()
-                .and_then(|s| profile.service(s))
-                .ok_or("cancel_blocker needs a check about one service's database")?;
-            crate::fix_blocker::cancel(ctx, service, step.result, confirmation)
-                .await
-                .map_err(|e| e.to_string())
+            let service =
+                probe
+                    .service()
+                    .and_then(|s| profile.service(s))
+                    .ok_or(RepairError::Misplaced(
+                        "cancel_blocker needs a check about one service's database",
+                    ))?;
+            Ok(crate::fix_blocker::cancel(ctx, service, step.result, confirmation).await?)
         }
     }
 }
@@ -283,11 +340,9 @@ async fn start_container(
     ctx: &Context,
     container: &str,
     compose_service: &str,
-) -> Result<String, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
-    let replicas = containers::find(ctx, container, compose_service)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<String, RepairError> {
+    let docker = ctx.docker().await?;
+    let replicas = containers::find(ctx, container, compose_service).await?;
     if replicas.is_empty() {
         compose_up(ctx, compose_service).await?;
     }
@@ -300,7 +355,8 @@ async fn start_container(
             Some(Action::Start) => docker.start_container(&name, None).await,
             None => continue,
         };
-        result.map_err(|e| format!("starting {name}: {e}"))?;
+        result
+            .map_err(|e| crate::deployment::EngineError::request(format!("starting {name}"), e))?;
         names.push(name);
     }
     if names.is_empty() {
@@ -344,7 +400,7 @@ fn action(replica: &bollard::models::ContainerInspectResponse) -> Option<Action>
 /// `up -d` of one compose service with the project and files it was started
 /// with: an argument vector, never a shell; the names are compose names or
 /// the repair is refused.
-async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), String> {
+async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), RepairError> {
     let argv = up_argv(&ctx.profile, compose_service)?;
     let shown = argv.join(" ");
     let output = tokio::process::Command::new(&argv[0])
@@ -352,21 +408,24 @@ async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), String> 
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| format!("{shown}: {e}"))?;
+        .map_err(|source| RepairError::ComposeSpawn {
+            shown: shown.clone(),
+            source,
+        })?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{shown}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        Err(RepairError::ComposeFailed {
+            shown,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
     }
 }
 
 /// `docker compose -p PROJECT -f FILE… up -d --no-deps SERVICE`, one word each.
-fn up_argv(profile: &Profile, compose_service: &str) -> Result<Vec<String>, String> {
+fn up_argv(profile: &Profile, compose_service: &str) -> Result<Vec<String>, RepairError> {
     for name in [profile.compose_project.as_str(), compose_service] {
-        crate::compose_name::check(name).map_err(|e| format!("refused: {e}"))?;
+        crate::compose_name::check(name).map_err(RepairError::ComposeName)?;
     }
     let mut argv = profile.compose_argv();
     argv.extend(["up", "-d", "--no-deps", compose_service].map(String::from));
@@ -381,10 +440,13 @@ async fn create_indexes(
     service: &crate::profile::Service,
     table: &str,
     columns: &[String],
-) -> Result<String, String> {
+) -> Result<String, RepairError> {
     let client = postgres::client(ctx, service)
         .await
-        .map_err(|f| format!("{}; fix: {}", f.message, f.hint))?;
+        .map_err(|f| RepairError::Connect {
+            message: f.message,
+            hint: f.hint,
+        })?;
     let mut built = Vec::new();
     for column in columns {
         let index = format!("{table}_{column}_idx");
@@ -395,7 +457,10 @@ async fn create_indexes(
                 &[&index],
             )
             .await
-            .map_err(|e| format!("{}: {e}", service.database))?
+            .map_err(|source| RepairError::Query {
+                database: service.database.clone(),
+                source,
+            })?
             .get(0);
         if invalid {
             client
@@ -404,7 +469,10 @@ async fn create_indexes(
                     postgres::quote_identifier(&index)
                 ))
                 .await
-                .map_err(|e| format!("dropping the invalid {index}: {e}"))?;
+                .map_err(|source| RepairError::DropInvalid {
+                    index: index.clone(),
+                    source,
+                })?;
         }
         client
             .batch_execute(&format!(
@@ -414,7 +482,10 @@ async fn create_indexes(
                 postgres::quote_identifier(column)
             ))
             .await
-            .map_err(|e| format!("creating {index}: {e}"))?;
+            .map_err(|source| RepairError::CreateIndex {
+                index: index.clone(),
+                source,
+            })?;
         built.push(index);
     }
     Ok(format!("{} present", built.join(", ")))
@@ -454,6 +525,7 @@ mod tests {
             assert!(
                 up_argv(&profile, hostile)
                     .unwrap_err()
+                    .to_string()
                     .starts_with("refused: ")
             );
         }

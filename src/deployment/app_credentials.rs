@@ -82,7 +82,7 @@ pub async fn credential(
                 .await
                 .map_err(|reason| Unreadable {
                     place: source.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 })?;
             (credentials::trim_newline(&text), source)
         }

@@ -3,7 +3,7 @@
 //! archive API (a container without `cat`, or not running). Bounded in size
 //! and time; the engine's view, not a host path that may not be the engine's.
 
-use super::{Context, exec};
+use super::{Context, EngineError, exec};
 use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
 use futures::StreamExt;
 use std::io::Read;
@@ -13,27 +13,63 @@ pub const MAX_FILE: usize = 64 << 10;
 /// The archive of one file: the file and its tar headers.
 const MAX_ARCHIVE: usize = MAX_FILE + (16 << 10);
 
+/// Why a file in a container could not be read (the message names neither:
+/// the caller says which file it wanted).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The engine failed the exec or the archive request.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// `cat` ran and failed.
+    #[error("cannot be read: {stderr}")]
+    Cat { stderr: String },
+    /// The engine's archive of the file could not be read.
+    #[error("its archive: {0}")]
+    Archive(#[source] std::io::Error),
+    /// The engine failed sending the archive.
+    #[error("its archive: {0}")]
+    Download(#[source] bollard::errors::Error),
+    #[error("larger than a secret file")]
+    TooLarge,
+    #[error("not a file")]
+    NotAFile,
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// Both ways failed: by exec, then by the archive.
+    #[error("{exec}; {archive}")]
+    BothFailed {
+        exec: Box<FileError>,
+        #[source]
+        archive: Box<FileError>,
+    },
+}
+
 /// The text of `path` in `container`.
-pub async fn read(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
+pub async fn read(ctx: &Context, container: &str, path: &str) -> Result<String, FileError> {
     match within(ctx, by_exec(ctx, container, path)).await {
         Ok(text) => Ok(text),
-        Err(exec_failed) => within(ctx, by_archive(ctx, container, path))
-            .await
-            .map_err(|archive_failed| format!("{exec_failed}; {archive_failed}")),
+        Err(exec_failed) => {
+            within(ctx, by_archive(ctx, container, path))
+                .await
+                .map_err(|archive_failed| FileError::BothFailed {
+                    exec: Box::new(exec_failed),
+                    archive: Box::new(archive_failed),
+                })
+        }
     }
 }
 
 async fn within(
     ctx: &Context,
-    reading: impl Future<Output = Result<String, String>>,
-) -> Result<String, String> {
+    reading: impl Future<Output = Result<String, FileError>>,
+) -> Result<String, FileError> {
     tokio::time::timeout(ctx.timeout, reading)
         .await
-        .map_err(|_| format!("no answer within {:?}", ctx.timeout))?
+        .map_err(|_| FileError::Timeout(ctx.timeout))?
 }
 
-async fn by_exec(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
-    let docker = ctx.docker_for(container).await.map_err(|e| e.to_string())?;
+async fn by_exec(ctx: &Context, container: &str, path: &str) -> Result<String, FileError> {
+    let docker = ctx.docker_for(container).await?;
     let mut text = Vec::new();
     let finished = exec::run(
         &docker,
@@ -49,25 +85,26 @@ async fn by_exec(ctx: &Context, container: &str, path: &str) -> Result<String, S
             Ok(())
         },
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if finished.exit_code != 0 {
-        return Err(format!("cannot be read: {}", finished.stderr.trim()));
+        return Err(FileError::Cat {
+            stderr: finished.stderr.trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
-async fn by_archive(ctx: &Context, container: &str, path: &str) -> Result<String, String> {
-    let docker = ctx.docker_for(container).await.map_err(|e| e.to_string())?;
+async fn by_archive(ctx: &Context, container: &str, path: &str) -> Result<String, FileError> {
+    let docker = ctx.docker_for(container).await?;
     let options = DownloadFromContainerOptionsBuilder::new()
         .path(path)
         .build();
     let mut stream = docker.download_from_container(container, Some(options));
     let mut archive = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("its archive: {e}"))?;
+        let chunk = chunk.map_err(FileError::Download)?;
         if archive.len() + chunk.len() > MAX_ARCHIVE {
-            return Err("larger than a secret file".into());
+            return Err(FileError::TooLarge);
         }
         archive.extend_from_slice(&chunk);
     }
@@ -75,11 +112,11 @@ async fn by_archive(ctx: &Context, container: &str, path: &str) -> Result<String
 }
 
 /// The first regular file of a tar archive, bounded.
-fn first_file(archive: &[u8]) -> Result<String, String> {
+fn first_file(archive: &[u8]) -> Result<String, FileError> {
     let mut entries = tar::Archive::new(archive);
-    let entries = entries.entries().map_err(|e| format!("its archive: {e}"))?;
+    let entries = entries.entries().map_err(FileError::Archive)?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("its archive: {e}"))?;
+        let entry = entry.map_err(FileError::Archive)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -87,13 +124,13 @@ fn first_file(archive: &[u8]) -> Result<String, String> {
         entry
             .take(MAX_FILE as u64 + 1)
             .read_to_end(&mut text)
-            .map_err(|e| format!("its archive: {e}"))?;
+            .map_err(FileError::Archive)?;
         if text.len() > MAX_FILE {
-            return Err("larger than a secret file".into());
+            return Err(FileError::TooLarge);
         }
         return Ok(String::from_utf8_lossy(&text).into_owned());
     }
-    Err("not a file".into())
+    Err(FileError::NotAFile)
 }
 
 #[cfg(test)]
@@ -117,6 +154,9 @@ mod tests {
             "pw\n"
         );
         let large = archive("big", &vec![b'x'; MAX_FILE + 1]);
-        assert_eq!(first_file(&large).unwrap_err(), "larger than a secret file");
+        assert_eq!(
+            first_file(&large).unwrap_err().to_string(),
+            "larger than a secret file"
+        );
     }
 }

@@ -202,19 +202,34 @@ pub async fn described(
     }
 }
 
+/// Why a container did not become healthy.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The engine failed inspecting it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Still not healthy (or not running) at the deadline; `state` is its health.
+    #[error("{container} not healthy within {timeout:?} ({state})")]
+    NotHealthy {
+        container: String,
+        timeout: std::time::Duration,
+        state: String,
+    },
+}
+
 /// Until `container` is healthy (or running, when it has no health check);
 /// an error naming its state after `timeout`.
 pub async fn wait_healthy(
     docker: &bollard::Docker,
     container: &str,
     timeout: std::time::Duration,
-) -> Result<(), String> {
+) -> Result<(), HealthError> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let inspected = docker
             .inspect_container(container, None)
             .await
-            .map_err(|e| format!("inspecting {container}: {e}"))?;
+            .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
         let state = inspected.state.unwrap_or_default();
         let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
         let ready = match health.as_deref() {
@@ -225,10 +240,11 @@ pub async fn wait_healthy(
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            return Err(format!(
-                "{container} not healthy within {timeout:?} ({})",
-                health.unwrap_or_else(|| "not running".into())
-            ));
+            return Err(HealthError::NotHealthy {
+                container: container.to_string(),
+                timeout,
+                state: health.unwrap_or_else(|| "not running".into()),
+            });
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }

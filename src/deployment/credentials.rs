@@ -152,7 +152,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
-                reason,
+                reason: reason.to_string(),
             })?;
         return Ok(Credential::found(trim_newline(&text), source));
     }
@@ -207,7 +207,7 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
             .await
             .map_err(|reason| Unreadable {
                 place: source.clone(),
-                reason,
+                reason: reason.to_string(),
             })?;
         if let Some(value) = requirepass_in_config(&text) {
             return Ok(Credential::found(value, source));

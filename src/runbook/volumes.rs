@@ -5,7 +5,8 @@
 use super::in_flight::InFlight;
 use super::manifest::FileEntry;
 use super::progress::Progress;
-use crate::deployment::{Context, containers};
+use crate::deployment::containers::{self, HealthError};
+use crate::deployment::{Context, EngineError};
 use crate::files::CompressedFile;
 use crate::profile::Service;
 use bollard::Docker;
@@ -17,18 +18,36 @@ use std::time::Duration;
 
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Why a volume could not be archived (or its container started again).
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    /// The engine failed a request (inspect, stop, archive, start).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{container} has no volume mounted")]
+    NoVolume { container: String },
+    /// The archive file could not be created or committed.
+    #[error("{0}")]
+    File(String),
+    #[error("writing {name}: {source}")]
+    Write {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Health(#[from] HealthError),
+}
+
 pub async fn archive(
     ctx: &Context,
     dir: &Path,
     service: &Service,
     progress: &Progress,
     in_flight: &InFlight,
-) -> Result<FileEntry, String> {
+) -> Result<FileEntry, VolumeError> {
     let container = service.container("db");
-    let docker = ctx
-        .docker_for(&container)
-        .await
-        .map_err(|e| e.to_string())?;
+    let docker = ctx.docker_for(&container).await?;
     let docker = &docker;
     let data = data_path(docker, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");
@@ -39,7 +58,7 @@ pub async fn archive(
             stopping.stop_container(&name, Some(options)).await
         })
         .await
-        .map_err(|e| format!("stopping {container}: {e}"))?;
+        .map_err(|e| EngineError::request(format!("stopping {container}"), e))?;
     let archived = download(docker, &container, &data, dir, &service.name, |n| {
         task.advance(n)
     })
@@ -77,18 +96,20 @@ pub async fn start_again(ctx: &Context, services: &[&Service]) {
 }
 
 /// Where the container's data volume is mounted.
-async fn data_path(docker: &Docker, container: &str) -> Result<String, String> {
+async fn data_path(docker: &Docker, container: &str) -> Result<String, VolumeError> {
     let inspected = docker
         .inspect_container(container, None)
         .await
-        .map_err(|e| format!("inspecting {container}: {e}"))?;
+        .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
     inspected
         .mounts
         .unwrap_or_default()
         .into_iter()
         .find(|m| m.typ.as_ref().map(|t| t.to_string()) == Some("volume".into()))
         .and_then(|m| m.destination)
-        .ok_or_else(|| format!("{container} has no volume mounted"))
+        .ok_or_else(|| VolumeError::NoVolume {
+            container: container.to_string(),
+        })
 }
 
 async fn download(
@@ -98,9 +119,9 @@ async fn download(
     dir: &Path,
     service: &str,
     advance: impl Fn(u64),
-) -> Result<FileEntry, String> {
+) -> Result<FileEntry, VolumeError> {
     let name = format!("{service}-db-data.tar.gz");
-    let mut file = CompressedFile::create(&dir.join(&name))?;
+    let mut file = CompressedFile::create(&dir.join(&name)).map_err(VolumeError::File)?;
     let options = DownloadFromContainerOptionsBuilder::new()
         .path(path)
         .build();
@@ -109,15 +130,17 @@ async fn download(
         let written = match chunk {
             Ok(chunk) => {
                 advance(chunk.len() as u64);
-                file.write_all(&chunk)
-                    .map_err(|e| format!("writing {name}: {e}"))
+                file.write_all(&chunk).map_err(|source| VolumeError::Write {
+                    name: name.clone(),
+                    source,
+                })
             }
-            Err(e) => Err(format!("archiving {container}:{path}: {e}")),
+            Err(e) => Err(EngineError::request(format!("archiving {container}:{path}"), e).into()),
         };
         // Dropping the unfinished file removes it.
         written?;
     }
-    let written = file.finish()?;
+    let written = file.finish().map_err(VolumeError::File)?;
     Ok(FileEntry {
         name,
         size: written.size,
@@ -126,10 +149,10 @@ async fn download(
     })
 }
 
-async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), String> {
+async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), VolumeError> {
     docker
         .start_container(container, None)
         .await
-        .map_err(|e| format!("starting {container}: {e}"))?;
-    containers::wait_healthy(docker, container, HEALTHY_TIMEOUT).await
+        .map_err(|e| EngineError::request(format!("starting {container}"), e))?;
+    Ok(containers::wait_healthy(docker, container, HEALTHY_TIMEOUT).await?)
 }
