@@ -208,12 +208,28 @@ async fn dump(
             entry.tables = counts.tables.into_iter().collect();
         }
         Err(e) => {
-            let e = ctx.secrets.redact(&e);
+            let e = ctx.secrets.redact(&e.to_string());
             task.done(&format!("FAILED: {e}"));
             entry.error = Some(e);
         }
     }
     entry
+}
+
+/// Why a database was not dumped.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    /// The snapshot session (psql) failed.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    /// pg_dump could not run, or was stopped.
+    #[error(transparent)]
+    Tool(#[from] pg_tool::ToolError),
+    /// The dump file could not be created or committed.
+    #[error("{0}")]
+    File(String),
+    #[error("pg_dump exited with code {code}: {stderr}")]
+    Exited { code: i64, stderr: String },
 }
 
 /// pg_dump (in `snapshot`) → gzip → sha256 → `<database>.sql.gz`, streamed in
@@ -225,9 +241,9 @@ async fn dump_to_file(
     via: Via,
     task: &Task,
     snapshot: String,
-) -> Result<FileEntry, String> {
+) -> Result<FileEntry, DumpError> {
     let name = format!("{}.sql.gz", service.database);
-    let mut file = CompressedFile::create(&dir.join(&name))?;
+    let mut file = CompressedFile::create(&dir.join(&name)).map_err(DumpError::File)?;
     // --clean --if-exists: the dump drops what it recreates, so the guide's own
     // `psql < dump` restores it into a live database too.
     let snapshot_arg = format!("--snapshot={snapshot}");
@@ -247,14 +263,14 @@ async fn dump_to_file(
     match finished {
         Ok(f) if f.exit_code == 0 => {}
         Ok(f) => {
-            return Err(format!(
-                "pg_dump exited with code {}: {}",
-                f.exit_code, f.stderr
-            ));
+            return Err(DumpError::Exited {
+                code: f.exit_code,
+                stderr: f.stderr,
+            });
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
-    let written = file.finish()?;
+    let written = file.finish().map_err(DumpError::File)?;
     Ok(FileEntry {
         name,
         size: written.size,

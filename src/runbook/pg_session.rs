@@ -4,7 +4,7 @@
 //! `--via direct` over the published port. The password goes in the protocol's
 //! authentication exchange, never in argv or in the bridge's environment.
 
-use super::pg_tool::{DESCRIBE_SQL, Via, parse_description};
+use super::pg_tool::{DESCRIBE_SQL, UnexpectedAnswer, Via, parse_description};
 use crate::deployment::{Context, EngineError, bridge, postgres, reach};
 use crate::profile::Service;
 use std::time::Duration;
@@ -178,13 +178,22 @@ pub fn reason(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Why the rows could not be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum DescribeError {
+    #[error("counting rows: {}", reason(.0))]
+    Query(#[source] tokio_postgres::Error),
+    #[error(transparent)]
+    Answer(#[from] UnexpectedAnswer),
+}
+
 /// The server's version number and every public table's exact row count
 /// (`DESCRIBE_SQL`), over `client`.
-pub async fn describe(client: &Client) -> Result<(i64, Vec<(String, i64)>), String> {
+pub async fn describe(client: &Client) -> Result<(i64, Vec<(String, i64)>), DescribeError> {
     let rows = client
         .query(DESCRIBE_SQL, &[])
         .await
-        .map_err(|e| format!("counting rows: {}", reason(&e)))?;
+        .map_err(DescribeError::Query)?;
     let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
-    parse_description(&lines.join("\n"))
+    Ok(parse_description(&lines.join("\n"))?)
 }

@@ -4,7 +4,9 @@
 //! the environment (PGPASSWORD), never in argv. A tool that moves no byte for
 //! the profile's stall timeout (a paused or hung database) is stopped.
 
-use crate::deployment::{Context, exec, postgres};
+use crate::deployment::credentials::Unreadable;
+use crate::deployment::reach::NotReached;
+use crate::deployment::{Context, EngineError, exec, postgres};
 use crate::profile::Service;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,6 +23,63 @@ pub enum Via {
     Direct,
 }
 
+/// Why a tool could not run, or was stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// It moved no byte for the stall timeout.
+    #[error(
+        "{program} on {database} moved no data for {stall:?} (the database is paused or hung?): stopped; \
+         raise timeouts.stall_ms or --stall-timeout if this step is legitimately slow"
+    )]
+    Stalled {
+        program: String,
+        database: String,
+        stall: Duration,
+    },
+    #[error("the password of {database} cannot be read from {source}")]
+    Password {
+        database: String,
+        #[source]
+        source: Unreadable,
+    },
+    /// The engine failed the exec (`--via docker`).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The database's published port is not this deployment's (`--via direct`).
+    #[error("{database}: {source}")]
+    NotReached {
+        database: String,
+        #[source]
+        source: NotReached,
+    },
+    #[error("{program} on this host: {source} (install postgresql-client)")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading its output or waiting for it failed.
+    #[error("{program}: {source}")]
+    Io {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("feeding {program}: {source}")]
+    Feed {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// `DESCRIBE_SQL` answered something else.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected answer to the version query: {output:?}")]
+pub struct UnexpectedAnswer {
+    pub output: String,
+}
+
 /// Runs `program` (pg_dump, psql) for `service`'s database with `args`; stdout
 /// is streamed to `on_stdout`, `stdin` (if any) fed to it. Returns the exit code
 /// and stderr; an error if it moved no byte for the stall timeout while it was
@@ -33,7 +92,7 @@ pub async fn run(
     args: &[&str],
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<exec::Finished, String> {
+) -> Result<exec::Finished, ToolError> {
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
     let activity = Activity::new();
     let (stdin, relay) = match stdin {
@@ -57,11 +116,11 @@ pub async fn run(
     tokio::select! {
         finished = tool => finished,
         _ = relay => unreachable!("the relay never ends"),
-        _ = activity.stalled(stall) => Err(format!(
-            "{program} on {} moved no data for {stall:?} (the database is paused or hung?): stopped; \
-             raise timeouts.stall_ms or --stall-timeout if this step is legitimately slow",
-            service.database
-        )),
+        _ = activity.stalled(stall) => Err(ToolError::Stalled {
+            program: program.to_string(),
+            database: service.database.clone(),
+            stall,
+        }),
     }
 }
 
@@ -127,23 +186,18 @@ async fn start(
     args: &[&str],
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<exec::Finished, String> {
+) -> Result<exec::Finished, ToolError> {
     let password = postgres::password(ctx, service)
         .await
-        .map_err(|e| {
-            format!(
-                "the password of {} cannot be read from {e}",
-                service.database
-            )
+        .map_err(|source| ToolError::Password {
+            database: service.database.clone(),
+            source,
         })?
         .value;
     match via {
         Via::Docker => {
             let container = service.container("db");
-            let docker = ctx
-                .docker_for(&container)
-                .await
-                .map_err(|e| e.to_string())?;
+            let docker = ctx.docker_for(&container).await?;
             let mut cmd = vec![
                 program,
                 "-U",
@@ -156,9 +210,7 @@ async fn start(
             let env: Vec<String> = password
                 .map(|p| vec![format!("PGPASSWORD={p}")])
                 .unwrap_or_default();
-            exec::run(&docker, &container, &cmd, &env, stdin, on_stdout)
-                .await
-                .map_err(|e| e.to_string())
+            Ok(exec::run(&docker, &container, &cmd, &env, stdin, on_stdout).await?)
         }
         Via::Direct => local(ctx, service, program, args, password, stdin, on_stdout).await,
     }
@@ -172,10 +224,15 @@ async fn local(
     password: Option<String>,
     stdin: Option<mpsc::Receiver<Vec<u8>>>,
     mut on_stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<exec::Finished, String> {
+) -> Result<exec::Finished, ToolError> {
     // Never another deployment's server (`reach`).
-    let address = crate::deployment::reach::address(&ctx.profile, service, "db")
-        .map_err(|not| format!("{}: {not}", service.database))?;
+    let address =
+        crate::deployment::reach::address(&ctx.profile, service, "db").map_err(|source| {
+            ToolError::NotReached {
+                database: service.database.clone(),
+                source,
+            }
+        })?;
     let port = address.port.to_string();
     let mut command = tokio::process::Command::new(program);
     command
@@ -205,9 +262,10 @@ async fn local(
     // A published port that accepts but never answers (a paused container).
     let connect_timeout = ctx.timeout.as_secs().max(2).to_string();
     command.env("PGCONNECT_TIMEOUT", connect_timeout);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("{program} on this host: {e} (install postgresql-client)"))?;
+    let mut child = command.spawn().map_err(|source| ToolError::Spawn {
+        program: program.to_string(),
+        source,
+    })?;
     let (mut out, mut err) = (
         child.stdout.take().expect("piped"),
         child.stderr.take().expect("piped"),
@@ -234,9 +292,16 @@ async fn local(
     };
     let mut stderr = String::new();
     let (fed, read, _) = tokio::join!(feeding, reading, err.read_to_string(&mut stderr));
-    read.map_err(|e| format!("{program}: {e}"))?;
-    fed.map_err(|e| format!("feeding {program}: {e}"))?;
-    let status = child.wait().await.map_err(|e| format!("{program}: {e}"))?;
+    let io = |source| ToolError::Io {
+        program: program.to_string(),
+        source,
+    };
+    read.map_err(io)?;
+    fed.map_err(|source| ToolError::Feed {
+        program: program.to_string(),
+        source,
+    })?;
+    let status = child.wait().await.map_err(io)?;
     Ok(exec::Finished {
         exit_code: status.code().unwrap_or(-1) as i64,
         stderr: stderr.trim().to_string(),
@@ -251,15 +316,15 @@ pub const DESCRIBE_SQL: &str = "SELECT 'server_version_num=' || current_setting(
      WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name)";
 
 /// Reads `DESCRIBE_SQL`'s answer.
-pub fn parse_description(output: &str) -> Result<(i64, Vec<(String, i64)>), String> {
+pub fn parse_description(output: &str) -> Result<(i64, Vec<(String, i64)>), UnexpectedAnswer> {
     let mut pairs = output.lines().filter_map(|l| {
         l.split_once('=')
             .and_then(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
     });
     match pairs.next() {
         Some((key, version)) if key == "server_version_num" => Ok((version, pairs.collect())),
-        _ => Err(format!(
-            "unexpected answer to the version query: {output:?}"
-        )),
+        _ => Err(UnexpectedAnswer {
+            output: output.to_string(),
+        }),
     }
 }

@@ -69,6 +69,13 @@ enum Piece {
 pub enum StreamError {
     #[error("{file}: {reason}")]
     Dump { file: String, reason: String },
+    /// The rows restored could not be counted.
+    #[error("{file}: {source}")]
+    Counts {
+        file: String,
+        #[source]
+        source: super::pg_session::DescribeError,
+    },
     #[error("{file}: {rejected}")]
     Refused { file: String, rejected: Rejected },
     #[error("{file} line {line}: {reason} (in {statement:?})")]
@@ -163,9 +170,9 @@ async fn apply(
             Piece::End => {
                 let (_, tables) = within(stall, file, super::pg_session::describe(client))
                     .await?
-                    .map_err(|reason| StreamError::Dump {
+                    .map_err(|source| StreamError::Counts {
                         file: file.to_string(),
-                        reason,
+                        source,
                     })?;
                 let differing = count_differences(expected.tables, &tables);
                 if !differing.is_empty() {
