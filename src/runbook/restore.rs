@@ -17,7 +17,7 @@ use super::restore_role::{self, Restorer};
 use super::signals::Signals;
 use super::sql_stream;
 use super::{Confirmation, backup, confirm, lock};
-use crate::deployment::{Context, containers, http, postgres};
+use crate::deployment::{Context, EngineError, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
@@ -494,12 +494,52 @@ async fn restore_one(
         restorer.drop(&admin, stall).await.map_err(|e| {
             rolled_back(format!(
                 "{}; {e}",
-                restored.as_ref().err().map_or("restored", String::as_str)
+                restored
+                    .as_ref()
+                    .err()
+                    .map_or("restored".to_string(), ToString::to_string)
             ))
         })?;
     }
-    restored.map_err(rolled_back)
+    restored.map_err(|e| rolled_back(e.to_string()))
 }
+
+/// Why a dump was not restored (its transaction rolled back, if one began).
+#[derive(Debug, thiserror::Error)]
+enum RestoreError {
+    #[error("the password of {database} cannot be read from {source}")]
+    Password {
+        database: String,
+        #[source]
+        source: crate::deployment::credentials::Unreadable,
+    },
+    #[error(transparent)]
+    Session(#[from] pg_session::SessionError),
+    #[error(transparent)]
+    Stream(#[from] sql_stream::StreamError),
+}
+
+/// Why an application container was not started again, or not healthy.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    /// No engine for it.
+    #[error("starting {app}: {source}")]
+    NoEngine {
+        app: String,
+        #[source]
+        source: EngineError,
+    },
+    /// The engine failed starting it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{url} not healthy after {timeout:?}")]
+    Unhealthy { url: String, timeout: Duration },
+}
+
+/// Every application that did not come back, in order.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+struct NotStarted(Vec<StartError>);
 
 /// The restore itself, in a session of its own that ends before the role is dropped.
 async fn restore_as(
@@ -510,16 +550,14 @@ async fn restore_as(
     opened: std::fs::File,
     expected: sql_stream::Expected<'_>,
     policy: sql_stream::Policy,
-) -> Result<(), String> {
+) -> Result<(), RestoreError> {
     let password = match restorer {
         Some(Restorer::OwnUser) | None => {
             postgres::password(ctx, service)
                 .await
-                .map_err(|e| {
-                    format!(
-                        "the password of {} cannot be read from {e}",
-                        service.database
-                    )
+                .map_err(|source| RestoreError::Password {
+                    database: service.database.clone(),
+                    source,
                 })?
                 .value
         }
@@ -534,13 +572,9 @@ async fn restore_as(
         Some(restorer) => restorer.login(own),
         None => own,
     };
-    let session = pg_session::connect(ctx, via, service, &login)
-        .await
-        .map_err(|e| e.to_string())?;
+    let session = pg_session::connect(ctx, via, service, &login).await?;
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
-    sql_stream::restore(&session, opened, expected, policy, stall)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(sql_stream::restore(&session, opened, expected, policy, stall).await?)
 }
 
 /// Starts the application containers again and waits until diagnose's health
@@ -549,16 +583,19 @@ async fn start_and_wait(
     ctx: &Context,
     apps: &[String],
     targets: &[(&Service, &DatabaseEntry)],
-) -> Result<(), String> {
+) -> Result<(), NotStarted> {
     let starts = apps.iter().map(|app| async move {
         ctx.docker_for(app)
             .await
-            .map_err(|e| format!("starting {app}: {e}"))?
+            .map_err(|source| StartError::NoEngine {
+                app: app.clone(),
+                source,
+            })?
             .start_container(app, None)
             .await
-            .map_err(|e| format!("starting {app}: {e}"))
+            .map_err(|e| EngineError::request(format!("starting {app}"), e).into())
     });
-    let started: Vec<Result<(), String>> = futures::future::join_all(starts).await;
+    let started: Vec<Result<(), StartError>> = futures::future::join_all(starts).await;
     let waits = targets.iter().map(|(service, _)| async move {
         let host = crate::deployment::reach::address(&ctx.profile, service, "service")
             .map(|a| a.host)
@@ -567,14 +604,17 @@ async fn start_and_wait(
         let deadline = Instant::now() + HEALTH_TIMEOUT;
         while !http::is_healthy(ctx, &url).await {
             if Instant::now() > deadline {
-                return Err(format!("{url} not healthy after {HEALTH_TIMEOUT:?}"));
+                return Err(StartError::Unhealthy {
+                    url,
+                    timeout: HEALTH_TIMEOUT,
+                });
             }
             tokio::time::sleep(HEALTH_POLL).await;
         }
         Ok(())
     });
-    let healthy: Vec<Result<(), String>> = futures::future::join_all(waits).await;
-    let errors: Vec<String> = started
+    let healthy: Vec<Result<(), StartError>> = futures::future::join_all(waits).await;
+    let errors: Vec<StartError> = started
         .into_iter()
         .chain(healthy)
         .filter_map(Result::err)
@@ -582,6 +622,6 @@ async fn start_and_wait(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(errors.join("; "))
+        Err(NotStarted(errors))
     }
 }
