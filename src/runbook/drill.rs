@@ -12,9 +12,10 @@ use super::in_flight::InFlight;
 use super::manifest::{self, DatabaseEntry, Manifest};
 use super::pg_session::{self, Login};
 use super::restore_role::Restorer;
+use super::restore_role::RoleError;
 use super::signals::Signals;
 use super::sql_stream;
-use crate::deployment::{Context, exec};
+use crate::deployment::{Context, EngineError, exec};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
@@ -33,6 +34,34 @@ const LABEL: &str = "helpdesk-doctor.drill";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// The port PostgreSQL listens on in a drill container (its image's default).
 const DRILL_PORT: u16 = 5432;
+
+/// Why one database's drill failed (its DRILL FAILED line).
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    #[error("no service {0} in this deployment")]
+    NoService(String),
+    #[error("no database container for {0} to take the image from")]
+    NoDatabaseContainer(String),
+    /// The engine failed a request (inspecting, creating, starting).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0} does not exist")]
+    NoContainer(String),
+    #[error("{0} names no image")]
+    NoImage(String),
+    #[error("the drill container was not ready within {0:?}")]
+    NotReady(Duration),
+    #[error(transparent)]
+    Session(#[from] pg_session::SessionError),
+    #[error("no dump file in the manifest")]
+    NoDumpFile,
+    #[error(transparent)]
+    Dump(#[from] manifest::Invalid),
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    #[error("the dump does not restore: {0}")]
+    DoesNotRestore(#[source] sql_stream::StreamError),
+}
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
@@ -94,12 +123,12 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
 
 /// Keeps the drill's result for `diagnose` (`backup.drill`); a record that
 /// cannot be written is said, and does not change the drill's verdict.
-fn record(dir: &Path, outcomes: &[(&DatabaseEntry, Result<i64, String>, Duration)]) {
+fn record(dir: &Path, outcomes: &[(&DatabaseEntry, Result<i64, DrillError>, Duration)]) {
     let databases = outcomes
         .iter()
         .map(|(entry, outcome, _)| DatabaseDrill {
             database: entry.database.clone(),
-            error: outcome.as_ref().err().cloned(),
+            error: outcome.as_ref().err().map(ToString::to_string),
         })
         .collect();
     if let Err(e) = DrillRecord::new(dir, databases).save() {
@@ -115,13 +144,13 @@ async fn drill_one(
     run_id: &str,
     in_flight: &InFlight,
     foreign: bool,
-) -> Result<i64, String> {
+) -> Result<i64, DrillError> {
     let service = ctx
         .profile
         .services
         .iter()
         .find(|s| s.name == entry.service)
-        .ok_or_else(|| format!("no service {} in this deployment", entry.service))?;
+        .ok_or_else(|| DrillError::NoService(entry.service.clone()))?;
     let image = database_image(ctx, service).await?;
     let database = Database {
         container: format!("{PREFIX}{}-{run_id}", entry.database.replace('_', "-")),
@@ -145,22 +174,18 @@ struct Database<'a> {
 }
 
 /// The image the deployment's database container runs (the same PostgreSQL).
-async fn database_image(ctx: &Context, service: &Service) -> Result<String, String> {
-    let container = service.existing_container("db").ok_or_else(|| {
-        format!(
-            "no database container for {} to take the image from",
-            service.name
-        )
-    })?;
+async fn database_image(ctx: &Context, service: &Service) -> Result<String, DrillError> {
+    let container = service
+        .existing_container("db")
+        .ok_or_else(|| DrillError::NoDatabaseContainer(service.name.clone()))?;
     let inspected = crate::deployment::containers::inspect(ctx, &container)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{container} does not exist"))?;
+        .await?
+        .ok_or_else(|| DrillError::NoContainer(container.clone()))?;
     inspected
         .config
         .as_ref()
         .and_then(|c| c.image.clone())
-        .ok_or_else(|| format!("{container} names no image"))
+        .ok_or(DrillError::NoImage(container))
 }
 
 /// A container with no network and a throwaway password that never leaves
@@ -171,9 +196,9 @@ async fn start_container(
     image: &str,
     run_id: &str,
     in_flight: &InFlight,
-) -> Result<(), String> {
+) -> Result<(), DrillError> {
     let name = database.container.clone();
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?.clone();
+    let docker = ctx.docker().await?.clone();
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         env: Some(vec![
@@ -195,19 +220,21 @@ async fn start_container(
             docker
                 .create_container(Some(options), body)
                 .await
-                .map_err(|e| format!("creating the drill container from {image}: {e}"))?;
+                .map_err(|e| {
+                    EngineError::request(format!("creating the drill container from {image}"), e)
+                })?;
             docker
                 .start_container(&name, None)
                 .await
-                .map_err(|e| format!("starting the drill container: {e}"))
+                .map_err(|e| EngineError::request("starting the drill container", e).into())
         })
         .await
 }
 
 /// Until the final server accepts connections on TCP (the image's first start
 /// runs a temporary server on the socket only, then restarts it).
-async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), DrillError> {
+    let docker = ctx.docker().await?;
     let deadline = Instant::now() + READY_TIMEOUT;
     let cmd = [
         "pg_isready",
@@ -225,9 +252,7 @@ async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), String
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "the drill container was not ready within {READY_TIMEOUT:?}"
-            ));
+            return Err(DrillError::NotReady(READY_TIMEOUT));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -238,8 +263,8 @@ async fn session(
     ctx: &Context,
     database: &Database<'_>,
     restorer: Option<&Restorer>,
-) -> Result<tokio_postgres::Client, String> {
-    let docker = ctx.docker().await.map_err(|e| e.to_string())?;
+) -> Result<tokio_postgres::Client, DrillError> {
+    let docker = ctx.docker().await?;
     let own = Login {
         user: database.user,
         password: None,
@@ -251,9 +276,7 @@ async fn session(
     };
     // The drill runs the database's image as it is: at the image's own port.
     let inside = crate::deployment::bridge::Inside::postgres(DRILL_PORT);
-    pg_session::in_container(docker, &database.container, &inside, &login, ctx.timeout)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(pg_session::in_container(docker, &database.container, &inside, &login, ctx.timeout).await?)
 }
 
 /// The dump restored over the doctor's own session, validated on the way (as a
@@ -266,14 +289,12 @@ async fn restore_into(
     database: &Database<'_>,
     admin: &tokio_postgres::Client,
     foreign: bool,
-) -> Result<(), String> {
-    let file = entry.file.clone().ok_or("no dump file in the manifest")?;
-    let opened = manifest::open_entry(dir, &file).map_err(|e| e.to_string())?;
+) -> Result<(), DrillError> {
+    let file = entry.file.clone().ok_or(DrillError::NoDumpFile)?;
+    let opened = manifest::open_entry(dir, &file)?;
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
     let (restorer, policy) = if foreign {
-        let restorer = Restorer::prepare(admin, database.name, &ctx.secrets, stall)
-            .await
-            .map_err(|e| e.to_string())?;
+        let restorer = Restorer::prepare(admin, database.name, &ctx.secrets, stall).await?;
         (Some(restorer), sql_stream::Policy::Unprivileged)
     } else {
         (None, sql_stream::Policy::Owner)
@@ -286,14 +307,11 @@ async fn restore_into(
         };
         sql_stream::restore(&session, opened, expected, policy, stall)
             .await
-            .map_err(|e| format!("the dump does not restore: {e}"))
+            .map_err(DrillError::DoesNotRestore)
     }
     .await;
     if let Some(restorer) = restorer {
-        restorer
-            .drop(admin, stall)
-            .await
-            .map_err(|e| e.to_string())?;
+        restorer.drop(admin, stall).await?;
     }
     restored
 }
