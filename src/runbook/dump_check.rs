@@ -942,8 +942,8 @@ impl DumpCheck {
                 self.in_copy_data = true;
                 self.copy_line.clear();
             }
-            "SELECT" => select(statement).or_else(refuse)?,
-            "SET" => set(statement).or_else(refuse)?,
+            "SELECT" => select(statement).or_else(|r| refuse(r.to_string()))?,
+            "SET" => set(statement).or_else(|r| refuse(r.to_string()))?,
             "ALTER" if second == "SYSTEM" => {
                 return refuse("ALTER SYSTEM: pg_dump writes none".into());
             }
@@ -962,9 +962,25 @@ impl DumpCheck {
     }
 }
 
+/// Why a `SELECT` or `SET` is not one pg_dump writes (the reason of its `Rejected`).
+#[derive(Debug, thiserror::Error)]
+enum NotPgDump {
+    #[error("SELECT that is not one of pg_dump's pg_catalog calls (set_config, setval, lo_*)")]
+    Select,
+    #[error("set_config other than pg_dump's set_config('search_path', '', false): refused")]
+    SetConfig,
+    #[error("SET of something pg_dump never sets")]
+    SetWhat,
+    /// `name` is cut to 60 characters.
+    #[error("SET {name}: pg_dump sets no such setting")]
+    NoSuchSetting { name: String },
+    #[error("SET {name} other than pg_dump's {name} = {allowed}: refused")]
+    OtherValue { name: String, allowed: &'static str },
+}
+
 /// A pg_dump `SELECT`: one of its pg_catalog calls; `set_config` only as
 /// pg_dump calls it, `set_config('search_path', '', false)`.
-fn select(statement: &Statement) -> Result<(), String> {
+fn select(statement: &Statement) -> Result<(), NotPgDump> {
     let second = statement.words.get(1).map(String::as_str).unwrap_or("");
     let function = statement.words.get(2).map(String::as_str).unwrap_or("");
     let plain_call = statement.count <= WORDS_KEPT
@@ -974,15 +990,10 @@ fn select(statement: &Statement) -> Result<(), String> {
             .iter()
             .all(|w| w == "TRUE" || w == "FALSE");
     if !plain_call {
-        return Err(
-            "SELECT that is not one of pg_dump's pg_catalog calls (set_config, setval, lo_*)"
-                .into(),
-        );
+        return Err(NotPgDump::Select);
     }
     if function == "SET_CONFIG" && statement.tokens != set_config_search_path() {
-        return Err(
-            "set_config other than pg_dump's set_config('search_path', '', false): refused".into(),
-        );
+        return Err(NotPgDump::SetConfig);
     }
     Ok(())
 }
@@ -1012,7 +1023,7 @@ fn set_config_search_path() -> Vec<Token> {
 /// rest is read or run, pg_dump's own value (`SET ROLE` / `SET SESSION
 /// AUTHORIZATION`, which pg_dump writes with `--role` and
 /// `--use-set-session-authorization`, are left to the server's privileges).
-fn set(statement: &Statement) -> Result<(), String> {
+fn set(statement: &Statement) -> Result<(), NotPgDump> {
     let mut rest = &statement.tokens[1..];
     if let Some(Token::Word(scope)) = rest.first()
         && (scope == "SESSION" || scope == "LOCAL")
@@ -1023,13 +1034,12 @@ fn set(statement: &Statement) -> Result<(), String> {
         Some(Token::Word(word)) if word == "ROLE" || word == "AUTHORIZATION" => return Ok(()),
         Some(Token::Word(word)) => word.to_ascii_lowercase(),
         Some(Token::Quoted(name)) => name.clone(),
-        _ => return Err("SET of something pg_dump never sets".into()),
+        _ => return Err(NotPgDump::SetWhat),
     };
     let Some((_, allowed)) = SETTINGS.iter().find(|(known, _)| *known == name) else {
-        return Err(format!(
-            "SET {}: pg_dump sets no such setting",
-            truncate(&name)
-        ));
+        return Err(NotPgDump::NoSuchSetting {
+            name: truncate(&name),
+        });
     };
     let Some(allowed) = allowed else {
         return Ok(());
@@ -1046,10 +1056,10 @@ fn set(statement: &Statement) -> Result<(), String> {
         {
             Ok(())
         }
-        _ => Err(format!(
-            "SET {name} other than pg_dump's {name} = {}: refused",
-            allowed[0]
-        )),
+        _ => Err(NotPgDump::OtherValue {
+            name,
+            allowed: allowed[0],
+        }),
     }
 }
 

@@ -492,13 +492,13 @@ mod tests {
         COPY public.t (id, body) FROM stdin;\n1\t\\! touch /tmp/pwned\n2\tx;\n\\.\n\n\
         --\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc123\n";
 
-    fn split(text: &str, policy: Policy) -> Result<Vec<Piece>, String> {
+    fn split(text: &str, policy: Policy) -> Result<Vec<Piece>, Rejected> {
         let (sender, mut receiver) = mpsc::channel(1000);
         let mut splitter = Splitter::new(DumpCheck::new(1 << 30), policy, &sender);
         let mut lines = BufReader::with_capacity(16, text.as_bytes());
         splitter.all(&mut lines).map_err(|e| match e {
-            Stop::Refused(r) => r.to_string(),
-            _ => "stopped".into(),
+            Stop::Refused(r) => r,
+            Stop::ReceiverGone | Stop::Unreadable(_) => panic!("stopped"),
         })?;
         drop(sender);
         let mut pieces = Vec::new();
@@ -611,6 +611,7 @@ mod tests {
         assert!(
             split(&two, Policy::Owner)
                 .unwrap_err()
+                .to_string()
                 .contains("two statements")
         );
         let begins = DUMP.replace(
@@ -620,6 +621,7 @@ mod tests {
         assert!(
             split(&begins, Policy::Owner)
                 .unwrap_err()
+                .to_string()
                 .contains("begins on the line")
         );
         let no_newline = DUMP.trim_end().to_string() + "\nSET lock_timeout = 0;";

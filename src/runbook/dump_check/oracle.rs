@@ -21,34 +21,62 @@ pub enum Agreement {
     Refused,
 }
 
+/// Where the dump check and the reference part, or the reference cannot read a text.
+#[derive(Debug, thiserror::Error)]
+pub enum Disagreement {
+    #[error("the check accepts what the reference cannot read: {0}")]
+    Unreadable(#[source] ReferenceError),
+    #[error("boundaries differ from #{at}: check {check:?}, PostgreSQL {reference:?}")]
+    Boundaries {
+        at: usize,
+        check: Vec<Boundary>,
+        reference: Vec<Boundary>,
+    },
+}
+
+/// Why the reference cannot split a text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("COPY … FROM stdin without data")]
+    NoCopyData,
+    #[error("text after COPY … FROM stdin on its line")]
+    TextAfterCopy,
+    #[error("the text ends inside a statement")]
+    EndsInStatement,
+    #[error("the text ends inside COPY data")]
+    EndsInCopyData,
+    /// PostgreSQL's scanner refused it.
+    #[error("{0}")]
+    Scan(#[source] pg_query::Error),
+}
+
 /// Runs the dump check and, if it accepts `text`, the reference: every
 /// statement, COPY block and meta-command must end at the same byte.
-pub fn agree(text: &str) -> Result<Agreement, String> {
+pub fn agree(text: &str) -> Result<Agreement, Disagreement> {
     let mut check = DumpCheck::recording(u64::MAX);
     let verdict = check.feed(text.as_bytes()).and_then(|()| check.end());
     if verdict.is_err() {
         return Ok(Agreement::Refused);
     }
     let checked = check.boundaries();
-    let reference = boundaries(text)
-        .map_err(|e| format!("the check accepts what the reference cannot read: {e}"))?;
+    let reference = boundaries(text).map_err(Disagreement::Unreadable)?;
     if checked != reference.as_slice() {
         let at = checked
             .iter()
             .zip(&reference)
             .position(|(a, b)| a != b)
             .unwrap_or(checked.len().min(reference.len()));
-        return Err(format!(
-            "boundaries differ from #{at}: check {:?}, PostgreSQL {:?}",
-            &checked[at..(at + 3).min(checked.len())],
-            &reference[at..(at + 3).min(reference.len())]
-        ));
+        return Err(Disagreement::Boundaries {
+            at,
+            check: checked[at..(at + 3).min(checked.len())].to_vec(),
+            reference: reference[at..(at + 3).min(reference.len())].to_vec(),
+        });
     }
     Ok(Agreement::Accepted(reference.len()))
 }
 
 /// Where PostgreSQL and psql end each piece of `text`.
-pub fn boundaries(text: &str) -> Result<Vec<Boundary>, String> {
+pub fn boundaries(text: &str) -> Result<Vec<Boundary>, ReferenceError> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut pos = 0;
@@ -61,13 +89,13 @@ pub fn boundaries(text: &str) -> Result<Vec<Boundary>, String> {
                 found.push(Boundary::Statement(end as u64));
                 pos = end;
                 if copy {
-                    let line_end = memchr::memchr(b'\n', &bytes[end..])
-                        .ok_or("COPY … FROM stdin without data")?;
+                    let line_end =
+                        memchr::memchr(b'\n', &bytes[end..]).ok_or(ReferenceError::NoCopyData)?;
                     if !bytes[end..end + line_end]
                         .iter()
                         .all(u8::is_ascii_whitespace)
                     {
-                        return Err("text after COPY … FROM stdin on its line".into());
+                        return Err(ReferenceError::TextAfterCopy);
                     }
                     pos = copy_end(bytes, end + line_end + 1)?;
                     found.push(Boundary::CopyEnd(pos as u64));
@@ -91,7 +119,7 @@ enum Piece {
 /// from `pos`, scanning whole lines, more of them until the scanner can read
 /// them and one ends (tokens before the first end are the same in every window
 /// that scans); `None` if only comments and blanks are left.
-fn next_piece(text: &str, pos: usize) -> Result<Option<(usize, Piece)>, String> {
+fn next_piece(text: &str, pos: usize) -> Result<Option<(usize, Piece)>, ReferenceError> {
     let bytes = text.as_bytes();
     let mut lines = 1usize;
     loop {
@@ -106,7 +134,7 @@ fn next_piece(text: &str, pos: usize) -> Result<Option<(usize, Piece)>, String> 
                     return if scanned.tokens.iter().all(is_comment) {
                         Ok(None)
                     } else {
-                        Err("the text ends inside a statement".into())
+                        Err(ReferenceError::EndsInStatement)
                     };
                 }
             }
@@ -117,7 +145,7 @@ fn next_piece(text: &str, pos: usize) -> Result<Option<(usize, Piece)>, String> 
                     return Ok(Some(piece));
                 }
                 if whole {
-                    return Err(e.to_string());
+                    return Err(ReferenceError::Scan(e));
                 }
             }
         }
@@ -242,12 +270,12 @@ fn nth_line_end(bytes: &[u8], pos: usize, lines: usize) -> usize {
 /// psql's handleCopyIn: lines read with `fgets` into an 8 KiB buffer; only the
 /// first bufferload of a line (as `strlen` sees it) is compared with the end
 /// marker. Returns where the marker line ends.
-fn copy_end(bytes: &[u8], mut pos: usize) -> Result<usize, String> {
+fn copy_end(bytes: &[u8], mut pos: usize) -> Result<usize, ReferenceError> {
     loop {
         let mut first_load = true;
         loop {
             if pos >= bytes.len() {
-                return Err("the text ends inside COPY data".into());
+                return Err(ReferenceError::EndsInCopyData);
             }
             let rest = &bytes[pos..];
             let load = memchr::memchr(b'\n', &rest[..rest.len().min(COPY_BUFFER - 1)])
