@@ -427,7 +427,7 @@ async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<()
 #[derive(Debug, thiserror::Error)]
 enum Failure {
     #[error("FAILED, rolled back, left unchanged: {0}")]
-    RolledBack(String),
+    RolledBack(#[source] RestoreError),
 }
 
 /// Drops the restore roles a killed or interrupted run left (a warning if it cannot).
@@ -437,14 +437,14 @@ async fn sweep_roles(ctx: &Context, via: Via, targets: &[(&Service, &DatabaseEnt
         let swept = match pg_session::admin(ctx, via, service).await {
             Ok(admin) => restore_role::sweep(&admin, stall)
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+                .map_err(RestoreError::from),
+            Err(e) => Err(RestoreError::from(e)),
         };
         if let Err(e) = swept {
             eprintln!(
                 "helpdesk-doctor: {}: {}",
                 service.database,
-                ctx.secrets.redact(&e)
+                ctx.secrets.redact(&e.to_string())
             );
         }
     }
@@ -466,17 +466,17 @@ async fn restore_one(
     let file = entry
         .file
         .clone()
-        .ok_or_else(|| rolled_back("no dump file in the manifest".into()))?;
-    let opened = manifest::open_entry(dir, &file).map_err(|e| rolled_back(e.to_string()))?;
+        .ok_or(rolled_back(RestoreError::NoDumpFile))?;
+    let opened = manifest::open_entry(dir, &file).map_err(|e| rolled_back(e.into()))?;
     let stall = Duration::from_millis(ctx.profile.timeouts.stall_ms);
     // The owner's session that makes and drops the restore role: a foreign dump only.
     let admin = if foreign {
         let admin = pg_session::admin(ctx, via, service)
             .await
-            .map_err(|e| rolled_back(e.to_string()))?;
+            .map_err(|e| rolled_back(e.into()))?;
         let restorer = Restorer::prepare(&admin, &service.database, &ctx.secrets, stall)
             .await
-            .map_err(|e| rolled_back(e.to_string()))?;
+            .map_err(|e| rolled_back(e.into()))?;
         Some((admin, restorer))
     } else {
         None
@@ -490,18 +490,15 @@ async fn restore_one(
         tables: &entry.tables,
     };
     let restored = restore_as(ctx, via, service, restorer, opened, expected, policy).await;
-    if let Some((admin, restorer)) = admin {
-        restorer.drop(&admin, stall).await.map_err(|e| {
-            rolled_back(format!(
-                "{}; {e}",
-                restored
-                    .as_ref()
-                    .err()
-                    .map_or("restored".to_string(), ToString::to_string)
-            ))
-        })?;
+    if let Some((admin, restorer)) = admin
+        && let Err(source) = restorer.drop(&admin, stall).await
+    {
+        return Err(rolled_back(RestoreError::RoleNotDropped {
+            restored: restored.err().map(Box::new),
+            source,
+        }));
     }
-    restored.map_err(|e| rolled_back(e.to_string()))
+    restored.map_err(rolled_back)
 }
 
 /// Why a dump was not restored (its transaction rolled back, if one began).
@@ -517,6 +514,23 @@ enum RestoreError {
     Session(#[from] pg_session::SessionError),
     #[error(transparent)]
     Stream(#[from] sql_stream::StreamError),
+    #[error("no dump file in the manifest")]
+    NoDumpFile,
+    #[error(transparent)]
+    Dump(#[from] manifest::Invalid),
+    #[error(transparent)]
+    Role(#[from] restore_role::RoleError),
+    /// The restore role could not be dropped afterwards; `restored` is the
+    /// restore's own failure, if it failed.
+    #[error(
+        "{}; {source}",
+        .restored.as_ref().map_or("restored".to_string(), ToString::to_string)
+    )]
+    RoleNotDropped {
+        restored: Option<Box<RestoreError>>,
+        #[source]
+        source: restore_role::RoleError,
+    },
 }
 
 /// Why an application container was not started again, or not healthy.
