@@ -328,3 +328,26 @@ pub fn parse_description(output: &str) -> Result<(i64, Vec<(String, i64)>), Unex
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_tool_is_said_as_before() {
+        let stalled = ToolError::Stalled {
+            program: "pg_dump".into(),
+            database: "tickets".into(),
+            stall: Duration::from_secs(30),
+        };
+        assert_eq!(
+            stalled.to_string(),
+            "pg_dump on tickets moved no data for 30s (the database is paused or hung?): \
+             stopped; raise timeouts.stall_ms or --stall-timeout if this step is legitimately slow"
+        );
+        assert_eq!(
+            parse_description("nonsense").unwrap_err().to_string(),
+            "unexpected answer to the version query: \"nonsense\""
+        );
+    }
+}

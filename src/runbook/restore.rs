@@ -639,3 +639,26 @@ async fn start_and_wait(
         Err(NotStarted(errors))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applications_not_started_are_said_in_one_line_with_the_engine_hint_kept() {
+        let engine = EngineError::request("starting app", "gone");
+        let hint = engine.hint();
+        let e = NotStarted(vec![
+            StartError::Unhealthy {
+                url: "http://h:1/api/v1/health".into(),
+                timeout: Duration::from_secs(2),
+            },
+            StartError::Engine(engine),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            "http://h:1/api/v1/health not healthy after 2s; starting app: gone"
+        );
+        assert!(matches!(&e.0[1], StartError::Engine(inner) if inner.hint() == hint));
+    }
+}
