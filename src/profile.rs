@@ -203,6 +203,15 @@ impl Limits {
     }
 }
 
+/// Words as one command to copy into a shell, each quoted where it must be.
+fn quoted(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| crate::shell_word::quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`,
 /// `"1m30s"`), more than zero and at most `cli::MAX_DURATION` (the error
 /// points at the value).
@@ -378,10 +387,16 @@ impl Profile {
     /// installed, else `docker-compose`, with the project and the files it was
     /// started with. Run as it is (never through a shell).
     pub fn compose_argv(&self) -> Vec<String> {
+        let engine = self.engine.cli_flags();
         let mut argv: Vec<String> = if crate::deployment::discovery::compose_v2_installed() {
-            vec!["docker".into(), "compose".into()]
+            let mut argv = vec!["docker".to_string()];
+            argv.extend(engine);
+            argv.push("compose".into());
+            argv
         } else {
-            vec!["docker-compose".into()]
+            let mut argv = vec!["docker-compose".to_string()];
+            argv.extend(engine);
+            argv
         };
         argv.extend(["-p".into(), self.compose_project.clone()]);
         let files: Vec<&String> = if self.compose_files.is_empty() {
@@ -397,16 +412,24 @@ impl Profile {
 
     /// `compose_argv` as a command to copy into a shell (hints, bundles).
     pub fn compose_command(&self) -> String {
-        let argv = self.compose_argv();
-        let (tool, rest) = argv.split_at(if argv[0] == "docker" { 2 } else { 1 });
-        let words: Vec<String> = rest.iter().map(|w| crate::shell_word::quote(w)).collect();
-        format!("{} {}", tool.join(" "), words.join(" "))
+        quoted(&self.compose_argv())
+    }
+
+    /// `docker` with the flags that reach this deployment's engine from a
+    /// shell (`docker --context prod`), as printed in hints.
+    pub fn docker_command(&self) -> String {
+        let mut argv = vec!["docker".to_string()];
+        argv.extend(self.engine.cli_flags());
+        quoted(&argv)
     }
 
     /// The doctor's command for this deployment from any folder, as printed
     /// in hints: its project, and its config unless found by default.
     pub fn doctor_command(&self) -> String {
         let mut words = vec!["helpdesk-doctor".to_string()];
+        if let Some(name) = crate::deployment::engine::context_flag() {
+            words.extend(["--context".into(), name.to_string()]);
+        }
         if !self.compose_project.is_empty() {
             words.extend(["--project".into(), self.compose_project.clone()]);
         }
@@ -415,11 +438,7 @@ impl Profile {
         {
             words.extend(["--config".into(), path.display().to_string()]);
         }
-        words
-            .iter()
-            .map(|w| crate::shell_word::quote(w))
-            .collect::<Vec<_>>()
-            .join(" ")
+        quoted(&words)
     }
 
     /// Template variables shared by every check.
@@ -429,6 +448,7 @@ impl Profile {
             ("compose_project".into(), self.compose_project.clone()),
             ("compose_file".into(), self.compose_file.clone()),
             ("compose".into(), self.compose_command()),
+            ("docker".into(), self.docker_command()),
             ("doctor".into(), self.doctor_command()),
             ("network".into(), self.network.clone()),
             ("host".into(), self.host.clone()),

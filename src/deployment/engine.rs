@@ -21,6 +21,11 @@ pub fn use_context(name: &str) {
     let _ = CONTEXT_FLAG.set(name.to_string());
 }
 
+/// The `--context` the doctor was given, if any.
+pub fn context_flag() -> Option<&'static str> {
+    CONTEXT_FLAG.get().map(String::as_str)
+}
+
 /// The engine the doctor talks to, and how it was chosen.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -153,6 +158,35 @@ impl Engine {
             Err(EngineError::Context { name, .. }) => format!("context {name}"),
             Err(_) => LOCAL_SOCKET.into(),
         }
+    }
+
+    /// The docker CLI's flags that reach this engine from a shell where plain
+    /// `docker` would reach another (printed hints, compose runs): `--context
+    /// NAME` for a context's, `-H` (and the TLS files) for a host that is
+    /// neither the local socket nor the shell's `DOCKER_HOST`; none otherwise.
+    pub fn cli_flags(&self) -> Vec<String> {
+        let Ok(target) = &self.0 else {
+            return Vec::new();
+        };
+        if let Some(name) = &target.context {
+            return vec!["--context".into(), name.clone()];
+        }
+        let shells = non_empty("DOCKER_HOST").unwrap_or_else(|| LOCAL_SOCKET.into());
+        if target.endpoint == shells {
+            return Vec::new();
+        }
+        let mut flags = vec!["-H".to_string(), target.endpoint.clone()];
+        if let Some(dir) = &target.tls {
+            flags.push("--tlsverify".into());
+            for (flag, file) in [
+                ("--tlscacert", "ca.pem"),
+                ("--tlscert", "cert.pem"),
+                ("--tlskey", "key.pem"),
+            ] {
+                flags.extend([flag.to_string(), dir.join(file).display().to_string()]);
+            }
+        }
+        flags
     }
 
     /// The endpoint alone (`tcp://10.0.0.5:2376`), or the context that cannot be used.
@@ -288,5 +322,46 @@ mod tests {
         assert_eq!(at("ssh://prod-1").as_deref(), Some("prod-1"));
         assert_eq!(at("tcp://[fd00::5]:2376").as_deref(), Some("fd00::5"));
         assert_eq!(at("unix:///var/run/docker.sock"), None);
+    }
+
+    #[test]
+    fn a_printed_command_names_the_engine_the_shell_would_not_reach() {
+        let flags = |endpoint: &str, tls: Option<&str>, context: Option<&str>| {
+            Engine(Ok(Target {
+                endpoint: endpoint.into(),
+                tls: tls.map(PathBuf::from),
+                context: context.map(String::from),
+            }))
+            .cli_flags()
+        };
+        assert_eq!(
+            flags("tcp://10.0.0.5:2376", None, Some("prod")),
+            ["--context", "prod"]
+        );
+        assert_eq!(
+            flags("tcp://10.0.0.5:2376", Some("/certs"), None),
+            [
+                "-H",
+                "tcp://10.0.0.5:2376",
+                "--tlsverify",
+                "--tlscacert",
+                "/certs/ca.pem",
+                "--tlscert",
+                "/certs/cert.pem",
+                "--tlskey",
+                "/certs/key.pem"
+            ]
+        );
+        if std::env::var_os("DOCKER_HOST").is_none() {
+            assert!(flags(LOCAL_SOCKET, None, None).is_empty());
+        }
+        assert!(
+            Engine(Err(EngineError::Context {
+                name: "gone".into(),
+                reason: "no such context".into()
+            }))
+            .cli_flags()
+            .is_empty()
+        );
     }
 }

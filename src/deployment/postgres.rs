@@ -61,13 +61,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
             hint: e.hint(),
         }),
         Ok(Err(Connecting::Postgres { error, bridge })) => {
-            let mut failure = classify(
-                service,
-                user,
-                &error,
-                &credential.source,
-                &ctx.profile.compose_command(),
-            );
+            let mut failure = classify(service, user, &error, &credential.source, &ctx.profile);
             if error.as_db_error().is_none() && !bridge.is_empty() {
                 failure.message = format!("{} ({address}: {bridge})", failure.message);
             }
@@ -142,8 +136,10 @@ fn classify(
     user: &str,
     e: &tokio_postgres::Error,
     source: &Source,
-    compose_command: &str,
+    profile: &crate::profile::Profile,
 ) -> Failure {
+    let compose_command = &profile.compose_command();
+    let docker = profile.docker_command();
     let db = &service.database;
     let container = service.container("db");
     let compose = service.compose_service("db");
@@ -194,13 +190,13 @@ fn classify(
             };
         }
         if *code == SqlState::TOO_MANY_CONNECTIONS {
-            return too_many_clients(service, db_error.message(), compose_command);
+            return too_many_clients(service, db_error.message(), compose_command, &docker);
         }
         if *code == SqlState::INVALID_CATALOG_NAME {
             return Failure {
                 message: format!("{db}: database does not exist"),
                 hint: format!(
-                    "Recreate it: docker exec {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
+                    "Recreate it: {docker} exec {container} psql -U {} -d postgres -c 'CREATE DATABASE {db}' \
                      then restart the service so its migrations run.",
                     service.db_user
                 ),
@@ -238,7 +234,12 @@ fn classify(
 
 /// Every connection slot taken: the doctor itself is refused, as every new
 /// client is (an application's pool times out, or gets the same error).
-fn too_many_clients(service: &Service, server_said: &str, compose_command: &str) -> Failure {
+fn too_many_clients(
+    service: &Service,
+    server_said: &str,
+    compose_command: &str,
+    docker: &str,
+) -> Failure {
     let container = service.container("db");
     Failure {
         message: format!(
@@ -246,7 +247,7 @@ fn too_many_clients(service: &Service, server_said: &str, compose_command: &str)
             service.database
         ),
         hint: format!(
-            "Find who holds them (a superuser may still get one of the reserved slots): docker exec -it \
+            "Find who holds them (a superuser may still get one of the reserved slots): {docker} exec -it \
              {container} psql -U {} -d {} -c \"SELECT application_name, usename, client_addr, state, \
              count(*) FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC\"; end the idle ones: \
              ... -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND \

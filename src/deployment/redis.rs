@@ -91,9 +91,10 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
                 ctx.timeout
             ),
             hint: format!(
-                "Check {container} ({} logs {}; docker unpause it if it is paused).",
+                "Check {container} ({} logs {}; {} unpause it if it is paused).",
                 ctx.profile.compose_command(),
-                service.compose_service("redis")
+                service.compose_service("redis"),
+                ctx.profile.docker_command()
             ),
         }),
     }

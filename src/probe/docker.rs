@@ -176,13 +176,14 @@ async fn replica_state(
         );
         return base(Outcome::fail(message)).detail("last_logs", logs);
     }
+    let docker = ctx.profile.docker_command();
     if state.paused == Some(true) {
         return base(Outcome::fail(format!(
             "{name} is paused: its processes are frozen (docker pause)"
         )))
         .detail("paused", true)
         .with_hint(format!(
-            "Resume it: docker unpause {name} (it keeps its state; nothing restarts)"
+            "Resume it: {docker} unpause {name} (it keeps its state; nothing restarts)"
         ));
     }
     match health_status.as_str() {
@@ -198,17 +199,17 @@ async fn replica_state(
                 last.trim()
             );
             base(Outcome::fail(message)).with_hint(format!(
-                "Read its health checks: docker inspect --format '{{{{json .State.Health}}}}' {name}; \
-                 its logs: docker logs --tail 50 {name}; once the cause is fixed, restart it: \
-                 docker restart {name}"
+                "Read its health checks: {docker} inspect --format '{{{{json .State.Health}}}}' {name}; \
+                 its logs: {docker} logs --tail 50 {name}; once the cause is fixed, restart it: \
+                 {docker} restart {name}"
             ))
         }
         "starting" => base(Outcome::warn(format!(
             "{name} is running, health check still starting"
         )))
         .with_hint(format!(
-            "Nothing to start: wait for its first health check (docker inspect --format \
-             '{{{{.State.Health.Status}}}}' {name}), or read its logs: docker logs --tail 50 {name}"
+            "Nothing to start: wait for its first health check ({docker} inspect --format \
+             '{{{{.State.Health.Status}}}}' {name}), or read its logs: {docker} logs --tail 50 {name}"
         )),
         _ => {
             let passing = base(Outcome::pass(format!(
@@ -260,7 +261,7 @@ async fn judge_restarts(
             health => health.to_string(),
         },
         window,
-        previous_logs: Advice::previous_logs_command(&name, found.last),
+        previous_logs: Advice::previous_logs_command(&profile.docker_command(), &name, found.last),
     };
     restarts::outcome(&verdict, &found, passing, &advice)
 }

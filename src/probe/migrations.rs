@@ -258,7 +258,7 @@ fn judge(ctx: &Context, service: &Service, findings: &[Finding]) -> Outcome {
         )
         .detail("frameworks", Vec::<String>::new());
     }
-    let psql = Psql::of(service);
+    let psql = Psql::of(&ctx.profile, service);
     let mut status = Status::Pass;
     let (mut messages, mut hints) = (Vec::new(), Vec::new());
     for finding in findings {
@@ -385,14 +385,16 @@ fn locked(finding: &Finding, psql: &Psql) -> (String, String) {
 
 /// `docker exec DB psql …` in the service's database container, as printed.
 struct Psql {
+    docker: String,
     container: String,
     user: String,
     database: String,
 }
 
 impl Psql {
-    fn of(service: &Service) -> Psql {
+    fn of(profile: &crate::profile::Profile, service: &Service) -> Psql {
         Psql {
+            docker: profile.docker_command(),
             container: service.container("db"),
             user: service.db_user.clone(),
             database: service.database.clone(),
@@ -401,7 +403,8 @@ impl Psql {
 
     fn command(&self, sql: &str) -> String {
         format!(
-            "docker exec {} psql -U {} -d {} -c {}",
+            "{} exec {} psql -U {} -d {} -c {}",
+            self.docker,
             quote(&self.container),
             quote(&self.user),
             quote(&self.database),
@@ -499,6 +502,7 @@ mod tests {
     #[test]
     fn the_printed_psql_command_quotes_what_the_shell_would_split() {
         let psql = Psql {
+            docker: "docker".into(),
             container: "acme-db-1".into(),
             user: "app".into(),
             database: "main".into(),

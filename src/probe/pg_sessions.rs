@@ -17,14 +17,16 @@ const QUERY_SHOWN: usize = 80;
 
 /// Where a printed command runs: psql in the database's container.
 pub struct Psql {
+    docker: String,
     container: String,
     user: String,
     database: String,
 }
 
 impl Psql {
-    pub fn of(service: &Service) -> Psql {
+    pub fn of(profile: &crate::profile::Profile, service: &Service) -> Psql {
         Psql {
+            docker: profile.docker_command(),
             container: service.container("db"),
             user: service.db_user.clone(),
             database: service.database.clone(),
@@ -35,8 +37,8 @@ impl Psql {
     /// names checked by `plain` only).
     pub(super) fn command(&self, sql: &str) -> String {
         format!(
-            "docker exec -it {} psql -U {} -d {} -c \"{sql}\"",
-            self.container, self.user, self.database
+            "{} exec -it {} psql -U {} -d {} -c \"{sql}\"",
+            self.docker, self.container, self.user, self.database
         )
     }
 }
@@ -47,7 +49,7 @@ pub async fn connections(
     warn_percent: f64,
     fail_percent: f64,
 ) -> Outcome {
-    let psql = Psql::of(service);
+    let psql = Psql::of(&ctx.profile, service);
     with_activity(ctx, service, |a| {
         judge_connections(a, warn_percent, fail_percent, &psql)
     })
@@ -55,7 +57,7 @@ pub async fn connections(
 }
 
 pub async fn lock_waits(ctx: &Context, service: &Service, wait_seconds: u64) -> Outcome {
-    let psql = Psql::of(service);
+    let psql = Psql::of(&ctx.profile, service);
     with_activity(ctx, service, |a| {
         judge_lock_waits(a, wait_seconds as f64, &psql)
     })
@@ -63,7 +65,7 @@ pub async fn lock_waits(ctx: &Context, service: &Service, wait_seconds: u64) -> 
 }
 
 pub async fn transactions(ctx: &Context, service: &Service, max_seconds: u64) -> Outcome {
-    let psql = Psql::of(service);
+    let psql = Psql::of(&ctx.profile, service);
     with_activity(ctx, service, |a| {
         judge_transactions(a, max_seconds as f64, &psql)
     })
@@ -369,6 +371,7 @@ mod tests {
 
     fn psql() -> Psql {
         Psql {
+            docker: "docker".into(),
             container: "helpdesk-ticket-db".into(),
             user: "ticket".into(),
             database: "ticket_db".into(),

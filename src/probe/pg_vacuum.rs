@@ -55,7 +55,7 @@ SELECT json_build_object(
 )::text";
 
 pub async fn vacuum(ctx: &Context, service: &Service) -> Outcome {
-    let psql = Psql::of(service);
+    let psql = Psql::of(&ctx.profile, service);
     with_client(ctx, service, |client| async move {
         let text: String = client.query_one(SQL, &[]).await?.get(0);
         Ok(match serde_json::from_str::<Stats>(&text) {
@@ -169,7 +169,8 @@ mod tests {
     use super::*;
 
     fn psql() -> Psql {
-        Psql::of(&crate::profile::Profile::default().services[2])
+        let profile = crate::profile::Profile::default();
+        Psql::of(&profile, &profile.services[2])
     }
 
     fn table(dead: i64, live: i64) -> Table {

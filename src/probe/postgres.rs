@@ -184,8 +184,9 @@ pub async fn slow_queries(
                 Some(false) => not_loaded("not loaded"),
                 _ => Ok(Outcome::warn("pg_stat_statements is not created in this database")
                     .with_hint(format!(
-                        "docker exec {} psql -U {user} -d {} -c 'CREATE EXTENSION pg_stat_statements;' \
+                        "{} exec {} psql -U {user} -d {} -c 'CREATE EXTENSION pg_stat_statements;' \
                          (it must also be in shared_preload_libraries)",
+                        ctx.profile.docker_command(),
                         service.container("db"),
                         service.database
                     ))),

@@ -22,6 +22,7 @@ struct Names {
     container: String,
     compose_service: String,
     compose: String,
+    docker: String,
 }
 
 impl Names {
@@ -31,14 +32,15 @@ impl Names {
             container: service.container("redis"),
             compose_service: service.compose_service("redis"),
             compose: ctx.profile.compose_command(),
+            docker: ctx.profile.docker_command(),
         }
     }
 
     /// `redis-cli ARGS` in the container, the password from the environment.
     fn cli(&self, args: &str) -> String {
         format!(
-            "docker exec -it -e REDISCLI_AUTH {} redis-cli --no-auth-warning {args}",
-            self.container
+            "{} exec -it -e REDISCLI_AUTH {} redis-cli --no-auth-warning {args}",
+            self.docker, self.container
         )
     }
 }
@@ -537,6 +539,7 @@ mod tests {
             container: "helpdesk-user-redis".into(),
             compose_service: "user-redis".into(),
             compose: "docker-compose -p helpdesk-microservices".into(),
+            docker: "docker".into(),
         }
     }
 

@@ -321,14 +321,18 @@ pub struct Advice {
 
 impl Advice {
     /// `docker logs --until` the restart: the previous run's last lines.
-    pub fn previous_logs_command(container: &str, last: Option<SystemTime>) -> String {
+    pub fn previous_logs_command(
+        docker: &str,
+        container: &str,
+        last: Option<SystemTime>,
+    ) -> String {
         match last {
             // To the second after: `--until` takes whole seconds.
             Some(t) => format!(
-                "docker logs --tail 50 --until {} {container}",
+                "{docker} logs --tail 50 --until {} {container}",
                 humantime::format_rfc3339_seconds(t + Duration::from_secs(1))
             ),
-            None => format!("docker logs --tail 50 {container}"),
+            None => format!("{docker} logs --tail 50 {container}"),
         }
     }
 }
@@ -430,7 +434,11 @@ mod tests {
             compose_file: "docker-compose.yml".into(),
             health: "healthy".into(),
             window: HOUR,
-            previous_logs: Advice::previous_logs_command("helpdesk-auth-service", at(1_010)),
+            previous_logs: Advice::previous_logs_command(
+                "docker",
+                "helpdesk-auth-service",
+                at(1_010),
+            ),
         };
         let passing = Outcome::pass("helpdesk-auth-service running, health healthy");
         let mut restarts = restarted_at(1_010);

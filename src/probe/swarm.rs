@@ -62,9 +62,10 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
     } else {
         Outcome::pass(format!("{name}: {counted}"))
     };
+    let docker = ctx.profile.docker_command();
     outcome
         .with_hint(format!(
-            "See every task and its error: docker service ps --no-trunc {name}; its logs: docker service logs --tail 50 {name}"
+            "See every task and its error: {docker} service ps --no-trunc {name}; its logs: {docker} service logs --tail 50 {name}"
         ))
         .detail("service", &name)
         .detail("desired", desired)
@@ -203,10 +204,11 @@ pub async fn nodes(ctx: &Context) -> Outcome {
         ))
     };
     outcome
-        .with_hint(
-            "See them: docker node ls; bring one back: docker node update --availability active \
+        .with_hint(format!(
+            "See them: {docker} node ls; bring one back: {docker} node update --availability active \
              NODE; one down: systemctl status docker on it",
-        )
+            docker = ctx.profile.docker_command()
+        ))
         .detail("nodes", &nodes)
         .detail("down", down)
         .detail("drained", drained)

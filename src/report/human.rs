@@ -42,7 +42,7 @@ impl Exporter for HumanExporter {
             }
             lines.push(format!(
                 "{} {:<8} {}",
-                marker(worst),
+                group_marker(worst, &group),
                 group.name,
                 key_figures(&group, report.cluster.as_ref()).dimmed()
             ));
@@ -103,6 +103,15 @@ fn header(report: &Report) -> String {
     )
     .bold()
     .to_string()
+}
+
+/// A group's marker: its worst status's, a dash when nothing in it ran.
+fn group_marker(worst: Option<Status>, group: &Group) -> String {
+    if group.results.iter().all(|r| r.status == Status::Skip) {
+        "–".dimmed().to_string()
+    } else {
+        marker(worst)
+    }
 }
 
 fn marker(worst: Option<Status>) -> String {
@@ -276,6 +285,9 @@ pub(super) fn key_figures(group: &Group, cluster: Option<&View>) -> String {
         under.dedup();
         return format!("skipped: {} did not pass", under.join(", "));
     }
+    if let Some(said) = all_skipped_said(group) {
+        return said;
+    }
     match group.name.as_str() {
         "docker" => group
             .find("docker.engine")
@@ -290,6 +302,18 @@ pub(super) fn key_figures(group: &Group, cluster: Option<&View>) -> String {
             .join(" · "),
         service => service_figures(group, service, cluster),
     }
+}
+
+/// A group whose every check was skipped for a reason of its own (the host's
+/// on a remote engine): each distinct reason once.
+fn all_skipped_said(group: &Group) -> Option<String> {
+    if group.results.is_empty() || group.results.iter().any(|r| r.status != Status::Skip) {
+        return None;
+    }
+    let mut said: Vec<String> = group.results.iter().map(|r| short(&r.message)).collect();
+    said.sort();
+    said.dedup();
+    Some(format!("skipped: {}", said.join(" · ")))
 }
 
 /// A stack's service on a swarm: `tasks 3/3 · node-a ×2, node-b ×1` — its
@@ -507,6 +531,22 @@ mod tests {
     #[test]
     fn a_healthy_deployment_is_one_line_per_group_and_no_issues_found() {
         insta::assert_snapshot!(render(&report(vec![]), false));
+    }
+
+    #[test]
+    fn a_remote_engines_host_is_said_once_with_a_dash() {
+        let remote = "the engine is remote (tcp://10.0.0.9:2376): its host has 2 CPUs; \
+                      its free space is not in the Docker API";
+        let skipped = |id: &str| result(id, Status::Skip, remote, json!({}));
+        let text = render(
+            &report(vec![skipped("host.disk"), skipped("host.memory")]),
+            false,
+        );
+        let host = text.lines().find(|l| l.contains(" host ")).unwrap();
+        assert_eq!(
+            host,
+            "– host     skipped: the engine is remote (tcp://10.0.0.9:2376): its host has 2 CPUs"
+        );
     }
 
     #[test]

@@ -109,14 +109,15 @@ fn as_result(trend: &Trend, profile: &Profile) -> CheckResult {
             .get("service")
             .is_some_and(|c| c.contains(target))
     });
+    let docker = profile.docker_command();
     let hint = match trend.figure {
         Figure::Memory if node => format!(
-            "Heap dump of the running Node process: docker exec {target} kill -USR1 1 opens its \
+            "Heap dump of the running Node process: {docker} exec {target} kill -USR1 1 opens its \
              inspector on port 9229 (the guide starts a copy with node --max-old-space-size=512 \
              --inspect=0.0.0.0:9229); take a heap snapshot from Chrome DevTools, then restart it"
         ),
         Figure::Memory => format!(
-            "Follow it: docker stats --no-stream {target}; give it a memory limit (deploy.resources.limits.memory)"
+            "Follow it: {docker} stats --no-stream {target}; give it a memory limit (deploy.resources.limits.memory)"
         ),
         Figure::ResponseTime => {
             format!(

@@ -409,3 +409,68 @@ fn engines_named_in_the_config_make_one_report() {
     );
     assert!(run.code == 0, "{}", run.stderr);
 }
+
+/// After `--context far`, the commands a hint prints reach that engine as
+/// printed: `docker --context far …` (the test runs the printed fix), the
+/// compose command with the same flag.
+#[test]
+fn hints_name_the_context_the_doctor_was_given() {
+    // Exclusive: the far deployment's Redis is paused meanwhile.
+    let _stack = stack_exclusive();
+    let config = contexts();
+    let far = |command: &str| {
+        sh(&format!(
+            "DOCKER_CONFIG={} docker --context far {command} 2>&1",
+            config.path().display()
+        ))
+    };
+    far("pause remote_auth-redis_1");
+    let _restore = Restore(|| {
+        far("unpause remote_auth-redis_1 || true");
+        // Healthy again before another test looks (its health check failed meanwhile).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while far("inspect -f '{{.State.Health.Status}}' remote_auth-redis_1").trim() != "healthy"
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+    let run = run(doctor()
+        .env("DOCKER_CONFIG", config.path())
+        .env_remove("DOCKER_HOST")
+        .args([
+            "--context",
+            "far",
+            "diagnose",
+            "--format",
+            "json",
+            "--no-history",
+        ]));
+    let report = run.json();
+    let paused = result(&report, "container.auth.redis");
+    assert_eq!(paused["status"], "fail", "{paused:#}");
+    let hint = paused["hint"].as_str().unwrap();
+    let resume = hint
+        .strip_prefix("Resume it: ")
+        .and_then(|h| h.split(" (").next())
+        .unwrap_or_else(|| panic!("{hint}"));
+    assert_eq!(resume, "docker --context far unpause remote_auth-redis_1");
+    // Run as printed, from a shell whose plain `docker` is this machine's.
+    sh(&format!(
+        "DOCKER_CONFIG={} {resume}",
+        config.path().display()
+    ));
+    assert_eq!(
+        far("inspect -f '{{.State.Status}}' remote_auth-redis_1").trim(),
+        "running"
+    );
+    // The compose command carries the same flag.
+    let missing = result(&report, "container.user.db");
+    let create = missing["hint"]
+        .as_str()
+        .unwrap()
+        .split("create it: ")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(create.contains("--context far"), "{missing:#}");
+}

@@ -35,7 +35,14 @@ fn thresholds_above_what_the_host_has_fail_the_disks_and_warn_of_memory() {
     let (run, report) = diagnose_with_thresholds(
         "disk_warn_gb = 1000000.0\ndisk_fail_gb = 999999.0\nmemory_warn_percent = 0.01\n\
          inodes_warn_percent = 100.0",
-        &["--only", "host.*,docker.*", "--probe-timeout", "5s"],
+        &[
+            "--only",
+            "host.*,docker.*",
+            "--probe-timeout",
+            "10s",
+            "--deadline",
+            "30s",
+        ],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let host = result(&report, "host.disk");
