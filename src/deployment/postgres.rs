@@ -131,6 +131,19 @@ async fn connect(
     }
 }
 
+/// The server's message when there is one (`ERROR: permission denied for
+/// schema x`), else the error and its cause: tokio-postgres says only "db
+/// error" of a server's answer.
+pub fn reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 fn classify(
     service: &Service,
     user: &str,

@@ -25,7 +25,13 @@ where
     match client(ctx, service).await {
         Ok(client) => probe(client)
             .await
-            .unwrap_or_else(|e| Outcome::fail(format!("{}: {e}", service.database)))
+            .unwrap_or_else(|e| {
+                Outcome::fail(format!(
+                    "{}: {}",
+                    service.database,
+                    crate::deployment::postgres::reason(&e)
+                ))
+            })
             .reached(address.reached()),
         Err(failure) => client_failure(ctx, service, CredentialKind::Postgres, failure).await,
     }
@@ -89,8 +95,9 @@ pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outco
             Outcome::fail("no table at all: its migrations have not run (the guide names none for this service; a config's [[services]] `tables` names them)")
         } else if expected.is_empty() {
             Outcome::pass(format!(
-                "{} tables (the guide names none for this service; a config's [[services]] `tables` names them)",
-                found.len()
+                "{} tables: {} (the guide names none for this service; a config's [[services]] `tables` names them)",
+                found.len(),
+                some_names(&found)
             ))
         } else if missing.is_empty() {
             Outcome::pass(format!("tables present: {}", expected.join(", ")))
@@ -104,6 +111,23 @@ pub async fn tables(ctx: &Context, service: &Service, guide: &[String]) -> Outco
         ))
     })
     .await
+}
+
+/// The first tables' names (`accounts, app.audit, …`): `public`'s bare.
+fn some_names(found: &[(String, String)]) -> String {
+    const SHOWN: usize = 10;
+    let mut names: Vec<String> = found
+        .iter()
+        .take(SHOWN)
+        .map(|(schema, name)| match schema.as_str() {
+            "public" => name.clone(),
+            _ => format!("{schema}.{name}"),
+        })
+        .collect();
+    if found.len() > SHOWN {
+        names.push("…".into());
+    }
+    names.join(", ")
 }
 
 /// The expected tables not in `found` (`(schema, name)`): `name` is found in

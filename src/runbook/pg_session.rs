@@ -167,16 +167,7 @@ pub async fn direct(
     }
 }
 
-/// The server's message when there is one, else the error and its cause.
-pub fn reason(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => match std::error::Error::source(e) {
-            Some(cause) => format!("{e}: {cause}"),
-            None => e.to_string(),
-        },
-    }
-}
+pub use crate::deployment::postgres::reason;
 
 /// Why the rows could not be counted.
 #[derive(Debug, thiserror::Error)]

@@ -15,12 +15,17 @@ mkdir -p "$out"
 # The baseline, built from its own checkout with the same target folder (the
 # dependencies are built once), copied out before this tree is built (cargo
 # links the binary again even when nothing is to compile: checked below).
-tree="$(mktemp -d)"
-trap 'git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"' EXIT
-git worktree add -q --detach "$tree" "$base_ref"
-(cd "$tree" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build -q --release)
+# BASELINE_BIN: a release binary of $base_ref built already (skips that build).
 baseline="$out/helpdesk-doctor-baseline"
-cp target/release/helpdesk-doctor "$baseline"
+if [ -n "${BASELINE_BIN:-}" ]; then
+  cp "$BASELINE_BIN" "$baseline"
+else
+  tree="$(mktemp -d)"
+  trap 'git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"' EXIT
+  git worktree add -q --detach "$tree" "$base_ref"
+  (cd "$tree" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build -q --release)
+  cp target/release/helpdesk-doctor "$baseline"
+fi
 cargo build -q --release
 current="$out/helpdesk-doctor-incidents"
 cp target/release/helpdesk-doctor "$current"

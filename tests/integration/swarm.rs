@@ -258,12 +258,18 @@ fn a_paused_node_is_named_by_the_nodes_check() {
         "docker node inspect -f '{{{{.Description.Hostname}}}}' {node}"
     ));
     let (run, report) = diagnose_json(&["--only", "docker.swarm.nodes"]);
-    assert_eq!(run.code, 0, "a warning: {}", run.stdout);
+    // Its only node paused: no task can be placed anywhere (a crash is not
+    // replaced), so a failure, not a warning.
+    assert_eq!(run.code, 1, "{}", run.stdout);
     let nodes = result(&report, "docker.swarm.nodes");
-    assert_eq!(nodes["status"], "warn", "{nodes:#}");
-    assert_eq!(
-        nodes["message"],
-        format!("1 of 1 nodes drained or paused: {}", hostname.trim())
+    assert_eq!(nodes["status"], "fail", "{nodes:#}");
+    let message = nodes["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "1 of 1 nodes not usable: node {} at ",
+            hostname.trim()
+        )) && message.ends_with(" paused"),
+        "{message}"
     );
     assert!(
         nodes["hint"]

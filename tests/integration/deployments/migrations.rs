@@ -60,9 +60,17 @@ struct Scratch<'a> {
 }
 
 impl Scratch<'_> {
+    /// `sql` in `schema`, its tables readable by the application's role as
+    /// its own migrations' would be (the fixture's psql role makes them; on
+    /// the foreign fixture the application logs in as another).
     fn sql(&self, schema: &str, sql: &str) {
-        self.fixture
-            .psql("ticket", &format!("SET search_path = \"{schema}\";\n{sql}"));
+        self.fixture.psql(
+            "ticket",
+            &format!(
+                "SET search_path = \"{schema}\";\n{sql}\n\
+                 GRANT SELECT ON ALL TABLES IN SCHEMA \"{schema}\" TO PUBLIC;"
+            ),
+        );
     }
 }
 
@@ -99,7 +107,10 @@ fn failed_or_locked_migrations_are_named_with_their_frameworks_fix_then_pass() {
         schemas: vec![schema.clone(), laravel.clone()],
     };
     for name in &scratch.schemas {
-        fixture.psql("ticket", &format!("CREATE SCHEMA \"{name}\""));
+        fixture.psql(
+            "ticket",
+            &format!("CREATE SCHEMA \"{name}\"; GRANT USAGE ON SCHEMA \"{name}\" TO PUBLIC"),
+        );
     }
     scratch.sql(&schema, HISTORIES);
     // Another framework's `migrations` (Laravel's columns) is not TypeORM's.
