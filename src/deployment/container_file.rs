@@ -1,7 +1,8 @@
 //! A small file inside a container (a secret under /run/secrets, a config
-//! file), read through the engine: `cat` by exec (an argv, no shell), else the
-//! archive API (a container without `cat`, or not running). Bounded in size
-//! and time; the engine's view, not a host path that may not be the engine's.
+//! file), read through the engine: the archive API (one request, any
+//! container, running or not), else `cat` by exec (an argv, no shell). Bounded
+//! in size and time; the engine's view, not a host path that may not be the
+//! engine's.
 
 use super::{Context, EngineError, exec};
 use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
@@ -35,7 +36,7 @@ pub enum FileError {
     NotAFile,
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
-    /// Both ways failed: by exec, then by the archive.
+    /// Both ways failed: by the archive, then by exec (said exec first).
     #[error("{exec}; {archive}")]
     BothFailed {
         exec: Box<FileError>,
@@ -46,12 +47,12 @@ pub enum FileError {
 
 /// The text of `path` in `container`.
 pub async fn read(ctx: &Context, container: &str, path: &str) -> Result<String, FileError> {
-    match within(ctx, by_exec(ctx, container, path)).await {
+    match within(ctx, by_archive(ctx, container, path)).await {
         Ok(text) => Ok(text),
-        Err(exec_failed) => {
-            within(ctx, by_archive(ctx, container, path))
+        Err(archive_failed) => {
+            within(ctx, by_exec(ctx, container, path))
                 .await
-                .map_err(|archive_failed| FileError::BothFailed {
+                .map_err(|exec_failed| FileError::BothFailed {
                     exec: Box::new(exec_failed),
                     archive: Box::new(archive_failed),
                 })

@@ -32,9 +32,9 @@ pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Fai
 }
 
 async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
-    let address = route::to(ctx, service, "db")
-        .await
-        .map_err(|no| no.failure(ctx, service, "db", &service.database))?;
+    // The way and the password are independent engine lookups: at once.
+    let (address, credential) = tokio::join!(route::to(ctx, service, "db"), password(ctx, service));
+    let address = address.map_err(|no| no.failure(ctx, service, "db", &service.database))?;
     let mut config = tokio_postgres::Config::new();
     config
         .dbname(&service.database)
@@ -43,7 +43,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         // dump may create) never shadows the tables and views the doctor reads.
         .options("-c search_path=pg_catalog,public")
         .connect_timeout(ctx.timeout);
-    let credential = password(ctx, service).await.map_err(|e| Failure {
+    let credential = credential.map_err(|e| Failure {
         message: format!("{}: the password cannot be read from {e}", service.database),
         hint: "Make the file readable, or name the password another way (HELPDESK_<SERVICE>_DB_PASSWORD).".into(),
     })?;

@@ -29,16 +29,20 @@ pub async fn shared(ctx: &Context, service: &Service) -> Result<MultiplexedConne
 /// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
     let container = service.container("redis");
-    let address = route::to(ctx, service, "redis")
-        .await
-        .map_err(|no| no.failure(ctx, service, "redis", &container))?;
-    let credential = password(ctx, service).await.map_err(|e| Failure {
+    // The way, the password and the database number are independent engine
+    // lookups: at once.
+    let (address, credential, database) = tokio::join!(
+        route::to(ctx, service, "redis"),
+        password(ctx, service),
+        app_database(ctx, service, &container)
+    );
+    let address = address.map_err(|no| no.failure(ctx, service, "redis", &container))?;
+    let credential = credential.map_err(|e| Failure {
         message: format!("{container}: the password cannot be read from {e}"),
         hint: "Make it readable, or name the password another way (HELPDESK_<SERVICE>_REDIS_PASSWORD)."
             .into(),
     })?;
     let password = credential.value.clone().filter(|p| !p.is_empty());
-    let database = app_database(ctx, service, &container).await;
     let mut said = None;
     let connecting = async {
         let (mut connection, bridge) = open(ctx, &address).await?;

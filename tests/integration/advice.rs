@@ -226,7 +226,9 @@ impl Drop for Throwaway {
 fn a_restart_at_start_up_for_a_dependency_not_ready_gets_the_compose_fix() {
     // A project of its own on the real engine (the stack is not touched): an
     // application whose first run cannot reach its database and exits; its
-    // restart policy starts it again and it runs.
+    // restart policy starts it again and it runs. Exclusive: a second compose
+    // project, which no other test may find beside the stack meanwhile.
+    let _stack = stack_exclusive();
     let name = "advice-dependency-app";
     let _gone = Throwaway(name);
     let image = sh("docker inspect -f '{{.Config.Image}}' helpdesk-auth-service");
