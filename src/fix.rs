@@ -234,6 +234,9 @@ enum RepairError {
     /// The repair does not fit the check it is attached to.
     #[error("{0}")]
     Misplaced(&'static str),
+    /// A database repair attached to a check about no one service's database.
+    #[error("{0} needs a check about one service's database")]
+    NoDatabase(&'static str),
     #[error(transparent)]
     Purge(Error),
     #[error(transparent)]
@@ -311,23 +314,11 @@ async fn repair(
                 .map_err(RepairError::Purge)
         }
         (Repair::CreateIndex { table, columns }, probe) => {
-            let service =
-                probe
-                    .service()
-                    .and_then(|s| profile.service(s))
-                    .ok_or(RepairError::Misplaced(
-                        "create_index needs a check about one service's database",
-                    ))?;
+            let service = database_service(probe, profile, "create_index")?;
             create_indexes(ctx, service, table, columns).await
         }
         (Repair::CancelBlocker, probe) => {
-            let service =
-                probe
-                    .service()
-                    .and_then(|s| profile.service(s))
-                    .ok_or(RepairError::Misplaced(
-                        "cancel_blocker needs a check about one service's database",
-                    ))?;
+            let service = database_service(probe, profile, "cancel_blocker")?;
             Ok(crate::fix_blocker::cancel(ctx, service, step.result, confirmation).await?)
         }
     }
@@ -395,6 +386,19 @@ fn action(replica: &bollard::models::ContainerInspectResponse) -> Option<Action>
     } else {
         Some(Action::Start)
     }
+}
+
+/// The service whose database a repair (`repair`, for its error) acts on:
+/// the one its check is about.
+fn database_service<'a>(
+    probe: &Probe,
+    profile: &'a Profile,
+    repair: &'static str,
+) -> Result<&'a crate::profile::Service, RepairError> {
+    probe
+        .service()
+        .and_then(|s| profile.service(s))
+        .ok_or(RepairError::NoDatabase(repair))
 }
 
 /// `up -d` of one compose service with the project and files it was started

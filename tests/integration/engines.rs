@@ -198,6 +198,11 @@ fn logs_come_from_the_remote_engine() {
     );
 }
 
+/// Checks whose verdict is not the deployment's alone: the backup folder
+/// (no test fills it here) and 15 min of logs (what other tests' faults on the
+/// far engine made its application say).
+const UNSTABLE_HERE: &str = "backup.*,logs.*";
+
 /// Docker contexts made by the docker CLI in a throwaway config folder: `here`
 /// (this machine's engine), `far` (the second engine, TLS), `gone` (an engine
 /// that does not answer).
@@ -239,15 +244,12 @@ fn several_engines_make_one_report_and_a_dead_one_fails_only_its_part() {
         for context in contexts {
             command.args(["--context", context]);
         }
-        // The backup checks read this machine's backup folder, which no test
-        // fills here; the logs keep 15 min of what other tests' faults made
-        // the far application say.
         run(command.args([
             "diagnose",
             "--service",
             "auth",
             "--skip",
-            "backup.*,logs.*",
+            UNSTABLE_HERE,
             "--format",
             format,
         ]))
@@ -386,7 +388,7 @@ fn engines_named_in_the_config_make_one_report() {
             "--service",
             "auth",
             "--skip",
-            "backup.*,logs.*",
+            UNSTABLE_HERE,
             "--format",
             "json",
         ]));
