@@ -1,10 +1,10 @@
 //! A small file inside a container (a secret under /run/secrets, a config
-//! file), read through the engine: the archive API (one request, any
-//! container, running or not), else `cat` by exec (an argv, no shell). Bounded
-//! in size and time; the engine's view, not a host path that may not be the
-//! engine's.
+//! file), read as the engine sees it: at its bind mount's source when the
+//! engine vouches that it is the same file (`mounted_file`), else through the
+//! archive API (one request, any container, running or not), else `cat` by
+//! exec (an argv, no shell). Bounded in size and time.
 
-use super::{Context, EngineError, exec};
+use super::{Context, EngineError, exec, mounted_file};
 use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
 use futures::StreamExt;
 use std::io::Read;
@@ -47,6 +47,10 @@ pub enum FileError {
 
 /// The text of `path` in `container`.
 pub async fn read(ctx: &Context, container: &str, path: &str) -> Result<String, FileError> {
+    let at_its_source = tokio::time::timeout(ctx.timeout, mounted_file::read(ctx, container, path));
+    if let Ok(Some(text)) = at_its_source.await {
+        return Ok(text);
+    }
     match within(ctx, by_archive(ctx, container, path)).await {
         Ok(text) => Ok(text),
         Err(archive_failed) => {

@@ -24,6 +24,7 @@ pub mod health_json;
 pub mod http;
 pub mod listen_port;
 pub mod memo;
+mod mounted_file;
 pub mod nodes;
 pub mod pg_activity;
 pub mod placement;
