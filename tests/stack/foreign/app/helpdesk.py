@@ -150,12 +150,17 @@ def probe(name, call):
 
 
 def ping_postgres():
-    try:
-        with database().cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except psycopg2.Error:
-        local.pg = None  # opened again next time
-        raise
+    """SELECT 1; a connection the server dropped (it restarted) is opened
+    again once before the answer is DOWN, as a pool's pre-ping would."""
+    for last in (False, True):
+        try:
+            with database().cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return
+        except psycopg2.Error:
+            local.pg = None
+            if last:
+                raise
 
 
 @app.before_request
