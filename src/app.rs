@@ -85,7 +85,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                     tail: args.tail,
                     follow: args.follow,
                     level: args.level,
-                    grep: args.grep().map_err(Error::Usage)?,
+                    grep: args.grep().map_err(|e| Error::Usage(e.to_string()))?,
                     timestamps: args.timestamps,
                 },
                 color: diagnose::use_color(cli.color, true),

@@ -1,12 +1,14 @@
 //! The check catalog: `checks/*.toml` embedded at build time plus the user's
 //! `--checks-dir`, parsed, expanded per service or container, and validated.
 
+use crate::duration_rule::{self, DurationError};
 use crate::error::Error;
 use crate::probe::Probe;
 use crate::profile::{Profile, ROLES};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The built-in catalog, compiled into the binary so it runs anywhere.
 /// Limits on what a user's catalog may ask (hostile input is bounded).
@@ -264,71 +266,88 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
     let mut defs = Vec::new();
     for vars in instances(profile, for_each).into_iter().filter(wanted) {
         let mut value = raw.clone();
-        substitute(&mut value, &vars).map_err(|name| {
+        substitute(&mut value, &vars).map_err(|UnknownVariable(name)| {
             Problem::UnknownVariable(name, vars.keys().cloned().collect::<Vec<_>>().join(", "))
         })?;
         let def: CheckDef = value
             .try_into()
             .map_err(|e: toml::de::Error| Problem::Shape(e.message().trim().to_string()))?;
-        check_values(&def).map_err(Problem::Shape)?;
+        check_values(&def).map_err(|e| Problem::Shape(e.to_string()))?;
         defs.push(def);
     }
     Ok(defs)
 }
 
+/// A value a check file's types accept but the doctor does not.
+#[derive(Debug, thiserror::Error)]
+enum ValueError {
+    #[error("`compose_service`: {0}")]
+    ComposeName(#[from] crate::compose_name::InvalidName),
+    #[error("`{field}`: {source}")]
+    Duration {
+        field: &'static str,
+        #[source]
+        source: DurationError,
+    },
+    #[error("`warn_percent` ({warn}) must be more than 0 and at most `fail_percent` ({fail})")]
+    Percents { warn: f64, fail: f64 },
+}
+
 /// What the types cannot say: a compose service reaches `docker compose`, so
 /// it must be a compose name; every duration is bounded as the flags' are.
-fn check_values(def: &CheckDef) -> Result<(), String> {
+fn check_values(def: &CheckDef) -> Result<(), ValueError> {
+    let within = |field: &'static str, duration: Duration| {
+        duration_rule::check(duration).map_err(|source| ValueError::Duration { field, source })
+    };
     match &def.probe {
         Probe::Container {
             compose_service,
             restart_window_seconds,
             ..
         } => {
-            crate::compose_name::check(compose_service)
-                .map_err(|e| format!("`compose_service`: {e}"))?;
-            crate::cli::check_duration(std::time::Duration::from_secs(*restart_window_seconds))
-                .map_err(|e| format!("`restart_window_seconds`: {e}"))?;
+            crate::compose_name::check(compose_service)?;
+            within(
+                "restart_window_seconds",
+                Duration::from_secs(*restart_window_seconds),
+            )?;
         }
         Probe::SwarmService { compose_service } => {
-            crate::compose_name::check(compose_service)
-                .map_err(|e| format!("`compose_service`: {e}"))?;
+            crate::compose_name::check(compose_service)?;
         }
         Probe::ContainerLogs { window_minutes, .. }
         | Probe::RedisSlowlog { window_minutes, .. } => {
-            crate::profile::check_minutes(*window_minutes)
-                .map_err(|e| format!("`window_minutes`: {e}"))?;
+            duration_rule::check_minutes(*window_minutes).map_err(|source| {
+                ValueError::Duration {
+                    field: "window_minutes",
+                    source,
+                }
+            })?;
         }
         Probe::PostgresLockWaits { wait_seconds, .. } => {
-            check_seconds("wait_seconds", *wait_seconds)?
+            within("wait_seconds", Duration::from_secs(*wait_seconds))?;
         }
         Probe::PostgresTransactions { max_seconds, .. } => {
-            check_seconds("max_seconds", *max_seconds)?
+            within("max_seconds", Duration::from_secs(*max_seconds))?;
         }
-        Probe::BackupAge { max_age_seconds } => check_seconds("max_age_seconds", *max_age_seconds)?,
+        Probe::BackupAge { max_age_seconds } => {
+            within("max_age_seconds", Duration::from_secs(*max_age_seconds))?;
+        }
         Probe::PostgresConnections {
             warn_percent,
             fail_percent,
             ..
         } if !(0.0 < *warn_percent && warn_percent <= fail_percent) => {
-            return Err(format!(
-                "`warn_percent` ({warn_percent}) must be more than 0 and at most `fail_percent` ({fail_percent})"
-            ));
+            return Err(ValueError::Percents {
+                warn: *warn_percent,
+                fail: *fail_percent,
+            });
         }
         _ => {}
     }
     if let Some(ms) = def.timeout_ms {
-        crate::cli::check_duration(std::time::Duration::from_millis(ms))
-            .map_err(|e| format!("`timeout_ms`: {e}"))?;
+        within("timeout_ms", Duration::from_millis(ms))?;
     }
     Ok(())
-}
-
-/// A number of seconds bounded as every duration (`cli::check_duration`).
-fn check_seconds(field: &str, seconds: u64) -> Result<(), String> {
-    crate::cli::check_duration(std::time::Duration::from_secs(seconds))
-        .map(|_| ())
-        .map_err(|e| format!("`{field}`: {e}"))
 }
 
 /// A raw table's list of strings under `key` (empty when absent).
@@ -375,9 +394,16 @@ fn instances(profile: &Profile, for_each: Option<ForEach>) -> Vec<BTreeMap<Strin
     }
 }
 
+/// A `{name}` that no variable of the check's instance names.
+#[derive(Debug, PartialEq)]
+struct UnknownVariable(String);
+
 /// Substitutes `{var}` in every string. A string that is exactly one variable
 /// takes the variable's type (`port = "{db_port}"` becomes a number).
-fn substitute(value: &mut toml::Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
+fn substitute(
+    value: &mut toml::Value,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), UnknownVariable> {
     match value {
         toml::Value::String(s) => {
             let replaced = substitute_str(s, vars)?;
@@ -403,7 +429,7 @@ fn substitute(value: &mut toml::Value, vars: &BTreeMap<String, String>) -> Resul
 }
 
 /// Replaces `{name}` (lowercase letters and `_`) by its value; other braces are kept.
-pub fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<String, UnknownVariable> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('{') {
@@ -414,7 +440,10 @@ pub fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<Str
             .unwrap_or(after.len());
         if name_len > 0 && after[name_len..].starts_with('}') {
             let name = &after[..name_len];
-            out.push_str(vars.get(name).ok_or_else(|| name.to_string())?);
+            out.push_str(
+                vars.get(name)
+                    .ok_or_else(|| UnknownVariable(name.to_string()))?,
+            );
             rest = &after[name_len + 1..];
         } else {
             out.push('{');
@@ -740,7 +769,7 @@ mod tests {
             substitute_str("json {} and {\"a\": 1}", &vars()).unwrap(),
             "json {} and {\"a\": 1}"
         );
-        assert_eq!(substitute_str("{nope}", &vars()), Err("nope".to_string()));
+        assert_eq!(substitute_str("{nope}", &vars()), Err(UnknownVariable("nope".to_string())));
     }
 
     #[test]

@@ -37,7 +37,24 @@ pub enum LeftOut {
     #[error("it cannot be read: {0}")]
     Unreadable(io::Error),
     #[error("it is not a compose file: {0}")]
-    NotCompose(String),
+    NotCompose(#[from] NotCompose),
+}
+
+/// Why a YAML text is not a compose file (never quoting its content).
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum NotCompose {
+    #[error("{0}")]
+    Yaml(#[from] yaml_rust2::ScanError),
+    #[error("its top level is not a mapping")]
+    TopNotAMapping,
+    #[error("its top level is a scalar")]
+    TopIsAScalar,
+    #[error("nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("{0} YAML documents, not one")]
+    Documents(usize),
+    #[error("no `services` mapping at its top level")]
+    NoServices,
 }
 
 /// The text of the compose file `path` when the bundle may take it.
@@ -64,7 +81,7 @@ pub fn read(path: &Path, working_dir: Option<&str>, max: u64) -> Result<String, 
     file.take(max)
         .read_to_string(&mut text)
         .map_err(LeftOut::Unreadable)?;
-    check_compose(&text).map_err(LeftOut::NotCompose)?;
+    check_compose(&text)?;
     Ok(text)
 }
 
@@ -108,27 +125,27 @@ fn open_beneath(root: &Path, relative: &Path) -> io::Result<File> {
 /// Whether `text` is one YAML document that is a mapping with a `services`
 /// mapping. Read as a stream of events: linear, aliases never expanded,
 /// nesting bounded.
-fn check_compose(text: &str) -> Result<(), String> {
+fn check_compose(text: &str) -> Result<(), NotCompose> {
     let mut parser = Parser::new_from_str(text);
     let (mut depth, mut documents) = (0usize, 0usize);
     // At depth 1 (the top mapping) nodes alternate key, value.
     let (mut top_nodes, mut last_key, mut services) = (0usize, None::<String>, false);
     loop {
-        let (event, _) = parser.next_token().map_err(|e| e.to_string())?;
+        let (event, _) = parser.next_token()?;
         let is_value = depth == 1 && top_nodes % 2 == 1;
         match event {
             Event::StreamEnd => break,
             Event::DocumentStart => documents += 1,
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 if depth == 0 && !matches!(event, Event::MappingStart(..)) {
-                    return Err("its top level is not a mapping".into());
+                    return Err(NotCompose::TopNotAMapping);
                 }
                 if is_value && last_key.as_deref() == Some("services") {
                     services = matches!(event, Event::MappingStart(..));
                 }
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+                    return Err(NotCompose::TooDeep);
                 }
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -138,7 +155,7 @@ fn check_compose(text: &str) -> Result<(), String> {
                 }
             }
             // Never quoted: the file's content stays out of the bundle.
-            Event::Scalar(..) if depth == 0 => return Err("its top level is a scalar".into()),
+            Event::Scalar(..) if depth == 0 => return Err(NotCompose::TopIsAScalar),
             Event::Scalar(value, ..) if depth == 1 => {
                 if !is_value {
                     last_key = Some(value);
@@ -150,10 +167,10 @@ fn check_compose(text: &str) -> Result<(), String> {
         }
     }
     if documents != 1 {
-        return Err(format!("{documents} YAML documents, not one"));
+        return Err(NotCompose::Documents(documents));
     }
     if !services {
-        return Err("no `services` mapping at its top level".into());
+        return Err(NotCompose::NoServices);
     }
     Ok(())
 }
@@ -181,11 +198,11 @@ mod tests {
             ("services: {a: [\"unterminated}\n", ""),
             ("", "0 YAML documents"),
         ] {
-            let error = check_compose(text).unwrap_err();
+            let error = check_compose(text).unwrap_err().to_string();
             assert!(error.contains(why), "{text:?}: {error}");
         }
         let deep = format!("services: {}{}\n", "[".repeat(100), "]".repeat(100));
-        assert!(check_compose(&deep).unwrap_err().contains("deeper"));
+        assert_eq!(check_compose(&deep), Err(NotCompose::TooDeep));
     }
 
     #[test]

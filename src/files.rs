@@ -257,9 +257,8 @@ pub struct Compressed {
 }
 
 impl CompressedFile {
-    pub fn create(path: &Path) -> Result<CompressedFile, String> {
-        let pending =
-            PendingFile::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    pub fn create(path: &Path) -> Result<CompressedFile, WriteError> {
+        let pending = PendingFile::create(path).map_err(WriteError::at("creating", path))?;
         let writer = HashingWriter::new(BufWriter::with_capacity(1 << 20, pending));
         Ok(CompressedFile {
             gzip: GzEncoder::new(writer, Compression::fast()),
@@ -269,24 +268,41 @@ impl CompressedFile {
     }
 
     /// Commits the file.
-    pub fn finish(self) -> Result<Compressed, String> {
-        let path = self.path.display().to_string();
+    pub fn finish(self) -> Result<Compressed, WriteError> {
+        let path = self.path.as_path();
         let (buffered, size, sha256) = self
             .gzip
             .finish()
-            .map_err(|e| format!("compressing {path}: {e}"))?
+            .map_err(WriteError::at("compressing", path))?
             .finish();
         let pending = buffered
             .into_inner()
-            .map_err(|e| format!("writing {path}: {}", e.error()))?;
+            .map_err(|e| WriteError::at("writing", path)(e.into_error()))?;
         pending
             .commit()
-            .map_err(|e| format!("committing {path}: {e}"))?;
+            .map_err(WriteError::at("committing", path))?;
         Ok(Compressed {
             size,
             sha256,
             raw_size: self.raw_bytes,
         })
+    }
+}
+
+/// A step of writing a file that failed, and the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{step} {}: {source}", path.display())]
+pub struct WriteError {
+    step: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+impl WriteError {
+    fn at(step: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+        let path = path.to_path_buf();
+        move |source| WriteError { step, path, source }
     }
 }
 

@@ -10,6 +10,7 @@ mod compose_file;
 mod compose_name;
 mod deployment;
 mod diagnose;
+mod duration_rule;
 mod error;
 mod exit_code;
 mod files;

@@ -191,17 +191,19 @@ impl Default for Limits {
 }
 
 impl Limits {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), LimitOutOfRange> {
         if (1..=MAX_HTTP_BODY_BYTES).contains(&self.http_body_bytes) {
             Ok(())
         } else {
-            Err(format!(
-                "limits.http_body_bytes: {} is not between 1 and {MAX_HTTP_BODY_BYTES} (64 MiB)",
-                self.http_body_bytes
-            ))
+            Err(LimitOutOfRange(self.http_body_bytes))
         }
     }
 }
+
+/// A `[limits]` value the doctor does not accept.
+#[derive(Debug, thiserror::Error)]
+#[error("limits.http_body_bytes: {0} is not between 1 and {MAX_HTTP_BODY_BYTES} (64 MiB)")]
+pub struct LimitOutOfRange(usize);
 
 /// Words as one command to copy into a shell, each quoted where it must be.
 fn quoted(words: &[String]) -> String {
@@ -213,13 +215,13 @@ fn quoted(words: &[String]) -> String {
 }
 
 /// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`,
-/// `"1m30s"`), more than zero and at most `cli::MAX_DURATION` (the error
+/// `"1m30s"`), more than zero and at most `duration_rule::MAX_DURATION` (the error
 /// points at the value).
 fn milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     number_or_duration(deserializer, std::time::Duration::from_millis).map(|d| d.as_millis() as u64)
 }
 
-/// A number in `unit`, or a humantime duration, checked by `cli::check_duration`.
+/// A number in `unit`, or a humantime duration, checked by `duration_rule::check`.
 fn number_or_duration<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
     unit: fn(u64) -> std::time::Duration,
@@ -232,31 +234,26 @@ fn number_or_duration<'de, D: serde::Deserializer<'de>>(
     }
     let duration = match Given::deserialize(deserializer)? {
         Given::Number(n) => unit(n),
-        Given::Duration(text) => humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a duration like 500ms, 2s or 1m30s ({e})"
-            ))
+        Given::Duration(text) => humantime::parse_duration(&text).map_err(|source| {
+            serde::de::Error::custom(crate::duration_rule::DurationError::NotADuration {
+                text,
+                source,
+            })
         })?,
     };
-    crate::cli::check_duration(duration).map_err(serde::de::Error::custom)
+    crate::duration_rule::check(duration).map_err(serde::de::Error::custom)
 }
 
 /// A window: seconds (`3600`) or a duration (`"1h"`, `"30s"`), bounded as
-/// every duration (`cli::MAX_DURATION`).
+/// every duration (`duration_rule::MAX_DURATION`).
 fn seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     number_or_duration(deserializer, std::time::Duration::from_secs).map(|d| d.as_secs().max(1))
 }
 
-/// A window in minutes, bounded as every duration (`cli::MAX_DURATION`).
+/// A window in minutes, bounded as every duration (`duration_rule::MAX_DURATION`).
 fn minutes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     let minutes = i64::deserialize(deserializer)?;
-    check_minutes(minutes).map_err(serde::de::Error::custom)
-}
-
-/// `minutes` when it is more than zero and at most `cli::MAX_DURATION`.
-pub fn check_minutes(minutes: i64) -> Result<i64, String> {
-    let seconds = u64::try_from(minutes).unwrap_or(0).saturating_mul(60);
-    crate::cli::check_duration(std::time::Duration::from_secs(seconds)).map(|_| minutes)
+    crate::duration_rule::check_minutes(minutes).map_err(serde::de::Error::custom)
 }
 
 impl Default for Profile {

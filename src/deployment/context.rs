@@ -74,9 +74,18 @@ pub fn load(name: &str) -> Result<Target, EngineError> {
     })
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = crate::files::read_bounded(path, MAX_FILE).map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))
+/// Why a context file was not taken.
+#[derive(Debug, thiserror::Error)]
+enum JsonFileError {
+    #[error("{0}")]
+    Unreadable(#[from] std::io::Error),
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, JsonFileError> {
+    let text = crate::files::read_bounded(path, MAX_FILE)?;
+    Ok(serde_json::from_str(&text)?)
 }
 
 #[cfg(test)]

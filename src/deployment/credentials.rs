@@ -11,7 +11,7 @@ use super::containers as docker;
 use super::{Context, app_credentials, container_file, redis_acl};
 use crate::profile::Service;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Secret files are small; anything larger is not one.
 const MAX_SECRET_FILE: usize = container_file::MAX_FILE;
@@ -265,10 +265,13 @@ fn doctor_variables(service: &str, name: &str) -> Result<Option<Credential>, Unr
         let file_var = format!("{var}_FILE");
         if let Some(path) = std::env::var_os(&file_var) {
             let path = PathBuf::from(path);
-            let text = read_small_file(&path).map_err(|reason| Unreadable {
-                place: Source::File(path.clone()),
-                reason: format!("{reason} (named by ${file_var})"),
-            })?;
+            let text =
+                crate::files::read_bounded(&path, MAX_SECRET_FILE as u64).map_err(|reason| {
+                    Unreadable {
+                        place: Source::File(path.clone()),
+                        reason: format!("{reason} (named by ${file_var})"),
+                    }
+                })?;
             return Ok(Some(Credential::found(
                 trim_newline(&text),
                 Source::File(path),
@@ -284,10 +287,6 @@ fn variable(name: &str) -> Option<Credential> {
         .map(|value| Credential::found(value, Source::Variable(name.into())))
 }
 
-fn read_small_file(path: &Path) -> Result<String, String> {
-    crate::files::read_bounded(path, MAX_SECRET_FILE as u64).map_err(|e| e.to_string())
-}
-
 /// A secret file's value as the official images' entrypoints read it
 /// (`$(< file)`): every trailing newline dropped, nothing else.
 pub fn trim_newline(text: &str) -> String {
@@ -300,7 +299,7 @@ fn pgpass(ctx: &Context, service: &Service) -> Option<Credential> {
     let path = std::env::var_os("PGPASSFILE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
-    let text = read_small_file(&path).ok()?;
+    let text = crate::files::read_bounded(&path, MAX_SECRET_FILE as u64).ok()?;
     let wanted = [
         ctx.profile.host.clone(),
         service.db_port.to_string(),

@@ -41,7 +41,7 @@ pub async fn check(ctx: &Context, limits: &Limits) -> Outcome {
     };
     let root = match within(ctx, "docker info", docker.info()).await {
         Ok(info) => info.docker_root_dir.unwrap_or_default(),
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let space = match filesystem::space(Path::new(&root)).await {
         Ok(space) => space,

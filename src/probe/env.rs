@@ -41,11 +41,11 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     for (name, format) in vars {
         match env.get(name) {
             None => match other_form(&env, *format) {
-                Some(Ok(form)) => forms.push(format!("{name} as {form}")),
-                Some(Err(why)) => problems.push(format!("{name} {why}")),
+                Some(Found::WellFormed(form)) => forms.push(format!("{name} as {form}")),
+                Some(Found::Problem(why)) => problems.push(format!("{name} {why}")),
                 None => match as_file(ctx, container, &env, name, *format).await {
-                    Some(Ok(form)) => forms.push(form),
-                    Some(Err(why)) => problems.push(why),
+                    Some(Found::WellFormed(form)) => forms.push(form),
+                    Some(Found::Problem(why)) => problems.push(why),
                     None => problems.push(format!("{name} is missing")),
                 },
             },
@@ -77,6 +77,14 @@ pub async fn check(ctx: &Context, container: &str, vars: &BTreeMap<String, Forma
     }
 }
 
+/// How a variable the guide names was found in a form other than itself:
+/// well-formed (the form, in words), or the problem (never quoting a value).
+#[derive(Debug, PartialEq)]
+enum Found {
+    WellFormed(String),
+    Problem(String),
+}
+
 /// A variable given as a file (`NAME_FILE`, the Docker secrets convention):
 /// the file read in the container as its application reads it (a trailing
 /// newline is not part of the value), then checked. `None` when there is no
@@ -87,13 +95,13 @@ async fn as_file(
     env: &HashMap<String, String>,
     name: &str,
     format: Format,
-) -> Option<Result<String, String>> {
+) -> Option<Found> {
     let variable = format!("{name}_FILE");
     let path = env.get(&variable).filter(|p| !p.is_empty())?;
     let value = match container_file::read(ctx, container, path).await {
         Ok(text) => credentials::trim_newline(&text),
         Err(e) => {
-            return Some(Err(format!(
+            return Some(Found::Problem(format!(
                 "{variable} names {path}, which cannot be read ({e})"
             )));
         }
@@ -102,8 +110,8 @@ async fn as_file(
         ctx.secrets.add(&value);
     }
     Some(match validate(format, &value) {
-        Ok(()) => Ok(format!("{name} as the file {variable} names")),
-        Err(why) => Err(format!("{name} (the file {variable} names) {why}")),
+        Ok(()) => Found::WellFormed(format!("{name} as the file {variable} names")),
+        Err(why) => Found::Problem(format!("{name} (the file {variable} names) {why}")),
     })
 }
 
@@ -156,16 +164,15 @@ fn server_of(format: Format) -> Option<Server> {
 /// A database or Redis URL the guide names, in the other form this service
 /// uses: another URL variable, or the parts (host, user, password, database).
 /// `None` when the service uses neither.
-fn other_form(env: &HashMap<String, String>, format: Format) -> Option<Result<String, String>> {
+fn other_form(env: &HashMap<String, String>, format: Format) -> Option<Found> {
     let server = server_of(format)?;
     let config = app_config::read(env, server).into_iter().next()?;
     let form = match &config.form {
         Form::Url(variable) => {
-            return Some(
-                validate(format, &env[variable])
-                    .map(|()| variable.clone())
-                    .map_err(|why| format!("is given as {variable}, which {why}")),
-            );
+            return Some(match validate(format, &env[variable]) {
+                Ok(()) => Found::WellFormed(variable.clone()),
+                Err(why) => Found::Problem(format!("is given as {variable}, which {why}")),
+            });
         }
         Form::Parts(used) => used.join(", "),
     };
@@ -186,9 +193,9 @@ fn other_form(env: &HashMap<String, String>, format: Format) -> Option<Result<St
         None => String::new(),
     };
     if missing.is_empty() {
-        Some(Ok(format!("its parts ({form}{password})")))
+        Some(Found::WellFormed(format!("its parts ({form}{password})")))
     } else {
-        Some(Err(format!(
+        Some(Found::Problem(format!(
             "is given as its parts ({form}{password}) without {}",
             missing.join(", ")
         )))
@@ -240,23 +247,26 @@ mod tests {
         ]);
         assert_eq!(
             other_form(&parts, Format::PostgresUrl),
-            Some(Ok(
+            Some(Found::WellFormed(
                 "its parts (DB_HOST, DB_USER, DB_NAME, DB_PASSWORD_FILE)".into()
             ))
         );
         let incomplete = env(&[("PGHOST", "db"), ("PGUSER", "app")]);
         assert_eq!(
             other_form(&incomplete, Format::PostgresUrl),
-            Some(Err(
+            Some(Found::Problem(
                 "is given as its parts (PGHOST, PGUSER) without a database name, a password".into()
             ))
         );
         let redis = env(&[("REDIS_HOST", "cache"), ("REDIS_USERNAME", "app")]);
-        assert!(matches!(other_form(&redis, Format::RedisUrl), Some(Ok(_))));
+        assert!(matches!(
+            other_form(&redis, Format::RedisUrl),
+            Some(Found::WellFormed(_))
+        ));
         let other_url = env(&[("POSTGRES_URL", "postgres://u:p@db/x")]);
         assert_eq!(
             other_form(&other_url, Format::PostgresUrl),
-            Some(Ok("POSTGRES_URL".into()))
+            Some(Found::WellFormed("POSTGRES_URL".into()))
         );
         // Neither form: missing. And a variable that is no server's has no other form.
         assert_eq!(other_form(&env(&[]), Format::PostgresUrl), None);

@@ -131,7 +131,7 @@ pub async fn of_remote_engine(ctx: &Context) -> Outcome {
     let what = format!("docker info on {endpoint}");
     let info = match super::within(ctx, &what, docker.info()).await {
         Ok(info) => info,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let root = info.docker_root_dir.unwrap_or_default();
     let memory = info.mem_total.unwrap_or_default() as f64 / GB;

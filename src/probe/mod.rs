@@ -31,21 +31,25 @@ pub use crate::deployment::Context;
 use crate::deployment::credentials::{Credential, Source};
 use crate::deployment::reach::{self, Address, NotReached, Via};
 use crate::deployment::route::{self, NoRoute};
-use crate::deployment::{CredentialKind, Failure};
+use crate::deployment::{CredentialKind, EngineError, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `call` within the probe timeout; its error said as `what: error`.
+/// An engine request `call` within the probe timeout; its error said as
+/// `what: error`, with the engine's fix.
 pub async fn within<T, E: std::fmt::Display>(
     ctx: &Context,
     what: &str,
     call: impl Future<Output = Result<T, E>>,
-) -> Result<T, String> {
+) -> Result<T, EngineError> {
     match tokio::time::timeout(ctx.timeout, call).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: no answer within {:?}", ctx.timeout)),
+        Ok(Err(e)) => Err(EngineError::request(what, e)),
+        Err(_) => Err(EngineError::request(
+            what,
+            format!("no answer within {:?}", ctx.timeout),
+        )),
     }
 }
 

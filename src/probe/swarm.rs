@@ -24,7 +24,7 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
     let inspected = docker.inspect_service(&name, None::<InspectServiceOptions>);
     let service = match within(ctx, &what, inspected).await {
         Ok(service) => service,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let filters = HashMap::from([("service".to_string(), vec![name.clone()])]);
     let what = format!("tasks of {name}");
@@ -33,7 +33,7 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
     }));
     let tasks = match within(ctx, &what, listed).await {
         Ok(tasks) => tasks,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let desired = service
         .spec
@@ -169,7 +169,7 @@ pub async fn nodes(ctx: &Context) -> Outcome {
     .await
     {
         Ok(nodes) => nodes,
-        Err(e) => return Outcome::fail(e),
+        Err(e) => return Outcome::from(e),
     };
     let nodes: Vec<Node> = listed.iter().filter_map(cluster::node).collect();
     let mut problems = Vec::new();

@@ -11,7 +11,7 @@ use super::{lock, snapshot, volumes};
 use crate::deployment::Context;
 use crate::error::Error;
 use crate::exit_code;
-use crate::files::{self, CompressedFile};
+use crate::files::{self, CompressedFile, WriteError};
 use crate::profile::{Profile, Service};
 use crate::stdout::outln;
 use std::io::Write;
@@ -226,8 +226,8 @@ pub enum DumpError {
     #[error(transparent)]
     Tool(#[from] pg_tool::ToolError),
     /// The dump file could not be created or committed.
-    #[error("{0}")]
-    File(String),
+    #[error(transparent)]
+    File(#[from] WriteError),
     #[error("pg_dump exited with code {code}: {stderr}")]
     Exited { code: i64, stderr: String },
 }
@@ -243,7 +243,7 @@ async fn dump_to_file(
     snapshot: String,
 ) -> Result<FileEntry, DumpError> {
     let name = format!("{}.sql.gz", service.database);
-    let mut file = CompressedFile::create(&dir.join(&name)).map_err(DumpError::File)?;
+    let mut file = CompressedFile::create(&dir.join(&name))?;
     // --clean --if-exists: the dump drops what it recreates, so the guide's own
     // `psql < dump` restores it into a live database too.
     let snapshot_arg = format!("--snapshot={snapshot}");
@@ -270,7 +270,7 @@ async fn dump_to_file(
         }
         Err(e) => return Err(e.into()),
     }
-    let written = file.finish().map_err(DumpError::File)?;
+    let written = file.finish()?;
     Ok(FileEntry {
         name,
         size: written.size,

@@ -27,8 +27,8 @@ pub enum VolumeError {
     #[error("{container} has no volume mounted")]
     NoVolume { container: String },
     /// The archive file could not be created or committed.
-    #[error("{0}")]
-    File(String),
+    #[error(transparent)]
+    File(#[from] crate::files::WriteError),
     #[error("writing {name}: {source}")]
     Write {
         name: String,
@@ -121,7 +121,7 @@ async fn download(
     advance: impl Fn(u64),
 ) -> Result<FileEntry, VolumeError> {
     let name = format!("{service}-db-data.tar.gz");
-    let mut file = CompressedFile::create(&dir.join(&name)).map_err(VolumeError::File)?;
+    let mut file = CompressedFile::create(&dir.join(&name))?;
     let options = DownloadFromContainerOptionsBuilder::new()
         .path(path)
         .build();
@@ -140,7 +140,7 @@ async fn download(
         // Dropping the unfinished file removes it.
         written?;
     }
-    let written = file.finish().map_err(VolumeError::File)?;
+    let written = file.finish()?;
     Ok(FileEntry {
         name,
         size: written.size,
