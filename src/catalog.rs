@@ -769,7 +769,10 @@ mod tests {
             substitute_str("json {} and {\"a\": 1}", &vars()).unwrap(),
             "json {} and {\"a\": 1}"
         );
-        assert_eq!(substitute_str("{nope}", &vars()), Err(UnknownVariable("nope".to_string())));
+        assert_eq!(
+            substitute_str("{nope}", &vars()),
+            Err(UnknownVariable("nope".to_string()))
+        );
     }
 
     #[test]

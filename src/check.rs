@@ -3,6 +3,9 @@
 use crate::deployment::reach::Reached;
 use serde::Serialize;
 
+/// The check of the swarm's nodes, under which an unreachable node's tasks are skipped.
+pub const NODES_CHECK: &str = "docker.swarm.nodes";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -186,7 +189,7 @@ impl From<crate::deployment::EngineError> for Outcome {
             let outcome = Outcome::new(Status::Skip, e.to_string());
             return match e {
                 crate::deployment::EngineError::NodeUnreachable { .. } => {
-                    outcome.detail("skipped_because", crate::probe::swarm::NODES_CHECK)
+                    outcome.detail("skipped_because", NODES_CHECK)
                 }
                 _ => outcome,
             };

@@ -18,13 +18,6 @@ pub enum Error {
     Runbook(String),
 }
 
-/// The engine failed a runbook before it could do its work: the doctor cannot run.
-impl From<crate::deployment::EngineError> for Error {
-    fn from(e: crate::deployment::EngineError) -> Error {
-        Error::CannotRun(format!("{e}\nfix: {}", e.hint()))
-    }
-}
-
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {

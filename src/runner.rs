@@ -140,7 +140,7 @@ async fn on_unreachable_node(check: &Check, ctx: &Context) -> Option<Outcome> {
             Status::Skip,
             format!("skipped: {node} unreachable: {reason}"),
         )
-        .detail("skipped_because", crate::probe::swarm::NODES_CHECK),
+        .detail("skipped_because", crate::check::NODES_CHECK),
     )
 }
 

@@ -11,6 +11,7 @@
 //! secret-named key (`password=pass`), as a URL's password, in an inspected
 //! environment or command line, in a compose file (`compose`, `inspect`).
 
+pub mod argv;
 pub mod compose;
 pub mod inspect;
 pub mod values;

@@ -4,7 +4,7 @@
 //! its TLS files in `contexts/tls/<sha256 of its name>/docker/`.
 
 use super::EngineError;
-use super::engine::Target;
+use super::target::Target;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

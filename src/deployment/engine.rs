@@ -6,11 +6,12 @@
 
 use super::EngineError;
 use super::context;
+use super::target::LOCAL_SOCKET;
+use super::target::Target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";
 /// bollard's per-request timeout (seconds); every call is also bounded by the probe timeout.
 const REQUEST_TIMEOUT_S: u64 = 120;
 
@@ -24,49 +25,6 @@ pub fn use_context(name: &str) {
 /// The `--context` the doctor was given, if any.
 pub fn context_flag() -> Option<&'static str> {
     CONTEXT_FLAG.get().map(String::as_str)
-}
-
-/// The engine the doctor talks to, and how it was chosen.
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// `unix:///…`, `tcp://host:port`, `ssh://user@host`.
-    pub endpoint: String,
-    /// The folder holding `ca.pem`, `cert.pem`, `key.pem` when TLS is on.
-    pub tls: Option<PathBuf>,
-    /// The docker context it comes from, if any.
-    pub context: Option<String>,
-}
-
-impl Target {
-    fn local() -> Target {
-        Target {
-            endpoint: LOCAL_SOCKET.into(),
-            tls: None,
-            context: None,
-        }
-    }
-
-    /// `tcp://10.0.0.5:2376 (context prod)`.
-    pub fn describe(&self) -> String {
-        match &self.context {
-            Some(name) => format!("{} (context {name})", self.endpoint),
-            None => self.endpoint.clone(),
-        }
-    }
-
-    /// The engine's host name or address when it is not this machine's socket.
-    pub fn remote_host(&self) -> Option<String> {
-        let rest = ["tcp://", "http://", "https://", "ssh://"]
-            .iter()
-            .find_map(|scheme| self.endpoint.strip_prefix(scheme))?;
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = match host_port.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(v6),
-            None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
-        };
-        (!host.is_empty()).then(|| host.to_string())
-    }
 }
 
 /// Which engine: `--context`, `DOCKER_HOST`, `DOCKER_CONTEXT`, the current context, the local socket.

@@ -127,3 +127,10 @@ impl EngineError {
         }
     }
 }
+
+/// The engine failed a runbook before it could do its work: the doctor cannot run.
+impl From<EngineError> for crate::error::Error {
+    fn from(e: EngineError) -> crate::error::Error {
+        crate::error::Error::CannotRun(format!("{e}\nfix: {}", e.hint()))
+    }
+}

@@ -36,6 +36,7 @@ pub mod redis_acl;
 pub mod route;
 pub mod runtime;
 pub mod ssh;
+mod target;
 pub mod tls;
 
 use crate::profile::{Profile, Service};

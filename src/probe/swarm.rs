@@ -10,9 +10,6 @@ use bollard::models::{ServiceUpdateStatusStateEnum, Task, TaskState};
 use bollard::query_parameters::{InspectServiceOptions, ListNodesOptions, ListTasksOptions};
 use std::collections::HashMap;
 
-/// The check of the swarm's nodes, under which an unreachable node's tasks are skipped.
-pub const NODES_CHECK: &str = "docker.swarm.nodes";
-
 /// The stack's service `<stack>_<compose_service>`.
 pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
     let name = format!("{}_{compose_service}", ctx.profile.compose_project);

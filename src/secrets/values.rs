@@ -3,8 +3,8 @@
 //! value in a secret position — the structural masking that `compose` and
 //! `inspect` share, on top of the free-text redactor.
 
+use super::argv::argv_passwords;
 use super::{MASK, is_secret_name};
-use crate::deployment::container_secrets::argv_passwords;
 use regex::Regex;
 use std::sync::LazyLock;
 
