@@ -107,7 +107,7 @@ pub(super) fn identities(c: &ContainerInspectResponse) -> Vec<String> {
     if let Some(config) = &c.config {
         names.extend(config.hostname.clone());
         let labels = config.labels.clone().unwrap_or_default();
-        names.extend(labels.get(super::discovery::SERVICE_LABEL).cloned());
+        names.extend(labels.get(super::runtime::SERVICE_LABEL).cloned());
         if let Some(swarm) = labels.get("com.docker.swarm.service.name") {
             names.push(swarm.clone());
             if let Some(stack) = labels.get("com.docker.stack.namespace")

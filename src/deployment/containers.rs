@@ -123,9 +123,7 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
         .filter_map(|c| {
             let name = c.names?.first()?.trim_start_matches('/').to_string();
             let mut labels = runtime::as_compose(c.labels.unwrap_or_default());
-            let compose_service = labels
-                .remove(super::discovery::SERVICE_LABEL)
-                .unwrap_or_default();
+            let compose_service = labels.remove(runtime::SERVICE_LABEL).unwrap_or_default();
             Some(Member {
                 name,
                 compose_service,
@@ -139,7 +137,7 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
 /// The compose project (or Swarm stack) of `c` when it is not the deployment's.
 pub fn another_projects(ctx: &Context, c: &ContainerInspectResponse) -> Option<String> {
     let labels = c.config.as_ref()?.labels.as_ref()?;
-    [super::discovery::PROJECT_LABEL, runtime::STACK_LABEL]
+    [runtime::PROJECT_LABEL, runtime::STACK_LABEL]
         .iter()
         .find_map(|label| labels.get(*label))
         .filter(|project| **project != ctx.profile.compose_project)

@@ -8,7 +8,7 @@
 use super::cluster::{self, Cluster};
 use super::engine::Engine;
 use super::reach::{Binding, Holder};
-use super::runtime::{self, Runtime, STACK_LABEL};
+use super::runtime::{self, NUMBER_LABEL, PROJECT_LABEL, Runtime, SERVICE_LABEL, STACK_LABEL};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
@@ -18,9 +18,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
-pub const PROJECT_LABEL: &str = "com.docker.compose.project";
-pub const SERVICE_LABEL: &str = "com.docker.compose.service";
-pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 const CONFIG_FILES_LABEL: &str = "com.docker.compose.project.config_files";
 const WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
 /// Where Docker looks for the compose v2 CLI plugin.

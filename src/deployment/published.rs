@@ -163,7 +163,7 @@ fn front(
             .as_ref()?
             .labels
             .as_ref()?
-            .get(super::discovery::SERVICE_LABEL)?
+            .get(super::runtime::SERVICE_LABEL)?
             .clone();
         binds.then(|| Front {
             container: name.clone(),
@@ -231,7 +231,7 @@ mod tests {
             }),
             config: Some(ContainerConfig {
                 labels: Some(HashMap::from([(
-                    super::super::discovery::SERVICE_LABEL.to_string(),
+                    super::super::runtime::SERVICE_LABEL.to_string(),
                     service.to_string(),
                 )])),
                 ..Default::default()

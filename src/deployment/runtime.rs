@@ -2,10 +2,13 @@
 //! how a Swarm task's container is read as a compose container, so that one
 //! set of discovery rules (and one label filter) finds both.
 
-use super::discovery::{NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 use bollard::models::ContainerSummary;
 use std::collections::{HashMap, HashSet};
 
+/// What compose labels a container with: its project, its service, its number.
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 /// What `docker stack deploy` labels a task's container with.
 pub const STACK_LABEL: &str = "com.docker.stack.namespace";
 pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
