@@ -33,6 +33,7 @@ mod host_faults;
 mod hostile;
 mod https;
 mod incidents;
+mod layout;
 mod log_levels;
 mod logs;
 mod masking;
