@@ -217,6 +217,15 @@ fn a_transaction_idle_past_the_threshold_warns_with_its_pid_and_client() {
 
 /// Opens sessions named `ticket-worker` until the server refuses one with
 /// "too many clients" (at most `limit` more).
+/// Ends every session of ticket_db but the workers' and this one: the
+/// application's pool keeps none of its own.
+async fn empty_the_apps_pool(session: &tokio_postgres::Client) {
+    let ended = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
+        AND datname = current_database() AND application_name <> 'ticket-worker'";
+    session.query_one(ended, &[]).await.unwrap();
+}
+
 async fn fill(password: &str, held: &mut Vec<tokio_postgres::Client>, limit: usize) {
     for _ in 0..limit {
         match session(password, "ticket-worker").await {
@@ -237,6 +246,8 @@ fn one_clients_idle_sessions_are_named_near_max_connections_and_a_full_server_is
     let password = db_password();
     let _healthy_after = Restore(|| {});
     let mut held = vec![rt.block_on(session(&password, "ticket-worker")).unwrap()];
+    // Whatever earlier requests left in the application's pool (up to 5).
+    rt.block_on(empty_the_apps_pool(&held[0]));
     let now: i64 = rt
         .block_on(held[0].query_one(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
@@ -282,7 +293,10 @@ fn one_clients_idle_sessions_are_named_near_max_connections_and_a_full_server_is
         "{connections:#}"
     );
 
-    // Every slot taken: the application's pool meets the refusal too.
+    // Every slot taken: the application's pool meets the refusal too (its
+    // pool emptied first, or it would serve the requests below on the
+    // sessions it holds and never connect again).
+    rt.block_on(empty_the_apps_pool(&held[0]));
     rt.block_on(fill(&password, &mut held, 50));
     let http = http().timeout(Duration::from_secs(10)).build().unwrap();
     rt.block_on(async {
