@@ -9,9 +9,8 @@ use crate::deployment::engine::Engine;
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
-use crate::stdout::outln;
 use crate::{
-    bundle, catalog, completions, diagnose, exit_code, fix, history, logs, manual,
+    bundle, checks_list, completions, diagnose, exit_code, fix, history_command, logs, manual,
     profile::Profile, runbook, serve, settings, state, wait, watch,
 };
 
@@ -49,11 +48,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Serve(args) => serve::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
             // The catalog as the config's services expand it: no engine touched.
-            list_checks(Profile::load(config)?, &cli.checks_dir, *format)
+            checks_list::run(Profile::load(config)?, &cli.checks_dir, *format)
         }
-        Command::History(args) => list_history(args.format),
+        Command::History(args) => history_command::list(args.format),
         Command::Diff { from, to } => {
-            diff(
+            history_command::diff(
                 from.as_deref(),
                 to.as_deref(),
                 config,
@@ -88,12 +87,12 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                     grep: args.grep().map_err(|e| Error::Usage(e.to_string()))?,
                     timestamps: args.timestamps,
                 },
-                color: diagnose::use_color(cli.color, true),
+                color: crate::output::use_color(cli.color, true),
             };
             logs::run(options, config, project).await
         }
         Command::Completions { shell } => {
-            diagnose::write_output(std::path::Path::new("-"), &completions::script(*shell))?;
+            crate::output::write_output(std::path::Path::new("-"), &completions::script(*shell))?;
             Ok(exit_code::OK)
         }
         Command::Man(args) => man(args),
@@ -184,125 +183,14 @@ fn man(args: &ManArgs) -> Result<u8, Error> {
         return Ok(exit_code::OK);
     }
     let page = manual::page(&args.command).map_err(|e| Error::Usage(e.to_string()))?;
-    diagnose::write_output(
+    crate::output::write_output(
         std::path::Path::new("-"),
         &String::from_utf8_lossy(&page.roff),
     )?;
     Ok(exit_code::OK)
 }
 
-fn list_history(format: ListFormat) -> Result<u8, Error> {
-    let runs = history::runs();
-    if format == ListFormat::Json {
-        let listed =
-            serde_json::to_string_pretty(&history::listing(&runs)).expect("a list serialises");
-        diagnose::write_output(std::path::Path::new("-"), &(listed + "\n"))?;
-        return Ok(exit_code::OK);
-    }
-    if runs.is_empty() {
-        outln!("no saved runs yet in {}", history::dir().display());
-    }
-    for (number, run) in runs.iter().enumerate() {
-        outln!("{:>3}  {}", number + 1, run.name);
-    }
-    Ok(exit_code::OK)
-}
-
-/// `diff [FROM] [TO]`: FROM defaults to the last passing run, TO to a run now.
-async fn diff(
-    from: Option<&str>,
-    to: Option<&str>,
-    config: Option<&std::path::Path>,
-    project: Option<&str>,
-    checks_dirs: &[std::path::PathBuf],
-) -> Result<u8, Error> {
-    let from = match from {
-        Some(name) => history::named(name)?,
-        None => history::last_passing().ok_or_else(|| {
-            Error::Usage(
-                "no saved run passed yet: run diagnose on the healthy deployment first, or name two runs"
-                    .into(),
-            )
-        })?,
-    };
-    let (to_name, after) = match to {
-        Some(name) => {
-            let run = history::named(name)?;
-            (run.name.clone(), run.load()?)
-        }
-        None => {
-            // The same checks as the earlier run: only what changed shows.
-            let selection = crate::cli::Selection {
-                only: history::ids(&from.load()?),
-                ..Default::default()
-            };
-            let plan = diagnose::Plan::load(config, project, checks_dirs, &selection).await?;
-            let report = plan.report().await;
-            let json = crate::report::exporter(crate::report::Format::Json, Default::default())
-                .render(&report);
-            let _ = history::save(&json, &report.generated_at, report.status.as_str());
-            (
-                "now".to_string(),
-                serde_json::from_str(&json).unwrap_or_default(),
-            )
-        }
-    };
-    let changes = history::changes(&from.load()?, &after);
-    outln!("changes from {} to {to_name}:", from.name);
-    if changes.is_empty() {
-        outln!("  nothing changed");
-    }
-    for change in &changes {
-        outln!("  {}", crate::terminal_text::clean(&change.to_string()));
-    }
-    Ok(exit_code::OK)
-}
-
 /// The backup folder for commands that need no deployment (list, prune).
 fn configured_backup_dir(config: Option<&std::path::Path>) -> Result<std::path::PathBuf, Error> {
     Ok(state::backup_dir(&Profile::load(config)?.backup_dir))
-}
-
-fn list_checks(
-    profile: Profile,
-    dirs: &[std::path::PathBuf],
-    format: ListFormat,
-) -> Result<u8, Error> {
-    let checks = catalog::load(&profile, dirs)?;
-    let text = match format {
-        ListFormat::Json => {
-            let listed: Vec<serde_json::Value> = checks
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "id": c.def.id,
-                        "title": c.def.title,
-                        "kind": c.def.probe.kind(),
-                        "needs": c.def.needs,
-                        "source": c.source,
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&listed).expect("a list serialises") + "\n"
-        }
-        ListFormat::Text => checks
-            .iter()
-            .map(|check| {
-                let needs = if check.def.needs.is_empty() {
-                    String::new()
-                } else {
-                    format!("  needs {}", check.def.needs.join(", "))
-                };
-                format!(
-                    "{:<40} {:<46} {:<20} {}{needs}\n",
-                    check.def.id,
-                    check.def.title,
-                    check.def.probe.kind(),
-                    check.source
-                )
-            })
-            .collect(),
-    };
-    diagnose::write_output(std::path::Path::new("-"), &text)?;
-    Ok(exit_code::OK)
 }

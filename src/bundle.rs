@@ -5,12 +5,11 @@
 //! is masked; logs go through a temporary file, so memory stays flat.
 
 use crate::check::CheckResult;
-use crate::cli::Selection;
 use crate::deployment::Context;
-use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
 use crate::files::PendingFile;
+use crate::plan::Plan;
 use crate::report::Report;
 use crate::stdout::outln;
 use bollard::query_parameters::LogsOptionsBuilder;
@@ -43,8 +42,7 @@ pub async fn run(
     project: Option<&str>,
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
-    let selection = Selection::default();
-    let plan = Plan::load(config, project, checks_dirs, &selection).await?;
+    let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
     let (results, duration_ms, ctx) = plan.run_keeping_context().await;
     let report = Report::new(results, duration_ms)
         .with_project(

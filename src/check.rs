@@ -19,6 +19,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The exit code of a run whose verdict this is (`strict`: warnings fail).
+    pub fn exit_code(self, strict: bool) -> u8 {
+        match self {
+            Status::Fail => crate::exit_code::CHECK_FAILED,
+            Status::Error => crate::exit_code::UNKNOWN,
+            Status::Warn if strict => crate::exit_code::CHECK_FAILED,
+            Status::Warn | Status::Pass | Status::Skip => crate::exit_code::OK,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",

@@ -299,6 +299,18 @@ pub struct Selection {
     pub deadline: Option<Duration>,
 }
 
+impl From<&Selection> for crate::plan::Wanted {
+    fn from(s: &Selection) -> crate::plan::Wanted {
+        crate::plan::Wanted {
+            only: s.only.clone(),
+            skip: s.skip.clone(),
+            services: s.service.clone(),
+            probe_timeout: s.probe_timeout,
+            deadline: s.deadline,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     #[command(flatten)]

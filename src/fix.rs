@@ -7,13 +7,12 @@
 
 use crate::catalog::{Check, glob_match, service_of};
 use crate::check::{CheckResult, Status};
-use crate::cli::Selection;
 use crate::deployment::runtime::Runtime;
 use crate::deployment::{Context, containers, postgres};
-use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
 use crate::fix_record::{Pending, Record};
+use crate::plan::Plan;
 use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::repair::Repair;
@@ -45,7 +44,7 @@ pub async fn run(
     project: Option<&str>,
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, project, checks_dirs, &Selection::default()).await?;
+    let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
     if plan.profile.runtime == Runtime::Swarm {
         return Err(Error::Refused(format!(
             "fix does not act on Swarm stacks yet (the orchestrator restarts tasks itself): \
@@ -94,7 +93,7 @@ pub async fn run(
     Record::clear();
     // The deployment is discovered again: a container the repairs created was
     // not there to learn its address or credentials from before.
-    let plan = Plan::load(config, project, checks_dirs, &Selection::default()).await?;
+    let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
     let (after, _) = plan.run().await;
     print_before_after(&steps, &after);
     let still_failing = after.iter().any(|r| r.status == Status::Fail);

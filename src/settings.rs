@@ -115,7 +115,7 @@ pub async fn show(file: &ConfigFile, project: Option<&str>, json: bool) -> Resul
             })
             .collect()
     };
-    crate::diagnose::write_output(Path::new("-"), &text)?;
+    crate::output::write_output(Path::new("-"), &text)?;
     Ok(exit_code::OK)
 }
 
@@ -284,7 +284,7 @@ pub async fn init(file: &ConfigFile, project: Option<&str>, defaults: bool) -> R
         let (profile, found_by) = discovery::load(file.path.as_deref(), project).await?;
         commented(&profile, Some(&found_by))
     };
-    crate::diagnose::write_output(Path::new("-"), &text)?;
+    crate::output::write_output(Path::new("-"), &text)?;
     Ok(exit_code::OK)
 }
 

@@ -6,9 +6,9 @@
 
 use crate::check::{CheckResult, Status};
 use crate::cli::WaitArgs;
-use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use crate::plan::Plan;
 use crate::report::{self, Report};
 use crate::terminal_text::clean;
 use std::io::IsTerminal;
@@ -22,7 +22,7 @@ pub async fn run(
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
     let started = Instant::now();
-    let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
+    let plan = Plan::load(config, project, checks_dirs, &(&args.selection).into()).await?;
     let mut last_waiting: Vec<String> = Vec::new();
     let mut last_round: Option<Report> = None;
     let mut line = StatusLine::new();

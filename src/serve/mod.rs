@@ -12,9 +12,9 @@ mod runs;
 mod timeline;
 
 use crate::cli::ServeArgs;
-use crate::diagnose::Plan;
 use crate::error::Error;
 use crate::exit_code;
+use crate::plan::Plan;
 use crate::runbook::signals::Signals;
 use crate::watch::Rounds;
 use board::Board;
@@ -34,8 +34,9 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
+    let wanted = (&args.selection).into();
     let plan = tokio::select! {
-        plan = Plan::load(config, project, checks_dirs, &args.selection) => plan?,
+        plan = Plan::load(config, project, checks_dirs, &wanted) => plan?,
         _ = signals.received() => return Ok(exit_code::OK),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -7,9 +7,10 @@ mod trend;
 
 use crate::check::CheckResult;
 use crate::cli::{Color, WatchArgs};
-use crate::diagnose::{Plan, exit_code_for, use_color};
 use crate::error::Error;
 use crate::exit_code;
+use crate::output::use_color;
+use crate::plan::Plan;
 use crate::profile::Profile;
 use crate::report::{self, Report, Style};
 use crate::terminal_text::clean;
@@ -25,7 +26,7 @@ pub async fn run(
     checks_dirs: &[PathBuf],
     color: Color,
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, project, checks_dirs, &args.selection).await?;
+    let plan = Plan::load(config, project, checks_dirs, &(&args.selection).into()).await?;
     let live = std::io::stdout().is_terminal();
     let style = Style {
         color: use_color(color, true),
@@ -59,7 +60,7 @@ pub async fn run(
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    Ok(last_status.map_or(exit_code::INTERRUPTED, |s| exit_code_for(s, args.strict)))
+    Ok(last_status.map_or(exit_code::INTERRUPTED, |s| s.exit_code(args.strict)))
 }
 
 /// Runs of one plan, one after another, each judged with the trends of the
