@@ -10,13 +10,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The built-in catalog, compiled into the binary so it runs anywhere.
+mod graph;
+mod selection;
+
+pub use selection::{
+    Choice, glob_match, group_of, select, service_of, skipped_but_needed, suggest,
+};
+
 /// Limits on what a user's catalog may ask (hostile input is bounded).
 const MAX_FILES: usize = 1000;
 const MAX_FILE_BYTES: u64 = 1 << 20;
 const MAX_CHECKS: usize = 20_000;
-const MAX_NEEDS_DEPTH: usize = 64;
 
+/// The built-in catalog, compiled into the binary so it runs anywhere.
 const BUILTIN: &[(&str, &str)] = &[
     ("checks/docker.toml", include_str!("../checks/docker.toml")),
     (
@@ -131,7 +137,7 @@ pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
             checks.len()
         )));
     }
-    errors.extend(check_references(&checks));
+    errors.extend(graph::check_references(&checks));
     if errors.is_empty() {
         Ok(checks)
     } else {
@@ -495,257 +501,11 @@ fn drop_absent_services(profile: &Profile, checks: Vec<Check>) -> Vec<Check> {
         .collect()
 }
 
-/// `needs` and `causes` must name existing checks, and `needs` must not loop.
-fn check_references(checks: &[Check]) -> Vec<String> {
-    let ids: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
-    let mut errors = Vec::new();
-    for check in checks {
-        if check.def.causes.contains(&check.def.id) || check.def.needs.contains(&check.def.id) {
-            errors.push(format!(
-                "{}:{}: check {:?} names itself in its own needs or causes",
-                check.source, check.line, check.def.id
-            ));
-        }
-        for reference in check.def.needs.iter().chain(&check.def.causes) {
-            if !ids.contains_key(reference.as_str()) {
-                errors.push(format!(
-                    "{}:{}: check {:?} refers to unknown check {:?}",
-                    check.source, check.line, check.def.id, reference
-                ));
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return errors;
-    }
-    match dependency_order(checks) {
-        Err(cycle) => errors.push(format!(
-            "checks depend on each other in a loop: {}",
-            cycle.join(" -> ")
-        )),
-        Ok(order) => errors.extend(check_depth(checks, &order)),
-    }
-    errors
-}
-
-/// Checks in an order where each comes after the checks it needs (Kahn's
-/// algorithm: linear, no recursion), or the first loop found.
-fn dependency_order(checks: &[Check]) -> Result<Vec<usize>, Vec<String>> {
-    let index: HashMap<&str, usize> = checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.def.id.as_str(), i))
-        .collect();
-    let mut waiting: Vec<usize> = vec![0; checks.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); checks.len()];
-    for (i, check) in checks.iter().enumerate() {
-        for need in &check.def.needs {
-            if let Some(&n) = index.get(need.as_str()) {
-                waiting[i] += 1;
-                dependents[n].push(i);
-            }
-        }
-    }
-    let mut ready: std::collections::VecDeque<usize> =
-        (0..checks.len()).filter(|&i| waiting[i] == 0).collect();
-    let mut order = Vec::with_capacity(checks.len());
-    while let Some(i) = ready.pop_front() {
-        order.push(i);
-        for &d in &dependents[i] {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                ready.push_back(d);
-            }
-        }
-    }
-    if order.len() == checks.len() {
-        return Ok(order);
-    }
-    // Every check left waits for another one left: walk `needs` until one repeats.
-    let left = |i: usize| waiting[i] > 0;
-    let mut seen: HashMap<usize, usize> = HashMap::new();
-    let mut path: Vec<usize> = Vec::new();
-    let mut at = (0..checks.len())
-        .find(|&i| left(i))
-        .expect("a check is left");
-    while !seen.contains_key(&at) {
-        seen.insert(at, path.len());
-        path.push(at);
-        at = checks[at]
-            .def
-            .needs
-            .iter()
-            .filter_map(|n| index.get(n.as_str()).copied())
-            .find(|&n| left(n))
-            .expect("a check left waits for another");
-    }
-    let mut cycle: Vec<String> = path[seen[&at]..]
-        .iter()
-        .map(|&i| checks[i].def.id.clone())
-        .collect();
-    cycle.push(checks[at].def.id.clone());
-    Err(cycle)
-}
-
-/// Errors for `needs` chains deeper than `MAX_NEEDS_DEPTH`, given a dependency order.
-fn check_depth(checks: &[Check], order: &[usize]) -> Option<String> {
-    let index: HashMap<&str, usize> = checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.def.id.as_str(), i))
-        .collect();
-    let mut depth = vec![0usize; checks.len()];
-    for &i in order {
-        depth[i] = checks[i]
-            .def
-            .needs
-            .iter()
-            .filter_map(|n| index.get(n.as_str()).map(|&n| depth[n] + 1))
-            .max()
-            .unwrap_or(0);
-        if depth[i] > MAX_NEEDS_DEPTH {
-            let check = &checks[i];
-            return Some(format!(
-                "{}:{}: check {:?} sits at the end of a chain of `needs` deeper than {MAX_NEEDS_DEPTH}",
-                check.source, check.line, check.def.id
-            ));
-        }
-    }
-    None
-}
-
 /// The 1-based line of the first occurrence of `needle` in `text` (1 if absent).
 fn line_of(text: &str, needle: &str) -> usize {
     text.find(needle)
         .map(|at| text[..at].matches('\n').count() + 1)
         .unwrap_or(1)
-}
-
-/// Whether `id` matches a glob of `*` (any run) and `?` (one character), in linear time.
-pub fn glob_match(pattern: &str, id: &str) -> bool {
-    wildmatch::WildMatch::new(pattern).matches(id)
-}
-
-/// What `--only`, `--skip` and `--service` ask for.
-pub struct Choice<'a> {
-    pub only: &'a [String],
-    pub skip: &'a [String],
-    pub services: &'a [String],
-}
-
-impl Choice<'_> {
-    fn wants(&self, id: &str) -> bool {
-        (self.only.is_empty() || self.only.iter().any(|p| glob_match(p, id)))
-            && !self.skip.iter().any(|p| glob_match(p, id))
-            && (self.services.is_empty()
-                || service_of(id).is_some_and(|s| self.services.contains(&s)))
-    }
-}
-
-/// The checks chosen, with every check they need (even a skipped one).
-pub fn select(checks: &[Check], choice: &Choice) -> Vec<Check> {
-    let chosen = |id: &str| choice.wants(id);
-    let by_id: HashMap<&str, &Check> = checks.iter().map(|c| (c.def.id.as_str(), c)).collect();
-    let mut keep: std::collections::HashSet<String> = Default::default();
-    let mut to_visit: Vec<String> = checks
-        .iter()
-        .filter(|c| chosen(&c.def.id))
-        .map(|c| c.def.id.clone())
-        .collect();
-    while let Some(id) = to_visit.pop() {
-        if let Some(check) = by_id.get(id.as_str()) {
-            to_visit.extend(
-                check
-                    .def
-                    .needs
-                    .iter()
-                    .filter(|n| !keep.contains(*n))
-                    .cloned(),
-            );
-        }
-        keep.insert(id);
-    }
-    checks
-        .iter()
-        .filter(|c| keep.contains(&c.def.id))
-        .cloned()
-        .collect()
-}
-
-/// Checks matching `--skip` that run anyway because a chosen check needs them:
-/// `(skipped, the check that needs it)`.
-pub fn skipped_but_needed(checks: &[Check], skip: &[String]) -> Vec<(String, String)> {
-    let skipped = |id: &str| skip.iter().any(|p| glob_match(p, id));
-    let mut found = Vec::new();
-    for check in checks.iter().filter(|c| !skipped(&c.def.id)) {
-        for need in check.def.needs.iter().filter(|n| skipped(n)) {
-            if !found.iter().any(|(s, _): &(String, String)| s == need) {
-                found.push((need.clone(), check.def.id.clone()));
-            }
-        }
-    }
-    found
-}
-
-/// "; did you mean …?" with the ids and groups nearest to the `--only`
-/// patterns, or nothing when none is near.
-pub fn suggest(checks: &[Check], only: &[String]) -> String {
-    let mut names: Vec<String> = checks.iter().map(|c| c.def.id.clone()).collect();
-    names.extend(
-        checks
-            .iter()
-            .map(|c| format!("{}.*", c.def.id.split('.').next().unwrap_or(""))),
-    );
-    names.sort();
-    names.dedup();
-    let mut scored: Vec<(f64, &String)> = only
-        .iter()
-        .flat_map(|pattern| {
-            let wanted = pattern.trim_end_matches('*').trim_end_matches('.');
-            names.iter().map(move |name| {
-                (
-                    strsim::jaro_winkler(wanted, name.trim_end_matches(".*")),
-                    name,
-                )
-            })
-        })
-        .filter(|(score, _)| *score > 0.75)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut nearest: Vec<&str> = Vec::new();
-    for (_, name) in scored {
-        if !nearest.contains(&name.as_str()) && nearest.len() < 3 {
-            nearest.push(name);
-        }
-    }
-    if nearest.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean {}?", nearest.join(", "))
-    }
-}
-
-/// `docker.engine` → docker, `host.disk` → host, `backup.latest` → backup, `postgres.auth.connect` →
-/// auth, `env.ticket-2` → ticket: the service is the id's second segment
-/// without a replica suffix; a one-segment id is its own group.
-pub fn group_of(id: &str) -> String {
-    let mut segments = id.split('.');
-    let first = segments.next().unwrap_or(id);
-    match (first, segments.next()) {
-        ("docker" | "host" | "backup", _) | (_, None) => first.to_string(),
-        (_, Some(second)) => second
-            .split_once('-')
-            .filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit()))
-            .map_or(second, |(service, _)| service)
-            .to_string(),
-    }
-}
-
-/// The service a check is about (`None` for docker, host and custom checks).
-pub fn service_of(id: &str) -> Option<String> {
-    let group = group_of(id);
-    let first = id.split('.').next().unwrap_or(id);
-    (group != first && id.contains('.')).then_some(group)
 }
 
 #[cfg(test)]
@@ -786,13 +546,6 @@ mod tests {
     }
 
     #[test]
-    fn globs() {
-        assert!(glob_match("postgres.*", "postgres.ticket.connect"));
-        assert!(glob_match("*.ticket.?b", "port.ticket.db"));
-        assert!(!glob_match("redis.*", "postgres.ticket.connect"));
-    }
-
-    #[test]
     fn the_builtin_catalog_loads_for_the_default_profile() {
         let checks = load(&Profile::default(), &[]).unwrap();
         let ids: Vec<&str> = checks.iter().map(|c| c.def.id.as_str()).collect();
@@ -806,61 +559,5 @@ mod tests {
             assert!(ids.contains(&id), "{id}");
         }
         assert_eq!(ids.iter().filter(|id| id.starts_with("port.")).count(), 9);
-    }
-
-    #[test]
-    fn selection_keeps_the_gates_a_check_needs() {
-        let checks = load(&Profile::default(), &[]).unwrap();
-        let only = ["postgres.user.tables".to_string()];
-        let skip = ["port.*".to_string()];
-        let choice = Choice {
-            only: &only,
-            skip: &skip,
-            services: &[],
-        };
-        let selected = select(&checks, &choice);
-        let ids: Vec<&str> = selected.iter().map(|c| c.def.id.as_str()).collect();
-        assert_eq!(ids.len(), 3, "{ids:?}");
-        assert!(ids.contains(&"postgres.user.connect") && ids.contains(&"port.user.db"));
-        assert_eq!(
-            skipped_but_needed(&selected, &skip),
-            [(
-                "port.user.db".to_string(),
-                "postgres.user.connect".to_string()
-            )]
-        );
-        let services = ["ticket".to_string()];
-        let ticket_only = select(
-            &checks,
-            &Choice {
-                only: &[],
-                skip: &[],
-                services: &services,
-            },
-        );
-        assert!(ticket_only.iter().all(|c| {
-            let service = service_of(&c.def.id);
-            service.as_deref() == Some("ticket") || c.def.id == "docker.engine"
-        }));
-        assert!(suggest(&checks, &["postgress.*".to_string()]).contains("postgres.*"));
-    }
-
-    #[test]
-    fn ids_fall_into_their_service_docker_host_or_own_group() {
-        assert_eq!(group_of("docker.engine"), "docker");
-        assert_eq!(group_of("host.disk"), "host");
-        assert_eq!(group_of("postgres.auth.connect"), "auth");
-        assert_eq!(group_of("container.ticket.service-2.logging"), "ticket");
-        assert_eq!(group_of("env.ticket-2"), "ticket");
-        assert_eq!(group_of("container.ticket-2.dns"), "ticket");
-        assert_eq!(group_of("custom"), "custom");
-        assert_eq!(group_of("billing.api-v2"), "api-v2");
-    }
-
-    #[test]
-    fn the_service_of_a_check_is_named_by_its_id() {
-        assert_eq!(service_of("postgres.auth.connect").as_deref(), Some("auth"));
-        assert_eq!(service_of("docker.engine"), None);
-        assert_eq!(service_of("custom"), None);
     }
 }
