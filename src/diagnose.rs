@@ -5,7 +5,7 @@ use crate::cli::{Color, DiagnoseArgs};
 use crate::deployment::engine::Engine;
 use crate::error::Error;
 use crate::output::{use_color, write_output};
-use crate::plan::Plan;
+use crate::plan::{Plan, Wanted};
 use crate::report::{self, Report, Style};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,21 +18,15 @@ pub async fn run(
     engines: Vec<(String, Engine)>,
     color: Color,
 ) -> Result<u8, Error> {
+    let wanted = Wanted::from(&args.selection);
     let mut report = if engines.len() > 1 {
-        on_engines(args, config, project, checks_dirs, engines).await?
+        on_engines(&wanted, config, project, checks_dirs, engines).await?
     } else {
         let engine = engines
             .into_iter()
             .next()
             .map_or_else(Engine::chosen, |(_, e)| e);
-        let plan = Plan::load_on(
-            config,
-            project,
-            checks_dirs,
-            &(&args.selection).into(),
-            engine,
-        )
-        .await?;
+        let plan = Plan::load_on(config, project, checks_dirs, &wanted, engine).await?;
         plan.report().await
     };
     // Shown on the human output only; a run over several engines has no
@@ -80,7 +74,7 @@ pub async fn run(
 /// One run on several engines at once: each engine's deployment discovered
 /// and checked concurrently; an unreachable engine fails only its own part.
 async fn on_engines(
-    args: &DiagnoseArgs,
+    wanted: &Wanted,
     config: Option<&Path>,
     project: Option<&str>,
     checks_dirs: &[PathBuf],
@@ -89,14 +83,7 @@ async fn on_engines(
     let started = Instant::now();
     let runs = engines.into_iter().map(|(name, engine)| async move {
         let endpoint = engine.endpoint();
-        let plan = Plan::load_on(
-            config,
-            project,
-            checks_dirs,
-            &(&args.selection).into(),
-            engine,
-        )
-        .await?;
+        let plan = Plan::load_on(config, project, checks_dirs, wanted, engine).await?;
         Ok::<_, Error>((name, endpoint, plan.report().await))
     });
     let parts = futures::future::try_join_all(runs).await?;
