@@ -6,13 +6,13 @@
 
 use crate::check::CheckResult;
 use crate::deployment::Context;
+use crate::deployment::engine_client::LogQuery;
 use crate::error::Error;
 use crate::exit_code;
 use crate::files::PendingFile;
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::stdout::outln;
-use bollard::query_parameters::LogsOptionsBuilder;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::StreamExt;
@@ -184,7 +184,7 @@ async fn inspect(ctx: &Context, name: &str) -> String {
     let Ok(Some(inspected)) = crate::deployment::containers::inspect(ctx, name).await else {
         return format!("{{\"error\": \"{name} could not be inspected\"}}\n");
     };
-    let mut value = serde_json::to_value(&*inspected).unwrap_or_default();
+    let mut value = inspected.engine_json();
     crate::secrets::inspect::mask(&mut value, &|text| ctx.mask(text));
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
@@ -197,22 +197,21 @@ async fn logs(ctx: &Context, name: &str, options: &BundleOptions) -> Result<std:
     let since = std::time::SystemTime::now()
         .checked_sub(options.since)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i32)
+        .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let logs_options = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .timestamps(true)
-        .since(since)
-        .tail(&options.max_log_lines.to_string())
-        .build();
-    let Ok(mut stream) = crate::deployment::containers::logs(ctx, name, logs_options).await else {
+    let query = LogQuery {
+        since: Some(since),
+        tail: Some(options.max_log_lines as u64),
+        timestamps: true,
+        ..Default::default()
+    };
+    let Ok(mut stream) = crate::deployment::containers::logs(ctx, name, query).await else {
         return Ok(file);
     };
     let mut partial = String::new();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else { break };
-        partial.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        partial.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = partial.find('\n') {
             let line: String = partial.drain(..=end).collect();
             write_masked(ctx, &mut file, &line)?;
@@ -247,13 +246,9 @@ async fn versions(ctx: &Context, results: &[CheckResult]) -> String {
             .filter_map(|r| Some(format!("{}: {}", r.id, r.details.get(key)?.as_str()?)))
             .collect()
     };
-    let engine = match ctx.docker().await {
-        Ok(docker) => match docker.version().await {
-            Ok(v) => format!(
-                "{} (API {})",
-                v.version.unwrap_or_default(),
-                v.api_version.unwrap_or_default()
-            ),
+    let engine = match ctx.engine().await {
+        Ok(engine) => match engine.version().await {
+            Ok(v) => format!("{} (API {})", v.version, v.api),
             Err(e) => format!("unknown ({e})"),
         },
         Err(e) => format!("unreachable ({e})"),

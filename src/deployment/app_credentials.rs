@@ -25,7 +25,7 @@ pub async fn find(
     server: Server,
 ) -> Option<AppServer> {
     let target = docker::described(ctx, server_container).await.ok()??;
-    let names = identities(&target);
+    let names = identities(&target.inspected);
     let mut candidates = service.replicas("service");
     if let Ok(members) = docker::of_project(ctx).await {
         candidates.extend(members.into_iter().map(|m| m.name));

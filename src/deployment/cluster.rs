@@ -119,8 +119,8 @@ pub struct TaskView {
     /// node its slot last ran on.
     pub node: Option<String>,
     pub placed: bool,
-    pub state: Option<TaskState>,
-    pub desired: Option<TaskState>,
+    pub state: Option<super::task_state::TaskState>,
+    pub desired: Option<super::task_state::TaskState>,
 }
 
 impl Cluster {
@@ -147,8 +147,8 @@ impl Cluster {
                     .and_then(|id| self.node(id))
                     .map(|n| n.hostname.clone()),
                 placed: t.placed,
-                state: t.state,
-                desired: t.desired,
+                state: t.state.map(Into::into),
+                desired: t.desired.map(Into::into),
             })
             .collect();
         View {

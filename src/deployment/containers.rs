@@ -2,10 +2,12 @@
 //! labels (scaled replicas included), inspected once per run, their environment
 //! and their last log lines.
 
+use super::container::Container;
+use super::engine_client::{LogQuery, LogStream};
 use super::runtime;
 use super::{Context, EngineError};
 use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ pub async fn find(
     ctx: &Context,
     container: &str,
     compose_service: &str,
-) -> Result<Vec<Arc<ContainerInspectResponse>>, EngineError> {
+) -> Result<Vec<Arc<Container>>, EngineError> {
     let docker = ctx.docker().await?;
     let labels = ctx
         .profile
@@ -135,7 +137,7 @@ pub async fn of_project(ctx: &Context) -> Result<Vec<Member>, EngineError> {
 }
 
 /// The compose project (or Swarm stack) of `c` when it is not the deployment's.
-pub fn another_projects(ctx: &Context, c: &ContainerInspectResponse) -> Option<String> {
+fn another_projects(ctx: &Context, c: &ContainerInspectResponse) -> Option<String> {
     let labels = c.config.as_ref()?.labels.as_ref()?;
     [runtime::PROJECT_LABEL, runtime::STACK_LABEL]
         .iter()
@@ -160,14 +162,14 @@ pub async fn of_another_project(ctx: &Context, name: &str) -> Option<String> {
 pub async fn inspect(
     ctx: &Context,
     container: &str,
-) -> Result<Option<Arc<ContainerInspectResponse>>, EngineError> {
+) -> Result<Option<Arc<Container>>, EngineError> {
     ctx.inspected
         .get_or_init(container, || async {
             let docker = ctx.docker_for(container).await?;
             match docker.inspect_container(container, None).await {
                 // A container of another project is never taken for this one's.
                 Ok(inspected) if another_projects(ctx, &inspected).is_some() => Ok(None),
-                Ok(inspected) => Ok(Some(Arc::new(inspected))),
+                Ok(inspected) => Ok(Some(Arc::new(Container::from(inspected)))),
                 Err(bollard::errors::Error::DockerResponseServerError {
                     status_code: 404, ..
                 }) => Ok(None),
@@ -183,7 +185,7 @@ pub async fn inspect(
 pub async fn described(
     ctx: &Context,
     container: &str,
-) -> Result<Option<Arc<ContainerInspectResponse>>, EngineError> {
+) -> Result<Option<Arc<Container>>, EngineError> {
     match inspect(ctx, container).await {
         Err(e) if e.is_elsewhere() => {
             let task = ctx
@@ -192,7 +194,7 @@ pub async fn described(
                 .as_deref()
                 .and_then(|c| c.task(container));
             match task {
-                Some(task) => Ok(Some(Arc::new(task.spec.clone()))),
+                Some(task) => Ok(Some(Arc::new(Container::from(task.spec.clone())))),
                 None => Err(e),
             }
         }
@@ -200,87 +202,30 @@ pub async fn described(
     }
 }
 
-/// Why a container did not become healthy.
-#[derive(Debug, thiserror::Error)]
-pub enum HealthError {
-    /// The engine failed inspecting it.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// Still not healthy (or not running) at the deadline; `state` is its health.
-    #[error("{container} not healthy within {timeout:?} ({state})")]
-    NotHealthy {
-        container: String,
-        timeout: std::time::Duration,
-        state: String,
-    },
-}
-
-/// Until `container` is healthy (or running, when it has no health check);
-/// an error naming its state after `timeout`.
-pub async fn wait_healthy(
-    docker: &bollard::Docker,
-    container: &str,
-    timeout: std::time::Duration,
-) -> Result<(), HealthError> {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let inspected = docker
-            .inspect_container(container, None)
-            .await
-            .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
-        let state = inspected.state.unwrap_or_default();
-        let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
-        let ready = match health.as_deref() {
-            Some(status) => status == "healthy",
-            None => state.running == Some(true),
-        };
-        if ready {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(HealthError::NotHealthy {
-                container: container.to_string(),
-                timeout,
-                state: health.unwrap_or_else(|| "not running".into()),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
-}
-
-pub fn display_name(c: &ContainerInspectResponse) -> String {
-    c.name
-        .clone()
-        .unwrap_or_default()
-        .trim_start_matches('/')
-        .to_string()
-}
-
 /// The size of a container's log file now, when the engine is this machine's
 /// and its log driver writes one (json-file, local).
-pub async fn log_file_bytes(ctx: &Context, c: &ContainerInspectResponse) -> Option<u64> {
+pub async fn log_file_bytes(ctx: &Context, c: &Container) -> Option<u64> {
     if !ctx.profile.engine.is_local() {
         return None;
     }
-    let path = c.log_path.as_deref().filter(|p| !p.is_empty())?;
+    let path = c.log_path.as_deref()?;
     tokio::fs::metadata(path).await.ok().map(|m| m.len())
 }
 
-/// The last `lines` log lines of a container (stdout and stderr).
+/// The last `lines` log lines of a container (stdout and stderr), masked.
 pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
-    let options = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .tail(&lines.to_string())
-        .build();
-    let Ok(stream) = logs(ctx, container, options).await else {
+    let query = LogQuery {
+        tail: Some(lines as u64),
+        ..Default::default()
+    };
+    let Ok(stream) = logs(ctx, container, query).await else {
         return vec![];
     };
     let chunks: Vec<_> = stream.collect().await;
     let text: String = chunks
         .into_iter()
         .filter_map(Result::ok)
-        .map(|c| c.to_string())
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
         .collect();
     text.lines().map(|l| ctx.secrets.redact(l)).collect()
 }
@@ -291,41 +236,22 @@ pub async fn tail(ctx: &Context, container: &str, lines: usize) -> Vec<String> {
 pub async fn logs(
     ctx: &Context,
     container: &str,
-    options: bollard::query_parameters::LogsOptions,
-) -> Result<
-    futures::stream::BoxStream<
-        'static,
-        Result<bollard::container::LogOutput, bollard::errors::Error>,
-    >,
-    EngineError,
-> {
-    match ctx.docker_for(container).await {
-        Ok(docker) => Ok(docker.logs(container, Some(options)).boxed()),
+    query: LogQuery,
+) -> Result<LogStream, EngineError> {
+    match ctx.engine_for(container).await {
+        Ok(engine) => Ok(engine.logs(container, query)),
         Err(EngineError::NoNodeEngine { .. }) => {
             let cluster = ctx.profile.cluster.as_deref();
             let task = cluster
                 .and_then(|c| c.task(container))
                 .map(|t| t.task.clone());
-            let docker = ctx.docker().await?.clone();
-            let task = task.unwrap_or_default();
-            Ok(task_logs(docker, task, options))
+            Ok(ctx
+                .engine()
+                .await?
+                .task_logs(task.unwrap_or_default(), query))
         }
         Err(e) => Err(e),
     }
-}
-
-/// The manager's stream of a task's logs.
-fn task_logs(
-    docker: bollard::Docker,
-    task: String,
-    options: bollard::query_parameters::LogsOptions,
-) -> futures::stream::BoxStream<
-    'static,
-    Result<bollard::container::LogOutput, bollard::errors::Error>,
-> {
-    futures::stream::once(async move { docker.task_logs(&task, Some(options)) })
-        .flatten()
-        .boxed()
 }
 
 /// A container's environment as a map (values are secrets until proven otherwise).
@@ -346,12 +272,17 @@ pub async fn described_environment(
 }
 
 fn environment_of(
-    inspected: Option<Arc<ContainerInspectResponse>>,
+    inspected: Option<Arc<Container>>,
 ) -> Result<Option<HashMap<String, String>>, EngineError> {
     let Some(c) = inspected else {
         return Ok(None);
     };
-    let env = c.config.clone().and_then(|c| c.env).unwrap_or_default();
+    let env = c
+        .inspected
+        .config
+        .clone()
+        .and_then(|c| c.env)
+        .unwrap_or_default();
     Ok(Some(
         env.into_iter()
             .filter_map(|kv| {

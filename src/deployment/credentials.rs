@@ -186,6 +186,7 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
     let Ok(Some(inspected)) = docker::described(ctx, &container).await else {
         return Ok(nowhere());
     };
+    let inspected = &inspected.inspected;
     let argv: Vec<String> = inspected
         .path
         .iter()

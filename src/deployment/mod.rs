@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod certificate;
 pub mod cluster;
 pub mod connect_error;
+pub mod container;
 pub mod container_file;
 pub mod container_secrets;
 pub mod containers;
@@ -17,6 +18,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod disk_usage;
 pub mod engine;
+pub mod engine_client;
 pub mod error;
 pub mod exec;
 pub mod exec_stream;
@@ -36,7 +38,9 @@ pub mod redis_acl;
 pub mod route;
 pub mod runtime;
 pub mod ssh;
+pub mod stack_service;
 mod target;
+pub mod task_state;
 pub mod tls;
 
 use crate::profile::{Profile, Service};
@@ -75,8 +79,7 @@ pub struct Context {
     /// The way to each server that publishes nothing (`route`).
     pub routes: memo::Memo<Result<reach::Address, route::NoRoute>>,
     credentials: memo::Memo<Result<Credential, Unreadable>>,
-    pub inspected:
-        memo::Memo<Result<Option<Arc<bollard::models::ContainerInspectResponse>>, EngineError>>,
+    pub inspected: memo::Memo<Result<Option<Arc<container::Container>>, EngineError>>,
     docker: tokio::sync::OnceCell<Result<bollard::Docker, EngineError>>,
     /// Each swarm node's engine, connected once (by hostname); None: none configured.
     node_engines: memo::Memo<Option<Result<bollard::Docker, EngineError>>>,
@@ -160,7 +163,7 @@ impl Context {
         names.dedup();
         let learned = names.iter().map(|name| async move {
             if let Ok(Some(inspected)) = containers::described(self, name).await {
-                container_secrets::learn(&self.secrets, &inspected);
+                container_secrets::learn(&self.secrets, &inspected.inspected);
             }
         });
         futures::future::join_all(learned).await;
@@ -187,8 +190,23 @@ impl Context {
         self.connection_slot(&url_address(url)).await
     }
 
+    /// The deployment's engine, connected and version-negotiated once.
+    pub async fn engine(&self) -> Result<engine_client::EngineClient, EngineError> {
+        let docker = self.docker().await?.clone();
+        Ok(engine_client::EngineClient::new(docker, self.timeout))
+    }
+
+    /// The engine `container` runs on (`docker_for`).
+    pub async fn engine_for(
+        &self,
+        container: &str,
+    ) -> Result<engine_client::EngineClient, EngineError> {
+        let docker = self.docker_for(container).await?;
+        Ok(engine_client::EngineClient::new(docker, self.timeout))
+    }
+
     /// The deployment's engine's client, connected and version-negotiated once.
-    pub async fn docker(&self) -> Result<&bollard::Docker, EngineError> {
+    pub(in crate::deployment) async fn docker(&self) -> Result<&bollard::Docker, EngineError> {
         let connected = self
             .docker
             .get_or_init(|| self.profile.engine.connect(self.timeout));
@@ -198,7 +216,10 @@ impl Context {
     /// The client of the engine `container` runs on (its name or id): this
     /// engine, or — a Swarm task on another node — that node's engine when one
     /// is configured (`nodes::configured`); else why it cannot be read.
-    pub async fn docker_for(&self, container: &str) -> Result<bollard::Docker, EngineError> {
+    pub(in crate::deployment) async fn docker_for(
+        &self,
+        container: &str,
+    ) -> Result<bollard::Docker, EngineError> {
         match nodes::home(self.profile.cluster.as_deref(), container) {
             nodes::Home::Here => self.docker().await.cloned(),
             nodes::Home::Nowhere(task) => Err(EngineError::Unplaced {

@@ -34,9 +34,11 @@ pub async fn read(ctx: &Context, container: &str, path: &str) -> Option<String> 
         return None;
     }
     let inspected = containers::inspect(ctx, container).await.ok()??;
-    let source = source_of(&inspected, path)?;
+    let source = source_of(&inspected.inspected, path)?;
     // The container whose mounts were read, not another of the same name since.
-    let id = inspected.id.as_deref().unwrap_or(container);
+    let id = Some(inspected.id.as_str())
+        .filter(|id| !id.is_empty())
+        .unwrap_or(container);
     let docker = ctx.docker_for(container).await.ok()?;
     let options = ContainerArchiveInfoOptionsBuilder::new().path(path).build();
     let stat = docker

@@ -80,15 +80,15 @@ async fn unpublished(ctx: &Context, service: &Service, role: &str) -> Result<Add
     let Some(inspected) = containers::inspect(ctx, &container).await? else {
         return Err(not_reached());
     };
-    let state = inspected.state.as_ref();
-    if state.and_then(|s| s.running) != Some(true) {
-        let state = state
-            .and_then(|s| s.status)
-            .map_or_else(|| "unknown".to_string(), |s| s.to_string());
+    if !inspected.state.running {
+        let state = match inspected.state.status {
+            super::container::Status::Unknown => "unknown".to_string(),
+            status => status.to_string(),
+        };
         return Err(NoRoute::Down { container, state });
     }
     if ctx.profile.engine.is_local()
-        && let Some((network, ip)) = on_network(&inspected, &ctx.profile.network)
+        && let Some((network, ip)) = on_network(&inspected.inspected, &ctx.profile.network)
     {
         let address = Address {
             host: ip,

@@ -4,6 +4,8 @@
 //! session cancelled — each failure typed (`RepairError`).
 
 use super::{HEALTHY_TIMEOUT, Step};
+use crate::deployment::container::{Container, Health};
+use crate::deployment::engine_client::HealthError;
 use crate::deployment::{Context, containers, postgres};
 use crate::error::Error;
 use crate::probe::Probe;
@@ -28,7 +30,7 @@ pub(super) enum RepairError {
     #[error(transparent)]
     Engine(#[from] crate::deployment::EngineError),
     #[error(transparent)]
-    Health(#[from] containers::HealthError),
+    Health(#[from] HealthError),
     /// A compose name that could be an option or shell syntax.
     #[error("refused: {0}")]
     ComposeName(#[source] crate::compose_name::InvalidName),
@@ -115,29 +117,27 @@ async fn start_container(
     container: &str,
     compose_service: &str,
 ) -> Result<String, RepairError> {
-    let docker = ctx.docker().await?;
+    let engine = ctx.engine().await?;
     let replicas = containers::find(ctx, container, compose_service).await?;
     if replicas.is_empty() {
         compose_up(ctx, compose_service).await?;
     }
     let mut names = Vec::new();
     for replica in &replicas {
-        let name = containers::display_name(replica);
-        let result = match action(replica) {
-            Some(Action::Unpause) => docker.unpause_container(&name).await,
-            Some(Action::Restart) => docker.restart_container(&name, None).await,
-            Some(Action::Start) => docker.start_container(&name, None).await,
+        let name = replica.name.clone();
+        match action(replica) {
+            Some(Action::Unpause) => engine.unpause(&name).await?,
+            Some(Action::Restart) => engine.restart(&name).await?,
+            Some(Action::Start) => engine.start(&name).await?,
             None => continue,
         };
-        result
-            .map_err(|e| crate::deployment::EngineError::request(format!("starting {name}"), e))?;
         names.push(name);
     }
     if names.is_empty() {
         names.push(container.to_string());
     }
     for name in &names {
-        containers::wait_healthy(docker, name, HEALTHY_TIMEOUT).await?;
+        engine.wait_healthy(name, HEALTHY_TIMEOUT).await?;
     }
     Ok(format!("{} healthy", names.join(", ")))
 }
@@ -152,19 +152,14 @@ enum Action {
 }
 
 /// `None` for a replica that runs and is not unhealthy: left alone.
-fn action(replica: &bollard::models::ContainerInspectResponse) -> Option<Action> {
-    use bollard::models::HealthStatusEnum;
-    let state = replica.state.clone().unwrap_or_default();
-    let unhealthy = state
-        .health
-        .as_ref()
-        .and_then(|h| h.status)
-        .is_some_and(|s| s == HealthStatusEnum::UNHEALTHY);
-    if state.paused == Some(true) {
+fn action(replica: &Container) -> Option<Action> {
+    let state = &replica.state;
+    let unhealthy = matches!(replica.health, Health::Unhealthy { .. });
+    if state.paused {
         Some(Action::Unpause)
-    } else if state.restarting == Some(true) || (state.running == Some(true) && unhealthy) {
+    } else if state.restarting || (state.running && unhealthy) {
         Some(Action::Restart)
-    } else if state.running == Some(true) {
+    } else if state.running {
         None
     } else {
         Some(Action::Start)

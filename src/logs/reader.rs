@@ -6,7 +6,7 @@ use super::line::{self, Level};
 use super::merge::Entry;
 use crate::deployment::Context;
 use crate::deployment::containers::logs;
-use bollard::query_parameters::LogsOptionsBuilder;
+use crate::deployment::engine_client::LogQuery;
 use futures::StreamExt;
 use regex::Regex;
 use std::collections::VecDeque;
@@ -33,8 +33,6 @@ pub struct Filter {
 pub enum ReadError {
     #[error(transparent)]
     Engine(#[from] crate::deployment::EngineError),
-    #[error("reading its logs: {0}")]
-    Stream(#[from] bollard::errors::Error),
 }
 
 /// Sends `container`'s lines to `lines` until they end (or, following, until
@@ -103,17 +101,14 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn options(&self, follow: bool, tail: Option<u64>) -> bollard::query_parameters::LogsOptions {
-        let mut options = LogsOptionsBuilder::new()
-            .stdout(true)
-            .stderr(true)
-            .timestamps(true)
-            .follow(follow)
-            .since(self.since);
-        if let Some(tail) = tail {
-            options = options.tail(&tail.to_string());
+    fn options(&self, follow: bool, tail: Option<u64>) -> LogQuery {
+        LogQuery {
+            since: Some(self.since as i64),
+            tail,
+            timestamps: true,
+            follow,
+            ..Default::default()
         }
-        options.build()
     }
 
     /// The next stream starts after the last line seen.
@@ -151,9 +146,7 @@ impl Out<'_> {
 /// once the receiver is gone. An engine error ends it: an error unless
 /// `broken_is_end` (following: a broken stream is a restart).
 async fn pass(
-    mut stream: impl futures::Stream<
-        Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
-    > + Unpin,
+    mut stream: crate::deployment::engine_client::LogStream,
     ctx: &Context,
     filter: &Filter,
     cursor: &mut Cursor,
@@ -163,7 +156,7 @@ async fn pass(
     let mut partial: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.next().await {
         let bytes = match chunk {
-            Ok(output) => output.into_bytes(),
+            Ok(output) => output,
             Err(e) if !broken_is_end => return Err(e.into()),
             Err(_) => break,
         };
@@ -233,17 +226,12 @@ fn kept(ctx: &Context, filter: &Filter, parsed: line::Line) -> Option<Entry> {
 
 /// Until the container runs again (it may be restarting, or being recreated).
 async fn wait_running(ctx: &Context, container: &str, lines: &Sender<Entry>) {
-    let Ok(docker) = ctx.docker_for(container).await else {
+    let Ok(engine) = ctx.engine_for(container).await else {
         return;
     };
     while !lines.is_closed() {
         tokio::time::sleep(REATTACH_POLL).await;
-        let running = docker
-            .inspect_container(container, None)
-            .await
-            .ok()
-            .and_then(|c| c.state?.running)
-            .unwrap_or(false);
+        let running = engine.running_now(container).await.unwrap_or(false);
         if running {
             return;
         }

@@ -4,13 +4,10 @@
 use super::restarts::{self, Advice, Restarts, Verdict};
 use super::{Context, cgroup};
 use crate::check::{Outcome, Status};
-use crate::deployment::containers::{self, display_name, find, inspect, tail};
-use crate::deployment::runtime::STACK_LABEL;
-use crate::deployment::runtime::{PROJECT_LABEL, SERVICE_LABEL};
-use crate::deployment::{EngineError, exec};
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::StatsOptionsBuilder;
-use futures::StreamExt;
+use crate::deployment::EngineError;
+use crate::deployment::container::{Container, Health};
+use crate::deployment::containers::{self, find, inspect, tail};
+use crate::deployment::engine_client::EngineClient;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -22,18 +19,14 @@ const MAX_GETENT_OUTPUT: usize = 64 * 1024;
 const MAX_CGROUP_OUTPUT: usize = 64 * 1024;
 
 pub async fn engine(ctx: &Context) -> Outcome {
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
+    let engine = match ctx.engine().await {
+        Ok(engine) => engine,
         Err(e) => return Outcome::from(e),
     };
-    match docker.version().await {
-        Ok(v) => {
-            let version = v.version.unwrap_or_default();
-            let api = v.api_version.unwrap_or_default();
-            Outcome::pass(format!("Docker {version} (API {api})"))
-                .detail("version", version)
-                .detail("api_version", api)
-        }
+    match engine.version().await {
+        Ok(v) => Outcome::pass(format!("Docker {} (API {})", v.version, v.api))
+            .detail("version", v.version)
+            .detail("api_version", v.api),
         Err(e) => Outcome::fail(format!("Docker engine did not answer: {e}")),
     }
 }
@@ -63,11 +56,11 @@ pub async fn container(
             ctx.profile.compose_command()
         ));
     }
-    let labelled = replicas.iter().any(|c| has_compose_labels(c));
+    let labelled = replicas.iter().any(|c| c.has_project_labels());
     let mut outcomes = Vec::with_capacity(replicas.len());
     for replica in &replicas {
         outcomes.push((
-            display_name(replica),
+            replica.name.clone(),
             replica_state(ctx, replica, restart_window).await,
         ));
     }
@@ -116,38 +109,14 @@ pub async fn container(
         .detail("found_by", found_by)
 }
 
-fn has_compose_labels(c: &ContainerInspectResponse) -> bool {
-    c.config
-        .as_ref()
-        .and_then(|config| config.labels.as_ref())
-        .is_some_and(|labels| {
-            labels.contains_key(PROJECT_LABEL) || labels.contains_key(STACK_LABEL)
-        })
-}
-
-async fn replica_state(
-    ctx: &Context,
-    c: &ContainerInspectResponse,
-    restart_window: Duration,
-) -> Outcome {
-    let name = display_name(c);
-    let compose_service = c
-        .config
-        .as_ref()
-        .and_then(|config| config.labels.as_ref()?.get(SERVICE_LABEL).cloned())
-        .unwrap_or_default();
-    let state = c.state.clone().unwrap_or_default();
-    let restarts = c.restart_count.unwrap_or(0);
-    let exit_code = state.exit_code.unwrap_or(0);
-    let oom = state.oom_killed.unwrap_or(false);
-    let running = state.running.unwrap_or(false);
-    let restarting = state.restarting.unwrap_or(false);
-    let health = state.health.clone().unwrap_or_default();
-    let health_status = health
-        .status
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "none".into());
-    let streak = health.failing_streak.unwrap_or(0);
+async fn replica_state(ctx: &Context, c: &Container, restart_window: Duration) -> Outcome {
+    let name = c.name.clone();
+    let compose_service = c.compose_service().unwrap_or_default().to_string();
+    let state = &c.state;
+    let restarts = c.restart_count;
+    let (exit_code, oom, running) = (state.exit_code, state.oom_killed, state.running);
+    let health_status = c.health.as_str();
+    let streak = c.health.failing_streak();
     let base = |o: Outcome| {
         o.detail("container", &name)
             .detail("compose_service", compose_service.clone())
@@ -155,11 +124,11 @@ async fn replica_state(
             .detail("restart_count", restarts)
             .detail("exit_code", exit_code)
             .detail("oom_killed", oom)
-            .detail("health", &health_status)
+            .detail("health", health_status)
             .detail("failing_streak", streak)
     };
-    let looping = restarts >= RESTART_LOOP_COUNT && health_status != "healthy";
-    if restarting || looping {
+    let looping = restarts >= RESTART_LOOP_COUNT && c.health != Health::Healthy;
+    if state.restarting || looping {
         let logs = tail(ctx, &name, LOG_LINES_WHEN_DOWN).await;
         let message = format!(
             "{name} is in a restart loop: restarted {restarts} times, last exit code {exit_code}{}",
@@ -169,7 +138,7 @@ async fn replica_state(
     }
     if !running {
         let logs = tail(ctx, &name, LOG_LINES_WHEN_DOWN).await;
-        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let status = state.status;
         let message = format!(
             "{name} is not running ({status}, exit code {exit_code}{})",
             oom_note(oom)
@@ -177,7 +146,7 @@ async fn replica_state(
         return base(Outcome::fail(message)).detail("last_logs", logs);
     }
     let docker = ctx.profile.docker_command();
-    if state.paused == Some(true) {
+    if state.paused {
         return base(Outcome::fail(format!(
             "{name} is paused: its processes are frozen (docker pause)"
         )))
@@ -186,14 +155,8 @@ async fn replica_state(
             "Resume it: {docker} unpause {name} (it keeps its state; nothing restarts)"
         ));
     }
-    match health_status.as_str() {
-        "unhealthy" => {
-            let last = health
-                .log
-                .unwrap_or_default()
-                .last()
-                .and_then(|l| l.output.clone())
-                .unwrap_or_default();
+    match &c.health {
+        Health::Unhealthy { last, .. } => {
             let message = format!(
                 "{name} is unhealthy (failing streak {streak}): {}",
                 last.trim()
@@ -204,7 +167,7 @@ async fn replica_state(
                  {docker} restart {name}"
             ))
         }
-        "starting" => base(Outcome::warn(format!(
+        Health::Starting => base(Outcome::warn(format!(
             "{name} is running, health check still starting"
         )))
         .with_hint(format!(
@@ -219,7 +182,7 @@ async fn replica_state(
                 ctx,
                 c,
                 &compose_service,
-                &health_status,
+                &c.health,
                 restart_window,
                 passing,
             )
@@ -232,17 +195,19 @@ async fn replica_state(
 /// its cause calls for (never "start it again"), else a detail of `passing`.
 async fn judge_restarts(
     ctx: &Context,
-    c: &ContainerInspectResponse,
+    c: &Container,
     compose_service: &str,
-    health: &str,
+    health: &Health,
     window: Duration,
     passing: Outcome,
 ) -> Outcome {
-    let name = display_name(c);
+    let name = c.name.clone();
     let now = SystemTime::now();
     let mut found = Restarts::of(c);
     if let Verdict::Recent { .. } = found.judge(now, window) {
-        let id = c.id.clone().unwrap_or_else(|| name.clone());
+        let id = Some(c.id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| name.clone());
         let dependencies = dependencies(ctx, &name).await;
         found = restarts::explain(ctx, &id, found, &dependencies).await;
     }
@@ -257,7 +222,7 @@ async fn judge_restarts(
             .unwrap_or(&profile.compose_file)
             .clone(),
         health: match health {
-            "none" => "no health check".to_string(),
+            Health::None => "no health check".to_string(),
             health => health.to_string(),
         },
         window,
@@ -281,10 +246,7 @@ async fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String>
         for (role, port) in [("db", ":5432"), ("redis", ":6379")] {
             let name = service.container(role);
             let labelled = match inspect(ctx, &name).await {
-                Ok(Some(c)) => c
-                    .config
-                    .as_ref()
-                    .and_then(|config| config.labels.as_ref()?.get(SERVICE_LABEL).cloned()),
+                Ok(Some(c)) => c.compose_service().map(str::to_string),
                 _ => None,
             };
             let compose_service = labelled.unwrap_or_else(|| service.compose_service(role));
@@ -300,15 +262,11 @@ async fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String>
 
 /// A replica that is not running has no resources or name resolution to judge:
 /// its service's container check already names it (WARN or FAIL).
-fn skip_unless_running(c: &ContainerInspectResponse) -> Option<Outcome> {
-    let running = c.state.as_ref().and_then(|s| s.running).unwrap_or(false);
-    (!running).then(|| {
+fn skip_unless_running(c: &Container) -> Option<Outcome> {
+    (!c.state.running).then(|| {
         Outcome::new(
             Status::Skip,
-            format!(
-                "{} is not running (see its container check)",
-                display_name(c)
-            ),
+            format!("{} is not running (see its container check)", c.name),
         )
     })
 }
@@ -323,13 +281,8 @@ pub async fn network(ctx: &Context, container: &str, network: &str) -> Outcome {
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::from(e),
     };
-    let networks: Vec<String> = c
-        .network_settings
-        .clone()
-        .and_then(|n| n.networks)
-        .map(|n| n.into_keys().collect())
-        .unwrap_or_default();
-    if networks.iter().any(|n| n == network) {
+    let networks: Vec<String> = c.networks.iter().map(|n| n.name.clone()).collect();
+    if c.on_network(network) {
         Outcome::pass(format!("attached to {network}")).detail("networks", networks)
     } else {
         Outcome::fail(format!(
@@ -351,7 +304,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
     if let Some(skipped) = skip_unless_running(&inspected) {
         return skipped;
     }
-    let pid = inspected.state.as_ref().and_then(|s| s.pid).unwrap_or(0);
+    let pid = inspected.state.pid;
     // A remote engine's pid is not this machine's: its stats come from the API.
     let local = if ctx.is_local_for(container) {
         cgroup::usage(pid).await
@@ -365,7 +318,7 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
             Err(e) => return Outcome::from(e),
         },
     };
-    let cpu_limit = cpu_limit_cores(&inspected);
+    let cpu_limit = inspected.limits.cpu_cores;
     let cpu_text = match (cpu, cpu_limit) {
         (Some(c), Some(cores)) => format!(", CPU {c:.0}% of a {cores:.2}-CPU limit"),
         (Some(c), None) => format!(", CPU {c:.0}% (no CPU limit)"),
@@ -393,86 +346,44 @@ pub async fn resources(ctx: &Context, container: &str, warn_percent: f64) -> Out
         .detail("cpu_limit_cores", cpu_limit)
 }
 
-/// The container's CPU limit in cores (`cpus:` / `--cpus`, or a CFS quota), if any.
-fn cpu_limit_cores(c: &ContainerInspectResponse) -> Option<f64> {
-    let host = c.host_config.as_ref()?;
-    match (host.nano_cpus, host.cpu_quota, host.cpu_period) {
-        (Some(nano), _, _) if nano > 0 => Some(nano as f64 / 1e9),
-        (_, Some(quota), Some(period)) if quota > 0 && period > 0 => {
-            Some(quota as f64 / period as f64)
-        }
-        _ => None,
-    }
-}
-
 /// Memory use and limit through the engine: read from the container's own
 /// cgroup files by an exec in it (a few milliseconds), else from the engine's
 /// stats (up to a second: the engine samples once a second).
 async fn engine_memory(ctx: &Context, container: &str) -> Result<(u64, Option<u64>), EngineError> {
-    let docker = ctx.docker_for(container).await?;
+    let engine = ctx.engine_for(container).await?;
     for (files, v2) in [
         (cgroup::IN_CONTAINER_V1, false),
         (cgroup::IN_CONTAINER_V2, true),
     ] {
-        if let Some(read) = read_in_container(&docker, container, &files).await
+        if let Some(read) = read_in_container(&engine, container, &files).await
             && let Some(memory) = cgroup::in_container(&read, v2)
         {
             return Ok(memory);
         }
     }
-    engine_stats_memory(&docker, container).await
+    engine.memory(container).await
 }
 
 /// `cat FILES` in `container`, if it ran and read them all.
 async fn read_in_container(
-    docker: &bollard::Docker,
+    engine: &EngineClient,
     container: &str,
     files: &[&str],
 ) -> Option<String> {
     let mut cmd = vec!["cat", "--"];
     cmd.extend_from_slice(files);
     let mut output = Vec::new();
-    let ran = exec::run(docker, container, &cmd, &[], None, |chunk| {
-        if output.len() + chunk.len() > MAX_CGROUP_OUTPUT {
-            return Err(std::io::Error::other("more than a cgroup's files"));
-        }
-        output.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await
-    .ok()?;
+    let ran = engine
+        .exec(container, &cmd, &[], None, |chunk| {
+            if output.len() + chunk.len() > MAX_CGROUP_OUTPUT {
+                return Err(std::io::Error::other("more than a cgroup's files"));
+            }
+            output.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await
+        .ok()?;
     (ran.exit_code == 0).then(|| String::from_utf8_lossy(&output).into_owned())
-}
-
-/// Memory use and limit from the engine's stats.
-async fn engine_stats_memory(
-    docker: &bollard::Docker,
-    container: &str,
-) -> Result<(u64, Option<u64>), EngineError> {
-    let options = StatsOptionsBuilder::new()
-        .stream(false)
-        .one_shot(true)
-        .build();
-    let stats = match docker.stats(container, Some(options)).next().await {
-        Some(Ok(stats)) => stats,
-        Some(Err(e)) => return Err(EngineError::request(format!("stats of {container}"), e)),
-        None => {
-            return Err(EngineError::request(
-                format!("stats of {container}"),
-                "no answer",
-            ));
-        }
-    };
-    let memory = stats.memory_stats.unwrap_or_default();
-    let cache = memory
-        .stats
-        .as_ref()
-        .and_then(|s| s.get("inactive_file").or(s.get("cache")).copied())
-        .unwrap_or(0);
-    Ok((
-        memory.usage.unwrap_or(0).saturating_sub(cache),
-        memory.limit,
-    ))
 }
 
 fn mib(bytes: u64) -> String {
@@ -503,16 +414,17 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
         let mut cmd = vec!["getent", "hosts"];
         cmd.extend(hosts.iter().map(String::as_str));
         let mut output = Vec::new();
-        let ran = match ctx.docker_for(container).await {
-            Ok(docker) => {
-                exec::run(&docker, container, &cmd, &[], None, |chunk| {
-                    if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
-                        return Err(std::io::Error::other("getent answered more than 64 KiB"));
-                    }
-                    output.extend_from_slice(chunk);
-                    Ok(())
-                })
-                .await
+        let ran = match ctx.engine_for(container).await {
+            Ok(engine) => {
+                engine
+                    .exec(container, &cmd, &[], None, |chunk| {
+                        if output.len() + chunk.len() > MAX_GETENT_OUTPUT {
+                            return Err(std::io::Error::other("getent answered more than 64 KiB"));
+                        }
+                        output.extend_from_slice(chunk);
+                        Ok(())
+                    })
+                    .await
             }
             Err(e) => Err(e),
         };
@@ -538,31 +450,11 @@ pub async fn dns(ctx: &Context, container: &str, hosts: &[String], exec_too: boo
 
 /// Docker's embedded DNS answers `host` to `from` when `target` is running and both
 /// are on a user-defined network where `host` is the target's name or an alias.
-fn resolvable(
-    from: &ContainerInspectResponse,
-    target: &ContainerInspectResponse,
-    host: &str,
-) -> bool {
-    let running = target
-        .state
-        .as_ref()
-        .and_then(|s| s.running)
-        .unwrap_or(false);
-    let networks = |c: &ContainerInspectResponse| {
-        c.network_settings
-            .as_ref()
-            .and_then(|n| n.networks.clone())
-            .unwrap_or_default()
-    };
-    let from_networks = networks(from);
-    running
-        && networks(target).iter().any(|(name, endpoint)| {
-            let user_defined = !matches!(name.as_str(), "bridge" | "host" | "none");
-            let named = display_name(target) == host
-                || endpoint
-                    .aliases
-                    .as_ref()
-                    .is_some_and(|a| a.iter().any(|x| x == host));
-            user_defined && named && from_networks.contains_key(name)
+fn resolvable(from: &Container, target: &Container, host: &str) -> bool {
+    target.state.running
+        && target.networks.iter().any(|network| {
+            let user_defined = !matches!(network.name.as_str(), "bridge" | "host" | "none");
+            let named = target.name == host || network.aliases.iter().any(|x| x == host);
+            user_defined && named && from.on_network(&network.name)
         })
 }

@@ -4,10 +4,10 @@
 //! (`/system/df`: images, build cache, volumes, containers' layers), within
 //! what is left of the probe's time.
 
+use super::Context;
 use super::filesystem::{self, Space};
-use super::{Context, within};
 use crate::check::{Outcome, Status};
-use crate::deployment::containers::{display_name, inspect, log_file_bytes};
+use crate::deployment::containers::{inspect, log_file_bytes};
 use crate::deployment::disk_usage::{self, EngineUsage, Part};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,12 +35,12 @@ pub async fn check(ctx: &Context, limits: &Limits) -> Outcome {
             ),
         );
     }
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
+    let engine = match ctx.engine().await {
+        Ok(engine) => engine,
         Err(e) => return Outcome::from(e),
     };
-    let root = match within(ctx, "docker info", docker.info()).await {
-        Ok(info) => info.docker_root_dir.unwrap_or_default(),
+    let root = match engine.host("docker info").await {
+        Ok(host) => host.root_dir,
         Err(e) => return Outcome::from(e),
     };
     let space = match filesystem::space(Path::new(&root)).await {
@@ -153,7 +153,7 @@ async fn project_logs(ctx: &Context) -> Logs {
         };
         logs.total += bytes;
         if logs.largest.as_ref().is_none_or(|(_, most)| bytes > *most) {
-            logs.largest = Some((display_name(&c), bytes));
+            logs.largest = Some((c.name.clone(), bytes));
         }
     }
     logs

@@ -8,8 +8,13 @@ use sysinfo::{Disks, System};
 const GB: f64 = 1_000_000_000.0;
 
 pub async fn disk(ctx: &Context, warn_gb: f64, fail_gb: f64) -> Outcome {
-    let docker_root = match ctx.docker().await {
-        Ok(docker) => docker.info().await.ok().and_then(|i| i.docker_root_dir),
+    let docker_root = match ctx.engine().await {
+        Ok(engine) => engine
+            .host("docker info")
+            .await
+            .ok()
+            .map(|host| host.root_dir)
+            .filter(|root| !root.is_empty()),
         Err(_) => None,
     };
     let disks = match Disks::new_with_refreshed_list() {
@@ -124,22 +129,20 @@ pub fn load(warn_per_core: f64) -> Outcome {
 /// disks, memory and load are not the engine host's.
 pub async fn of_remote_engine(ctx: &Context) -> Outcome {
     let endpoint = ctx.profile.engine.describe();
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
+    let engine = match ctx.engine().await {
+        Ok(engine) => engine,
         Err(e) => return Outcome::from(e),
     };
-    let what = format!("docker info on {endpoint}");
-    let info = match super::within(ctx, &what, docker.info()).await {
+    let info = match engine.host(&format!("docker info on {endpoint}")).await {
         Ok(info) => info,
         Err(e) => return Outcome::from(e),
     };
-    let root = info.docker_root_dir.unwrap_or_default();
-    let memory = info.mem_total.unwrap_or_default() as f64 / GB;
-    let cpus = info.ncpu.unwrap_or_default();
+    let root = info.root_dir;
+    let memory = info.memory_bytes as f64 / GB;
+    let cpus = info.cpus;
     let held = format!(
         " holding {} images and {} containers",
-        info.images.unwrap_or_default(),
-        info.containers.unwrap_or_default()
+        info.images, info.containers
     );
     let host = ctx.profile.engine.remote_host().unwrap_or_default();
     Outcome::new(

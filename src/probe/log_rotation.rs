@@ -8,7 +8,7 @@ use super::Context;
 use super::docker_disk::size;
 use super::filesystem;
 use crate::check::Outcome;
-use crate::deployment::containers::{display_name, inspect, log_file_bytes};
+use crate::deployment::containers::{inspect, log_file_bytes};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -66,33 +66,26 @@ pub async fn check(ctx: &Context, container: &str) -> Outcome {
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::from(e),
     };
-    let log_config = c
-        .host_config
-        .clone()
-        .and_then(|h| h.log_config)
-        .unwrap_or_default();
-    let driver = log_config.typ.unwrap_or_default();
-    let options = log_config.config.unwrap_or_default();
+    let driver = c.log_driver.clone().unwrap_or_default();
+    let options = &c.log_options;
     let setting = |key: &str| options.get(key).map(String::as_str).unwrap_or("unset");
     let described = format!(
         "driver {driver}, max-size {}, max-file {}",
         setting("max-size"),
         setting("max-file")
     );
-    let name = display_name(&c);
+    let name = c.name.clone();
     let log_bytes = log_file_bytes(ctx, &c).await;
     let now = log_bytes
         .map(|b| format!("; its log file is {} now", size(b)))
         .unwrap_or_default();
-    let free = match c
-        .log_path
-        .as_deref()
-        .filter(|_| ctx.profile.engine.is_local())
-    {
-        Some(path) if !path.is_empty() => filesystem::space(Path::new(path)).await.ok(),
+    let free = match c.log_path.as_deref() {
+        Some(path) if ctx.profile.engine.is_local() => {
+            filesystem::space(Path::new(path)).await.ok()
+        }
         _ => None,
     };
-    let outcome = match rotation(&driver, &options) {
+    let outcome = match rotation(&driver, options) {
         Rotation::Unbounded => Outcome::warn(format!(
             "{name} logs are not rotated ({described}): they grow without bound{now}"
         )),

@@ -5,9 +5,9 @@
 
 use super::Context;
 use crate::check::Outcome;
+use crate::deployment::engine_client::LogQuery;
 use crate::logs::{Level, level_of};
 use crate::terminal_text::clean;
-use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 
@@ -62,13 +62,12 @@ pub async fn scan(
         Err(e) => return Outcome::from(e),
     }
     let since = now_seconds() - window_minutes * 60;
-    let options = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .since(since as i32)
-        .tail(&MAX_LINES.to_string())
-        .build();
-    let mut stream = match crate::deployment::containers::logs(ctx, container, options).await {
+    let query = LogQuery {
+        since: Some(since),
+        tail: Some(MAX_LINES as u64),
+        ..Default::default()
+    };
+    let mut stream = match crate::deployment::containers::logs(ctx, container, query).await {
         Ok(stream) => stream,
         Err(e) => return Outcome::from(e),
     };
@@ -76,8 +75,8 @@ pub async fn scan(
     let mut examples = std::collections::VecDeque::with_capacity(EXAMPLES + 1);
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
-            Ok(chunk) => chunk.to_string(),
-            Err(e) => return Outcome::fail(format!("reading logs of {container}: {e}")),
+            Ok(chunk) => String::from_utf8_lossy(&chunk).into_owned(),
+            Err(e) => return Outcome::fail(e.to_string()),
         };
         for line in chunk.lines() {
             let matched = wanted.matches(line.trim());

@@ -31,27 +31,10 @@ pub use crate::deployment::Context;
 use crate::deployment::credentials::{Credential, Source};
 use crate::deployment::reach::{self, Address, NotReached, Via};
 use crate::deployment::route::{self, NoRoute};
-use crate::deployment::{CredentialKind, EngineError, Failure};
+use crate::deployment::{CredentialKind, Failure};
 use crate::profile::Service;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// An engine request `call` within the probe timeout; its error said as
-/// `what: error`, with the engine's fix.
-pub async fn within<T, E: std::fmt::Display>(
-    ctx: &Context,
-    what: &str,
-    call: impl Future<Output = Result<T, E>>,
-) -> Result<T, EngineError> {
-    match tokio::time::timeout(ctx.timeout, call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(EngineError::request(what, e)),
-        Err(_) => Err(EngineError::request(
-            what,
-            format!("no answer within {:?}", ctx.timeout),
-        )),
-    }
-}
 
 /// What a check probes, as written in the catalog (`probe = { kind = "...", ... }`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -597,7 +580,7 @@ pub async fn client_failure(
             ..
         })
     );
-    if found_nowhere && ctx.docker().await.is_err() {
+    if found_nowhere && ctx.engine().await.is_err() {
         outcome.wanting_engine()
     } else {
         outcome

@@ -107,11 +107,7 @@ pub async fn memory(ctx: &Context, service: &Service) -> Outcome {
 /// The container's memory limit, when the engine tells it (0 otherwise).
 async fn container_limit(ctx: &Context, container: &str) -> u64 {
     match containers::inspect(ctx, container).await {
-        Ok(Some(inspected)) => inspected
-            .host_config
-            .as_ref()
-            .and_then(|h| h.memory)
-            .map_or(0, |m| m.max(0) as u64),
+        Ok(Some(inspected)) => inspected.limits.memory_bytes.map_or(0, |m| m.max(0) as u64),
         _ => 0,
     }
 }

@@ -7,8 +7,8 @@
 
 use crate::check::Outcome;
 use crate::deployment::Context;
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{EventsOptionsBuilder, LogsOptionsBuilder};
+use crate::deployment::container::Container;
+use crate::deployment::engine_client::LogQuery;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -17,8 +17,6 @@ use std::time::{Duration, SystemTime};
 const STARTUP: Duration = Duration::from_secs(120);
 /// Lines of the previous run read for a dependency it could not reach.
 const PREVIOUS_RUN_LINES: usize = 30;
-/// At most this many events are read back (the engine keeps few anyway).
-const MAX_EVENTS: usize = 256;
 
 /// Log words of a client that could not reach a server that was not ready.
 const NOT_READY: [&str; 10] = [
@@ -90,16 +88,15 @@ pub enum Verdict {
 
 impl Restarts {
     /// The state's part, before any event or log is read.
-    pub fn of(c: &ContainerInspectResponse) -> Restarts {
-        let state = c.state.clone().unwrap_or_default();
-        let count = c.restart_count.unwrap_or(0);
+    pub fn of(c: &Container) -> Restarts {
+        let count = c.restart_count;
         Restarts {
             count,
-            last: time(state.started_at.as_deref()).filter(|_| count > 0),
+            last: time(c.state.started_at.as_deref()).filter(|_| count > 0),
             created: time(c.created.as_deref()),
-            previous_exit: time(state.finished_at.as_deref()),
+            previous_exit: time(c.state.finished_at.as_deref()),
             exit_code: None,
-            oom: state.oom_killed.unwrap_or(false),
+            oom: c.state.oom_killed,
             unreachable_dependency: None,
         }
     }
@@ -157,47 +154,26 @@ pub async fn explain(
     mut restarts: Restarts,
     dependencies: &HashMap<String, String>,
 ) -> Restarts {
-    let (Some(last), Ok(docker)) = (restarts.last, ctx.docker_for(container).await) else {
+    let (Some(last), Ok(engine)) = (restarts.last, ctx.engine_for(container).await) else {
         return restarts;
     };
     let since = restarts.created.unwrap_or(last);
-    let events = EventsOptionsBuilder::new()
-        .since(&epoch(since).to_string())
-        .until(&(epoch(last) + 1).to_string())
-        .filters(&HashMap::from([
-            ("container", vec![container]),
-            ("type", vec!["container"]),
-            ("event", vec!["die", "oom"]),
-        ]))
-        .build();
-    let read = docker
-        .events(Some(events))
-        .take(MAX_EVENTS)
-        .collect::<Vec<_>>();
-    if let Ok(events) = tokio::time::timeout(ctx.timeout, read).await {
-        for event in events.into_iter().flatten() {
-            let attributes = event.actor.and_then(|a| a.attributes).unwrap_or_default();
-            match event.action.as_deref() {
-                Some("oom") => restarts.oom = true,
-                Some("die") => {
-                    restarts.exit_code = attributes.get("exitCode").and_then(|c| c.parse().ok())
-                }
-                _ => {}
-            }
-        }
+    let ends = engine.ends(container, epoch(since), epoch(last) + 1).await;
+    restarts.oom |= ends.oom;
+    if ends.exit_code.is_some() {
+        restarts.exit_code = ends.exit_code;
     }
-    let logs = LogsOptionsBuilder::new()
-        .stdout(true)
-        .stderr(true)
-        .until((epoch(last) + 1) as i32)
-        .tail(&PREVIOUS_RUN_LINES.to_string())
-        .build();
-    let read = docker.logs(container, Some(logs)).collect::<Vec<_>>();
+    let query = LogQuery {
+        until: Some(epoch(last) as i64 + 1),
+        tail: Some(PREVIOUS_RUN_LINES as u64),
+        ..Default::default()
+    };
+    let read = engine.logs(container, query).collect::<Vec<_>>();
     if let Ok(chunks) = tokio::time::timeout(ctx.timeout, read).await {
         let text: String = chunks
             .into_iter()
             .flatten()
-            .map(|c| c.to_string())
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
             .collect();
         restarts.unreachable_dependency = unreachable_dependency(&text, dependencies);
     }

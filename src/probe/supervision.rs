@@ -5,9 +5,9 @@
 
 use super::Context;
 use crate::check::Outcome;
+use crate::deployment::container::RestartPolicy;
 use crate::deployment::containers::inspect;
 use crate::deployment::runtime::Runtime;
-use bollard::models::{ContainerInspectResponse, RestartPolicyNameEnum};
 
 pub async fn check(ctx: &Context, container: &str) -> Outcome {
     let c = match inspect(ctx, container).await {
@@ -15,103 +15,64 @@ pub async fn check(ctx: &Context, container: &str) -> Outcome {
         Ok(None) => return Outcome::fail(format!("container {container} does not exist")),
         Err(e) => return Outcome::from(e),
     };
-    let health_check = has_health_check(&c);
-    let restart = restart_policy(&c);
+    judge(
+        container,
+        c.health_check,
+        c.restart_policy,
+        ctx.profile.runtime,
+    )
+}
+
+/// What is missing of a health check and (on compose) a restart policy.
+fn judge(container: &str, health_check: bool, restart: RestartPolicy, runtime: Runtime) -> Outcome {
     let mut missing = Vec::new();
     if !health_check {
         missing.push("no health check (a hung process still counts as running)".to_string());
     }
-    let restarted = restart.as_ref().is_some_and(|policy| policy != "no");
-    if ctx.profile.runtime == Runtime::Compose && !restarted {
+    if runtime == Runtime::Compose && restart == RestartPolicy::No {
         missing.push("restart policy no (a crash or a reboot leaves it down)".to_string());
     }
-    let said_policy = restart.clone().unwrap_or_else(|| "no".into());
     let outcome = if missing.is_empty() {
-        Outcome::pass(format!("health check set, restart policy {said_policy}"))
+        Outcome::pass(format!("health check set, restart policy {restart}"))
     } else {
         Outcome::warn(format!("{container} has {}", missing.join(" and ")))
     };
     outcome
         .detail("health_check", health_check)
-        .detail("restart_policy", said_policy)
-}
-
-/// A health check from the image or the container, not disabled (`NONE`).
-fn has_health_check(c: &ContainerInspectResponse) -> bool {
-    let test = c
-        .config
-        .as_ref()
-        .and_then(|config| config.healthcheck.as_ref())
-        .and_then(|health| health.test.as_ref());
-    test.is_some_and(|test| test.first().is_some_and(|first| first != "NONE"))
-}
-
-/// The restart policy's name, `None` when unset (which means `no`).
-fn restart_policy(c: &ContainerInspectResponse) -> Option<String> {
-    let name = c
-        .host_config
-        .as_ref()?
-        .restart_policy
-        .as_ref()?
-        .name
-        .as_ref()?;
-    match name {
-        RestartPolicyNameEnum::EMPTY => None,
-        policy => Some(policy.to_string()),
-    }
+        .detail("restart_policy", restart.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::{ContainerConfig, HealthConfig, HostConfig, RestartPolicy};
+    use crate::check::Status;
 
-    fn container(
-        test: Option<Vec<&str>>,
-        policy: Option<RestartPolicyNameEnum>,
-    ) -> ContainerInspectResponse {
-        ContainerInspectResponse {
-            config: Some(ContainerConfig {
-                healthcheck: test.map(|t| HealthConfig {
-                    test: Some(t.into_iter().map(String::from).collect()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            host_config: Some(HostConfig {
-                restart_policy: policy.map(|name| RestartPolicy {
-                    name: Some(name),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+    #[test]
+    fn a_container_the_engine_looks_after_passes() {
+        let o = judge("c", true, RestartPolicy::UnlessStopped, Runtime::Compose);
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(o.message, "health check set, restart policy unless-stopped");
     }
 
     #[test]
-    fn a_disabled_or_absent_health_check_is_none() {
-        assert!(has_health_check(&container(
-            Some(vec!["CMD", "true"]),
-            None
-        )));
-        assert!(!has_health_check(&container(Some(vec!["NONE"]), None)));
-        assert!(!has_health_check(&container(Some(vec![]), None)));
-        assert!(!has_health_check(&container(None, None)));
-    }
-
-    #[test]
-    fn an_empty_restart_policy_is_no() {
-        let policy = |p| restart_policy(&container(None, p));
-        assert_eq!(policy(Some(RestartPolicyNameEnum::EMPTY)), None);
-        assert_eq!(policy(None), None);
+    fn each_missing_safeguard_is_named() {
+        let o = judge("c", false, RestartPolicy::No, Runtime::Compose);
+        assert_eq!(o.status, Status::Warn);
         assert_eq!(
-            policy(Some(RestartPolicyNameEnum::NO)).as_deref(),
-            Some("no")
+            o.message,
+            "c has no health check (a hung process still counts as running) and restart \
+             policy no (a crash or a reboot leaves it down)"
         );
+    }
+
+    #[test]
+    fn on_a_stack_the_orchestrator_restarts_so_only_the_health_check_counts() {
+        let o = judge("c", true, RestartPolicy::No, Runtime::Swarm);
+        assert_eq!(o.status, Status::Pass);
+        let o = judge("c", false, RestartPolicy::No, Runtime::Swarm);
         assert_eq!(
-            policy(Some(RestartPolicyNameEnum::UNLESS_STOPPED)).as_deref(),
-            Some("unless-stopped")
+            o.message,
+            "c has no health check (a hung process still counts as running)"
         );
     }
 }

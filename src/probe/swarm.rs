@@ -3,48 +3,23 @@
 //! (`task: non-zero exit (1)`, `no suitable node`, a missing image), an update
 //! stuck or rolled back; and the swarm's nodes, down or drained.
 
-use super::{Context, within};
+use super::Context;
 use crate::check::Outcome;
-use crate::deployment::cluster::{self, Availability, Node};
-use bollard::models::{ServiceUpdateStatusStateEnum, Task, TaskState};
-use bollard::query_parameters::{InspectServiceOptions, ListNodesOptions, ListTasksOptions};
-use std::collections::HashMap;
+use crate::deployment::cluster::{Availability, Node};
+use crate::deployment::stack_service::{self, ServiceTask};
+use crate::deployment::task_state::TaskState;
 
 /// The stack's service `<stack>_<compose_service>`.
 pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
     let name = format!("{}_{compose_service}", ctx.profile.compose_project);
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
-        Err(e) => return Outcome::from(e),
-    };
-    let what = format!("service {name}");
-    let inspected = docker.inspect_service(&name, None::<InspectServiceOptions>);
-    let service = match within(ctx, &what, inspected).await {
+    let service = match stack_service::inspect(ctx, &name).await {
         Ok(service) => service,
         Err(e) => return Outcome::from(e),
     };
-    let filters = HashMap::from([("service".to_string(), vec![name.clone()])]);
-    let what = format!("tasks of {name}");
-    let listed = docker.list_tasks(Some(ListTasksOptions {
-        filters: Some(filters),
-    }));
-    let tasks = match within(ctx, &what, listed).await {
-        Ok(tasks) => tasks,
-        Err(e) => return Outcome::from(e),
-    };
-    let desired = service
-        .spec
-        .as_ref()
-        .and_then(|s| s.mode.as_ref())
-        .and_then(|m| m.replicated.as_ref())
-        .and_then(|r| r.replicas);
-    let running = tasks.iter().filter(|t| is_running(t)).count() as i64;
-    let failed = failures(&tasks, &|task| node_of(ctx, task));
-    let update = service
-        .update_status
-        .as_ref()
-        .and_then(|u| Some((u.state?, u.message.clone().unwrap_or_default())));
-    let want = desired.unwrap_or(running.max(1));
+    let tasks = &service.tasks;
+    let running = tasks.iter().filter(|t| t.is_running()).count() as i64;
+    let failed = failures(tasks, &|task| node_of(ctx, task));
+    let want = service.desired.unwrap_or(running.max(1));
     let counted = format!("{running}/{want} tasks running");
     let outcome = if running < want {
         let why = failed
@@ -52,9 +27,10 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
             .map(|(task, error)| format!("; {task}: {error}"))
             .unwrap_or_default();
         Outcome::fail(format!("{name}: {counted}{why}"))
-    } else if let Some((state, message)) = update.as_ref().filter(|(s, _)| stuck(*s)) {
+    } else if let Some(update) = service.update.as_ref().filter(|u| u.stuck) {
         Outcome::warn(format!(
-            "{name}: {counted}, but its update is {state}: {message}"
+            "{name}: {counted}, but its update is {}: {}",
+            update.state, update.message
         ))
     } else {
         Outcome::pass(format!("{name}: {counted}"))
@@ -65,7 +41,7 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
             "See every task and its error: {docker} service ps --no-trunc {name}; its logs: {docker} service logs --tail 50 {name}"
         ))
         .detail("service", &name)
-        .detail("desired", desired)
+        .detail("desired", service.desired)
         .detail("running", running)
         .detail(
             "failed_tasks",
@@ -73,13 +49,8 @@ pub async fn service(ctx: &Context, compose_service: &str) -> Outcome {
         )
 }
 
-fn is_running(task: &Task) -> bool {
-    task.desired_state == Some(TaskState::RUNNING)
-        && task.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
-}
-
 /// ` on node-b`: the node a task ran on, on a swarm of several nodes.
-fn node_of(ctx: &Context, task: &Task) -> String {
+fn node_of(ctx: &Context, task: &ServiceTask) -> String {
     let Some(cluster) = ctx.profile.cluster.as_deref().filter(|c| c.nodes.len() > 1) else {
         return String::new();
     };
@@ -94,13 +65,16 @@ fn node_of(ctx: &Context, task: &Task) -> String {
 /// that failed or was rejected (it ran and crashed, its image is missing),
 /// else the newest one's scheduling error (`no suitable node`), else the state
 /// the newest task that ran ended in (`complete`: its container exited 0).
-fn failures(tasks: &[Task], node_of: &dyn Fn(&Task) -> String) -> Vec<(String, String)> {
+fn failures(
+    tasks: &[ServiceTask],
+    node_of: &dyn Fn(&ServiceTask) -> String,
+) -> Vec<(String, String)> {
     let running: std::collections::BTreeSet<i64> = tasks
         .iter()
-        .filter(|t| is_running(t))
+        .filter(|t| t.is_running())
         .filter_map(|t| t.slot)
         .collect();
-    let mut by_slot: std::collections::BTreeMap<i64, Vec<&Task>> = Default::default();
+    let mut by_slot: std::collections::BTreeMap<i64, Vec<&ServiceTask>> = Default::default();
     for task in tasks
         .iter()
         .filter(|t| t.slot.is_some_and(|s| !running.contains(&s)))
@@ -113,62 +87,33 @@ fn failures(tasks: &[Task], node_of: &dyn Fn(&Task) -> String) -> Vec<(String, S
     by_slot
         .into_iter()
         .filter_map(|(slot, mut tasks)| {
-            tasks.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone().unwrap_or_default()));
+            tasks.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone()));
             let crashed = tasks.iter().find(|t| {
-                matches!(state(t), Some(TaskState::FAILED | TaskState::REJECTED))
-                    && error(t).is_some()
+                matches!(t.state, Some(TaskState::Failed | TaskState::Rejected))
+                    && t.error.is_some()
             });
-            if let Some(why) = crashed.or_else(|| tasks.iter().find(|t| error(t).is_some())) {
-                return Some((format!("task.{slot}{}", node_of(why)), error(why)?));
+            if let Some(why) = crashed.or_else(|| tasks.iter().find(|t| t.error.is_some())) {
+                return Some((format!("task.{slot}{}", node_of(why)), why.error.clone()?));
             }
             let ended = tasks.iter().find(|t| {
                 matches!(
-                    state(t),
-                    Some(TaskState::COMPLETE | TaskState::SHUTDOWN | TaskState::FAILED)
+                    t.state,
+                    Some(TaskState::Complete | TaskState::Shutdown | TaskState::Failed)
                 )
             })?;
-            let said = format!("{} (its container stopped)", state(ended)?);
+            let said = format!("{} (its container stopped)", ended.state?);
             Some((format!("task.{slot}{}", node_of(ended)), said))
         })
         .collect()
 }
 
-fn state(task: &Task) -> Option<TaskState> {
-    task.status.as_ref().and_then(|s| s.state)
-}
-
-fn error(task: &Task) -> Option<String> {
-    task.status.as_ref()?.err.clone().filter(|e| !e.is_empty())
-}
-
-fn stuck(state: ServiceUpdateStatusStateEnum) -> bool {
-    matches!(
-        state,
-        ServiceUpdateStatusStateEnum::PAUSED
-            | ServiceUpdateStatusStateEnum::ROLLBACK_STARTED
-            | ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED
-            | ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED
-    )
-}
-
 /// The swarm's nodes: every one ready, active and reachable from here, or
 /// which is not — with the stack's tasks pending or rescheduled because of it.
 pub async fn nodes(ctx: &Context) -> Outcome {
-    let docker = match ctx.docker().await {
-        Ok(docker) => docker,
-        Err(e) => return Outcome::from(e),
-    };
-    let listed = match within(
-        ctx,
-        "listing the swarm's nodes",
-        docker.list_nodes(None::<ListNodesOptions>),
-    )
-    .await
-    {
+    let nodes: Vec<Node> = match stack_service::nodes(ctx).await {
         Ok(nodes) => nodes,
         Err(e) => return Outcome::from(e),
     };
-    let nodes: Vec<Node> = listed.iter().filter_map(cluster::node).collect();
     let mut problems = Vec::new();
     let mut down = Vec::new();
     let mut drained = Vec::new();

@@ -41,15 +41,15 @@ async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) 
         let what = format!("{what} at {address}");
         return connect(ctx, &address, &what, owner).await;
     };
-    let docker = match ctx.docker_for(container).await {
-        Ok(docker) => docker,
+    let engine = match ctx.engine_for(container).await {
+        Ok(engine) => engine,
         Err(e) => return Outcome::from(e),
     };
     let inside = match role {
         "db" => bridge::Inside::postgres(address.port),
         _ => bridge::Inside::redis(address.port),
     };
-    match bridge::probe(&docker, container, &inside, ctx.timeout).await {
+    match engine.probe_inside(container, &inside, ctx.timeout).await {
         Ok(()) => Outcome::pass(format!("{what} open, {address}")).reached(address.reached()),
         Err(BridgeError::Engine(e)) => Outcome::from(e),
         Err(e) if e.is_doctors() => Outcome::new(
@@ -157,7 +157,7 @@ async fn close_gracefully(mut stream: tokio::net::TcpStream) {
 /// Whether the container that should own the port is running (None if unknown).
 async fn owner_running(ctx: &Context, owner: &str) -> Option<bool> {
     match docker::inspect(ctx, owner).await {
-        Ok(Some(c)) => Some(c.state.as_ref().and_then(|s| s.running).unwrap_or(false)),
+        Ok(Some(c)) => Some(c.state.running),
         Ok(None) => Some(false),
         Err(_) => None,
     }

@@ -6,7 +6,7 @@
 use super::{Exporter, Report, Style, group_of};
 use crate::check::{CheckResult, Status};
 use crate::deployment::cluster::{TaskView, View};
-use bollard::models::TaskState;
+use crate::deployment::task_state::TaskState;
 use colored::Colorize;
 use std::collections::BTreeMap;
 
@@ -323,14 +323,14 @@ fn tasks_figure(cluster: &View, service: &str) -> Option<String> {
         .tasks
         .iter()
         .filter(|t| t.service.as_deref() == Some(service))
-        .filter(|t| matches!(t.desired, Some(TaskState::RUNNING | TaskState::READY)))
+        .filter(|t| t.desired.is_some_and(TaskState::is_wanted_up))
         .collect();
     if tasks.is_empty() {
         return None;
     }
     let running = tasks
         .iter()
-        .filter(|t| t.state == Some(TaskState::RUNNING))
+        .filter(|t| t.state == Some(TaskState::Running))
         .count();
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
     for task in &tasks {
@@ -595,7 +595,7 @@ mod tests {
             node: Some(node.into()),
             placed: true,
             state: Some(state),
-            desired: Some(TaskState::RUNNING),
+            desired: Some(TaskState::Running),
         };
         let node = |hostname: &str| Node {
             id: hostname.into(),
@@ -616,9 +616,9 @@ mod tests {
         report.cluster = Some(View {
             nodes: vec![node("node-a"), node("node-b")],
             tasks: vec![
-                task("ticket", "service", "node-a", TaskState::RUNNING),
-                task("ticket", "db", "node-a", TaskState::RUNNING),
-                task("ticket", "redis", "node-b", TaskState::COMPLETE),
+                task("ticket", "service", "node-a", TaskState::Running),
+                task("ticket", "db", "node-a", TaskState::Running),
+                task("ticket", "redis", "node-b", TaskState::Complete),
             ],
         });
         let text = render(&report, false);

@@ -24,7 +24,7 @@ pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
     if args.via == Via::Docker || args.volumes {
         // An unreachable engine: nothing can be dumped, so nothing is started.
-        ctx.docker().await?;
+        ctx.engine().await?;
     }
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;

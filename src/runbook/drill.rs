@@ -15,15 +15,12 @@ use super::restore_role::Restorer;
 use super::restore_role::RoleError;
 use super::signals::Signals;
 use super::sql_stream;
-use crate::deployment::{Context, EngineError, exec};
+use crate::deployment::engine_client::{EngineClient, NewContainer};
+use crate::deployment::{Context, EngineError};
 use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
 use crate::stdout::outln;
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -67,7 +64,7 @@ pub enum DrillError {
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
 pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
-    let docker = ctx.docker().await?.clone();
+    let engine = ctx.engine().await?;
     let run_id = random_hex();
     let foreign = !manifest.is_signed_by_us().unwrap_or(false);
     let mut signals =
@@ -90,7 +87,7 @@ pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u
     };
     // A container still being created would escape the removal.
     in_flight.settle().await;
-    remove_drill_containers(&docker, &run_id).await;
+    remove_drill_containers(&engine, &run_id).await;
     let Some(outcomes) = outcome else {
         return Ok(exit_code::INTERRUPTED);
     };
@@ -182,9 +179,8 @@ async fn database_image(ctx: &Context, service: &Service) -> Result<String, Dril
         .await?
         .ok_or_else(|| DrillError::NoContainer(container.clone()))?;
     inspected
-        .config
-        .as_ref()
-        .and_then(|c| c.image.clone())
+        .image
+        .clone()
         .ok_or(DrillError::NoImage(container))
 }
 
@@ -197,44 +193,28 @@ async fn start_container(
     run_id: &str,
     in_flight: &InFlight,
 ) -> Result<(), DrillError> {
-    let name = database.container.clone();
-    let docker = ctx.docker().await?.clone();
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        env: Some(vec![
+    let engine = ctx.engine().await?;
+    let new = NewContainer {
+        name: database.container.clone(),
+        image: image.to_string(),
+        env: vec![
             format!("POSTGRES_USER={}", database.user),
             format!("POSTGRES_DB={}", database.name),
             format!("POSTGRES_PASSWORD={}", random_hex()),
-        ]),
-        labels: Some(HashMap::from([(LABEL.to_string(), run_id.to_string())])),
-        host_config: Some(HostConfig {
-            network_mode: Some("none".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
+        ],
+        labels: HashMap::from([(LABEL.to_string(), run_id.to_string())]),
+        isolated: true,
     };
-    let image = image.to_string();
     in_flight
-        .run(async move {
-            let options = CreateContainerOptionsBuilder::new().name(&name).build();
-            docker
-                .create_container(Some(options), body)
-                .await
-                .map_err(|e| {
-                    EngineError::request(format!("creating the drill container from {image}"), e)
-                })?;
-            docker
-                .start_container(&name, None)
-                .await
-                .map_err(|e| EngineError::request("starting the drill container", e).into())
-        })
+        .run(async move { engine.create_and_start(new).await })
         .await
+        .map_err(DrillError::from)
 }
 
 /// Until the final server accepts connections on TCP (the image's first start
 /// runs a temporary server on the socket only, then restarts it).
 async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), DrillError> {
-    let docker = ctx.docker().await?;
+    let engine = ctx.engine().await?;
     let deadline = Instant::now() + READY_TIMEOUT;
     let cmd = [
         "pg_isready",
@@ -247,7 +227,9 @@ async fn wait_ready(ctx: &Context, database: &Database<'_>) -> Result<(), DrillE
         database.name,
     ];
     loop {
-        let ready = exec::run(docker, &database.container, &cmd, &[], None, |_| Ok(())).await;
+        let ready = engine
+            .exec(&database.container, &cmd, &[], None, |_| Ok(()))
+            .await;
         if matches!(ready, Ok(ref finished) if finished.exit_code == 0) {
             return Ok(());
         }
@@ -264,7 +246,7 @@ async fn session(
     database: &Database<'_>,
     restorer: Option<&Restorer>,
 ) -> Result<tokio_postgres::Client, DrillError> {
-    let docker = ctx.docker().await?;
+    let engine = ctx.engine().await?;
     let own = Login {
         user: database.user,
         password: None,
@@ -276,7 +258,10 @@ async fn session(
     };
     // The drill runs the database's image as it is: at the image's own port.
     let inside = crate::deployment::bridge::Inside::postgres(DRILL_PORT);
-    Ok(pg_session::in_container(docker, &database.container, &inside, &login, ctx.timeout).await?)
+    Ok(
+        pg_session::in_container(&engine, &database.container, &inside, &login, ctx.timeout)
+            .await?,
+    )
 }
 
 /// The dump restored over the doctor's own session, validated on the way (as a
@@ -318,26 +303,17 @@ async fn restore_into(
 
 /// Removes this run's drill containers (and their anonymous volumes), whatever
 /// state they are in.
-async fn remove_drill_containers(docker: &bollard::Docker, run_id: &str) {
+async fn remove_drill_containers(engine: &EngineClient, run_id: &str) {
     let label = format!("{LABEL}={run_id}");
-    let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let Ok(found) = docker.list_containers(Some(options)).await else {
-        eprintln!("helpdesk-doctor: could not list the drill containers: remove {PREFIX}* by hand");
-        return;
-    };
-    for container in found {
-        let Some(id) = container.id else { continue };
-        let remove = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        if let Err(e) = docker.remove_container(&id, Some(remove)).await {
-            eprintln!("helpdesk-doctor: could not remove drill container {id}: {e}");
+    match engine.remove_labelled(&label).await {
+        Ok(failed) => {
+            for (id, e) in failed {
+                eprintln!("helpdesk-doctor: could not remove drill container {id}: {e}");
+            }
         }
+        Err(_) => eprintln!(
+            "helpdesk-doctor: could not list the drill containers: remove {PREFIX}* by hand"
+        ),
     }
 }
 

@@ -71,9 +71,9 @@ pub async fn connect(
     match via {
         Via::Docker => {
             let container = service.container("db");
-            let docker = ctx.docker_for(&container).await?;
+            let engine = ctx.engine_for(&container).await?;
             let inside = bridge::Inside::postgres(service.port_inside("db"));
-            in_container(&docker, &container, &inside, login, ctx.timeout).await
+            in_container(&engine, &container, &inside, login, ctx.timeout).await
         }
         Via::Direct => {
             // Where diagnose reaches it (a task on another node: at that node).
@@ -106,13 +106,13 @@ fn config(login: &Login<'_>) -> Config {
 
 /// A session bridged through an exec in `container`.
 pub async fn in_container(
-    docker: &bollard::Docker,
+    engine: &crate::deployment::engine_client::EngineClient,
     container: &str,
     inside: &bridge::Inside,
     login: &Login<'_>,
     timeout: Duration,
 ) -> Result<Client, SessionError> {
-    let (stream, stderr) = bridge::open(docker, container, inside).await?;
+    let (stream, stderr) = engine.bridge(container, inside).await?;
     let config = config(login);
     let connecting = config.connect_raw(stream, NoTls);
     match tokio::time::timeout(timeout, connecting).await {

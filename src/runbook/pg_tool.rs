@@ -197,7 +197,7 @@ async fn start(
     match via {
         Via::Docker => {
             let container = service.container("db");
-            let docker = ctx.docker_for(&container).await?;
+            let engine = ctx.engine_for(&container).await?;
             let mut cmd = vec![
                 program,
                 "-U",
@@ -210,7 +210,9 @@ async fn start(
             let env: Vec<String> = password
                 .map(|p| vec![format!("PGPASSWORD={p}")])
                 .unwrap_or_default();
-            Ok(exec::run(&docker, &container, &cmd, &env, stdin, on_stdout).await?)
+            Ok(engine
+                .exec(&container, &cmd, &env, stdin, on_stdout)
+                .await?)
         }
         Via::Direct => local(ctx, service, program, args, password, stdin, on_stdout).await,
     }

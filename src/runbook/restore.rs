@@ -22,7 +22,6 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::profile::{Profile, Service};
 use crate::stdout::outln;
-use bollard::query_parameters::StopContainerOptionsBuilder;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -289,11 +288,7 @@ async fn application_containers(
         )
         .await
         .map_err(Error::from)?;
-        names.extend(found.iter().filter_map(|c| {
-            c.name
-                .as_ref()
-                .map(|n| n.trim_start_matches('/').to_string())
-        }));
+        names.extend(found.iter().map(|c| c.name.clone()));
     }
     Ok(names)
 }
@@ -403,21 +398,21 @@ fn print_plan(
 
 /// Stops every application container at once (each stop runs to its end).
 async fn stop(ctx: &Context, apps: &[String], in_flight: &InFlight) -> Result<(), Error> {
-    let mut dockers = Vec::with_capacity(apps.len());
+    let mut engines = Vec::with_capacity(apps.len());
     for app in apps {
-        let docker = ctx
-            .docker_for(app)
+        let engine = ctx
+            .engine_for(app)
             .await
             .map_err(|e| Error::CannotRun(e.to_string()))?;
-        dockers.push(docker);
+        engines.push(engine);
     }
-    let stops = apps.iter().zip(dockers).map(|(app, docker)| {
+    let stops = apps.iter().zip(engines).map(|(app, engine)| {
         let app = app.clone();
         in_flight.run(async move {
-            docker
-                .stop_container(&app, Some(StopContainerOptionsBuilder::new().t(10).build()))
+            engine
+                .stop(&app, 10)
                 .await
-                .map_err(|e| Error::Runbook(format!("stopping {app}: {e}; nothing was restored")))
+                .map_err(|e| Error::Runbook(format!("{e}; nothing was restored")))
         })
     });
     futures::future::try_join_all(stops).await.map(|_| ())
@@ -599,15 +594,14 @@ async fn start_and_wait(
     targets: &[(&Service, &DatabaseEntry)],
 ) -> Result<(), NotStarted> {
     let starts = apps.iter().map(|app| async move {
-        ctx.docker_for(app)
+        let engine = ctx
+            .engine_for(app)
             .await
             .map_err(|source| StartError::NoEngine {
                 app: app.clone(),
                 source,
-            })?
-            .start_container(app, None)
-            .await
-            .map_err(|e| EngineError::request(format!("starting {app}"), e).into())
+            })?;
+        engine.start(app).await.map_err(StartError::from)
     });
     let started: Vec<Result<(), StartError>> = futures::future::join_all(starts).await;
     let waits = targets.iter().map(|(service, _)| async move {

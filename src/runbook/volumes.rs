@@ -5,12 +5,10 @@
 use super::in_flight::InFlight;
 use super::manifest::FileEntry;
 use super::progress::Progress;
-use crate::deployment::containers::{self, HealthError};
+use crate::deployment::engine_client::{EngineClient, HealthError};
 use crate::deployment::{Context, EngineError};
 use crate::files::CompressedFile;
 use crate::profile::Service;
-use bollard::Docker;
-use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, StopContainerOptionsBuilder};
 use futures::StreamExt;
 use std::io::Write;
 use std::path::Path;
@@ -47,24 +45,19 @@ pub async fn archive(
     in_flight: &InFlight,
 ) -> Result<FileEntry, VolumeError> {
     let container = service.container("db");
-    let docker = ctx.docker_for(&container).await?;
-    let docker = &docker;
-    let data = data_path(docker, &container).await?;
+    let engine = ctx.engine_for(&container).await?;
+    let data = data_path(&engine, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");
-    let (stopping, name) = (docker.clone(), container.clone());
+    let (stopping, name) = (engine.clone(), container.clone());
     in_flight
-        .run(async move {
-            let options = StopContainerOptionsBuilder::new().t(30).build();
-            stopping.stop_container(&name, Some(options)).await
-        })
-        .await
-        .map_err(|e| EngineError::request(format!("stopping {container}"), e))?;
-    let archived = download(docker, &container, &data, dir, &service.name, |n| {
+        .run(async move { stopping.stop(&name, 30).await })
+        .await?;
+    let archived = download(&engine, &container, &data, dir, &service.name, |n| {
         task.advance(n)
     })
     .await;
     // Started again whatever happened to the archive.
-    let restarted = start_and_wait_healthy(docker, &container).await;
+    let restarted = start_and_wait_healthy(&engine, &container).await;
     let entry = archived?;
     restarted?;
     task.done(&format!(
@@ -79,41 +72,28 @@ pub async fn archive(
 pub async fn start_again(ctx: &Context, services: &[&Service]) {
     for service in services {
         let container = service.container("db");
-        let Ok(docker) = ctx.docker_for(&container).await else {
+        let Ok(engine) = ctx.engine_for(&container).await else {
             continue;
         };
-        let docker = &docker;
-        let running = docker
-            .inspect_container(&container, None)
-            .await
-            .ok()
-            .and_then(|c| c.state?.running)
-            .unwrap_or(true);
+        let running = engine.running_now(&container).await.unwrap_or(true);
         if !running {
-            let _ = start_and_wait_healthy(docker, &container).await;
+            let _ = start_and_wait_healthy(&engine, &container).await;
         }
     }
 }
 
 /// Where the container's data volume is mounted.
-async fn data_path(docker: &Docker, container: &str) -> Result<String, VolumeError> {
-    let inspected = docker
-        .inspect_container(container, None)
-        .await
-        .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
-    inspected
-        .mounts
-        .unwrap_or_default()
-        .into_iter()
-        .find(|m| m.typ.as_ref().map(|t| t.to_string()) == Some("volume".into()))
-        .and_then(|m| m.destination)
+async fn data_path(engine: &EngineClient, container: &str) -> Result<String, VolumeError> {
+    engine
+        .volume_destination(container)
+        .await?
         .ok_or_else(|| VolumeError::NoVolume {
             container: container.to_string(),
         })
 }
 
 async fn download(
-    docker: &Docker,
+    engine: &EngineClient,
     container: &str,
     path: &str,
     dir: &Path,
@@ -122,10 +102,7 @@ async fn download(
 ) -> Result<FileEntry, VolumeError> {
     let name = format!("{service}-db-data.tar.gz");
     let mut file = CompressedFile::create(&dir.join(&name))?;
-    let options = DownloadFromContainerOptionsBuilder::new()
-        .path(path)
-        .build();
-    let mut stream = docker.download_from_container(container, Some(options));
+    let mut stream = engine.download(container, path);
     while let Some(chunk) = stream.next().await {
         let written = match chunk {
             Ok(chunk) => {
@@ -135,7 +112,7 @@ async fn download(
                     source,
                 })
             }
-            Err(e) => Err(EngineError::request(format!("archiving {container}:{path}"), e).into()),
+            Err(e) => Err(e.into()),
         };
         // Dropping the unfinished file removes it.
         written?;
@@ -149,10 +126,7 @@ async fn download(
     })
 }
 
-async fn start_and_wait_healthy(docker: &Docker, container: &str) -> Result<(), VolumeError> {
-    docker
-        .start_container(container, None)
-        .await
-        .map_err(|e| EngineError::request(format!("starting {container}"), e))?;
-    Ok(containers::wait_healthy(docker, container, HEALTHY_TIMEOUT).await?)
+async fn start_and_wait_healthy(engine: &EngineClient, container: &str) -> Result<(), VolumeError> {
+    engine.start(container).await?;
+    Ok(engine.wait_healthy(container, HEALTHY_TIMEOUT).await?)
 }
