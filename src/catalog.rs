@@ -64,7 +64,7 @@ pub struct CheckDef {
     pub roles: Vec<String>,
     /// Only on this runtime (`swarm`: a Swarm stack's own checks); default: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<crate::deployment::runtime::Runtime>,
+    pub runtime: Option<crate::deployment::runtime::Named>,
     /// Gates: when one of these does not pass, this check is skipped.
     #[serde(default)]
     pub needs: Vec<String>,
@@ -251,14 +251,14 @@ fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Pro
                 Problem::Shape(format!("for_each: {}", e.message()))
             })?),
         };
-    let runtime: Option<crate::deployment::runtime::Runtime> =
+    let runtime: Option<crate::deployment::runtime::Named> =
         match raw.get("runtime") {
             None => None,
             Some(v) => Some(v.clone().try_into().map_err(|e: toml::de::Error| {
                 Problem::Shape(format!("runtime: {}", e.message()))
             })?),
         };
-    if runtime.is_some_and(|r| r != profile.runtime) {
+    if runtime.is_some_and(|r| !crate::deployment::runtime::same(r.0, profile.runtime)) {
         return Ok(Vec::new());
     }
     let services = string_list(raw, "services");

@@ -10,7 +10,6 @@ mod act;
 use crate::catalog::{Check, glob_match, service_of};
 use crate::check::{CheckResult, Status};
 use crate::deployment::Context;
-use crate::deployment::runtime::Runtime;
 use crate::error::Error;
 use crate::exit_code;
 use crate::fix_record::{Pending, Record};
@@ -46,7 +45,7 @@ pub async fn run(
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
     let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
-    if plan.profile.runtime == Runtime::Swarm {
+    if plan.profile.runtime.orchestrated() {
         return Err(Error::Refused(format!(
             "fix does not act on Swarm stacks yet (the orchestrator restarts tasks itself): \
              see docker stack ps {} and docker service update --force SERVICE",

@@ -34,8 +34,8 @@ pub struct Profile {
     /// Several engines for one `diagnose` (`[[engines]]`); empty: the one chosen.
     pub engines: Vec<EngineEntry>,
     /// Compose or a Swarm stack (found at discovery).
-    #[serde(skip)]
-    pub runtime: crate::deployment::runtime::Runtime,
+    #[serde(skip, default = "crate::deployment::runtime::default")]
+    pub runtime: &'static dyn crate::deployment::runtime::Runtime,
     /// The engine the deployment runs on (chosen at discovery).
     #[serde(skip)]
     pub engine: crate::deployment::engine::Engine,
@@ -293,7 +293,7 @@ impl Default for Profile {
             compose_files: Vec::new(),
             compose_working_dir: None,
             engines: Vec::new(),
-            runtime: Default::default(),
+            runtime: crate::deployment::runtime::default(),
             engine: Default::default(),
             cluster: None,
             services_configured: false,

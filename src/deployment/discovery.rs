@@ -8,7 +8,7 @@
 use super::cluster::{self, Cluster};
 use super::engine::Engine;
 use super::reach::{Binding, Holder};
-use super::runtime::{self, NUMBER_LABEL, PROJECT_LABEL, Runtime, SERVICE_LABEL, STACK_LABEL};
+use super::runtime::{self, NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL, STACK_LABEL};
 use crate::error::Error;
 use crate::profile::{Profile, ROLES};
 use bollard::Docker;
@@ -142,11 +142,11 @@ pub async fn discover(
         None => on_engine(profile, &containers)?,
     };
     profile.compose_project = compose_name(project, &source)?;
-    profile.runtime = Runtime::of(
+    profile.runtime = runtime::of(
         &profile.compose_project,
         containers.iter().map(|c| &c.labels),
     );
-    if profile.runtime == Runtime::Swarm {
+    if profile.runtime.orchestrated() {
         profile.cluster = cluster.map(std::sync::Arc::new);
     }
     assign_containers(profile, &containers);

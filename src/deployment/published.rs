@@ -4,7 +4,6 @@
 
 use super::app_config::Server;
 use super::listen_port;
-use super::runtime::Runtime;
 use crate::profile::{Front, Profile, Service};
 use bollard::models::ContainerInspectResponse;
 use std::collections::HashMap;
@@ -29,7 +28,7 @@ pub fn assign(
     bind_hosts: bool,
 ) {
     let keep_configured = profile.services_configured;
-    let swarm = profile.runtime == Runtime::Swarm;
+    let swarm = profile.runtime.orchestrated();
     for service in &mut profile.services {
         let app = found(service, inspected, "service", service.app_port);
         let db = found(service, inspected, "db", POSTGRES_PORT);

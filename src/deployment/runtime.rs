@@ -1,9 +1,20 @@
-//! What runs the deployment — compose on one engine, or a Swarm stack — and
-//! how a Swarm task's container is read as a compose container, so that one
-//! set of discovery rules (and one label filter) finds both.
+//! What runs the deployment, behind one trait: compose on one engine, a
+//! Swarm stack (`compose`, `swarm`), each one module registered in `REGISTRY`.
+//! A runtime names its containers (labels and filters), reads them as compose
+//! containers so that one set of discovery rules finds them all, says each
+//! typed command of a fix in its own words, and says whether an orchestrator
+//! schedules and restarts them.
+
+mod compose;
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod fake;
+mod swarm;
 
 use bollard::models::ContainerSummary;
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 /// What compose labels a container with: its project, its service, its number.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
@@ -15,56 +26,165 @@ pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
 /// `<stack>_<service>.<slot>.<task id>`.
 pub const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.name";
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Runtime {
-    #[default]
-    Compose,
-    Swarm,
-}
+/// Every runtime the doctor knows, the more specific first: a deployment is
+/// run by the first one that owns one of its containers.
+pub static REGISTRY: &[&dyn Runtime] = &[
+    &swarm::Swarm,
+    &compose::Compose,
+    #[cfg(test)]
+    &fake::Fake,
+];
 
-impl Runtime {
-    /// Swarm when any of `labels` (the project's containers') is a stack's task.
-    pub fn of<'a>(
-        project: &str,
-        mut labels: impl Iterator<Item = &'a HashMap<String, String>>,
-    ) -> Runtime {
-        if labels.any(|l| l.get(STACK_LABEL).map(String::as_str) == Some(project)) {
-            Runtime::Swarm
-        } else {
-            Runtime::Compose
-        }
-    }
-
+/// One way of running the deployment's containers.
+pub trait Runtime: Send + Sync + fmt::Debug + 'static {
+    /// Its name in check files (`runtime = "swarm"`) and reports.
+    fn name(&self) -> &'static str;
     /// The label that names a container's project (or stack).
-    pub fn project_label(self) -> &'static str {
-        match self {
-            Runtime::Compose => PROJECT_LABEL,
-            Runtime::Swarm => STACK_LABEL,
-        }
-    }
-
+    fn project_label(&self) -> &'static str;
     /// The engine's label filters for the containers of `compose_service`.
-    pub fn service_filters(self, project: &str, compose_service: &str) -> Vec<String> {
-        match self {
-            Runtime::Compose => vec![
-                format!("{PROJECT_LABEL}={project}"),
-                format!("{SERVICE_LABEL}={compose_service}"),
-            ],
-            Runtime::Swarm => vec![
-                format!("{STACK_LABEL}={project}"),
-                format!("{SWARM_SERVICE_LABEL}={project}_{compose_service}"),
-            ],
+    fn service_filters(&self, project: &str, compose_service: &str) -> Vec<String>;
+    /// A container's labels with compose's project, service and number added
+    /// (a compose container's are left as they are).
+    fn as_compose(&self, labels: HashMap<String, String>) -> HashMap<String, String> {
+        labels
+    }
+    /// Whether an orchestrator schedules the containers, restarts them itself
+    /// (a restart policy is not theirs to have), may publish their ports
+    /// through an ingress and may run them on other nodes.
+    fn orchestrated(&self) -> bool;
+    /// `command` said as the command that does it on this runtime.
+    fn say(&self, command: &Command, names: &Names) -> String;
+
+    /// Whether `labels` are one of `project`'s containers, as this runtime runs them.
+    fn owns(&self, project: &str, labels: &HashMap<String, String>) -> bool {
+        labels.get(self.project_label()).map(String::as_str) == Some(project)
+    }
+}
+
+/// The runtime of `project`: the first registered one owning one of its
+/// containers (`labels`), else compose (a project none of whose containers exist yet).
+pub fn of<'a>(
+    project: &str,
+    labels: impl Iterator<Item = &'a HashMap<String, String>> + Clone,
+) -> &'static dyn Runtime {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|runtime| labels.clone().any(|l| runtime.owns(project, l)))
+        .unwrap_or_else(default)
+}
+
+/// Compose: what a deployment is until its containers say otherwise.
+pub fn default() -> &'static dyn Runtime {
+    &compose::Compose
+}
+
+/// The registered runtime called `name`; else the names there are.
+pub fn named(name: &str) -> Result<&'static dyn Runtime, UnknownRuntime> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|runtime| runtime.name() == name)
+        .ok_or_else(|| UnknownRuntime {
+            name: name.to_string(),
+            known: REGISTRY.iter().map(|r| r.name()).collect(),
+        })
+}
+
+/// A runtime's name that no registered runtime has.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown runtime {name:?} (known: {})", known.join(", "))]
+pub struct UnknownRuntime {
+    pub name: String,
+    pub known: Vec<&'static str>,
+}
+
+/// A runtime as a check file names it (`runtime = "swarm"`), found in the registry.
+#[derive(Clone, Copy, Debug)]
+pub struct Named(pub &'static dyn Runtime);
+
+impl<'de> serde::Deserialize<'de> for Named {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Named, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        named(&name).map(Named).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Named {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.name())
+    }
+}
+
+/// Whether two runtimes are the same one.
+pub fn same(a: &dyn Runtime, b: &dyn Runtime) -> bool {
+    a.name() == b.name()
+}
+
+/// How the deployment's commands name it: its compose program (with its
+/// project and files) and its project's (or stack's) name.
+#[derive(Clone, Copy, Debug)]
+pub struct Names<'a> {
+    pub compose: &'a str,
+    pub stack: &'a str,
+}
+
+/// One compose command of a fix (`compose VERB [ARGS] [SERVICE]`), typed:
+/// what it does, on which service; `words` are the words as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub verb: Verb,
+    pub service: Option<String>,
+    /// `logs --tail N`: N.
+    pub tail: Option<String>,
+    /// The command's words after the compose program, as written.
+    pub words: String,
+}
+
+/// What a compose command does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Logs,
+    /// `up`, `restart`, `start`: the service (or everything) running again.
+    Start,
+    Down,
+    /// Anything else: shown as the state of the service (or everything).
+    Other,
+}
+
+impl Command {
+    /// The command in `words` (what follows the compose program).
+    pub fn parse(words: &str) -> Command {
+        let mut split = words.split_whitespace();
+        let verb = match split.next().unwrap_or("") {
+            "logs" => Verb::Logs,
+            "up" | "restart" | "start" => Verb::Start,
+            "down" => Verb::Down,
+            _ => Verb::Other,
+        };
+        let (mut tail, mut service) = (None, None);
+        while let Some(word) = split.next() {
+            match word.strip_prefix("--tail") {
+                Some("") => tail = split.next().map(str::to_string),
+                Some(value) => tail = value.strip_prefix('=').map(str::to_string),
+                None if word.starts_with('-') => {}
+                None => service = Some(word.to_string()),
+            }
+        }
+        Command {
+            verb,
+            service,
+            tail,
+            words: words.to_string(),
         }
     }
 }
 
-/// `text` (a fix) with each `compose VERB [ARGS] [SERVICE]` command, as the
-/// compose runtime says it, said for this runtime: unchanged on compose; on a
-/// Swarm stack, the `docker service` or `docker stack` command that does it
-/// (a compose command there would start a second deployment beside the stack).
-pub fn say_commands(runtime: Runtime, text: &str, compose: &str, stack: &str) -> String {
-    if runtime == Runtime::Compose || compose.is_empty() {
+/// `text` (a fix) with each compose command (`compose` and its words up to a
+/// `;`, `)`, `|`, `&` or the line's end) said as `runtime` says it. On a
+/// Swarm stack a compose command would start a second deployment beside it.
+pub fn say_commands(runtime: &dyn Runtime, text: &str, compose: &str, stack: &str) -> String {
+    if compose.is_empty() {
         return text.to_string();
     }
     let mut said = String::with_capacity(text.len());
@@ -76,8 +196,9 @@ pub fn say_commands(runtime: Runtime, text: &str, compose: &str, stack: &str) ->
             .find([';', ')', '|', '&', '\n'])
             .unwrap_or(command.len());
         let (words, tail) = command.split_at(end);
-        said.push_str(&swarm_command(words, stack));
-        if words.ends_with(' ') {
+        let spoken = runtime.say(&Command::parse(words), &Names { compose, stack });
+        said.push_str(&spoken);
+        if words.ends_with(' ') && !spoken.ends_with(' ') {
             said.push(' ');
         }
         rest = tail;
@@ -86,59 +207,11 @@ pub fn say_commands(runtime: Runtime, text: &str, compose: &str, stack: &str) ->
     said
 }
 
-/// One compose command's words (after `compose`) as the Swarm command that does it.
-fn swarm_command(words: &str, stack: &str) -> String {
-    let mut words = words.split_whitespace();
-    let verb = words.next().unwrap_or("");
-    let (mut tail, mut service) = (None, None);
-    while let Some(word) = words.next() {
-        match word.strip_prefix("--tail") {
-            Some("") => tail = words.next(),
-            Some(value) => tail = value.strip_prefix('='),
-            None if word.starts_with('-') => {}
-            None => service = Some(word),
-        }
-    }
-    match (verb, service) {
-        ("logs", Some(service)) => match tail {
-            Some(lines) => format!("docker service logs --tail {lines} {stack}_{service}"),
-            None => format!("docker service logs {stack}_{service}"),
-        },
-        ("up" | "restart" | "start", Some(service)) => {
-            format!("docker service update --force {stack}_{service}")
-        }
-        ("up", None) => format!("docker stack deploy -c <the stack's file> {stack}"),
-        ("down", None) => format!("docker stack rm {stack}"),
-        (_, Some(service)) => format!("docker service ps --no-trunc {stack}_{service}"),
-        (_, None) => format!("docker stack ps --no-trunc {stack}"),
-    }
-}
-
-/// A Swarm task's container labelled as compose labels its containers — the
-/// stack as the project, the stack's service without the stack's prefix, the
-/// task's slot as the container number. Other labels are left as they are.
-pub fn as_compose(mut labels: HashMap<String, String>) -> HashMap<String, String> {
-    if labels.contains_key(PROJECT_LABEL) {
-        return labels;
-    }
-    let (Some(stack), Some(service)) = (labels.get(STACK_LABEL), labels.get(SWARM_SERVICE_LABEL))
-    else {
-        return labels;
-    };
-    let short = service
-        .strip_prefix(&format!("{stack}_"))
-        .unwrap_or(service)
-        .to_string();
-    let slot = labels
-        .get(SWARM_TASK_LABEL)
-        .and_then(|task| task.split('.').nth(1))
-        .unwrap_or("1")
-        .to_string();
-    let stack = stack.clone();
-    labels.insert(PROJECT_LABEL.into(), stack);
-    labels.insert(SERVICE_LABEL.into(), short);
-    labels.insert(NUMBER_LABEL.into(), slot);
-    labels
+/// `labels` as compose labels, whichever registered runtime ran the container.
+pub fn as_compose(labels: HashMap<String, String>) -> HashMap<String, String> {
+    REGISTRY
+        .iter()
+        .fold(labels, |labels, runtime| runtime.as_compose(labels))
 }
 
 /// The containers that are the deployment now: of each Swarm task slot
@@ -172,20 +245,20 @@ mod tests {
              docker inspect x; then start it again: {COMPOSE} up -d user-redis"
         );
         assert_eq!(
-            say_commands(Runtime::Swarm, &fix, COMPOSE, "helpdesk"),
+            say_commands(&swarm::Swarm, &fix, COMPOSE, "helpdesk"),
             "Read why it stopped: docker service logs --tail 50 helpdesk_user-redis; inspect \
              its health: docker inspect x; then start it again: docker service update --force \
              helpdesk_user-redis"
         );
         let network = format!("recreate it with {COMPOSE} down && {COMPOSE} up -d");
         assert_eq!(
-            say_commands(Runtime::Swarm, &network, COMPOSE, "helpdesk"),
+            say_commands(&swarm::Swarm, &network, COMPOSE, "helpdesk"),
             "recreate it with docker stack rm helpdesk && docker stack deploy -c <the stack's \
              file> helpdesk"
         );
         let piped = format!("({COMPOSE} restart ticket-service); {COMPOSE} logs auth | grep x");
         assert_eq!(
-            say_commands(Runtime::Swarm, &piped, COMPOSE, "hd"),
+            say_commands(&swarm::Swarm, &piped, COMPOSE, "hd"),
             "(docker service update --force hd_ticket-service); docker service logs hd_auth | grep x"
         );
     }
@@ -194,7 +267,7 @@ mod tests {
     fn a_fix_on_compose_is_left_as_it_is() {
         let fix = format!("{COMPOSE} logs --tail=50 user-redis; {COMPOSE} up -d user-redis");
         assert_eq!(
-            say_commands(Runtime::Compose, &fix, COMPOSE, "helpdesk"),
+            say_commands(&compose::Compose, &fix, COMPOSE, "helpdesk"),
             fix
         );
     }
@@ -241,13 +314,9 @@ mod tests {
         assert_eq!(labels[PROJECT_LABEL], "helpdesk");
         assert_eq!(labels[SERVICE_LABEL], "auth-db");
         assert_eq!(labels[NUMBER_LABEL], "1");
-        assert_eq!(
-            Runtime::of("helpdesk", std::iter::once(&labels)),
-            Runtime::Swarm
-        );
-        assert_eq!(
-            Runtime::of("other", std::iter::once(&labels)),
-            Runtime::Compose
-        );
+        assert_eq!(of("helpdesk", std::iter::once(&labels)).name(), "swarm");
+        assert_eq!(of("other", std::iter::once(&labels)).name(), "compose");
+        let compose = HashMap::from([(PROJECT_LABEL.to_string(), "helpdesk".to_string())]);
+        assert_eq!(of("helpdesk", std::iter::once(&compose)).name(), "compose");
     }
 }

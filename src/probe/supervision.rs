@@ -24,12 +24,17 @@ pub async fn check(ctx: &Context, container: &str) -> Outcome {
 }
 
 /// What is missing of a health check and (on compose) a restart policy.
-fn judge(container: &str, health_check: bool, restart: RestartPolicy, runtime: Runtime) -> Outcome {
+fn judge(
+    container: &str,
+    health_check: bool,
+    restart: RestartPolicy,
+    runtime: &dyn Runtime,
+) -> Outcome {
     let mut missing = Vec::new();
     if !health_check {
         missing.push("no health check (a hung process still counts as running)".to_string());
     }
-    if runtime == Runtime::Compose && restart == RestartPolicy::No {
+    if !runtime.orchestrated() && restart == RestartPolicy::No {
         missing.push("restart policy no (a crash or a reboot leaves it down)".to_string());
     }
     let outcome = if missing.is_empty() {
@@ -46,17 +51,23 @@ fn judge(container: &str, health_check: bool, restart: RestartPolicy, runtime: R
 mod tests {
     use super::*;
     use crate::check::Status;
+    use crate::deployment::runtime::named;
 
     #[test]
     fn a_container_the_engine_looks_after_passes() {
-        let o = judge("c", true, RestartPolicy::UnlessStopped, Runtime::Compose);
+        let o = judge(
+            "c",
+            true,
+            RestartPolicy::UnlessStopped,
+            named("compose").unwrap(),
+        );
         assert_eq!(o.status, Status::Pass);
         assert_eq!(o.message, "health check set, restart policy unless-stopped");
     }
 
     #[test]
     fn each_missing_safeguard_is_named() {
-        let o = judge("c", false, RestartPolicy::No, Runtime::Compose);
+        let o = judge("c", false, RestartPolicy::No, named("compose").unwrap());
         assert_eq!(o.status, Status::Warn);
         assert_eq!(
             o.message,
@@ -67,9 +78,9 @@ mod tests {
 
     #[test]
     fn on_a_stack_the_orchestrator_restarts_so_only_the_health_check_counts() {
-        let o = judge("c", true, RestartPolicy::No, Runtime::Swarm);
+        let o = judge("c", true, RestartPolicy::No, named("swarm").unwrap());
         assert_eq!(o.status, Status::Pass);
-        let o = judge("c", false, RestartPolicy::No, Runtime::Swarm);
+        let o = judge("c", false, RestartPolicy::No, named("swarm").unwrap());
         assert_eq!(
             o.message,
             "c has no health check (a hung process still counts as running)"
