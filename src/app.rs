@@ -4,8 +4,8 @@ use crate::cli::{
     BackupAction, CacheCommand, ChecksCommand, Cli, Command, ConfigCommand, ListFormat, ManArgs,
     TokensCommand,
 };
-use crate::deployment::discovery;
 use crate::deployment::engine::Engine;
+use crate::deployment::{Deployment, discovery};
 use crate::error::Error;
 use crate::runbook::interrupted::Record;
 use crate::runbook::manifest::Trust;
@@ -48,7 +48,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Serve(args) => serve::run(args, config, project, &cli.checks_dir).await,
         Command::Checks(ChecksCommand::List { format }) => {
             // The catalog as the config's services expand it: no engine touched.
-            checks_list::run(Profile::load(config)?, &cli.checks_dir, *format)
+            checks_list::run(
+                Deployment::new(Profile::load(config)?),
+                &cli.checks_dir,
+                *format,
+            )
         }
         Command::History(args) => history_command::list(args.format),
         Command::Diff { from, to } => {

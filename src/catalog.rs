@@ -1,10 +1,11 @@
 //! The check catalog: `checks/*.toml` embedded at build time plus the user's
 //! `--checks-dir`, parsed, expanded per service or container, and validated.
 
+use crate::deployment::Deployment;
 use crate::duration_rule::{self, DurationError};
 use crate::error::Error;
 use crate::probe::Probe;
-use crate::profile::{Profile, ROLES};
+use crate::profile::ROLES;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -99,7 +100,7 @@ pub struct Check {
 
 /// Loads the built-in catalog and every `*.toml` of `dirs` (a user check with a
 /// built-in's id replaces it), expanded for `profile`. All errors are reported at once.
-pub fn load(profile: &Profile, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
+pub fn load(profile: &Deployment, dirs: &[PathBuf]) -> Result<Vec<Check>, Error> {
     let mut sources: Vec<(String, String)> = BUILTIN
         .iter()
         .map(|(path, text)| (path.to_string(), text.to_string()))
@@ -172,7 +173,7 @@ fn read_check_file(path: &Path) -> Result<(String, String), Error> {
 
 /// Parses one file and expands its checks; every error names the file and line.
 /// Values are templates until expanded, so each check is typed after expansion.
-pub fn parse_file(profile: &Profile, path: &str, text: &str) -> Result<Vec<Check>, Vec<String>> {
+pub fn parse_file(profile: &Deployment, path: &str, text: &str) -> Result<Vec<Check>, Vec<String>> {
     let mut document: toml::Table = toml::from_str(text)
         .map_err(|e| vec![crate::toml_error::describe(Path::new(path), text, &e)])?;
     let raw_checks = match document.remove("check") {
@@ -243,7 +244,7 @@ enum Problem {
 }
 
 /// Expands one raw `[[check]]` table for each instance of its `for_each`, then types it.
-fn expand_all(profile: &Profile, raw: &toml::Value) -> Result<Vec<CheckDef>, Problem> {
+fn expand_all(profile: &Deployment, raw: &toml::Value) -> Result<Vec<CheckDef>, Problem> {
     let for_each: Option<ForEach> =
         match raw.get("for_each") {
             None => None,
@@ -376,7 +377,7 @@ fn field_named_in(message: &str) -> Option<&str> {
 }
 
 /// The variable sets a definition is expanded with.
-fn instances(profile: &Profile, for_each: Option<ForEach>) -> Vec<BTreeMap<String, String>> {
+fn instances(profile: &Deployment, for_each: Option<ForEach>) -> Vec<BTreeMap<String, String>> {
     let with_profile = |mut vars: BTreeMap<String, String>| {
         vars.extend(profile.vars());
         if vars.get("app_host").is_some_and(String::is_empty) {
@@ -463,7 +464,7 @@ fn substitute_str(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
 /// Without the checks about services the profile does not have (a deployment
 /// listing only some services): those whose probe names an absent service, then
 /// every check that needs one of them; `causes` naming them are dropped too.
-fn drop_absent_services(profile: &Profile, checks: Vec<Check>) -> Vec<Check> {
+fn drop_absent_services(profile: &Deployment, checks: Vec<Check>) -> Vec<Check> {
     let mut dropped: std::collections::HashSet<String> = checks
         .iter()
         .filter(|c| {
@@ -511,6 +512,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
 
     fn vars() -> BTreeMap<String, String> {
         BTreeMap::from([
@@ -547,7 +549,7 @@ mod tests {
 
     #[test]
     fn the_builtin_catalog_loads_for_the_default_profile() {
-        let checks = load(&Profile::default(), &[]).unwrap();
+        let checks = load(&Deployment::default(), &[]).unwrap();
         let ids: Vec<&str> = checks.iter().map(|c| c.def.id.as_str()).collect();
         for id in [
             "docker.engine",

@@ -1,12 +1,16 @@
 //! The `checks list` command: every check of the catalog, a line each or JSON.
 
 use crate::cli::ListFormat;
+use crate::deployment::Deployment;
 use crate::error::Error;
-use crate::profile::Profile;
 use crate::{catalog, exit_code};
 
 /// `checks list`: the catalog as the config's services expand it (no engine touched).
-pub fn run(profile: Profile, dirs: &[std::path::PathBuf], format: ListFormat) -> Result<u8, Error> {
+pub fn run(
+    profile: Deployment,
+    dirs: &[std::path::PathBuf],
+    format: ListFormat,
+) -> Result<u8, Error> {
     let checks = catalog::load(&profile, dirs)?;
     let text = match format {
         ListFormat::Json => {

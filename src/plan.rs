@@ -5,10 +5,10 @@
 use crate::catalog::{self, Check};
 use crate::check::CheckResult;
 use crate::deployment::Context;
+use crate::deployment::Deployment;
 use crate::deployment::discovery::{self, ProjectSource};
 use crate::deployment::engine::Engine;
 use crate::error::Error;
-use crate::profile::Profile;
 use crate::report::Report;
 use crate::runner;
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ pub struct Plan {
     pub checks: Vec<Check>,
     /// How the compose project was found.
     pub project_source: ProjectSource,
-    pub profile: Profile,
+    pub profile: Deployment,
     pub deadline: Duration,
     /// How long loading took: it counts against the deadline.
     load_time: Duration,

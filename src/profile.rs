@@ -1,4 +1,5 @@
-//! The deployment the doctor knows: services, containers, ports, thresholds.
+//! The deployment as configured: services, containers, ports, thresholds.
+//! What discovery adds on top (runtime, engine, swarm) is `deployment::Deployment`.
 //! The default is the troubleshooting guide's; a TOML file (`--config`) overrides any of it.
 
 use crate::error::Error;
@@ -33,16 +34,6 @@ pub struct Profile {
     pub compose_working_dir: Option<String>,
     /// Several engines for one `diagnose` (`[[engines]]`); empty: the one chosen.
     pub engines: Vec<EngineEntry>,
-    /// Compose or a Swarm stack (found at discovery).
-    #[serde(skip, default = "crate::deployment::runtime::default")]
-    pub runtime: &'static dyn crate::deployment::runtime::Runtime,
-    /// The engine the deployment runs on (chosen at discovery).
-    #[serde(skip)]
-    pub engine: crate::deployment::engine::Engine,
-    /// The swarm a stack runs on, as its manager sees it (found at discovery):
-    /// every node and where each task runs.
-    #[serde(skip)]
-    pub cluster: Option<std::sync::Arc<crate::deployment::cluster::Cluster>>,
     /// Whether the config lists the services itself (then their database users
     /// and names are the config's, not discovered).
     #[serde(skip)]
@@ -51,10 +42,6 @@ pub struct Profile {
     /// not the one found by default).
     #[serde(skip)]
     pub config_path: Option<std::path::PathBuf>,
-    /// Host ports published by containers that are not the deployment's (found
-    /// at discovery): never taken for one of its servers (`deployment::reach`).
-    #[serde(skip)]
-    pub foreign_ports: Vec<crate::deployment::reach::Binding>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -205,15 +192,6 @@ impl Limits {
 #[error("limits.http_body_bytes: {0} is not between 1 and {MAX_HTTP_BODY_BYTES} (64 MiB)")]
 pub struct LimitOutOfRange(usize);
 
-/// Words as one command to copy into a shell, each quoted where it must be.
-fn quoted(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| crate::shell_word::quote(w))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A timeout in a config: milliseconds (`2000`) or a duration (`"2s"`,
 /// `"1m30s"`), more than zero and at most `duration_rule::MAX_DURATION` (the error
 /// points at the value).
@@ -293,12 +271,8 @@ impl Default for Profile {
             compose_files: Vec::new(),
             compose_working_dir: None,
             engines: Vec::new(),
-            runtime: crate::deployment::runtime::default(),
-            engine: Default::default(),
-            cluster: None,
             services_configured: false,
             config_path: None,
-            foreign_ports: Vec::new(),
         }
     }
 }
@@ -336,14 +310,6 @@ impl Default for Timeouts {
 }
 
 impl Profile {
-    /// The profile with `--stall-timeout`, when given.
-    pub fn with_stall(mut self, stall: Option<std::time::Duration>) -> Profile {
-        if let Some(stall) = stall {
-            self.timeouts.stall_ms = stall.as_millis() as u64;
-        }
-        self
-    }
-
     /// The default profile, overridden by `path` when given.
     pub fn load(path: Option<&Path>) -> Result<Profile, Error> {
         let Some(path) = path else {
@@ -379,74 +345,13 @@ impl Profile {
         })
     }
 
-    /// The compose command that reaches this deployment from any folder, as
-    /// one argument per word: `docker compose` (v2) when its plugin is
-    /// installed, else `docker-compose`, with the project and the files it was
-    /// started with. Run as it is (never through a shell).
-    pub fn compose_argv(&self) -> Vec<String> {
-        let engine = self.engine.cli_flags();
-        let mut argv: Vec<String> = if crate::deployment::discovery::compose_v2_installed() {
-            let mut argv = vec!["docker".to_string()];
-            argv.extend(engine);
-            argv.push("compose".into());
-            argv
-        } else {
-            let mut argv = vec!["docker-compose".to_string()];
-            argv.extend(engine);
-            argv
-        };
-        argv.extend(["-p".into(), self.compose_project.clone()]);
-        let files: Vec<&String> = if self.compose_files.is_empty() {
-            vec![&self.compose_file]
-        } else {
-            self.compose_files.iter().collect()
-        };
-        for file in files {
-            argv.extend(["-f".into(), file.clone()]);
-        }
-        argv
-    }
-
-    /// `compose_argv` as a command to copy into a shell (hints, bundles).
-    pub fn compose_command(&self) -> String {
-        quoted(&self.compose_argv())
-    }
-
-    /// `docker` with the flags that reach this deployment's engine from a
-    /// shell (`docker --context prod`), as printed in hints.
-    pub fn docker_command(&self) -> String {
-        let mut argv = vec!["docker".to_string()];
-        argv.extend(self.engine.cli_flags());
-        quoted(&argv)
-    }
-
-    /// The doctor's command for this deployment from any folder, as printed
-    /// in hints: its project, and its config unless found by default.
-    pub fn doctor_command(&self) -> String {
-        let mut words = vec!["helpdesk-doctor".to_string()];
-        if let Some(name) = crate::deployment::engine::context_flag() {
-            words.extend(["--context".into(), name.to_string()]);
-        }
-        if !self.compose_project.is_empty() {
-            words.extend(["--project".into(), self.compose_project.clone()]);
-        }
-        if let Some(path) = &self.config_path
-            && crate::state::default_config().as_ref() != Some(path)
-        {
-            words.extend(["--config".into(), path.display().to_string()]);
-        }
-        quoted(&words)
-    }
-
-    /// Template variables shared by every check.
+    /// Template variables of the config shared by every check (the
+    /// deployment adds its commands: `Deployment::vars`).
     pub fn vars(&self) -> BTreeMap<String, String> {
         let t = &self.thresholds;
         BTreeMap::from([
             ("compose_project".into(), self.compose_project.clone()),
             ("compose_file".into(), self.compose_file.clone()),
-            ("compose".into(), self.compose_command()),
-            ("docker".into(), self.docker_command()),
-            ("doctor".into(), self.doctor_command()),
             ("network".into(), self.network.clone()),
             ("host".into(), self.host.clone()),
             ("disk_warn_gb".into(), t.disk_warn_gb.to_string()),

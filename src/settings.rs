@@ -3,10 +3,11 @@
 //! init`: a commented config for the deployment found, as `goss autoadd`
 //! writes one — what the engine shows, ready to pin.
 
+use crate::deployment::Deployment;
 use crate::deployment::discovery::{self, ProjectSource};
 use crate::deployment::engine;
 use crate::error::Error;
-use crate::profile::{Profile, ROLES, Service};
+use crate::profile::{ROLES, Service};
 use crate::{exit_code, state};
 use std::path::{Path, PathBuf};
 
@@ -119,7 +120,7 @@ pub async fn show(file: &ConfigFile, project: Option<&str>, json: bool) -> Resul
     Ok(exit_code::OK)
 }
 
-fn settings(file: &ConfigFile, profile: &Profile, found_by: &ProjectSource) -> Vec<Setting> {
+fn settings(file: &ConfigFile, profile: &Deployment, found_by: &ProjectSource) -> Vec<Setting> {
     let item = |setting: &str, value: String, source: String| Setting {
         setting: setting.into(),
         value,
@@ -210,7 +211,7 @@ fn settings(file: &ConfigFile, profile: &Profile, found_by: &ProjectSource) -> V
 }
 
 /// The thresholds, timeouts and limits as `section.key` and value.
-fn tuned(profile: &Profile) -> Vec<(String, toml::Value)> {
+fn tuned(profile: &Deployment) -> Vec<(String, toml::Value)> {
     let sections = [
         ("thresholds", toml::Value::try_from(&profile.thresholds)),
         ("timeouts", toml::Value::try_from(&profile.timeouts)),
@@ -227,7 +228,7 @@ fn tuned(profile: &Profile) -> Vec<(String, toml::Value)> {
         .collect()
 }
 
-fn service_settings(file: &ConfigFile, profile: &Profile, service: &Service) -> Vec<Setting> {
+fn service_settings(file: &ConfigFile, profile: &Deployment, service: &Service) -> Vec<Setting> {
     let configured = profile.services_configured;
     let port_source = |role: &str| {
         let found = service.containers.get(role).and_then(|c| c.first());
@@ -279,7 +280,7 @@ fn service_settings(file: &ConfigFile, profile: &Profile, service: &Service) -> 
 /// profile without asking the engine) as a commented config.
 pub async fn init(file: &ConfigFile, project: Option<&str>, defaults: bool) -> Result<u8, Error> {
     let text = if defaults {
-        commented(&Profile::default(), None)
+        commented(&Deployment::default(), None)
     } else {
         let (profile, found_by) = discovery::load(file.path.as_deref(), project).await?;
         commented(&profile, Some(&found_by))
@@ -295,7 +296,7 @@ fn quoted(text: &str) -> String {
 
 /// The config text: the project pinned when it was found on the engine or
 /// from a compose file, every other setting commented with its value.
-fn commented(profile: &Profile, found_by: Option<&ProjectSource>) -> String {
+fn commented(profile: &Deployment, found_by: Option<&ProjectSource>) -> String {
     let mut out = String::from(
         "# helpdesk-doctor config (TOML). Every setting is commented with the value\n\
          # in effect; uncomment one to pin it. Used from --config FILE,\n\
@@ -380,6 +381,8 @@ fn service_block(service: &Service) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
+    use crate::profile::Profile;
 
     /// Every `# key = value` and `# [section]` line of `text`, uncommented.
     fn uncommented(text: &str) -> String {
@@ -398,11 +401,11 @@ mod tests {
 
     #[test]
     fn the_defaults_commented_parse_and_uncommented_are_the_defaults() {
-        let text = commented(&Profile::default(), None);
+        let text = commented(&Deployment::default(), None);
         let as_is: Profile = toml::from_str(&text).expect("the commented config parses");
         assert_eq!(as_is.compose_project, "");
         let pinned: Profile = toml::from_str(&uncommented(&text)).expect("uncommented, it parses");
-        let defaults = Profile::default();
+        let defaults = Deployment::default();
         assert_eq!(pinned.compose_project, "helpdesk-microservices");
         assert_eq!(pinned.services.len(), 3);
         assert_eq!(pinned.services[2].database, "ticket_db");
@@ -420,10 +423,10 @@ mod tests {
 
     #[test]
     fn a_found_project_is_pinned() {
-        let profile = Profile {
+        let profile = Deployment::new(Profile {
             compose_project: "prod".into(),
             ..Default::default()
-        };
+        });
         let text = commented(&profile, Some(&ProjectSource::Engine));
         let parsed: Profile = toml::from_str(&text).unwrap();
         assert_eq!(parsed.compose_project, "prod");
@@ -431,7 +434,7 @@ mod tests {
 
     #[test]
     fn every_tuned_setting_is_listed() {
-        let keys: Vec<String> = tuned(&Profile::default())
+        let keys: Vec<String> = tuned(&Deployment::default())
             .into_iter()
             .map(|(k, _)| k)
             .collect();

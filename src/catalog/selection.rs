@@ -135,7 +135,7 @@ pub fn service_of(id: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::catalog::load;
-    use crate::profile::Profile;
+    use crate::deployment::Deployment;
 
     #[test]
     fn globs() {
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn selection_keeps_the_gates_a_check_needs() {
-        let checks = load(&Profile::default(), &[]).unwrap();
+        let checks = load(&Deployment::default(), &[]).unwrap();
         let only = ["postgres.user.tables".to_string()];
         let skip = ["port.*".to_string()];
         let choice = Choice {

@@ -5,6 +5,7 @@
 //! compose labels. Names are read from the engine, never assumed; the guide's
 //! names are only the fallback.
 
+use super::Deployment;
 use super::cluster::{self, Cluster};
 use super::engine::Engine;
 use super::reach::{Binding, Holder};
@@ -81,7 +82,7 @@ const LOCAL_HOST: &str = "127.0.0.1";
 pub async fn load(
     config: Option<&Path>,
     flag: Option<&str>,
-) -> Result<(Profile, ProjectSource), Error> {
+) -> Result<(Deployment, ProjectSource), Error> {
     load_on(config, flag, Engine::chosen()).await
 }
 
@@ -90,8 +91,8 @@ pub async fn load_on(
     config: Option<&Path>,
     flag: Option<&str>,
     engine: Engine,
-) -> Result<(Profile, ProjectSource), Error> {
-    let mut profile = Profile::load(config)?;
+) -> Result<(Deployment, ProjectSource), Error> {
+    let mut profile = Deployment::new(Profile::load(config)?);
     profile.engine = engine;
     let timeout = Duration::from_millis(profile.timeouts.probe_ms);
     let source = discover(&mut profile, flag, timeout).await?;
@@ -101,7 +102,7 @@ pub async fn load_on(
 /// Resolves the project, then fills each service's containers from the engine.
 /// An unreachable engine changes nothing (its check will say so).
 pub async fn discover(
-    profile: &mut Profile,
+    profile: &mut Deployment,
     flag: Option<&str>,
     timeout: Duration,
 ) -> Result<ProjectSource, Error> {
@@ -196,7 +197,7 @@ fn shared_network(project: &str, containers: &[Listed]) -> Option<String> {
 /// config's services that leave them out (then, if the container does not say,
 /// the official image's defaults: `postgres`).
 fn assign_database_names(
-    profile: &mut Profile,
+    profile: &mut Deployment,
     inspected: &HashMap<String, ContainerInspectResponse>,
 ) {
     let configured = profile.services_configured;
@@ -234,7 +235,7 @@ fn declared_database(c: &ContainerInspectResponse) -> Option<(String, String)> {
 
 /// The official image's defaults for what nothing named: user `postgres`, the
 /// database named after the user.
-fn database_defaults(profile: &mut Profile) {
+fn database_defaults(profile: &mut Deployment) {
     for service in &mut profile.services {
         if service.db_user.is_empty() {
             service.db_user = "postgres".into();
@@ -247,7 +248,7 @@ fn database_defaults(profile: &mut Profile) {
 
 /// The project's containers that belong to none of the guide's services (a
 /// load balancer, a proxy): candidates for a service's front.
-fn other_project_containers(profile: &Profile, containers: &[Listed]) -> Vec<String> {
+fn other_project_containers(profile: &Deployment, containers: &[Listed]) -> Vec<String> {
     let guide: BTreeSet<String> = profile
         .services
         .iter()
@@ -313,7 +314,7 @@ fn with_tasks_elsewhere(cluster: &Cluster, containers: Vec<Listed>) -> Vec<Liste
 async fn inspect_all(
     docker: &Docker,
     timeout: Duration,
-    profile: &Profile,
+    profile: &Deployment,
     others: &[String],
 ) -> HashMap<String, ContainerInspectResponse> {
     let names: BTreeSet<&String> = profile
@@ -362,7 +363,7 @@ fn look_for_compose_v2() -> bool {
 
 /// The compose files the project's containers were started with (their labels),
 /// absolute: hints then run as printed from any folder.
-fn assign_compose_files(profile: &mut Profile, containers: &[Listed]) {
+fn assign_compose_files(profile: &mut Deployment, containers: &[Listed]) {
     let Some(labels) = containers.iter().map(|c| &c.labels).find(|l| {
         l.get(PROJECT_LABEL) == Some(&profile.compose_project) && l.contains_key(CONFIG_FILES_LABEL)
     }) else {
@@ -393,7 +394,7 @@ fn assign_compose_files(profile: &mut Profile, containers: &[Listed]) {
 /// The project named by the flag, the environment, the config or a compose
 /// file in `folder`, in that order.
 fn named_project(
-    profile: &Profile,
+    profile: &Deployment,
     flag: Option<&str>,
     folder: &Path,
 ) -> Option<(String, ProjectSource)> {
@@ -474,7 +475,10 @@ async fn list_containers(docker: &Docker, timeout: Duration) -> Option<Vec<Liste
 }
 
 /// The one compose project on the engine that runs any of the guide's services.
-fn on_engine(profile: &Profile, containers: &[Listed]) -> Result<(String, ProjectSource), Error> {
+fn on_engine(
+    profile: &Deployment,
+    containers: &[Listed],
+) -> Result<(String, ProjectSource), Error> {
     let wanted: BTreeSet<String> = profile
         .services
         .iter()
@@ -505,7 +509,7 @@ fn on_engine(profile: &Profile, containers: &[Listed]) -> Result<(String, Projec
 
 /// The host ports that containers which are not the deployment's publish,
 /// with whose they are: never taken for its own.
-fn assign_foreign_ports(profile: &mut Profile, containers: &[Listed]) {
+fn assign_foreign_ports(profile: &mut Deployment, containers: &[Listed]) {
     let own: BTreeSet<&String> = profile
         .services
         .iter()
@@ -534,7 +538,7 @@ fn assign_foreign_ports(profile: &mut Profile, containers: &[Listed]) {
 /// Each service's containers per role: the project's containers of its compose
 /// service (replicas by container number), else a container bearing the guide's
 /// name, else none (the guide's name stays, and its check says it does not exist).
-fn assign_containers(profile: &mut Profile, containers: &[Listed]) {
+fn assign_containers(profile: &mut Deployment, containers: &[Listed]) {
     let mut by_service: BTreeMap<&str, Vec<(u32, &str)>> = BTreeMap::new();
     for c in containers {
         if c.labels.get(PROJECT_LABEL) != Some(&profile.compose_project) {
@@ -581,6 +585,8 @@ fn assign_containers(profile: &mut Profile, containers: &[Listed]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
+    use crate::profile::Profile;
 
     #[test]
     fn folder_names_become_project_names_as_compose_makes_them() {
@@ -604,7 +610,7 @@ mod tests {
 
     #[test]
     fn the_engine_names_the_project_and_its_replicas() {
-        let mut profile = Profile::default();
+        let mut profile = Deployment::default();
         let containers = vec![
             listed("prod-ticket-service-2", "prod", "ticket-service", "2"),
             listed("prod-ticket-service-1", "prod", "ticket-service", "1"),
@@ -644,11 +650,11 @@ mod tests {
 
     #[test]
     fn ports_published_by_other_projects_are_named_with_their_holder() {
-        let mut profile = Profile {
+        let mut profile = Deployment::new(Profile {
             compose_project: "acme".into(),
             host: "127.0.0.1".into(),
             ..Profile::default()
-        };
+        });
         let mut bundled = listed("helpdesk-auth-db", "helpdesk-microservices", "auth-db", "1");
         bundled.ports = vec![("127.0.0.1".into(), 5401), ("127.0.0.2".into(), 5499)];
         let mut own = listed("acme-auth-db-1", "acme", "auth-db", "1");
@@ -678,10 +684,10 @@ mod tests {
 
     #[test]
     fn hints_name_the_project_and_its_files_from_the_labels() {
-        let mut profile = Profile {
+        let mut profile = Deployment::new(Profile {
             compose_project: "prod".into(),
             ..Profile::default()
-        };
+        });
         let mut container = listed("prod-auth-db-1", "prod", "auth-db", "1");
         container.labels.insert(
             CONFIG_FILES_LABEL.into(),
@@ -706,7 +712,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("My-Helpdesk");
         std::fs::create_dir(&folder).unwrap();
-        let profile = Profile::default();
+        let profile = Deployment::default();
         assert_eq!(named_project(&profile, None, &folder), None);
         std::fs::write(folder.join("compose.yaml"), "services: {}\n").unwrap();
         assert_eq!(

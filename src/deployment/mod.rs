@@ -15,6 +15,7 @@ pub mod container_secrets;
 pub mod containers;
 pub mod context;
 pub mod credentials;
+pub mod discovered;
 pub mod discovery;
 pub mod disk_usage;
 pub mod engine;
@@ -43,9 +44,10 @@ mod target;
 pub mod task_state;
 pub mod tls;
 
-use crate::profile::{Profile, Service};
+use crate::profile::Service;
 use crate::secrets::Secrets;
 use credentials::{Credential, Unreadable};
+pub use discovered::Deployment;
 pub use error::EngineError;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,7 +70,7 @@ pub enum CredentialKind {
 
 /// What every probe shares: the profile, clients, the redactor and the probe timeout.
 pub struct Context {
-    pub profile: Profile,
+    pub profile: Deployment,
     pub secrets: Secrets,
     pub timeout: Duration,
     pub postgres: memo::Memo<Result<Arc<tokio_postgres::Client>, Failure>>,
@@ -109,7 +111,7 @@ pub fn url_address(url: &str) -> String {
 }
 
 impl Context {
-    pub fn new(profile: Profile) -> Context {
+    pub fn new(profile: Deployment) -> Context {
         let timeout = Duration::from_millis(profile.timeouts.probe_ms);
         let http = http::client(timeout, false);
         Context {

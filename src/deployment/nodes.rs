@@ -3,10 +3,10 @@
 //! names for the node (`node = "node-b"`), else a docker context named after
 //! it; and whether a node can be reached from here at all.
 
+use super::Deployment;
 use super::EngineError;
 use super::cluster::{Cluster, Node, Placed, State};
 use super::engine::Engine;
-use crate::profile::Profile;
 use std::time::Duration;
 
 /// Where a container's own engine is.
@@ -36,7 +36,7 @@ pub fn home<'a>(cluster: Option<&'a Cluster>, container: &str) -> Home<'a> {
 
 /// The engine configured for `node`: an `[[engines]]` entry naming it, else
 /// a docker context bearing its hostname.
-pub fn configured(profile: &Profile, node: &Node) -> Option<Engine> {
+pub fn configured(profile: &Deployment, node: &Node) -> Option<Engine> {
     match profile
         .engines
         .iter()
@@ -66,7 +66,7 @@ pub fn down(node: &Node) -> Option<String> {
 /// Why `node`, which has no engine configured, cannot be reached from here:
 /// the first port its tasks publish neither accepts nor refuses a connection.
 pub async fn silent(
-    profile: &Profile,
+    profile: &Deployment,
     cluster: &Cluster,
     node: &Node,
     timeout: Duration,

@@ -3,12 +3,13 @@
 //! publishes on its ingress on the node of the engine the doctor talks to
 //! (every node publishes it). A config's `host` wins over both.
 
+use super::Deployment;
 use super::cluster::Cluster;
-use crate::profile::{Profile, ROLES};
+use crate::profile::ROLES;
 
 /// Sets each role's address from its first task's node. `configured_host`:
 /// the config names the host; then nothing is changed.
-pub fn assign(profile: &mut Profile, cluster: &Cluster, configured_host: bool) {
+pub fn assign(profile: &mut Deployment, cluster: &Cluster, configured_host: bool) {
     if configured_host {
         return;
     }

@@ -149,7 +149,7 @@ fn classify(
     user: &str,
     e: &tokio_postgres::Error,
     source: &Source,
-    profile: &crate::profile::Profile,
+    profile: &crate::deployment::Deployment,
 ) -> Failure {
     let compose_command = &profile.compose_command();
     let docker = profile.docker_command();

@@ -2,9 +2,10 @@
 //! on the engine (kept for stopped containers too), and the container in front
 //! of a service whose own containers publish nothing (a load balancer).
 
+use super::Deployment;
 use super::app_config::Server;
 use super::listen_port;
-use crate::profile::{Front, Profile, Service};
+use crate::profile::{Front, Service};
 use bollard::models::ContainerInspectResponse;
 use std::collections::HashMap;
 
@@ -22,7 +23,7 @@ const REDIS_PORT: u16 = 6379;
 /// `bind_hosts`: whether a binding's own address (when it names one) is where
 /// the port is reached (a local engine, and no `host` configured).
 pub fn assign(
-    profile: &mut Profile,
+    profile: &mut Deployment,
     inspected: &HashMap<String, ContainerInspectResponse>,
     others: &[String],
     bind_hosts: bool,
@@ -210,6 +211,7 @@ fn bindings(c: &ContainerInspectResponse) -> Vec<(u16, String, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
     use bollard::models::{ContainerConfig, HostConfig, PortBinding};
 
     fn publishing(service: &str, bound: &[(&str, &str)]) -> ContainerInspectResponse {
@@ -241,7 +243,7 @@ mod tests {
 
     #[test]
     fn ports_come_from_the_bindings_and_a_front_publishes_for_replicas() {
-        let mut profile = Profile::default();
+        let mut profile = Deployment::default();
         let ticket = profile.services.iter_mut().find(|s| s.name == "ticket");
         let ticket = ticket.unwrap();
         ticket.containers.insert(
@@ -301,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_container_that_publishes_nothing_keeps_no_port_of_the_guide() {
-        let mut profile = Profile::default();
+        let mut profile = Deployment::default();
         let auth = profile.services.iter_mut().find(|s| s.name == "auth");
         let auth = auth.unwrap();
         auth.containers

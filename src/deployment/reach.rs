@@ -6,6 +6,7 @@
 //! publishes nothing is not reached at any host port: `route` finds the way
 //! to it (its address on the project's network, or through the engine).
 
+use crate::deployment::Deployment;
 use crate::profile::{Profile, Service};
 use serde::Serialize;
 use std::fmt;
@@ -172,7 +173,7 @@ impl NotReached {
 
     /// The fix: a port taken by another deployment means this one's container
     /// is missing; an unpublished server is reached once it publishes a port.
-    pub fn hint(&self, profile: &Profile) -> String {
+    pub fn hint(&self, profile: &Deployment) -> String {
         match self {
             NotReached::Unpublished { container, .. } => format!(
                 "{container} publishes no port, its address is not reached from here and the \
@@ -190,7 +191,7 @@ impl NotReached {
 }
 
 /// Where `service`'s server of `role` (`service`, `db`, `redis`) is reached.
-pub fn address(profile: &Profile, service: &Service, role: &str) -> Result<Address, NotReached> {
+pub fn address(profile: &Deployment, service: &Service, role: &str) -> Result<Address, NotReached> {
     let port = service.port(role);
     let host = service.bind_hosts.get(role).unwrap_or(&profile.host);
     let on_host = Address {
@@ -222,7 +223,7 @@ pub fn address(profile: &Profile, service: &Service, role: &str) -> Result<Addre
 /// The service and role of `container` when that role publishes nothing (its
 /// port check reaches it where it lives: `route`).
 pub fn unpublished_role<'a>(
-    profile: &'a Profile,
+    profile: &'a Deployment,
     container: &str,
 ) -> Option<(&'a Service, &'static str)> {
     profile.services.iter().find_map(|service| {
@@ -240,7 +241,7 @@ pub fn unpublished_role<'a>(
 /// to: the server of a service's role when it is one's (at the profile's host
 /// or its binding's address: where that role is published), else any address
 /// no other deployment's container publishes.
-pub fn host_port(profile: &Profile, host: &str, port: u16) -> Result<Address, NotReached> {
+pub fn host_port(profile: &Deployment, host: &str, port: u16) -> Result<Address, NotReached> {
     let role = profile.services.iter().find_map(|service| {
         crate::profile::ROLES
             .iter()
@@ -269,7 +270,7 @@ pub fn host_port(profile: &Profile, host: &str, port: u16) -> Result<Address, No
 
 /// `url`'s host and port, checked as `host_port` does (an unparsable URL is
 /// left to its client, which says what is wrong with it).
-pub fn url(profile: &Profile, url: &str) -> Result<(), NotReached> {
+pub fn url(profile: &Deployment, url: &str) -> Result<(), NotReached> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Ok(());
     };
@@ -280,7 +281,7 @@ pub fn url(profile: &Profile, url: &str) -> Result<(), NotReached> {
 }
 
 /// The container of another deployment publishing `port` at `host`.
-fn foreign_holder<'a>(profile: &'a Profile, host: &str, port: u16) -> Option<&'a Holder> {
+fn foreign_holder<'a>(profile: &'a Deployment, host: &str, port: u16) -> Option<&'a Holder> {
     profile
         .foreign_ports
         .iter()
@@ -308,13 +309,15 @@ pub fn is_wildcard(ip: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
+    use crate::profile::Profile;
 
-    fn profile() -> Profile {
-        let mut profile = Profile {
+    fn profile() -> Deployment {
+        let mut profile = Deployment::new(Profile {
             host: "127.0.0.1".into(),
             compose_project: "acme".into(),
             ..Profile::default()
-        };
+        });
         profile.foreign_ports.push(Binding {
             ip: "127.0.0.1".into(),
             port: 5401,

@@ -4,12 +4,12 @@
 //! session cancelled — each failure typed (`RepairError`).
 
 use super::{HEALTHY_TIMEOUT, Step};
+use crate::deployment::Deployment;
 use crate::deployment::container::{Container, Health};
 use crate::deployment::engine_client::HealthError;
 use crate::deployment::{Context, containers, postgres};
 use crate::error::Error;
 use crate::probe::Probe;
-use crate::profile::Profile;
 use crate::repair::Repair;
 use crate::runbook::{self, Confirmation};
 
@@ -69,7 +69,7 @@ pub(super) enum RepairError {
 
 pub(super) async fn repair(
     ctx: &Context,
-    profile: &Profile,
+    profile: &Deployment,
     step: &Step<'_>,
     confirmation: &Confirmation,
 ) -> Result<String, RepairError> {
@@ -170,7 +170,7 @@ fn action(replica: &Container) -> Option<Action> {
 /// the one its check is about.
 fn database_service<'a>(
     probe: &Probe,
-    profile: &'a Profile,
+    profile: &'a Deployment,
     repair: &'static str,
 ) -> Result<&'a crate::profile::Service, RepairError> {
     probe
@@ -205,7 +205,7 @@ async fn compose_up(ctx: &Context, compose_service: &str) -> Result<(), RepairEr
 }
 
 /// `docker compose -p PROJECT -f FILE… up -d --no-deps SERVICE`, one word each.
-fn up_argv(profile: &Profile, compose_service: &str) -> Result<Vec<String>, RepairError> {
+fn up_argv(profile: &Deployment, compose_service: &str) -> Result<Vec<String>, RepairError> {
     for name in [profile.compose_project.as_str(), compose_service] {
         crate::compose_name::check(name).map_err(RepairError::ComposeName)?;
     }
@@ -276,14 +276,16 @@ async fn create_indexes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
+    use crate::profile::Profile;
 
     #[test]
     fn compose_up_is_one_word_per_argument_and_refuses_other_names() {
-        let mut profile = Profile {
+        let mut profile = Deployment::new(Profile {
             compose_project: "prod".into(),
             compose_files: vec!["/srv/app dir/compose.yml".into()],
             ..Profile::default()
-        };
+        });
         let argv = up_argv(&profile, "ticket-service").unwrap();
         assert_eq!(
             argv[argv.len() - 8..],

@@ -11,11 +11,11 @@ mod reader;
 pub use line::{Level, level_of};
 pub use reader::Filter;
 
+use crate::deployment::Deployment;
 use crate::deployment::containers::{self, Member};
 use crate::deployment::{Context, discovery};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Profile;
 use colored::{Color, Colorize};
 use merge::{Entry, Sink};
 use std::io::Write;
@@ -92,7 +92,7 @@ pub async fn run(
 /// The containers the words name: a guide service (all its roles), a role
 /// (`service`, `db`, `redis` across services), a compose service, or a
 /// container; none named means all of the project's.
-fn select(profile: &Profile, listed: &[Member], words: &[String]) -> Result<Vec<String>, Error> {
+fn select(profile: &Deployment, listed: &[Member], words: &[String]) -> Result<Vec<String>, Error> {
     if listed.is_empty() {
         return Err(Error::CannotRun(format!(
             "no container of compose project {} on the engine (name yours with --project)",
@@ -129,7 +129,7 @@ fn select(profile: &Profile, listed: &[Member], words: &[String]) -> Result<Vec<
     Ok(chosen)
 }
 
-fn named_by(profile: &Profile, listed: &[Member], word: &str) -> Vec<String> {
+fn named_by(profile: &Deployment, listed: &[Member], word: &str) -> Vec<String> {
     let role = match word {
         "app" | "service" => Some("service"),
         "db" | "postgres" => Some("db"),

@@ -392,7 +392,7 @@ struct Psql {
 }
 
 impl Psql {
-    fn of(profile: &crate::profile::Profile, service: &Service) -> Psql {
+    fn of(profile: &crate::deployment::Deployment, service: &Service) -> Psql {
         Psql {
             docker: profile.docker_command(),
             container: service.container("db"),

@@ -24,7 +24,7 @@ pub struct Psql {
 }
 
 impl Psql {
-    pub fn of(profile: &crate::profile::Profile, service: &Service) -> Psql {
+    pub fn of(profile: &crate::deployment::Deployment, service: &Service) -> Psql {
         Psql {
             docker: profile.docker_command(),
             container: service.container("db"),

@@ -167,9 +167,10 @@ fn hint(bloated: Option<&Table>, percent: f64, psql: &Psql) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployment::Deployment;
 
     fn psql() -> Psql {
-        let profile = crate::profile::Profile::default();
+        let profile = Deployment::default();
         Psql::of(&profile, &profile.services[2])
     }
 

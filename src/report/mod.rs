@@ -135,7 +135,7 @@ pub struct Engine {
 impl Report {
     /// The engine as the `docker.engine` check found it (none when it did not run or pass).
     /// On a Swarm stack, its swarm's nodes and each task's node.
-    pub fn with_cluster(mut self, profile: &crate::profile::Profile) -> Report {
+    pub fn with_cluster(mut self, profile: &crate::deployment::Deployment) -> Report {
         self.cluster = profile.cluster.as_ref().map(|c| c.view(profile));
         self
     }

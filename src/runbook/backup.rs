@@ -9,16 +9,17 @@ use super::progress::{Progress, Task};
 use super::signals::Signals;
 use super::{lock, snapshot, volumes};
 use crate::deployment::Context;
+use crate::deployment::Deployment;
 use crate::error::Error;
 use crate::exit_code;
 use crate::files::{self, CompressedFile, WriteError};
-use crate::profile::{Profile, Service};
+use crate::profile::Service;
 use crate::stdout::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub async fn run(args: &BackupOptions, profile: &Profile) -> Result<u8, Error> {
+pub async fn run(args: &BackupOptions, profile: &Deployment) -> Result<u8, Error> {
     let services = select(profile, &args.only)?;
     let _lock = lock::acquire()?;
     let ctx = Context::new(profile.clone());
@@ -96,7 +97,7 @@ pub struct PruneOptions {
 }
 
 /// The services named by `--only` (all by default).
-pub fn select<'a>(profile: &'a Profile, only: &[String]) -> Result<Vec<&'a Service>, Error> {
+pub fn select<'a>(profile: &'a Deployment, only: &[String]) -> Result<Vec<&'a Service>, Error> {
     if only.is_empty() {
         return Ok(profile.services.iter().collect());
     }
@@ -300,7 +301,7 @@ pub fn verify(dir: &Path, trust: Trust) -> Result<u8, Error> {
 }
 
 /// Restores the (verified) backup in `dir` into throwaway containers: `drill`.
-pub async fn drill(dir: &Path, trust: Trust, profile: &Profile) -> Result<u8, Error> {
+pub async fn drill(dir: &Path, trust: Trust, profile: &Deployment) -> Result<u8, Error> {
     let manifest =
         Manifest::verify(dir, trust).map_err(|e| Error::Refused(format!("backup invalid: {e}")))?;
     super::drill::run(dir, &manifest, profile).await

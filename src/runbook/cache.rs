@@ -5,10 +5,10 @@
 use super::Confirmation;
 use super::signals::Signals;
 use super::{confirm, lock};
+use crate::deployment::Deployment;
 use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Profile;
 use crate::stdout::outln;
 use futures::FutureExt;
 use redis::aio::MultiplexedConnection;
@@ -30,7 +30,7 @@ pub struct FlushOptions {
     pub confirmation: Confirmation,
 }
 
-pub async fn flush(args: &FlushOptions, profile: &Profile) -> Result<u8, Error> {
+pub async fn flush(args: &FlushOptions, profile: &Deployment) -> Result<u8, Error> {
     let service = profile.named_service(&args.service)?;
     let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());

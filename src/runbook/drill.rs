@@ -15,11 +15,12 @@ use super::restore_role::Restorer;
 use super::restore_role::RoleError;
 use super::signals::Signals;
 use super::sql_stream;
+use crate::deployment::Deployment;
 use crate::deployment::engine_client::{EngineClient, NewContainer};
 use crate::deployment::{Context, EngineError};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::{Profile, Service};
+use crate::profile::Service;
 use crate::stdout::outln;
 use std::collections::HashMap;
 use std::path::Path;
@@ -62,7 +63,7 @@ pub enum DrillError {
 
 /// Drills every database of the backup in `dir` at once; exit 0 when each
 /// restored and matched its manifest, 1 otherwise, 130 on SIGINT/SIGTERM.
-pub async fn run(dir: &Path, manifest: &Manifest, profile: &Profile) -> Result<u8, Error> {
+pub async fn run(dir: &Path, manifest: &Manifest, profile: &Deployment) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
     let engine = ctx.engine().await?;
     let run_id = random_hex();

@@ -17,10 +17,11 @@ use super::restore_role::{self, Restorer};
 use super::signals::Signals;
 use super::sql_stream;
 use super::{Confirmation, backup, confirm, lock};
+use crate::deployment::Deployment;
 use crate::deployment::{Context, EngineError, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::{Profile, Service};
+use crate::profile::Service;
 use crate::stdout::outln;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,7 +47,7 @@ pub struct RestoreOptions {
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const HEALTH_POLL: Duration = Duration::from_millis(200);
 
-pub async fn run(args: &RestoreOptions, profile: &Profile) -> Result<u8, Error> {
+pub async fn run(args: &RestoreOptions, profile: &Deployment) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
     if args.finish {
         return finish(&ctx).await;
@@ -226,7 +227,7 @@ async fn finish(ctx: &Context) -> Result<u8, Error> {
 
 /// The services to restore and their entries in the manifest.
 fn targets<'a>(
-    profile: &'a Profile,
+    profile: &'a Deployment,
     manifest: &'a Manifest,
     only: &[String],
 ) -> Result<Vec<(&'a Service, &'a DatabaseEntry)>, Error> {

@@ -3,10 +3,10 @@
 
 use super::Confirmation;
 use super::{confirm, lock};
+use crate::deployment::Deployment;
 use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Profile;
 use crate::stdout::outln;
 use std::time::SystemTime;
 
@@ -21,13 +21,16 @@ pub struct PurgeOptions {
 /// The service whose database holds `refresh_tokens`.
 const AUTH_SERVICE: &str = "auth";
 
-pub async fn purge(args: &PurgeOptions, profile: &Profile) -> Result<u8, Error> {
+pub async fn purge(args: &PurgeOptions, profile: &Deployment) -> Result<u8, Error> {
     let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     purge_holding_the_lock(args, profile).await
 }
 
 /// `purge` for a caller that already holds the runbook lock (`fix`).
-pub async fn purge_holding_the_lock(args: &PurgeOptions, profile: &Profile) -> Result<u8, Error> {
+pub async fn purge_holding_the_lock(
+    args: &PurgeOptions,
+    profile: &Deployment,
+) -> Result<u8, Error> {
     let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
         Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
     })?;

@@ -7,11 +7,11 @@ mod trend;
 
 use crate::check::CheckResult;
 use crate::cli::{Color, WatchArgs};
+use crate::deployment::Deployment;
 use crate::error::Error;
 use crate::exit_code;
 use crate::output::use_color;
 use crate::plan::Plan;
-use crate::profile::Profile;
 use crate::report::{self, Report, Style};
 use crate::terminal_text::clean;
 use std::io::IsTerminal;
@@ -103,7 +103,7 @@ fn print(text: &str) -> bool {
 }
 
 /// A trend as a WARN result, with the fix to try for its container.
-fn as_result(trend: &Trend, profile: &Profile) -> CheckResult {
+fn as_result(trend: &Trend, profile: &Deployment) -> CheckResult {
     let target = &trend.target;
     let node = profile.services.iter().any(|s| {
         s.containers

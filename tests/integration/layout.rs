@@ -1,8 +1,7 @@
 //! Issue 20's layout rules, read from the source: no import cycle between
-//! modules but the one left (the config and the discovered deployment are
-//! still one `Profile`), found by `tests/module_cycles.py`, itself shown to
-//! find a cycle; and the commands that need no deployment never reach the
-//! engine.
+//! modules, as `tests/module_cycles.py` finds them (itself shown to find a
+//! cycle); no engine type above the deployment layer; and the commands that
+//! need no deployment never reach the engine.
 
 use crate::support::*;
 use std::process::Command;
@@ -20,10 +19,49 @@ fn cycles_in(src: &std::path::Path) -> (Vec<String>, Option<i32>) {
 }
 
 #[test]
-fn no_import_cycle_but_the_config_and_the_discovered_deployment() {
+fn no_import_cycle_between_modules() {
     let (cycles, code) = cycles_in(&repo().join("src"));
-    assert_eq!(cycles, ["cycle in src: deployment profile"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(cycles, ["no import cycle"]);
+    assert_eq!(code, Some(0));
+}
+
+/// Every file under `src/` that names the engine's client crate, outside `src/deployment/`.
+fn engine_types_above_the_deployment_layer(src: &std::path::Path) -> Vec<String> {
+    let mut named = Vec::new();
+    let mut folders = vec![src.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path == src.join("deployment") {
+                continue;
+            }
+            if path.is_dir() {
+                folders.push(path);
+            } else if std::fs::read_to_string(&path).unwrap_or_default().contains("bollard") {
+                named.push(path.strip_prefix(src).unwrap().display().to_string());
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn no_engine_type_above_the_deployment_layer() {
+    let src = repo().join("src");
+    assert_eq!(
+        engine_types_above_the_deployment_layer(&src),
+        Vec::<String>::new()
+    );
+    // The walk finds one where there is one (and reads nested folders).
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree.path().join("probe/deep")).unwrap();
+    std::fs::create_dir_all(tree.path().join("deployment")).unwrap();
+    std::fs::write(tree.path().join("probe/deep/x.rs"), "use bollard::Docker;").unwrap();
+    std::fs::write(tree.path().join("deployment/y.rs"), "use bollard::Docker;").unwrap();
+    assert_eq!(
+        engine_types_above_the_deployment_layer(tree.path()),
+        ["probe/deep/x.rs"]
+    );
 }
 
 #[test]
