@@ -5,7 +5,7 @@ use crate::deployment::Deployment;
 use crate::duration_rule::{self, DurationError};
 use crate::error::Error;
 use crate::probe::Probe;
-use crate::profile::ROLES;
+use crate::profile::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -62,7 +62,7 @@ pub struct CheckDef {
     /// With `for_each = "container"`: only the containers of these roles
     /// (`service`, `db`, `redis`; default: all of them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Only on this runtime (`swarm`: a Swarm stack's own checks); default: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<crate::deployment::runtime::Named>,
@@ -263,12 +263,22 @@ fn expand_all(profile: &Deployment, raw: &toml::Value) -> Result<Vec<CheckDef>, 
         return Ok(Vec::new());
     }
     let services = string_list(raw, "services");
-    let roles = string_list(raw, "roles");
-    let listed = |list: &Vec<String>, vars: &BTreeMap<String, String>, key: &str| {
-        list.is_empty() || vars.get(key).is_some_and(|v| list.contains(v))
+    let roles: Vec<Role> = match raw.get("roles") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| Problem::Shape(format!("roles: {}", e.message())))?,
+    };
+    let of_role = |vars: &BTreeMap<String, String>| {
+        roles.is_empty()
+            || vars
+                .get("role")
+                .is_some_and(|v| roles.iter().any(|r| r.as_str() == v))
     };
     let wanted = |vars: &BTreeMap<String, String>| {
-        listed(&services, vars, "service") && listed(&roles, vars, "role")
+        (services.is_empty() || vars.get("service").is_some_and(|v| services.contains(v)))
+            && of_role(vars)
     };
     let mut defs = Vec::new();
     for vars in instances(profile, for_each).into_iter().filter(wanted) {
@@ -395,7 +405,11 @@ fn instances(profile: &Deployment, for_each: Option<ForEach>) -> Vec<BTreeMap<St
         Some(ForEach::Container) => profile
             .services
             .iter()
-            .flat_map(|s| ROLES.iter().flat_map(move |role| s.container_vars(role)))
+            .flat_map(|s| {
+                Role::ALL
+                    .into_iter()
+                    .flat_map(move |role| s.container_vars(role))
+            })
             .map(with_profile)
             .collect(),
     }

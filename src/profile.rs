@@ -53,7 +53,7 @@ pub struct Service {
     /// Containers found on the engine per role (replicas in order); empty until
     /// discovery, and for a role with none.
     #[serde(skip)]
-    pub containers: BTreeMap<String, Vec<String>>,
+    pub containers: BTreeMap<Role, Vec<String>>,
     /// Whether the engine was asked (then a role without containers has none).
     #[serde(skip)]
     pub discovered: bool,
@@ -64,16 +64,16 @@ pub struct Service {
     /// The roles whose containers exist and publish no port on the host (found
     /// at discovery): not reached at their port (`deployment::reach`).
     #[serde(skip)]
-    pub unpublished: BTreeSet<String>,
+    pub unpublished: BTreeSet<Role>,
     /// The port a role's server listens on inside its container, when
     /// discovery found it (the published binding's, or the one its
     /// applications connect to); else the image's (`port_inside`).
     #[serde(skip)]
-    pub inside_ports: BTreeMap<String, u16>,
+    pub inside_ports: BTreeMap<Role, u16>,
     /// The host address a role's port is published on, when the engine is this
     /// machine's and the binding names one (`127.0.0.2:5401`, not `0.0.0.0`).
     #[serde(skip)]
-    pub bind_hosts: BTreeMap<String, String>,
+    pub bind_hosts: BTreeMap<Role, String>,
     pub app_port: u16,
     pub db_port: u16,
     pub redis_port: u16,
@@ -397,14 +397,39 @@ impl Profile {
     }
 }
 
-/// A container's role in a service.
-pub const ROLES: [&str; 3] = ["service", "db", "redis"];
+/// A container's role in a service: its application, its PostgreSQL, its Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Service,
+    Db,
+    Redis,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Service, Role::Db, Role::Redis];
+
+    /// Its name in container names, compose services, check ids and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Service => "service",
+            Role::Db => "db",
+            Role::Redis => "redis",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl Service {
     /// The container of `role`: the first found on the engine, else the guide's name.
-    pub fn container(&self, role: &str) -> String {
+    pub fn container(&self, role: Role) -> String {
         self.containers
-            .get(role)
+            .get(&role)
             .and_then(|found| found.first().cloned())
             .unwrap_or_else(|| format!("helpdesk-{}-{role}", self.name))
     }
@@ -412,8 +437,8 @@ impl Service {
     /// The container of `role` known to exist: the first found on the engine;
     /// `None` when the engine was asked and has none; the guide's name when it
     /// could not be asked.
-    pub fn existing_container(&self, role: &str) -> Option<String> {
-        match self.containers.get(role).and_then(|found| found.first()) {
+    pub fn existing_container(&self, role: Role) -> Option<String> {
+        match self.containers.get(&role).and_then(|found| found.first()) {
             Some(name) => Some(name.clone()),
             None if self.discovered => None,
             None => Some(self.container(role)),
@@ -422,8 +447,8 @@ impl Service {
 
     /// Every container of `role`, replicas in order: those found on the
     /// engine, else the guide's name (its checks then say it does not exist).
-    pub fn replicas(&self, role: &str) -> Vec<String> {
-        match self.containers.get(role) {
+    pub fn replicas(&self, role: Role) -> Vec<String> {
+        match self.containers.get(&role) {
             Some(found) if !found.is_empty() => found.clone(),
             _ => vec![self.container(role)],
         }
@@ -431,31 +456,31 @@ impl Service {
 
     /// The host port of `role`'s server (see `deployment::reach` for whether
     /// it is the deployment's).
-    pub fn port(&self, role: &str) -> u16 {
+    pub fn port(&self, role: Role) -> u16 {
         match role {
-            "db" => self.db_port,
-            "redis" => self.redis_port,
-            _ => self.app_port,
+            Role::Db => self.db_port,
+            Role::Redis => self.redis_port,
+            Role::Service => self.app_port,
         }
     }
 
     /// The port `role`'s server (`db`, `redis`) listens on inside its
     /// container: as discovered, else its official image's (5432, 6379).
-    pub fn port_inside(&self, role: &str) -> u16 {
-        let image = if role == "db" { 5432 } else { 6379 };
-        self.inside_ports.get(role).copied().unwrap_or(image)
+    pub fn port_inside(&self, role: Role) -> u16 {
+        let image = if role == Role::Db { 5432 } else { 6379 };
+        self.inside_ports.get(&role).copied().unwrap_or(image)
     }
 
     /// Sets the host port of `role`'s server (found at discovery).
-    pub fn set_port(&mut self, role: &str, port: u16) {
+    pub fn set_port(&mut self, role: Role, port: u16) {
         match role {
-            "db" => self.db_port = port,
-            "redis" => self.redis_port = port,
-            _ => self.app_port = port,
+            Role::Db => self.db_port = port,
+            Role::Redis => self.redis_port = port,
+            Role::Service => self.app_port = port,
         }
     }
 
-    pub fn compose_service(&self, role: &str) -> String {
+    pub fn compose_service(&self, role: Role) -> String {
         format!("{}-{role}", self.name)
     }
 
@@ -464,7 +489,10 @@ impl Service {
     fn app_publisher(&self) -> (String, String) {
         match &self.app_front {
             Some(front) => (front.container.clone(), front.compose_service.clone()),
-            None => (self.container("service"), self.compose_service("service")),
+            None => (
+                self.container(Role::Service),
+                self.compose_service(Role::Service),
+            ),
         }
     }
 
@@ -472,32 +500,35 @@ impl Service {
     pub fn vars(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("service".into(), self.name.clone()),
-            ("app_container".into(), self.container("service")),
+            ("app_container".into(), self.container(Role::Service)),
             (
                 "app_compose_service".into(),
-                self.compose_service("service"),
+                self.compose_service(Role::Service),
             ),
             ("app_port".into(), self.app_port.to_string()),
             // Where its port is published when the binding names an address;
             // else the profile's `host` (see `catalog::instances`).
             (
                 "app_host".into(),
-                self.bind_hosts.get("service").cloned().unwrap_or_default(),
+                self.bind_hosts
+                    .get(&Role::Service)
+                    .cloned()
+                    .unwrap_or_default(),
             ),
             ("app_publisher".into(), self.app_publisher().0),
             (
                 "app_publisher_compose_service".into(),
                 self.app_publisher().1,
             ),
-            ("db_container".into(), self.container("db")),
-            ("db_compose_service".into(), self.compose_service("db")),
+            ("db_container".into(), self.container(Role::Db)),
+            ("db_compose_service".into(), self.compose_service(Role::Db)),
             ("db_port".into(), self.db_port.to_string()),
             ("database".into(), self.database.clone()),
             ("db_user".into(), self.db_user.clone()),
-            ("redis_container".into(), self.container("redis")),
+            ("redis_container".into(), self.container(Role::Redis)),
             (
                 "redis_compose_service".into(),
-                self.compose_service("redis"),
+                self.compose_service(Role::Redis),
             ),
             ("redis_port".into(), self.redis_port.to_string()),
         ])
@@ -506,7 +537,7 @@ impl Service {
     /// Template variables of each container of `role` (`for_each = "container"`):
     /// `replica` is empty for a single container and `-N` for the N-th of several,
     /// `instance` is the role with it (`service-2`), so every replica's check has its id.
-    pub fn container_vars(&self, role: &str) -> Vec<BTreeMap<String, String>> {
+    pub fn container_vars(&self, role: Role) -> Vec<BTreeMap<String, String>> {
         let replicas = self.replicas(role);
         let scaled = replicas.len() > 1;
         replicas
@@ -519,7 +550,7 @@ impl Service {
                     String::new()
                 };
                 let mut vars = self.vars();
-                vars.insert("role".into(), role.into());
+                vars.insert("role".into(), role.to_string());
                 vars.insert("instance".into(), format!("{role}{replica}"));
                 vars.insert("replica".into(), replica);
                 vars.insert("container".into(), container);

@@ -7,7 +7,7 @@ use crate::deployment::Deployment;
 use crate::deployment::discovery::{self, ProjectSource};
 use crate::deployment::engine;
 use crate::error::Error;
-use crate::profile::{ROLES, Service};
+use crate::profile::{Role, Service};
 use crate::{exit_code, state};
 use std::path::{Path, PathBuf};
 
@@ -230,11 +230,11 @@ fn tuned(profile: &Deployment) -> Vec<(String, toml::Value)> {
 
 fn service_settings(file: &ConfigFile, profile: &Deployment, service: &Service) -> Vec<Setting> {
     let configured = profile.services_configured;
-    let port_source = |role: &str| {
-        let found = service.containers.get(role).and_then(|c| c.first());
+    let port_source = |role: Role| {
+        let found = service.containers.get(&role).and_then(|c| c.first());
         match found {
             _ if configured => file.source(),
-            Some(_) if service.unpublished.contains(role) => {
+            Some(_) if service.unpublished.contains(&role) => {
                 "engine: its container publishes nothing".to_string()
             }
             Some(container) => format!("engine: {container}'s port binding"),
@@ -242,7 +242,7 @@ fn service_settings(file: &ConfigFile, profile: &Deployment, service: &Service) 
         }
     };
     let db_source = |key: &str, what: &str| {
-        let db = service.containers.get("db").and_then(|c| c.first());
+        let db = service.containers.get(&Role::Db).and_then(|c| c.first());
         match db {
             _ if file.service_sets(&service.name, key) => file.source(),
             Some(container) => format!("engine: {what} of {container}"),
@@ -251,9 +251,9 @@ fn service_settings(file: &ConfigFile, profile: &Deployment, service: &Service) 
     };
     let name = &service.name;
     let ports = [
-        ("app_port", service.app_port, "service"),
-        ("db_port", service.db_port, "db"),
-        ("redis_port", service.redis_port, "redis"),
+        ("app_port", service.app_port, Role::Service),
+        ("db_port", service.db_port, Role::Db),
+        ("redis_port", service.redis_port, Role::Redis),
     ];
     let mut found: Vec<Setting> = ports
         .into_iter()
@@ -358,18 +358,18 @@ fn commented(profile: &Deployment, found_by: Option<&ProjectSource>) -> String {
 }
 
 fn service_block(service: &Service) -> String {
-    let by = |role: &str| {
+    let by = |role: Role| {
         service
             .containers
-            .get(role)
+            .get(&role)
             .and_then(|c| c.first())
             .map_or(String::new(), |c| format!("  # {c}"))
     };
     let mut block = format!("\n# [[services]]\n# name = {}\n", quoted(&service.name));
     for (key, port, role) in [
-        ("app_port", service.app_port, ROLES[0]),
-        ("db_port", service.db_port, ROLES[1]),
-        ("redis_port", service.redis_port, ROLES[2]),
+        ("app_port", service.app_port, Role::Service),
+        ("db_port", service.db_port, Role::Db),
+        ("redis_port", service.redis_port, Role::Redis),
     ] {
         block += &format!("# {key} = {port}{}\n", by(role));
     }

@@ -7,7 +7,7 @@ use super::app_config::{self, Password, Server, ServerConfig};
 use super::containers as docker;
 use super::credentials::{self, Credential, Source, Unreadable};
 use super::{Context, container_file};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use bollard::models::ContainerInspectResponse;
 
 /// An application's configuration of the server, and the container it is in.
@@ -26,7 +26,7 @@ pub async fn find(
 ) -> Option<AppServer> {
     let target = docker::described(ctx, server_container).await.ok()??;
     let names = identities(&target.inspected);
-    let mut candidates = service.replicas("service");
+    let mut candidates = service.replicas(Role::Service);
     if let Ok(members) = docker::of_project(ctx).await {
         candidates.extend(members.into_iter().map(|m| m.name));
     }

@@ -136,8 +136,8 @@ impl Cluster {
                     .services
                     .iter()
                     .find(|s| {
-                        crate::profile::ROLES
-                            .iter()
+                        crate::profile::Role::ALL
+                            .into_iter()
                             .any(|role| format!("{stack}_{}", s.compose_service(role)) == t.service)
                     })
                     .map(|s| s.name.clone()),

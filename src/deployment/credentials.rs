@@ -9,7 +9,7 @@
 use super::app_config::Server;
 use super::containers as docker;
 use super::{Context, app_credentials, container_file, redis_acl};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -123,7 +123,7 @@ pub async fn postgres(ctx: &Context, service: &Service) -> Result<Credential, Un
     if let Some(found) = pgpass(ctx, service) {
         return Ok(found);
     }
-    let Some(db) = service.existing_container("db") else {
+    let Some(db) = service.existing_container(Role::Db) else {
         return Ok(nowhere());
     };
     if let Some(app) = app_credentials::find(ctx, service, &db, Server::Postgres).await
@@ -173,7 +173,7 @@ pub async fn redis(ctx: &Context, service: &Service) -> Result<Credential, Unrea
     if let Some(found) = variable("REDISCLI_AUTH") {
         return Ok(found);
     }
-    let Some(container) = service.existing_container("redis") else {
+    let Some(container) = service.existing_container(Role::Redis) else {
         return Ok(nowhere());
     };
     let app = app_credentials::find(ctx, service, &container, Server::Redis).await;

@@ -11,7 +11,7 @@ use super::engine::Engine;
 use super::reach::{Binding, Holder};
 use super::runtime::{self, NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL, STACK_LABEL};
 use crate::error::Error;
-use crate::profile::{Profile, ROLES};
+use crate::profile::{Profile, Role};
 use bollard::Docker;
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -202,7 +202,7 @@ fn assign_database_names(
 ) {
     let configured = profile.services_configured;
     for service in &mut profile.services {
-        let db = service.containers.get("db").and_then(|c| c.first());
+        let db = service.containers.get(&Role::Db).and_then(|c| c.first());
         let Some((user, database)) = db
             .and_then(|name| inspected.get(name))
             .and_then(declared_database)
@@ -252,7 +252,11 @@ fn other_project_containers(profile: &Deployment, containers: &[Listed]) -> Vec<
     let guide: BTreeSet<String> = profile
         .services
         .iter()
-        .flat_map(|s| ROLES.iter().map(move |role| s.compose_service(role)))
+        .flat_map(|s| {
+            Role::ALL
+                .into_iter()
+                .map(move |role| s.compose_service(role))
+        })
         .collect();
     containers
         .iter()
@@ -482,7 +486,11 @@ fn on_engine(
     let wanted: BTreeSet<String> = profile
         .services
         .iter()
-        .flat_map(|s| ROLES.iter().map(move |role| s.compose_service(role)))
+        .flat_map(|s| {
+            Role::ALL
+                .into_iter()
+                .map(move |role| s.compose_service(role))
+        })
         .collect();
     let projects: BTreeSet<&str> = containers
         .iter()
@@ -559,7 +567,7 @@ fn assign_containers(profile: &mut Deployment, containers: &[Listed]) {
     }
     for service in &mut profile.services {
         service.discovered = true;
-        for role in ROLES {
+        for role in Role::ALL {
             let replicas = by_service
                 .get(service.compose_service(role).as_str())
                 .map(|found| {
@@ -576,7 +584,7 @@ fn assign_containers(profile: &mut Deployment, containers: &[Listed]) {
                         .collect::<Vec<_>>()
                 });
             if !replicas.is_empty() {
-                service.containers.insert(role.to_string(), replicas);
+                service.containers.insert(role, replicas);
             }
         }
     }
@@ -627,16 +635,16 @@ mod tests {
         assign_containers(&mut profile, &containers);
         let ticket = profile.service("ticket").unwrap();
         assert_eq!(
-            ticket.containers["service"],
+            ticket.containers[&Role::Service],
             vec!["prod-ticket-service-1", "prod-ticket-service-2"]
         );
-        assert_eq!(ticket.container("service"), "prod-ticket-service-1");
+        assert_eq!(ticket.container(Role::Service), "prod-ticket-service-1");
         assert_eq!(
-            profile.service("auth").unwrap().container("db"),
+            profile.service("auth").unwrap().container(Role::Db),
             "prod-auth-db-1"
         );
         assert_eq!(
-            profile.service("auth").unwrap().container("redis"),
+            profile.service("auth").unwrap().container(Role::Redis),
             "helpdesk-auth-redis",
             "not found: the guide's name stays"
         );

@@ -5,7 +5,7 @@
 
 use super::Deployment;
 use super::cluster::Cluster;
-use crate::profile::ROLES;
+use crate::profile::Role;
 
 /// Sets each role's address from its first task's node. `configured_host`:
 /// the config names the host; then nothing is changed.
@@ -22,8 +22,8 @@ pub fn assign(profile: &mut Deployment, cluster: &Cluster, configured_host: bool
     }
     let stack = profile.compose_project.clone();
     for service in &mut profile.services {
-        for role in ROLES {
-            let Some(first) = service.containers.get(role).and_then(|c| c.first()) else {
+        for role in Role::ALL {
+            let Some(first) = service.containers.get(&role).and_then(|c| c.first()) else {
                 continue;
             };
             let Some(task) = cluster.task(first) else {
@@ -39,9 +39,7 @@ pub fn assign(profile: &mut Deployment, cluster: &Cluster, configured_host: bool
             if host_ports {
                 match cluster.node_of(first) {
                     Some(node) if !cluster.is_local(node) && !node.address.is_empty() => {
-                        service
-                            .bind_hosts
-                            .insert(role.to_string(), node.address.clone());
+                        service.bind_hosts.insert(role, node.address.clone());
                     }
                     _ => {}
                 }
@@ -54,8 +52,8 @@ pub fn assign(profile: &mut Deployment, cluster: &Cluster, configured_host: bool
                     .map(|(_, published)| *published);
                 if let Some(port) = published {
                     service.set_port(role, port);
-                    service.bind_hosts.remove(role);
-                    service.unpublished.remove(role);
+                    service.bind_hosts.remove(&role);
+                    service.unpublished.remove(&role);
                 }
             }
         }

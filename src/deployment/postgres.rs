@@ -7,7 +7,7 @@ use super::credentials::{Credential, Source, Unreadable};
 use super::reach::{Address, Via};
 use super::route;
 use super::{Context, CredentialKind, EngineError, Failure, bridge};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
@@ -33,8 +33,9 @@ pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Fai
 
 async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
     // The way and the password are independent engine lookups: at once.
-    let (address, credential) = tokio::join!(route::to(ctx, service, "db"), password(ctx, service));
-    let address = address.map_err(|no| no.failure(ctx, service, "db", &service.database))?;
+    let (address, credential) =
+        tokio::join!(route::to(ctx, service, Role::Db), password(ctx, service));
+    let address = address.map_err(|no| no.failure(ctx, service, Role::Db, &service.database))?;
     let mut config = tokio_postgres::Config::new();
     config
         .dbname(&service.database)
@@ -74,7 +75,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
             ),
             hint: format!(
                 "Check that {} is running and reachable on port {}.",
-                service.container("db"),
+                service.container(Role::Db),
                 service.db_port
             ),
         }),
@@ -154,8 +155,8 @@ fn classify(
     let compose_command = &profile.compose_command();
     let docker = profile.docker_command();
     let db = &service.database;
-    let container = service.container("db");
-    let compose = service.compose_service("db");
+    let container = service.container(Role::Db);
+    let compose = service.compose_service(Role::Db);
     // The server asked for a password the doctor has none of: tokio-postgres
     // says only "invalid configuration" (its cause: "password missing").
     let password_missing = std::error::Error::source(e)
@@ -198,7 +199,7 @@ fn classify(
                      `docker exec {} env | grep -E 'DATABASE|DB_|PG|POSTGRES'`.",
                     service.name.to_uppercase(),
                     user,
-                    service.container("service")
+                    service.container(Role::Service)
                 ),
             };
         }
@@ -253,7 +254,7 @@ fn too_many_clients(
     compose_command: &str,
     docker: &str,
 ) -> Failure {
-    let container = service.container("db");
+    let container = service.container(Role::Db);
     Failure {
         message: format!(
             "{}: too many clients: every connection slot is taken, the doctor itself cannot connect ({server_said})",
@@ -269,7 +270,7 @@ fn too_many_clients(
              max_connections.",
             service.db_user,
             service.database,
-            service.compose_service("service")
+            service.compose_service(Role::Service)
         ),
     }
 }

@@ -5,7 +5,7 @@
 use super::Deployment;
 use super::app_config::Server;
 use super::listen_port;
-use crate::profile::{Front, Service};
+use crate::profile::{Front, Role, Service};
 use bollard::models::ContainerInspectResponse;
 use std::collections::HashMap;
 
@@ -31,9 +31,9 @@ pub fn assign(
     let keep_configured = profile.services_configured;
     let swarm = profile.runtime.orchestrated();
     for service in &mut profile.services {
-        let app = found(service, inspected, "service", service.app_port);
-        let db = found(service, inspected, "db", POSTGRES_PORT);
-        let redis = found(service, inspected, "redis", REDIS_PORT);
+        let app = found(service, inspected, Role::Service, service.app_port);
+        let db = found(service, inspected, Role::Db, POSTGRES_PORT);
+        let redis = found(service, inspected, Role::Redis, REDIS_PORT);
         if !matches!(app, Found::Published(..)) {
             service.app_front = front(service, inspected, others);
         }
@@ -42,16 +42,16 @@ pub fn assign(
         }
         let app_port = service.app_port;
         for (role, found, own_port) in [
-            ("service", app, app_port),
-            ("db", db, POSTGRES_PORT),
-            ("redis", redis, REDIS_PORT),
+            (Role::Service, app, app_port),
+            (Role::Db, db, POSTGRES_PORT),
+            (Role::Redis, redis, REDIS_PORT),
         ] {
             let unpublished = match found {
                 Found::Published(ip, port, inside) => {
                     service.set_port(role, port);
-                    service.inside_ports.insert(role.to_string(), inside);
+                    service.inside_ports.insert(role, inside);
                     if bind_hosts && !super::reach::is_wildcard(&ip) {
-                        service.bind_hosts.insert(role.to_string(), ip);
+                        service.bind_hosts.insert(role, ip);
                     }
                     false
                 }
@@ -64,17 +64,17 @@ pub fn assign(
                 // A task's port may be published by the swarm's ingress, not
                 // by its container: the configured one stays.
                 Found::Nothing if swarm => false,
-                Found::Nothing if role == "service" => service.app_front.is_none(),
+                Found::Nothing if role == Role::Service => service.app_front.is_none(),
                 // Reached where it lives (`route`), at the port it listens on there.
                 Found::Nothing => {
                     let port = listening(service, role, inspected).unwrap_or(own_port);
                     service.set_port(role, port);
-                    service.inside_ports.insert(role.to_string(), port);
+                    service.inside_ports.insert(role, port);
                     true
                 }
             };
             if unpublished {
-                service.unpublished.insert(role.to_string());
+                service.unpublished.insert(role);
             }
         }
     }
@@ -84,16 +84,16 @@ pub fn assign(
 /// the applications pointing at it say (the service's own first).
 fn listening(
     service: &Service,
-    role: &str,
+    role: Role,
     inspected: &HashMap<String, ContainerInspectResponse>,
 ) -> Option<u16> {
     let server = match role {
-        "db" => Server::Postgres,
+        Role::Db => Server::Postgres,
         _ => Server::Redis,
     };
-    let name = service.containers.get(role)?.first()?;
+    let name = service.containers.get(&role)?.first()?;
     let server_container = inspected.get(name)?;
-    let own = service.replicas("service");
+    let own = service.replicas(Role::Service);
     let mut apps: Vec<(&String, &ContainerInspectResponse)> = inspected
         .iter()
         .filter(|(other, _)| *other != name)
@@ -107,12 +107,12 @@ fn listening(
 fn found(
     service: &Service,
     inspected: &HashMap<String, ContainerInspectResponse>,
-    role: &str,
+    role: Role,
     preferred: u16,
 ) -> Found {
     let containers: Vec<&ContainerInspectResponse> = service
         .containers
-        .get(role)
+        .get(&role)
         .into_iter()
         .flatten()
         .filter_map(|name| inspected.get(name))
@@ -247,12 +247,12 @@ mod tests {
         let ticket = profile.services.iter_mut().find(|s| s.name == "ticket");
         let ticket = ticket.unwrap();
         ticket.containers.insert(
-            "service".into(),
+            Role::Service,
             vec!["p-ticket-service-1".into(), "p-ticket-service-2".into()],
         );
         ticket
             .containers
-            .insert("db".into(), vec!["p-ticket-db-1".into()]);
+            .insert(Role::Db, vec!["p-ticket-db-1".into()]);
         let inspected = HashMap::from([
             (
                 "p-ticket-service-1".to_string(),
@@ -278,7 +278,7 @@ mod tests {
             "PostgreSQL's own binding is preferred"
         );
         assert_eq!(
-            ticket.bind_hosts.get("db").map(String::as_str),
+            ticket.bind_hosts.get(&Role::Db).map(String::as_str),
             Some("127.0.0.1"),
             "the address its binding names"
         );
@@ -307,9 +307,9 @@ mod tests {
         let auth = profile.services.iter_mut().find(|s| s.name == "auth");
         let auth = auth.unwrap();
         auth.containers
-            .insert("db".into(), vec!["acme-auth-db-1".into()]);
+            .insert(Role::Db, vec!["acme-auth-db-1".into()]);
         auth.containers
-            .insert("redis".into(), vec!["acme-auth-redis-1".into()]);
+            .insert(Role::Redis, vec!["acme-auth-redis-1".into()]);
         let mut on_host = publishing("auth-redis", &[]);
         on_host.host_config.as_mut().unwrap().network_mode = Some("host".into());
         let inspected = HashMap::from([
@@ -320,7 +320,7 @@ mod tests {
         let auth = profile.service("auth").unwrap();
         assert_eq!(
             auth.unpublished.iter().collect::<Vec<_>>(),
-            ["db"],
+            [&Role::Db],
             "the app has no container: the guide's port, checked for another's"
         );
         assert_eq!(auth.redis_port, 6379, "on the host's network: its own port");

@@ -7,6 +7,7 @@
 //! to it (its address on the project's network, or through the engine).
 
 use crate::deployment::Deployment;
+use crate::profile::Role;
 use crate::profile::{Profile, Service};
 use serde::Serialize;
 use std::fmt;
@@ -191,15 +192,15 @@ impl NotReached {
 }
 
 /// Where `service`'s server of `role` (`service`, `db`, `redis`) is reached.
-pub fn address(profile: &Deployment, service: &Service, role: &str) -> Result<Address, NotReached> {
+pub fn address(profile: &Deployment, service: &Service, role: Role) -> Result<Address, NotReached> {
     let port = service.port(role);
-    let host = service.bind_hosts.get(role).unwrap_or(&profile.host);
+    let host = service.bind_hosts.get(&role).unwrap_or(&profile.host);
     let on_host = Address {
         host: host.clone(),
         port,
         via: Via::Host,
     };
-    if service.unpublished.contains(role) {
+    if service.unpublished.contains(&role) {
         // Its port is the one inside its container; the guide's is named
         // with whoever publishes it, so nobody takes that one for this one.
         let guide_port = Profile::default()
@@ -225,15 +226,15 @@ pub fn address(profile: &Deployment, service: &Service, role: &str) -> Result<Ad
 pub fn unpublished_role<'a>(
     profile: &'a Deployment,
     container: &str,
-) -> Option<(&'a Service, &'static str)> {
+) -> Option<(&'a Service, Role)> {
     profile.services.iter().find_map(|service| {
-        crate::profile::ROLES
-            .iter()
+        Role::ALL
+            .into_iter()
             .find(|role| {
-                service.unpublished.contains(**role)
-                    && service.replicas(role).iter().any(|c| c == container)
+                service.unpublished.contains(role)
+                    && service.replicas(*role).iter().any(|c| c == container)
             })
-            .map(|role| (service, *role))
+            .map(|role| (service, role))
     })
 }
 
@@ -243,14 +244,14 @@ pub fn unpublished_role<'a>(
 /// no other deployment's container publishes.
 pub fn host_port(profile: &Deployment, host: &str, port: u16) -> Result<Address, NotReached> {
     let role = profile.services.iter().find_map(|service| {
-        crate::profile::ROLES
-            .iter()
+        Role::ALL
+            .into_iter()
             .find(|role| {
-                let bound = service.bind_hosts.get(**role).unwrap_or(&profile.host);
-                service.port(role) == port
+                let bound = service.bind_hosts.get(role).unwrap_or(&profile.host);
+                service.port(*role) == port
                     && (same_host(host, bound) || same_host(host, &profile.host))
             })
-            .map(|role| (service, *role))
+            .map(|role| (service, role))
     });
     if let Some((service, role)) = role {
         return address(profile, service, role);
@@ -334,10 +335,10 @@ mod tests {
         let mut profile = profile();
         let auth = &mut profile.services[0];
         auth.containers
-            .insert("db".into(), vec!["acme-auth-db-1".into()]);
-        auth.unpublished.insert("db".into());
+            .insert(Role::Db, vec!["acme-auth-db-1".into()]);
+        auth.unpublished.insert(Role::Db);
         let auth = &profile.services[0];
-        let not = address(&profile, auth, "db").unwrap_err();
+        let not = address(&profile, auth, Role::Db).unwrap_err();
         assert!(!not.is_failure());
         assert_eq!(
             not.to_string(),
@@ -360,7 +361,7 @@ mod tests {
     fn a_fallback_port_published_by_another_project_is_never_taken() {
         let profile = profile();
         let auth = &profile.services[0];
-        let not = address(&profile, auth, "db").unwrap_err();
+        let not = address(&profile, auth, Role::Db).unwrap_err();
         assert!(not.is_failure());
         assert_eq!(
             not.to_string(),
@@ -368,7 +369,7 @@ mod tests {
              not by this deployment"
         );
         assert_eq!(
-            address(&profile, auth, "redis").unwrap().to_string(),
+            address(&profile, auth, Role::Redis).unwrap().to_string(),
             "127.0.0.1:6301",
             "nobody else's: the guide's port"
         );
@@ -384,10 +385,10 @@ mod tests {
         let mut profile = profile();
         let auth = &mut profile.services[0];
         auth.containers
-            .insert("db".into(), vec!["acme-auth-db-1".into()]);
-        auth.bind_hosts.insert("db".into(), "127.0.0.2".into());
+            .insert(Role::Db, vec!["acme-auth-db-1".into()]);
+        auth.bind_hosts.insert(Role::Db, "127.0.0.2".into());
         let auth = &profile.services[0];
-        let own = address(&profile, auth, "db").unwrap();
+        let own = address(&profile, auth, Role::Db).unwrap();
         assert_eq!(own.to_string(), "127.0.0.2:5401");
         assert_eq!(
             host_port(&profile, "127.0.0.1", 5401).unwrap(),

@@ -10,7 +10,7 @@ use super::credentials::{Credential, Unreadable};
 use super::exec_stream::Stderr;
 use super::reach::{Address, Via};
 use super::{Context, CredentialKind, EngineError, Failure, bridge, route};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use redis::aio::MultiplexedConnection;
 
 /// The password (see `crate::credentials::redis` for where it is looked for).
@@ -28,15 +28,15 @@ pub async fn shared(ctx: &Context, service: &Service) -> Result<MultiplexedConne
 
 /// A connection to the service's Redis, authenticated when a password was found.
 pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConnection, Failure> {
-    let container = service.container("redis");
+    let container = service.container(Role::Redis);
     // The way, the password and the database number are independent engine
     // lookups: at once.
     let (address, credential, database) = tokio::join!(
-        route::to(ctx, service, "redis"),
+        route::to(ctx, service, Role::Redis),
         password(ctx, service),
         app_database(ctx, service, &container)
     );
-    let address = address.map_err(|no| no.failure(ctx, service, "redis", &container))?;
+    let address = address.map_err(|no| no.failure(ctx, service, Role::Redis, &container))?;
     let credential = credential.map_err(|e| Failure {
         message: format!("{container}: the password cannot be read from {e}"),
         hint: "Make it readable, or name the password another way (HELPDESK_<SERVICE>_REDIS_PASSWORD)."
@@ -97,7 +97,7 @@ pub async fn connect(ctx: &Context, service: &Service) -> Result<MultiplexedConn
             hint: format!(
                 "Check {container} ({} logs {}; {} unpause it if it is paused).",
                 ctx.profile.compose_command(),
-                service.compose_service("redis"),
+                service.compose_service(Role::Redis),
                 ctx.profile.docker_command()
             ),
         }),
@@ -153,7 +153,7 @@ fn classify(
     credential: &Credential,
     compose_command: &str,
 ) -> Failure {
-    let container = service.container("redis");
+    let container = service.container(Role::Redis);
     let env_var = format!("HELPDESK_{}_REDIS_PASSWORD", service.name.to_uppercase());
     let user = user_of(credential);
     let source = &credential.source;
@@ -176,7 +176,7 @@ fn classify(
                 "Compare the password of user {user:?} in the server's --user rules or requirepass \
                  (ACL LIST) with the application's REDIS_URL / REDIS_USERNAME / REDIS_PASSWORD(_FILE) \
                  (`docker exec {} env`), or set {env_var}.",
-                service.container("service")
+                service.container(Role::Service)
             ),
         },
         Some("ERR") if text.to_lowercase().contains("pass") => Failure {
@@ -187,7 +187,7 @@ fn classify(
             hint: format!(
                 "The password differs from the server's requirepass: set {env_var}, or compare REDIS_URL in \
                  `docker exec {} env` with the server's config (CONFIG GET requirepass).",
-                service.container("service")
+                service.container(Role::Service)
             ),
         },
         Some("NOPERM") => noperm(&container, user, e),
@@ -199,14 +199,14 @@ fn classify(
             ),
             hint: format!(
                 "Start it: {compose_command} up -d {0}; read {compose_command} logs {0}",
-                service.compose_service("redis")
+                service.compose_service(Role::Redis)
             ),
         },
         _ => Failure {
             message: format!("{container}: {e}"),
             hint: format!(
                 "Read its logs: {compose_command} logs {}",
-                service.compose_service("redis")
+                service.compose_service(Role::Redis)
             ),
         },
     }

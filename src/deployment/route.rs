@@ -6,7 +6,7 @@
 
 use super::reach::{self, Address, NotReached, Via};
 use super::{Context, EngineError, Failure, containers};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use bollard::models::ContainerInspectResponse;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub enum NoRoute {
 
 impl NoRoute {
     /// As a client's failure (`name`: the database, or the Redis container).
-    pub fn failure(&self, ctx: &Context, service: &Service, role: &str, name: &str) -> Failure {
+    pub fn failure(&self, ctx: &Context, service: &Service, role: Role, name: &str) -> Failure {
         let hint = match self {
             NoRoute::NotReached(not) => not.hint(&ctx.profile),
             NoRoute::Engine(e) => e.hint(),
@@ -45,7 +45,7 @@ impl NoRoute {
 }
 
 /// The way to `service`'s server of `role` (`db`, `redis`), found once per run.
-pub async fn to(ctx: &Context, service: &Service, role: &str) -> Result<Address, NoRoute> {
+pub async fn to(ctx: &Context, service: &Service, role: Role) -> Result<Address, NoRoute> {
     match reach::address(&ctx.profile, service, role) {
         Ok(address) => Ok(address),
         Err(NotReached::Unpublished { .. }) => {
@@ -60,7 +60,7 @@ pub async fn to(ctx: &Context, service: &Service, role: &str) -> Result<Address,
 
 /// The way already found to `service`'s server of `role`, if one was looked
 /// for in this run (for a report's target, written once the checks ran).
-pub fn found(ctx: &Context, service: &Service, role: &str) -> Option<Result<Address, NoRoute>> {
+pub fn found(ctx: &Context, service: &Service, role: Role) -> Option<Result<Address, NoRoute>> {
     match reach::address(&ctx.profile, service, role) {
         Ok(address) => Some(Ok(address)),
         Err(NotReached::Unpublished { .. }) => ctx.routes.get(&format!("{}/{role}", service.name)),
@@ -69,7 +69,7 @@ pub fn found(ctx: &Context, service: &Service, role: &str) -> Option<Result<Addr
 }
 
 /// The way to a server whose container publishes nothing.
-async fn unpublished(ctx: &Context, service: &Service, role: &str) -> Result<Address, NoRoute> {
+async fn unpublished(ctx: &Context, service: &Service, role: Role) -> Result<Address, NoRoute> {
     let container = service.container(role);
     let port = service.port_inside(role);
     let not_reached = || {

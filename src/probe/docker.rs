@@ -8,6 +8,7 @@ use crate::deployment::EngineError;
 use crate::deployment::container::{Container, Health};
 use crate::deployment::containers::{self, find, inspect, tail};
 use crate::deployment::engine_client::EngineClient;
+use crate::profile::Role;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -242,8 +243,8 @@ async fn dependencies(ctx: &Context, container: &str) -> HashMap<String, String>
             .values()
             .flatten()
             .any(|c| c == container)
-            || service.container("service") == container;
-        for (role, port) in [("db", ":5432"), ("redis", ":6379")] {
+            || service.container(Role::Service) == container;
+        for (role, port) in [(Role::Db, ":5432"), (Role::Redis, ":6379")] {
             let name = service.container(role);
             let labelled = match inspect(ctx, &name).await {
                 Ok(Some(c)) => c.compose_service().map(str::to_string),

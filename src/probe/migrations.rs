@@ -7,7 +7,7 @@ use super::Context;
 use super::postgres::{truncate, with_client};
 use crate::check::{Outcome, Status};
 use crate::deployment::postgres::quote_identifier;
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use crate::shell_word::quote;
 use tokio_postgres::Client;
 
@@ -395,7 +395,7 @@ impl Psql {
     fn of(profile: &crate::deployment::Deployment, service: &Service) -> Psql {
         Psql {
             docker: profile.docker_command(),
-            container: service.container("db"),
+            container: service.container(Role::Db),
             user: service.db_user.clone(),
             database: service.database.clone(),
         }

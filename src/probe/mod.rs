@@ -32,7 +32,7 @@ use crate::deployment::credentials::{Credential, Source};
 use crate::deployment::reach::{self, Address, NotReached, Via};
 use crate::deployment::route::{self, NoRoute};
 use crate::deployment::{CredentialKind, Failure};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -294,12 +294,12 @@ impl Probe {
             | PostgresConnections { service, .. }
             | PostgresLockWaits { service, .. }
             | PostgresTransactions { service, .. }
-            | PostgresVacuum { service } => server_target(ctx, service, "db"),
+            | PostgresVacuum { service } => server_target(ctx, service, Role::Db),
             RedisPing { service }
             | RedisInfo { service }
             | RedisPersistence { service }
             | RedisClients { service }
-            | RedisSlowlog { service, .. } => server_target(ctx, service, "redis"),
+            | RedisSlowlog { service, .. } => server_target(ctx, service, Role::Redis),
             BackupAge { .. } | BackupDrill => crate::state::backup_dir(&ctx.profile.backup_dir)
                 .display()
                 .to_string(),
@@ -314,7 +314,7 @@ impl Probe {
     /// first), if it is about one: on a swarm, where the check runs.
     pub fn task_container(&self, ctx: &Context) -> Option<String> {
         use Probe::*;
-        let of_role = |service: &str, role: &str| {
+        let of_role = |service: &str, role: Role| {
             let service = ctx.profile.service(service)?;
             service.existing_container(role)
         };
@@ -337,16 +337,16 @@ impl Probe {
             | PostgresLockWaits { service, .. }
             | PostgresTransactions { service, .. }
             | PostgresVacuum { service, .. }
-            | PostgresMigrations { service, .. } => of_role(service, "db"),
+            | PostgresMigrations { service, .. } => of_role(service, Role::Db),
             RedisPing { service }
             | RedisInfo { service, .. }
             | RedisPersistence { service, .. }
             | RedisClients { service, .. }
-            | RedisSlowlog { service, .. } => of_role(service, "redis"),
+            | RedisSlowlog { service, .. } => of_role(service, Role::Redis),
             HttpHealth { url, .. } | HttpVerify { url, .. } => {
                 let port = reqwest::Url::parse(url).ok()?.port_or_known_default()?;
                 let service = ctx.profile.services.iter().find(|s| s.app_port == port)?;
-                service.existing_container("service")
+                service.existing_container(Role::Service)
             }
             DockerEngine
             | Disk { .. }
@@ -589,11 +589,11 @@ pub async fn client_failure(
 
 /// A PostgreSQL or Redis check's target: `name@host:port` where it is
 /// reached (the database's name, or `redis`), else why it is not.
-fn server_target(ctx: &Context, service: &str, role: &str) -> String {
+fn server_target(ctx: &Context, service: &str, role: Role) -> String {
     let Some(s) = ctx.profile.service(service) else {
         return service.to_string();
     };
-    let name = if role == "db" {
+    let name = if role == Role::Db {
         s.database.as_str()
     } else {
         "redis"
@@ -624,7 +624,7 @@ fn route_target(found: Result<Address, NoRoute>, name: &str) -> String {
 
 /// No way to a server: not the deployment's to reach (`not_reached`), its
 /// container down (a failure), or the engine failing on the way.
-pub fn no_route(ctx: &Context, service: &Service, role: &str, no: NoRoute) -> Outcome {
+pub fn no_route(ctx: &Context, service: &Service, role: Role, no: NoRoute) -> Outcome {
     match no {
         NoRoute::NotReached(not) => not_reached(ctx, not),
         NoRoute::Engine(e) => Outcome::from(e),

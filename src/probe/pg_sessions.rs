@@ -9,7 +9,7 @@ use super::postgres::{truncate, with_client};
 use crate::check::{Outcome, Status};
 use crate::deployment::Context;
 use crate::deployment::pg_activity::{self, Activity, Holder, Session};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::sync::Arc;
 
 /// How much of a session's query a message shows.
@@ -27,7 +27,7 @@ impl Psql {
     pub fn of(profile: &crate::deployment::Deployment, service: &Service) -> Psql {
         Psql {
             docker: profile.docker_command(),
-            container: service.container("db"),
+            container: service.container(Role::Db),
             user: service.db_user.clone(),
             database: service.database.clone(),
         }

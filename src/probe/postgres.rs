@@ -7,7 +7,7 @@ use crate::check::Outcome;
 use crate::deployment::postgres::{client, password};
 use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::sync::Arc;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
@@ -18,9 +18,9 @@ where
     F: FnOnce(Arc<Client>) -> Fut,
     Fut: Future<Output = Result<Outcome, tokio_postgres::Error>>,
 {
-    let address = match route::to(ctx, service, "db").await {
+    let address = match route::to(ctx, service, Role::Db).await {
         Ok(address) => address,
-        Err(no) => return super::no_route(ctx, service, "db", no),
+        Err(no) => return super::no_route(ctx, service, Role::Db, no),
     };
     match client(ctx, service).await {
         Ok(client) => probe(client)
@@ -195,7 +195,7 @@ pub async fn slow_queries(
             "Load it at start: in the compose file, give {} `command: [\"postgres\", \"-c\", \
              \"shared_preload_libraries=pg_stat_statements\"]` (or set it in postgresql.conf) and recreate the \
              container; then, once: CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
-            service.compose_service("db")
+            service.compose_service(Role::Db)
         );
         let not_loaded = |what: &str| {
             Ok(Outcome::warn(format!(
@@ -211,7 +211,7 @@ pub async fn slow_queries(
                         "{} exec {} psql -U {user} -d {} -c 'CREATE EXTENSION pg_stat_statements;' \
                          (it must also be in shared_preload_libraries)",
                         ctx.profile.docker_command(),
-                        service.container("db"),
+                        service.container(Role::Db),
                         service.database
                     ))),
             };

@@ -8,15 +8,15 @@ use crate::deployment::reach::Reached;
 use crate::deployment::redis::{noperm, password, shared, user_of};
 use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 
 /// Where the service's Redis is reached, or the outcome saying why it is not.
 async fn reached(ctx: &Context, service: &Service) -> Result<Reached, Outcome> {
-    match route::to(ctx, service, "redis").await {
+    match route::to(ctx, service, Role::Redis).await {
         Ok(address) => Ok(address.reached()),
-        Err(no) => Err(super::no_route(ctx, service, "redis", no)),
+        Err(no) => Err(super::no_route(ctx, service, Role::Redis, no)),
     }
 }
 
@@ -89,10 +89,10 @@ where
         Err(e) if e.code() == Some("NOPERM") => {
             let user = password(ctx, service).await.ok();
             let user = user.as_ref().map(user_of).unwrap_or("default");
-            let failure = noperm(&service.container("redis"), user, &e);
+            let failure = noperm(&service.container(Role::Redis), user, &e);
             Outcome::fail(failure.message).with_hint(failure.hint)
         }
-        Err(e) => Outcome::fail(format!("{}: {e}", service.container("redis"))),
+        Err(e) => Outcome::fail(format!("{}: {e}", service.container(Role::Redis))),
     }
     .reached(reached)
 }

@@ -7,7 +7,7 @@ use super::duration::said;
 use super::redis::{human, info_of, number, with_redis};
 use crate::check::{Outcome, Status};
 use crate::deployment::{Context, containers};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
 
@@ -29,8 +29,8 @@ impl Names {
     fn of(ctx: &Context, service: &Service) -> Names {
         Names {
             service: service.name.clone(),
-            container: service.container("redis"),
-            compose_service: service.compose_service("redis"),
+            container: service.container(Role::Redis),
+            compose_service: service.compose_service(Role::Redis),
             compose: ctx.profile.compose_command(),
             docker: ctx.profile.docker_command(),
         }

@@ -7,7 +7,7 @@ use crate::deployment::bridge::{self, BridgeError};
 use crate::deployment::containers as docker;
 use crate::deployment::reach::{self, Address, Via};
 use crate::deployment::route::{self, NoRoute};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::time::Instant;
 
 /// The caller (the runner) holds the address' connection slot until the
@@ -28,7 +28,7 @@ pub async fn check(ctx: &Context, port: u16, owner: &str) -> Outcome {
 
 /// The port of a server whose container publishes nothing: at its address on
 /// the project's network, or through the engine (`route`).
-async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) -> Outcome {
+async fn unpublished(ctx: &Context, service: &Service, role: Role, owner: &str) -> Outcome {
     let address = match route::to(ctx, service, role).await {
         Ok(address) => address,
         Err(no @ NoRoute::Down { .. }) => {
@@ -46,7 +46,7 @@ async fn unpublished(ctx: &Context, service: &Service, role: &str, owner: &str) 
         Err(e) => return Outcome::from(e),
     };
     let inside = match role {
-        "db" => bridge::Inside::postgres(address.port),
+        Role::Db => bridge::Inside::postgres(address.port),
         _ => bridge::Inside::redis(address.port),
     };
     match engine.probe_inside(container, &inside, ctx.timeout).await {

@@ -5,6 +5,7 @@
 
 use super::{Exporter, Report, Style, group_of};
 use crate::check::{CheckResult, Status};
+use crate::profile::Role;
 use crate::deployment::cluster::{TaskView, View};
 use crate::deployment::task_state::TaskState;
 use colored::Colorize;
@@ -388,7 +389,7 @@ fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> Stri
         }
     }
     // A port check skipped on its own (not for another check): not published.
-    let unpublished = |role: &str| {
+    let unpublished = |role: Role| {
         group
             .find(&format!("port.{service}.{role}"))
             .is_some_and(|r| r.status == Status::Skip && !r.details.contains_key("skipped_because"))
@@ -399,7 +400,7 @@ fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> Stri
     {
         let number = version.split_whitespace().next().unwrap_or(version);
         figures.push(format!("PostgreSQL {number}"));
-    } else if unpublished("db") {
+    } else if unpublished(Role::Db) {
         figures.push("PostgreSQL not published (not reached)".into());
     }
     if let Some(memory) = group
@@ -407,7 +408,7 @@ fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> Stri
         .and_then(|r| r.details.get("used_memory")?.as_u64())
     {
         figures.push(format!("Redis {}", indicatif::HumanBytes(memory)));
-    } else if unpublished("redis") {
+    } else if unpublished(Role::Redis) {
         figures.push("Redis not published (not reached)".into());
     }
     figures.join(" · ")

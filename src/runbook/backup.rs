@@ -13,7 +13,7 @@ use crate::deployment::Deployment;
 use crate::error::Error;
 use crate::exit_code;
 use crate::files::{self, CompressedFile, WriteError};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use crate::stdout::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -129,7 +129,10 @@ pub async fn make(
             match volumes::archive(ctx, &dir, service, &progress, in_flight).await {
                 Ok(entry) => volume_files.push(entry),
                 Err(e) => {
-                    eprintln!("{}: volume archive failed: {e}", service.container("db"));
+                    eprintln!(
+                        "{}: volume archive failed: {e}",
+                        service.container(Role::Db)
+                    );
                     failed = true;
                 }
             }

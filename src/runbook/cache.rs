@@ -9,6 +9,7 @@ use crate::deployment::Deployment;
 use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
+use crate::profile::Role;
 use crate::stdout::outln;
 use futures::FutureExt;
 use redis::aio::MultiplexedConnection;
@@ -34,7 +35,7 @@ pub async fn flush(args: &FlushOptions, profile: &Deployment) -> Result<u8, Erro
     let service = profile.named_service(&args.service)?;
     let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
     let ctx = Context::new(profile.clone());
-    let container = service.container("redis");
+    let container = service.container(Role::Redis);
     let mut connection = redis_client::connect(&ctx, service)
         .await
         .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;

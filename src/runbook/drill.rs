@@ -20,7 +20,7 @@ use crate::deployment::engine_client::{EngineClient, NewContainer};
 use crate::deployment::{Context, EngineError};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use crate::stdout::outln;
 use std::collections::HashMap;
 use std::path::Path;
@@ -174,7 +174,7 @@ struct Database<'a> {
 /// The image the deployment's database container runs (the same PostgreSQL).
 async fn database_image(ctx: &Context, service: &Service) -> Result<String, DrillError> {
     let container = service
-        .existing_container("db")
+        .existing_container(Role::Db)
         .ok_or_else(|| DrillError::NoDatabaseContainer(service.name.clone()))?;
     let inspected = crate::deployment::containers::inspect(ctx, &container)
         .await?

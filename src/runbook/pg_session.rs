@@ -6,7 +6,7 @@
 
 use super::pg_tool::{DESCRIBE_SQL, UnexpectedAnswer, Via, parse_description};
 use crate::deployment::{Context, EngineError, bridge, postgres, reach};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::time::Duration;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -70,14 +70,14 @@ pub async fn connect(
 ) -> Result<Client, SessionError> {
     match via {
         Via::Docker => {
-            let container = service.container("db");
+            let container = service.container(Role::Db);
             let engine = ctx.engine_for(&container).await?;
-            let inside = bridge::Inside::postgres(service.port_inside("db"));
+            let inside = bridge::Inside::postgres(service.port_inside(Role::Db));
             in_container(&engine, &container, &inside, login, ctx.timeout).await
         }
         Via::Direct => {
             // Where diagnose reaches it (a task on another node: at that node).
-            let (host, port) = match reach::address(&ctx.profile, service, "db") {
+            let (host, port) = match reach::address(&ctx.profile, service, Role::Db) {
                 Ok(address) => (address.host, address.port),
                 Err(_) => (ctx.profile.host.clone(), service.db_port),
             };

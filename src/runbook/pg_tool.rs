@@ -7,7 +7,7 @@
 use crate::deployment::credentials::Unreadable;
 use crate::deployment::reach::NotReached;
 use crate::deployment::{Context, EngineError, exec, postgres};
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -196,7 +196,7 @@ async fn start(
         .value;
     match via {
         Via::Docker => {
-            let container = service.container("db");
+            let container = service.container(Role::Db);
             let engine = ctx.engine_for(&container).await?;
             let mut cmd = vec![
                 program,
@@ -229,7 +229,7 @@ async fn local(
 ) -> Result<exec::Finished, ToolError> {
     // Never another deployment's server (`reach`).
     let address =
-        crate::deployment::reach::address(&ctx.profile, service, "db").map_err(|source| {
+        crate::deployment::reach::address(&ctx.profile, service, Role::Db).map_err(|source| {
             ToolError::NotReached {
                 database: service.database.clone(),
                 source,

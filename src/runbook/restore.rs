@@ -21,7 +21,7 @@ use crate::deployment::Deployment;
 use crate::deployment::{Context, EngineError, containers, http, postgres};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use crate::stdout::outln;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -284,8 +284,8 @@ async fn application_containers(
     for (service, _) in targets {
         let found = containers::find(
             ctx,
-            &service.container("service"),
-            &service.compose_service("service"),
+            &service.container(Role::Service),
+            &service.compose_service(Role::Service),
         )
         .await
         .map_err(Error::from)?;
@@ -379,7 +379,7 @@ fn print_plan(
              after the whole dump was checked: all or nothing",
             next(),
             service.database,
-            service.container("db"),
+            service.container(Role::Db),
             entry.tables.len()
         );
         for (table, count) in now {
@@ -606,7 +606,7 @@ async fn start_and_wait(
     });
     let started: Vec<Result<(), StartError>> = futures::future::join_all(starts).await;
     let waits = targets.iter().map(|(service, _)| async move {
-        let host = crate::deployment::reach::address(&ctx.profile, service, "service")
+        let host = crate::deployment::reach::address(&ctx.profile, service, Role::Service)
             .map(|a| a.host)
             .unwrap_or_else(|_| ctx.profile.host.clone());
         let url = format!("http://{host}:{}/api/v1/health", service.app_port);

@@ -8,7 +8,7 @@ use super::progress::Progress;
 use crate::deployment::engine_client::{EngineClient, HealthError};
 use crate::deployment::{Context, EngineError};
 use crate::files::CompressedFile;
-use crate::profile::Service;
+use crate::profile::{Role, Service};
 use futures::StreamExt;
 use std::io::Write;
 use std::path::Path;
@@ -44,7 +44,7 @@ pub async fn archive(
     progress: &Progress,
     in_flight: &InFlight,
 ) -> Result<FileEntry, VolumeError> {
-    let container = service.container("db");
+    let container = service.container(Role::Db);
     let engine = ctx.engine_for(&container).await?;
     let data = data_path(&engine, &container).await?;
     let task = progress.task(&container, "stopping, archiving the volume");
@@ -71,7 +71,7 @@ pub async fn archive(
 /// archive); one that runs already is left as it is.
 pub async fn start_again(ctx: &Context, services: &[&Service]) {
     for service in services {
-        let container = service.container("db");
+        let container = service.container(Role::Db);
         let Ok(engine) = ctx.engine_for(&container).await else {
             continue;
         };

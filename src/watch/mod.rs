@@ -107,7 +107,7 @@ fn as_result(trend: &Trend, profile: &Deployment) -> CheckResult {
     let target = &trend.target;
     let node = profile.services.iter().any(|s| {
         s.containers
-            .get("service")
+            .get(&crate::profile::Role::Service)
             .is_some_and(|c| c.contains(target))
     });
     let docker = profile.docker_command();

@@ -37,7 +37,10 @@ fn engine_types_above_the_deployment_layer(src: &std::path::Path) -> Vec<String>
             }
             if path.is_dir() {
                 folders.push(path);
-            } else if std::fs::read_to_string(&path).unwrap_or_default().contains("bollard") {
+            } else if std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains("bollard")
+            {
                 named.push(path.strip_prefix(src).unwrap().display().to_string());
             }
         }
