@@ -113,7 +113,7 @@ HELPDESK_TEST_FIXTURE=prod cargo test -q --test integration -- deployments:: pro
 phase "the same deployment as a Swarm stack (swarm init, stack deploy)"
 "$STACK_DIR/swarm/up.sh"
 phase "running the Swarm tests on it"
-HELPDESK_TEST_FIXTURE=swarm cargo test -q --test integration -- swarm::
+HELPDESK_TEST_FIXTURE=swarm cargo test -q --test integration -- swarm:: runtimes::
 phase "removing the stack and leaving the swarm"
 "$STACK_DIR/swarm/down.sh"
 

@@ -5,9 +5,9 @@
 
 use super::{Exporter, Report, Style, group_of};
 use crate::check::{CheckResult, Status};
-use crate::profile::Role;
 use crate::deployment::cluster::{TaskView, View};
 use crate::deployment::task_state::TaskState;
+use crate::profile::Role;
 use colored::Colorize;
 use std::collections::BTreeMap;
 

@@ -42,6 +42,7 @@ mod package;
 mod prod_shaped;
 mod reports;
 mod restore_session;
+mod runtimes;
 mod safety;
 mod serve;
 mod ssh;
