@@ -576,4 +576,27 @@ mod tests {
         }
         assert_eq!(ids.iter().filter(|id| id.starts_with("port.")).count(), 9);
     }
+
+    #[test]
+    fn a_roles_filter_is_typed_once_and_a_wrong_role_is_named() {
+        let file = |roles: &str| {
+            format!(
+                "[[check]]\nid = \"rotated.{{service}}.{{instance}}\"\ntitle = \"t\"\n\
+                 for_each = \"container\"\nroles = {roles}\nhint = \"h\"\n\
+                 probe = {{ kind = \"container_logging\", container = \"{{container}}\" }}\n"
+            )
+        };
+        let profile = Deployment::default();
+        let checks = parse_file(&profile, "mine.toml", &file("[\"db\"]")).unwrap();
+        let ids: Vec<&str> = checks.iter().map(|c| c.def.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["rotated.auth.db", "rotated.user.db", "rotated.ticket.db"]
+        );
+        let wrong = parse_file(&profile, "mine.toml", &file("[\"dbx\"]")).unwrap_err();
+        let said = wrong.join("\n");
+        assert!(said.contains("mine.toml"), "{said}");
+        assert!(said.contains("roles"), "{said}");
+        assert!(said.contains("dbx") && said.contains("`redis`"), "{said}");
+    }
 }
