@@ -111,7 +111,17 @@ impl Outcome {
         self.details.insert(key.to_string(), value);
         self
     }
+
+    /// A skip for the check `gate` (the one that really did not pass).
+    pub fn skipped_for(self, gate: &str) -> Outcome {
+        self.detail(SKIPPED_BECAUSE, gate)
+    }
 }
+
+/// The detail naming the check a skipped one was skipped for.
+const SKIPPED_BECAUSE: &str = "skipped_because";
+/// The detail naming the check whose failure explains this one's.
+const ROOT_CAUSE: &str = "root_cause";
 
 /// One check's result as every report shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -138,6 +148,21 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The check this one was skipped for, if it was skipped for one.
+    pub fn skipped_because(&self) -> Option<&str> {
+        self.details.get(SKIPPED_BECAUSE)?.as_str()
+    }
+
+    /// The check whose failure explains this one's, if one does.
+    pub fn root_cause(&self) -> Option<&str> {
+        self.details.get(ROOT_CAUSE)?.as_str()
+    }
+
+    /// Says that the failure of check `id` explains this one's.
+    pub fn set_root_cause(&mut self, id: &str) {
+        self.details.insert(ROOT_CAUSE.into(), id.into());
+    }
+
     /// The id, with its engine's name before it in a run over several engines
     /// (`prod/port.auth.app`): unique across the run.
     pub fn qualified_id(&self) -> String {
@@ -199,7 +224,7 @@ impl From<crate::deployment::EngineError> for Outcome {
             let outcome = Outcome::new(Status::Skip, e.to_string());
             return match e {
                 crate::deployment::EngineError::NodeUnreachable { .. } => {
-                    outcome.detail("skipped_because", NODES_CHECK)
+                    outcome.skipped_for(NODES_CHECK)
                 }
                 _ => outcome,
             };

@@ -182,7 +182,7 @@ fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
         outln!("no repair of their own (fixed with their root cause, or by you):");
         for result in by_hand {
             outln!("  {}: {}", result.id, clean(&result.message));
-            let explained = result.details.get("root_cause").and_then(|c| c.as_str());
+            let explained = result.root_cause();
             match (explained, &result.hint) {
                 (Some(cause), _) => outln!("      root cause: {cause}"),
                 (None, Some(hint)) => outln!("      fix: {}", clean(hint)),

@@ -140,7 +140,7 @@ async fn on_unreachable_node(check: &Check, ctx: &Context) -> Option<Outcome> {
             Status::Skip,
             format!("skipped: {node} unreachable: {reason}"),
         )
-        .detail("skipped_because", crate::check::NODES_CHECK),
+        .skipped_for(crate::check::NODES_CHECK),
     )
 }
 
@@ -164,7 +164,7 @@ fn waited_for_a_cut_gate(check: &Check, ctx: &Context, gate: &str) -> CheckResul
         Status::Skip,
         format!("skipped: {gate} had no verdict when --deadline struck"),
     )
-    .detail("skipped_because", gate);
+    .skipped_for(gate);
     finish(check, ctx, outcome, Duration::ZERO)
 }
 
@@ -185,10 +185,9 @@ fn waited_for_a_slot(check: &Check, ctx: &Context) -> CheckResult {
 /// A check skipped because `gate` did not pass, naming the check that really
 /// did not (the gate itself, or the one the gate was skipped for: never nested).
 fn skipped_because(id: &str, gate: &CheckResult) -> Outcome {
-    let inherited = gate.details.get("skipped_because").and_then(|v| v.as_str());
-    match inherited {
+    match gate.skipped_because() {
         Some(root) if gate.status == Status::Skip => {
-            Outcome::new(Status::Skip, gate.message.clone()).detail("skipped_because", root)
+            Outcome::new(Status::Skip, gate.message.clone()).skipped_for(root)
         }
         _ => Outcome::new(
             Status::Skip,
@@ -198,7 +197,7 @@ fn skipped_because(id: &str, gate: &CheckResult) -> Outcome {
                 gate.message
             ),
         )
-        .detail("skipped_because", id),
+        .skipped_for(id),
     }
 }
 
@@ -259,9 +258,7 @@ fn name_root_causes(checks: &[Check], results: &mut [CheckResult]) {
             .find_map(|id| failed.get(id).map(|f| (id, f)))
         {
             result.message = format!("{}; root cause: {message}", result.message);
-            result
-                .details
-                .insert("root_cause".into(), serde_json::Value::String(id.clone()));
+            result.set_root_cause(id);
             if hint.is_some() {
                 result.hint = hint.clone();
             }

@@ -72,7 +72,7 @@ pub async fn run(
 fn why(not_ready: &[CheckResult]) -> String {
     let root = not_ready
         .iter()
-        .find(|r| r.status == Status::Fail && !r.details.contains_key("root_cause"));
+        .find(|r| r.status == Status::Fail && r.root_cause().is_none());
     let worst = not_ready.iter().map(|r| r.status).max();
     root.or_else(|| not_ready.iter().find(|r| Some(r.status) == worst))
         .map(|r| format!("{}: {}", r.id, clean(&r.message)))

@@ -125,7 +125,7 @@ fn marker(worst: Option<Status>) -> String {
 }
 
 pub(super) fn root_cause(result: &CheckResult) -> Option<&str> {
-    result.details.get("root_cause")?.as_str()
+    result.root_cause()
 }
 
 /// The failures and warnings each failed check explains (their `root_cause`).
@@ -195,11 +195,7 @@ pub(super) fn skipped_per_cause(results: &[CheckResult]) -> BTreeMap<&str, usize
         .collect();
     let mut counts = BTreeMap::new();
     for result in results.iter().filter(|r| r.status == Status::Skip) {
-        let Some(mut cause) = result
-            .details
-            .get("skipped_because")
-            .and_then(|c| c.as_str())
-        else {
+        let Some(mut cause) = result.skipped_because() else {
             continue;
         };
         // Bounded: a root cause never names a check that names it back.
@@ -279,7 +275,7 @@ pub(super) fn key_figures(group: &Group, cluster: Option<&View>) -> String {
     let skipped_under = group
         .results
         .iter()
-        .map(|r| (r.status == Status::Skip).then(|| r.details.get("skipped_because")?.as_str()))
+        .map(|r| (r.status == Status::Skip).then(|| r.skipped_because()))
         .collect::<Option<Option<Vec<&str>>>>()
         .flatten();
     if let Some(mut under) = skipped_under {
@@ -392,7 +388,7 @@ fn service_figures(group: &Group, service: &str, cluster: Option<&View>) -> Stri
     let unpublished = |role: Role| {
         group
             .find(&format!("port.{service}.{role}"))
-            .is_some_and(|r| r.status == Status::Skip && !r.details.contains_key("skipped_because"))
+            .is_some_and(|r| r.status == Status::Skip && r.skipped_because().is_none())
     };
     if let Some(version) = group
         .find(&format!("postgres.{service}.connect"))
