@@ -226,6 +226,33 @@ async fn empty_the_apps_pool(session: &tokio_postgres::Client) {
     session.query_one(ended, &[]).await.unwrap();
 }
 
+/// How many sessions the application holds (every client but the test's own).
+async fn apps_sessions(session: &tokio_postgres::Client) -> i64 {
+    let counted = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' \
+        AND pid <> pg_backend_pid() AND datname = current_database() \
+        AND application_name <> 'ticket-worker'";
+    session.query_one(counted, &[]).await.unwrap().get(0)
+}
+
+/// Every slot held by the test and none by the application: its sessions
+/// ended (and gone: a terminated backend keeps its slot until it exits), the
+/// slots they held taken, until the server refuses — again if the
+/// application connected meanwhile (its health check runs on its own).
+async fn starve_the_app(password: &str, held: &mut Vec<tokio_postgres::Client>) {
+    for _ in 0..20 {
+        empty_the_apps_pool(&held[0]).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while apps_sessions(&held[0]).await > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        fill(password, held, 50).await;
+        if apps_sessions(&held[0]).await == 0 {
+            return;
+        }
+    }
+    panic!("the application kept connecting while the server was being filled");
+}
+
 async fn fill(password: &str, held: &mut Vec<tokio_postgres::Client>, limit: usize) {
     for _ in 0..limit {
         match session(password, "ticket-worker").await {
@@ -293,23 +320,29 @@ fn one_clients_idle_sessions_are_named_near_max_connections_and_a_full_server_is
         "{connections:#}"
     );
 
-    // Every slot taken: the application's pool meets the refusal too (its
-    // pool emptied first, or it would serve the requests below on the
-    // sessions it holds and never connect again).
-    rt.block_on(empty_the_apps_pool(&held[0]));
-    rt.block_on(fill(&password, &mut held, 50));
+    // Every slot taken: the application's pool meets the refusal too (it
+    // holds no session, or it would serve the requests below on its own and
+    // never connect again). Requests until it has said so.
+    rt.block_on(starve_the_app(&password, &mut held));
     let http = http().timeout(Duration::from_secs(10)).build().unwrap();
-    rt.block_on(async {
-        let requests = (0..10).map(|_| http.get("http://127.0.0.1:3003/api/v1/tickets").send());
-        futures::future::join_all(requests).await
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut answered = Vec::new();
     while !sh("docker logs --since 60s helpdesk-ticket-service 2>&1").contains("too many clients") {
         assert!(
             Instant::now() < deadline,
-            "the ticket service never logged its pool's refusal"
+            "the ticket service never logged its pool's refusal; answers {answered:?}; its logs: {}",
+            sh("docker logs --tail 20 helpdesk-ticket-service 2>&1")
         );
-        std::thread::sleep(Duration::from_millis(200));
+        let statuses = rt.block_on(async {
+            let requests = (0..10).map(|_| http.get("http://127.0.0.1:3003/api/v1/tickets").send());
+            futures::future::join_all(requests).await
+        });
+        answered.extend(
+            statuses
+                .into_iter()
+                .map(|r| r.map(|r| r.status().as_u16()).unwrap_or(0)),
+        );
+        std::thread::sleep(Duration::from_millis(300));
     }
     // Slots its pool let go of are taken again.
     rt.block_on(fill(&password, &mut held, 50));
