@@ -1,6 +1,6 @@
-//! Runs checks concurrently: each probes at once, beside the gates it needs,
-//! once it has a connection slot, within its own timeout; the whole run has a
-//! deadline. Failed gates turn dependents into SKIP (their probe dropped); so does a failed engine check for
+//! Runs checks concurrently: each waits only for the gates it needs and for a
+//! connection slot, then has its own timeout; the whole run has a deadline.
+//! Failed gates turn dependents into SKIP; so does a failed engine check for
 //! any check that found it needed the engine (`Outcome::wants_engine`); a
 //! failure explained by another (`causes`) names it as the root cause.
 
@@ -82,10 +82,8 @@ pub fn redact_all(results: &mut [CheckResult], ctx: &Context) {
     }
 }
 
-/// The probe starts at once, beside its gates (probes only read, and what
-/// they share — a connection, an inspection — is made once per run), so a
-/// chain of `needs` costs its slowest link, not the sum of its links; a gate
-/// that does not pass drops the probe where it is and the check is SKIP.
+/// `queued` is set while the check waits for a connection slot: its timeout
+/// starts once it has one, so a queue of checks is never a false FAIL.
 async fn run_one(
     check: Check,
     ctx: Arc<Context>,
@@ -93,59 +91,24 @@ async fn run_one(
     engine: Option<Gate>,
     queued: &AtomicBool,
 ) -> CheckResult {
-    let probe = probe(&check, &ctx, engine, queued);
-    tokio::pin!(probe);
-    let gates = gates_open(gates);
-    tokio::pin!(gates);
-    let mut probed = None;
-    let closed = loop {
-        tokio::select! {
-            closed = &mut gates => break closed,
-            done = &mut probe, if probed.is_none() => probed = Some(done),
-        }
-    };
-    if let Some((id, gate)) = closed {
-        return finish(&check, &ctx, skipped_because(&id, &gate), Duration::ZERO);
-    }
-    let (outcome, took) = match probed {
-        Some(done) => done,
-        None => probe.await,
-    };
-    finish(&check, &ctx, outcome, took)
-}
-
-/// The first of `gates` that does not pass, with its result; None once all have.
-async fn gates_open(gates: Vec<Gate>) -> Option<(String, CheckResult)> {
     for (id, mut gate) in gates {
         let Ok(gate) = gate.wait_for(Option::is_some).await.map(|g| g.clone()) else {
             continue;
         };
         let gate = gate.expect("waited for a result");
         if !gate.status.opens_gate() {
-            return Some((id, gate));
+            return finish(&check, &ctx, skipped_because(&id, &gate), Duration::ZERO);
         }
     }
-    None
-}
-
-/// The check's own probe, with how long it took. `queued` is set while it
-/// waits for a connection slot: its timeout starts once it has one, so a
-/// queue of checks is never a false FAIL.
-async fn probe(
-    check: &Check,
-    ctx: &Context,
-    engine: Option<Gate>,
-    queued: &AtomicBool,
-) -> (Outcome, Duration) {
-    if let Some(skipped) = on_unreachable_node(check, ctx).await {
-        return (skipped, Duration::ZERO);
+    if let Some(skipped) = on_unreachable_node(&check, &ctx).await {
+        return finish(&check, &ctx, skipped, Duration::ZERO);
     }
     let timeout = check
         .def
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(ctx.timeout);
-    let _slot = match check.def.probe.slot_address(ctx) {
+    let _slot = match check.def.probe.slot_address(&ctx) {
         Some(address) => {
             queued.store(true, Ordering::Relaxed);
             let slot = ctx.connection_slot(&address).await;
@@ -155,16 +118,15 @@ async fn probe(
         None => None,
     };
     let started = Instant::now();
-    let outcome = match tokio::time::timeout(timeout, check.def.probe.run(ctx)).await {
+    let outcome = match tokio::time::timeout(timeout, check.def.probe.run(&ctx)).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::fail(format!("no answer within {timeout:?}")),
     };
-    let took = started.elapsed();
     let outcome = match engine {
         Some(engine) if outcome.wants_engine => for_want_of(engine, outcome).await,
         _ => outcome,
     };
-    (outcome, took)
+    finish(&check, &ctx, outcome, started.elapsed())
 }
 
 /// A check of a task on a swarm node that cannot be reached from here: SKIP
