@@ -87,6 +87,16 @@ fn every_registered_runtime_conforms() {
 }
 
 #[test]
+fn a_runtime_is_the_same_as_itself_and_no_other() {
+    for a in REGISTRY {
+        for b in REGISTRY {
+            assert_eq!(super::same(*a, *b), a.name() == b.name(), "{a:?} {b:?}");
+        }
+    }
+    assert!(super::same(&super::swarm::Swarm, named("swarm").unwrap()));
+}
+
+#[test]
 fn the_test_only_fake_is_one_module_and_one_registry_line_away() {
     let fake = named("fake").expect("registered");
     let labels = HashMap::from([
