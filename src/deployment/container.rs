@@ -16,6 +16,8 @@ pub struct Container {
     pub name: String,
     /// Its id; empty for a task's spec.
     pub id: String,
+    /// Its labels, read as compose's whichever runtime ran it (a Swarm
+    /// task's stack, service and slot as compose's project, service, number).
     pub labels: HashMap<String, String>,
     pub image: Option<String>,
     /// When it was created (RFC 3339), as the engine says it.
@@ -146,7 +148,7 @@ impl From<ContainerInspectResponse> for Container {
                 .trim_start_matches('/')
                 .to_string(),
             id: inspected.id.clone().unwrap_or_default(),
-            labels: config.labels.clone().unwrap_or_default(),
+            labels: super::runtime::as_compose(config.labels.clone().unwrap_or_default()),
             image: config.image.clone(),
             created: inspected.created.clone(),
             health: health_of(state.health.as_ref()),
@@ -352,6 +354,19 @@ mod tests {
         assert_eq!(c.log_options["max-size"], "10m");
         assert!(c.on_network("net") && !c.on_network("bridge"));
         assert_eq!(c.networks[0].aliases, ["db"]);
+    }
+
+    #[test]
+    fn a_swarm_tasks_container_names_its_compose_service() {
+        let c = inspected(serde_json::json!({
+            "Name": "/helpdesk_auth-service.1.x",
+            "Config": {"Labels": {
+                "com.docker.stack.namespace": "helpdesk",
+                "com.docker.swarm.service.name": "helpdesk_auth-service",
+                "com.docker.swarm.task.name": "helpdesk_auth-service.1.x"}}
+        }));
+        assert_eq!(c.compose_service(), Some("auth-service"));
+        assert!(c.has_project_labels());
     }
 
     #[test]
