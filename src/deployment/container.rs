@@ -117,6 +117,16 @@ impl Container {
         self.labels.get(SERVICE_LABEL).map(String::as_str)
     }
 
+    /// Its id, or its name when it has none (a task's spec): what names this
+    /// very container to the engine, not another of the same name since.
+    pub fn reference(&self) -> &str {
+        if self.id.is_empty() {
+            &self.name
+        } else {
+            &self.id
+        }
+    }
+
     /// Whether a compose project or a Swarm stack labelled it.
     pub fn has_project_labels(&self) -> bool {
         self.labels.contains_key(PROJECT_LABEL) || self.labels.contains_key(STACK_LABEL)

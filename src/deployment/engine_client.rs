@@ -170,28 +170,28 @@ impl EngineClient {
     /// `container`'s logs as `query` says, from this engine.
     pub fn logs(&self, container: &str, query: LogQuery) -> LogStream {
         let what = format!("reading the logs of {container}");
-        self.docker
-            .logs(container, Some(options(query)))
-            .map(move |chunk| {
-                chunk
-                    .map(|c| c.into_bytes())
-                    .map_err(|e| EngineError::request(what.clone(), e))
-            })
-            .boxed()
+        log_bytes(self.docker.logs(container, Some(options(query))), what)
     }
 
     /// A Swarm task's logs, as its manager reads them (`docker service logs`).
     pub(in crate::deployment) fn task_logs(&self, task: String, query: LogQuery) -> LogStream {
         let docker = self.docker.clone();
         let what = format!("reading the logs of task {task}");
-        futures::stream::once(async move { docker.task_logs(&task, Some(options(query))) })
-            .flatten()
-            .map(move |chunk| {
-                chunk
-                    .map(|c| c.into_bytes())
-                    .map_err(|e| EngineError::request(what.clone(), e))
-            })
-            .boxed()
+        let stream =
+            futures::stream::once(async move { docker.task_logs(&task, Some(options(query))) })
+                .flatten();
+        log_bytes(stream, what)
+    }
+
+    /// `container` inspected now (never the run's memo).
+    async fn inspect_now(
+        &self,
+        container: &str,
+    ) -> Result<bollard::models::ContainerInspectResponse, EngineError> {
+        self.docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| EngineError::request(format!("inspecting {container}"), e))
     }
 
     /// Memory use (without the page cache) and limit from the engine's
@@ -255,19 +255,14 @@ impl EngineClient {
     /// Whether `container` runs now (a fresh inspection, never the run's memo);
     /// None when the engine cannot say.
     pub async fn running_now(&self, container: &str) -> Option<bool> {
-        let inspected = self.docker.inspect_container(container, None).await.ok()?;
+        let inspected = self.inspect_now(container).await.ok()?;
         Some(inspected.state?.running.unwrap_or(false))
     }
 
     /// `container`'s health now: `Some(true)` once healthy (or running, with no
     /// health check); the engine's word for what it is otherwise.
     async fn ready_now(&self, container: &str) -> Result<(bool, String), EngineError> {
-        let inspected = self
-            .docker
-            .inspect_container(container, None)
-            .await
-            .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
-        let state = inspected.state.unwrap_or_default();
+        let state = self.inspect_now(container).await?.state.unwrap_or_default();
         let health = state.health.and_then(|h| h.status).map(|s| s.to_string());
         Ok(match health {
             Some(status) => (status == "healthy", status),
@@ -331,12 +326,9 @@ impl EngineClient {
 
     /// Where `container`'s first volume is mounted, if it has one (a fresh inspection).
     pub async fn volume_destination(&self, container: &str) -> Result<Option<String>, EngineError> {
-        let inspected = self
-            .docker
-            .inspect_container(container, None)
-            .await
-            .map_err(|e| EngineError::request(format!("inspecting {container}"), e))?;
-        Ok(inspected
+        Ok(self
+            .inspect_now(container)
+            .await?
             .mounts
             .unwrap_or_default()
             .into_iter()
@@ -409,6 +401,22 @@ impl EngineClient {
         }
         Ok(failed)
     }
+}
+
+/// The engine's log chunks as bytes, an error saying `what` failed.
+fn log_bytes(
+    chunks: impl futures::Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>>
+    + Send
+    + 'static,
+    what: String,
+) -> LogStream {
+    chunks
+        .map(move |chunk| {
+            chunk
+                .map(|c| c.into_bytes())
+                .map_err(|e| EngineError::request(what.clone(), e))
+        })
+        .boxed()
 }
 
 fn options(query: LogQuery) -> bollard::query_parameters::LogsOptions {

@@ -36,9 +36,7 @@ pub async fn read(ctx: &Context, container: &str, path: &str) -> Option<String> 
     let inspected = containers::inspect(ctx, container).await.ok()??;
     let source = source_of(&inspected.inspected, path)?;
     // The container whose mounts were read, not another of the same name since.
-    let id = Some(inspected.id.as_str())
-        .filter(|id| !id.is_empty())
-        .unwrap_or(container);
+    let id = inspected.reference();
     let docker = ctx.docker_for(container).await.ok()?;
     let options = ContainerArchiveInfoOptionsBuilder::new().path(path).build();
     let stat = docker

@@ -206,11 +206,8 @@ async fn judge_restarts(
     let now = SystemTime::now();
     let mut found = Restarts::of(c);
     if let Verdict::Recent { .. } = found.judge(now, window) {
-        let id = Some(c.id.clone())
-            .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| name.clone());
         let dependencies = dependencies(ctx, &name).await;
-        found = restarts::explain(ctx, &id, found, &dependencies).await;
+        found = restarts::explain(ctx, c.reference(), found, &dependencies).await;
     }
     let verdict = found.judge(now, window);
     let profile = &ctx.profile;
