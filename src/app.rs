@@ -148,7 +148,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 runbook::backup::list(dir.as_deref().unwrap_or(&backups))
             }
             Some(BackupAction::Prune(args)) => {
-                runbook::backup::prune(&(args, configured_backup_dir(config)?).into())
+                runbook::prune::prune(&(args, configured_backup_dir(config)?).into()).await
             }
         },
         Command::Restore(args) => {

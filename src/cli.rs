@@ -596,9 +596,9 @@ impl From<(&BackupArgs, PathBuf)> for runbook::backup::BackupOptions {
     }
 }
 
-impl From<(&PruneArgs, PathBuf)> for runbook::backup::PruneOptions {
+impl From<(&PruneArgs, PathBuf)> for runbook::prune::PruneOptions {
     fn from((a, backups): (&PruneArgs, PathBuf)) -> Self {
-        runbook::backup::PruneOptions {
+        runbook::prune::PruneOptions {
             keep: a.keep,
             dir: a
                 .dir

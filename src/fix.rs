@@ -16,7 +16,9 @@ use crate::fix_record::{Pending, Record};
 use crate::plan::Plan;
 use crate::probe::Probe;
 use crate::repair::Repair;
-use crate::runbook::{self, Confirmation, lock};
+use crate::runbook::signals::Signals;
+use crate::runbook::skeleton::{Locking, Proposal, Runbook};
+use crate::runbook::{self, Confirmation};
 use crate::stdout::outln;
 use crate::terminal_text::clean;
 use std::path::{Path, PathBuf};
@@ -34,7 +36,7 @@ pub struct FixOptions {
 /// One planned repair: the failing check and what will be done about it.
 struct Step<'a> {
     check: &'a Check,
-    result: &'a CheckResult,
+    result: CheckResult,
     repair: &'a Repair,
 }
 
@@ -44,66 +46,156 @@ pub async fn run(
     project: Option<&str>,
     checks_dirs: &[PathBuf],
 ) -> Result<u8, Error> {
-    let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
-    if plan.profile.runtime.orchestrated() {
+    let diagnose = Plan::load(config, project, checks_dirs, &Default::default()).await?;
+    if diagnose.profile.runtime.orchestrated() {
         return Err(Error::Refused(format!(
             "fix does not act on Swarm stacks yet (the orchestrator restarts tasks itself): \
              see docker stack ps {} and docker service update --force SERVICE",
-            plan.profile.compose_project
+            diagnose.profile.compose_project
         )));
     }
-    let (before, _) = plan.run().await;
-    let (steps, by_hand) = steps(&plan.checks, &before, &options.targets);
-    print_plan(&steps, &by_hand);
-    if steps.is_empty() && !options.confirmation.dry_run && Record::left_behind().is_some() {
-        // What an interrupted fix left undone no longer fails: nothing to finish.
-        Record::clear();
+    let fix = Fix {
+        options,
+        diagnose,
+        reload: Reload {
+            config,
+            project,
+            checks_dirs,
+        },
+    };
+    runbook::skeleton::run(&fix, &options.confirmation, Locking::Take).await
+}
+
+struct Fix<'a> {
+    options: &'a FixOptions,
+    /// The checks, run before to plan and after to show what the repairs did.
+    diagnose: Plan,
+    reload: Reload<'a>,
+}
+
+/// Where the checks are loaded from again after the repairs.
+struct Reload<'a> {
+    config: Option<&'a Path>,
+    project: Option<&'a str>,
+    checks_dirs: &'a [PathBuf],
+}
+
+/// The repairs to run, and the failures they leave to their cause or to you.
+struct Repairs<'a> {
+    steps: Vec<Step<'a>>,
+    by_hand: Vec<CheckResult>,
+}
+
+/// What the repairs did: the checks after them, or the signal that stopped them.
+struct Repaired {
+    /// The results the repairs were planned from.
+    before: Vec<CheckResult>,
+    failed: usize,
+    after: Result<Vec<CheckResult>, &'static str>,
+}
+
+impl Runbook for Fix<'_> {
+    type Plan<'a>
+        = Repairs<'a>
+    where
+        Self: 'a;
+    type Done = Repaired;
+
+    async fn plan(&self) -> Result<Repairs<'_>, Error> {
+        let (before, _) = self.diagnose.run().await;
+        let (steps, by_hand) = steps(&self.diagnose.checks, before, &self.options.targets);
+        Ok(Repairs { steps, by_hand })
     }
-    if steps.is_empty() {
-        return Ok(if by_hand.is_empty() {
+
+    fn propose(&self, plan: &Repairs<'_>) -> Proposal {
+        print_plan(&plan.steps, &plan.by_hand);
+        if !plan.steps.is_empty() {
+            return Proposal::Ask("Run these repairs now?".into());
+        }
+        if !self.options.confirmation.dry_run && Record::left_behind().is_some() {
+            // What an interrupted fix left undone no longer fails: nothing to finish.
+            Record::clear();
+        }
+        Proposal::Nothing(if plan.by_hand.is_empty() {
             exit_code::OK
         } else {
             exit_code::CHECK_FAILED
-        });
+        })
     }
-    if options.confirmation.dry_run {
-        outln!("dry run: nothing was changed");
-        return Ok(exit_code::OK);
-    }
-    runbook::confirm("Run these repairs now?", &options.confirmation)?;
-    let _lock = lock::acquire()?;
-    let ctx = Context::new(plan.profile.clone());
-    let mut failed = 0;
-    for (number, step) in steps.iter().enumerate() {
-        record_left(&steps[number..])?;
-        let started = Instant::now();
-        match act::repair(&ctx, &plan.profile, step, &options.confirmation).await {
-            Ok(done) => outln!(
-                "  {}. {}: {done} ({:.1}s)",
-                number + 1,
-                step.result.id,
-                started.elapsed().as_secs_f64()
-            ),
-            Err(why) => {
-                failed += 1;
-                outln!("  {}. {}: REPAIR FAILED: {why}", number + 1, step.result.id);
+
+    async fn act<'a>(
+        &'a self,
+        plan: Repairs<'a>,
+        signals: &mut Signals,
+    ) -> Result<Repaired, Error> {
+        let steps = plan.steps;
+        let profile = &self.diagnose.profile;
+        let ctx = Context::new(profile.clone());
+        let confirmation = &self.options.confirmation;
+        let mut failed = 0;
+        for (number, step) in steps.iter().enumerate() {
+            record_left(&steps[number..])?;
+            let started = Instant::now();
+            let repaired = act::repair(&ctx, profile, step, confirmation);
+            match signals.unless_interrupted(repaired).await {
+                Ok(Ok(done)) => outln!(
+                    "  {}. {}: {done} ({:.1}s)",
+                    number + 1,
+                    step.result.id,
+                    started.elapsed().as_secs_f64()
+                ),
+                Ok(Err(why)) => {
+                    failed += 1;
+                    outln!("  {}. {}: REPAIR FAILED: {why}", number + 1, step.result.id);
+                }
+                // What is left stays recorded: the next command says so.
+                Err(signal) => {
+                    return Ok(Repaired {
+                        before: repaired_ones(steps),
+                        failed,
+                        after: Err(signal),
+                    });
+                }
             }
         }
+        Record::clear();
+        // The deployment is discovered again: a container the repairs created was
+        // not there to learn its address or credentials from before.
+        let Reload {
+            config,
+            project,
+            checks_dirs,
+        } = self.reload;
+        let diagnose = Plan::load(config, project, checks_dirs, &Default::default()).await?;
+        let (after, _) = diagnose.run().await;
+        Ok(Repaired {
+            before: repaired_ones(steps),
+            failed,
+            after: Ok(after),
+        })
     }
-    Record::clear();
-    // The deployment is discovered again: a container the repairs created was
-    // not there to learn its address or credentials from before.
-    let plan = Plan::load(config, project, checks_dirs, &Default::default()).await?;
-    let (after, _) = plan.run().await;
-    print_before_after(&steps, &after);
-    let still_failing = after.iter().any(|r| r.status == Status::Fail);
-    Ok(if failed > 0 {
-        exit_code::RUNBOOK_FAILED
-    } else if still_failing {
-        exit_code::CHECK_FAILED
-    } else {
-        exit_code::OK
-    })
+
+    fn report(&self, done: Repaired) -> u8 {
+        let after = match done.after {
+            Ok(after) => after,
+            Err(signal) => {
+                eprintln!(
+                    "helpdesk-doctor: interrupted by {signal}: the repairs left were not run \
+                     (recorded: the next command says which)"
+                );
+                return exit_code::INTERRUPTED;
+            }
+        };
+        print_before_after(&done.before, &after);
+        let still_failing = after.iter().any(|r| r.status == Status::Fail);
+        if done.failed > 0 {
+            exit_code::RUNBOOK_FAILED
+        } else if still_failing {
+            exit_code::CHECK_FAILED
+        } else {
+            exit_code::OK
+        }
+    }
 }
 
 /// Records the repairs left before the next one starts: a fix killed
@@ -134,9 +226,9 @@ fn record_left(left: &[Step]) -> Result<(), Error> {
 /// order; and the failures with no safe repair of their own or of their cause.
 fn steps<'a>(
     checks: &'a [Check],
-    results: &'a [CheckResult],
+    results: Vec<CheckResult>,
     targets: &[String],
-) -> (Vec<Step<'a>>, Vec<&'a CheckResult>) {
+) -> (Vec<Step<'a>>, Vec<CheckResult>) {
     let wanted = |id: &str| {
         targets.is_empty()
             || targets
@@ -150,7 +242,7 @@ fn steps<'a>(
             continue;
         }
         match &check.def.fix {
-            Some(repair) if repair.applies(result) => steps.push(Step {
+            Some(repair) if repair.applies(&result) => steps.push(Step {
                 check,
                 result,
                 repair,
@@ -163,7 +255,7 @@ fn steps<'a>(
     (steps, by_hand)
 }
 
-fn print_plan(steps: &[Step], by_hand: &[&CheckResult]) {
+fn print_plan(steps: &[Step], by_hand: &[CheckResult]) {
     if steps.is_empty() {
         outln!("no safe repair to run");
     } else {
@@ -205,24 +297,25 @@ fn describe(repair: &Repair) -> String {
     }
 }
 
-fn print_before_after(steps: &[Step], after: &[CheckResult]) {
+fn print_before_after(before: &[CheckResult], after: &[CheckResult]) {
     outln!("before → after:");
-    for step in steps {
+    for repaired in before {
         let now = after
             .iter()
-            .find(|r| r.id == step.result.id)
+            .find(|r| r.id == repaired.id)
             .map_or("gone", |r| r.status.label());
-        outln!(
-            "  {}: {} → {now}",
-            step.result.id,
-            step.result.status.label()
-        );
+        outln!("  {}: {} → {now}", repaired.id, repaired.status.label());
     }
     // A failure the repairs did not touch still fails the run: say which.
     for still in after
         .iter()
-        .filter(|r| r.status == Status::Fail && !steps.iter().any(|s| s.result.id == r.id))
+        .filter(|r| r.status == Status::Fail && !before.iter().any(|b| b.id == r.id))
     {
         outln!("  {}: still FAIL: {}", still.id, clean(&still.message));
     }
+}
+
+/// The results the steps were planned from.
+fn repaired_ones(steps: Vec<Step>) -> Vec<CheckResult> {
+    steps.into_iter().map(|step| step.result).collect()
 }

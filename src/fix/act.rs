@@ -104,7 +104,7 @@ pub(super) async fn repair(
         }
         (Repair::CancelBlocker, probe) => {
             let service = database_service(probe, profile, "cancel_blocker")?;
-            Ok(crate::fix_blocker::cancel(ctx, service, step.result, confirmation).await?)
+            Ok(crate::fix_blocker::cancel(ctx, service, &step.result, confirmation).await?)
         }
     }
 }

@@ -7,7 +7,8 @@ use super::manifest::{self, DatabaseEntry, FileEntry, Manifest, Status, Trust};
 use super::pg_tool::{self, Via};
 use super::progress::{Progress, Task};
 use super::signals::Signals;
-use super::{lock, snapshot, volumes};
+use super::skeleton::{self, Locking, Proposal, Runbook};
+use super::{Confirmation, snapshot, volumes};
 use crate::deployment::Context;
 use crate::deployment::Deployment;
 use crate::error::Error;
@@ -20,58 +21,108 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub async fn run(args: &BackupOptions, profile: &Deployment) -> Result<u8, Error> {
-    let services = select(profile, &args.only)?;
-    let _lock = lock::acquire()?;
-    let ctx = Context::new(profile.clone());
-    if args.via == Via::Docker || args.volumes {
-        // An unreachable engine: nothing can be dumped, so nothing is started.
-        ctx.engine().await?;
-    }
-    let mut signals =
-        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
-    let in_flight = InFlight::default();
-    let made = tokio::select! {
-        made = make(&ctx, &args.out, &services, args.via, args.volumes, &in_flight) => made,
-        signal = signals.received() => {
-            // Dropping the work removed every unfinished file; a database stopped
-            // for its volume archive (once its stop has ended) is started again.
-            in_flight.settle().await;
-            if args.volumes {
-                volumes::start_again(&ctx, &services).await;
-            }
-            eprintln!(
-                "helpdesk-doctor: interrupted by {signal}: no backup was completed, no partial file is left"
-            );
-            return Ok(exit_code::INTERRUPTED);
-        }
+    let backup = Backup {
+        args,
+        ctx: Context::new(profile.clone()),
+        profile,
     };
-    let (dir, manifest) = made?;
-    outln!(
-        "{}: backup {} ({} databases)",
-        dir.display(),
-        manifest.status,
-        manifest.databases.len()
-    );
-    for db in &manifest.databases {
-        match (&db.file, &db.error) {
-            (Some(file), _) => outln!(
-                "  {:<10} {}, sha256 {}",
-                db.database,
-                indicatif::HumanBytes(file.size),
-                file.sha256
-            ),
-            (None, error) => outln!(
-                "  {:<10} FAILED: {}",
-                db.database,
-                error.as_deref().unwrap_or("")
-            ),
+    // A backup removes nothing: no question, no dry run.
+    skeleton::run(&backup, &Confirmation::default(), Locking::Take).await
+}
+
+struct Backup<'a> {
+    args: &'a BackupOptions,
+    ctx: Context,
+    profile: &'a Deployment,
+}
+
+/// A backup made (complete or not), or the signal that stopped it.
+enum Made {
+    Made(PathBuf, Manifest),
+    Interrupted(&'static str),
+}
+
+impl Runbook for Backup<'_> {
+    type Plan<'a>
+        = Vec<&'a Service>
+    where
+        Self: 'a;
+    type Done = Made;
+
+    async fn plan(&self) -> Result<Vec<&Service>, Error> {
+        let services = select(self.profile, &self.args.only)?;
+        if self.args.via == Via::Docker || self.args.volumes {
+            // An unreachable engine: nothing can be dumped, so nothing is started.
+            self.ctx.engine().await?;
+        }
+        Ok(services)
+    }
+
+    fn propose(&self, _services: &Vec<&Service>) -> Proposal {
+        Proposal::Proceed
+    }
+
+    async fn act<'a>(
+        &'a self,
+        services: Vec<&'a Service>,
+        signals: &mut Signals,
+    ) -> Result<Made, Error> {
+        let BackupOptions {
+            out, via, volumes, ..
+        } = self.args;
+        let in_flight = InFlight::default();
+        let made = make(&self.ctx, out, &services, *via, *volumes, &in_flight);
+        match signals.unless_interrupted(made).await {
+            Ok(made) => made.map(|(dir, manifest)| Made::Made(dir, manifest)),
+            Err(signal) => {
+                // Dropping the work removed every unfinished file; a database stopped
+                // for its volume archive (once its stop has ended) is started again.
+                in_flight.settle().await;
+                if *volumes {
+                    volumes::start_again(&self.ctx, &services).await;
+                }
+                Ok(Made::Interrupted(signal))
+            }
         }
     }
-    Ok(if manifest.status == Status::Complete {
-        exit_code::OK
-    } else {
-        exit_code::RUNBOOK_FAILED
-    })
+
+    fn report(&self, done: Made) -> u8 {
+        let (dir, manifest) = match done {
+            Made::Made(dir, manifest) => (dir, manifest),
+            Made::Interrupted(signal) => {
+                eprintln!(
+                    "helpdesk-doctor: interrupted by {signal}: no backup was completed, no partial file is left"
+                );
+                return exit_code::INTERRUPTED;
+            }
+        };
+        outln!(
+            "{}: backup {} ({} databases)",
+            dir.display(),
+            manifest.status,
+            manifest.databases.len()
+        );
+        for db in &manifest.databases {
+            match (&db.file, &db.error) {
+                (Some(file), _) => outln!(
+                    "  {:<10} {}, sha256 {}",
+                    db.database,
+                    indicatif::HumanBytes(file.size),
+                    file.sha256
+                ),
+                (None, error) => outln!(
+                    "  {:<10} FAILED: {}",
+                    db.database,
+                    error.as_deref().unwrap_or("")
+                ),
+            }
+        }
+        if manifest.status == Status::Complete {
+            exit_code::OK
+        } else {
+            exit_code::RUNBOOK_FAILED
+        }
+    }
 }
 
 /// What `backup` is asked.
@@ -84,16 +135,6 @@ pub struct BackupOptions {
     /// Also archive each database volume (stopping its container meanwhile).
     pub volumes: bool,
     pub via: Via,
-}
-
-/// What `backup prune` is asked.
-#[derive(Clone, Debug)]
-pub struct PruneOptions {
-    /// How many backups that verify to keep (at least one).
-    pub keep: usize,
-    pub dir: PathBuf,
-    /// Delete (else only say what would be deleted).
-    pub yes: bool,
 }
 
 /// The services named by `--only` (all by default).
@@ -420,57 +461,6 @@ pub fn list(dir: &Path) -> Result<u8, Error> {
             format!("{age} ago"),
             backup.path.display()
         );
-    }
-    Ok(exit_code::OK)
-}
-
-/// Keeps the newest `keep` backups that verify (never fewer than one) and
-/// deletes the rest, saying why for each. A backup that does not verify never
-/// counts as kept, however new.
-pub fn prune(args: &PruneOptions) -> Result<u8, Error> {
-    let _lock = if args.yes {
-        Some(lock::acquire()?)
-    } else {
-        None
-    };
-    let found = find(&args.dir)?;
-    let keep = args.keep.max(1);
-    let mut kept = 0;
-    let mut doomed = Vec::new();
-    for backup in &found {
-        if kept == keep {
-            doomed.push((backup, format!("older than the {keep} kept")));
-            continue;
-        }
-        match Manifest::verify(&backup.path, Trust::AlsoForeign) {
-            Ok(_) => {
-                kept += 1;
-                outln!(
-                    "keep    {} (verified intact; newest {kept} of {keep})",
-                    backup.path.display()
-                );
-            }
-            Err(invalid) => doomed.push((backup, format!("does not verify: {invalid}"))),
-        }
-    }
-    if kept == 0 {
-        outln!(
-            "no backup in {} verifies: nothing deleted",
-            args.dir.display()
-        );
-        return Ok(exit_code::OK);
-    }
-    for (backup, why) in &doomed {
-        if args.yes {
-            std::fs::remove_dir_all(&backup.path)
-                .map_err(|e| Error::Runbook(format!("deleting {}: {e}", backup.path.display())))?;
-            outln!("deleted {} ({why})", backup.path.display());
-        } else {
-            outln!("would delete {} ({why})", backup.path.display());
-        }
-    }
-    if !args.yes && !doomed.is_empty() {
-        outln!("dry run: nothing deleted; add --yes to delete");
     }
     Ok(exit_code::OK)
 }

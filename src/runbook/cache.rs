@@ -4,12 +4,12 @@
 
 use super::Confirmation;
 use super::signals::Signals;
-use super::{confirm, lock};
+use super::skeleton::{self, Locking, Proposal, Runbook};
 use crate::deployment::Deployment;
 use crate::deployment::{Context, redis as redis_client};
 use crate::error::Error;
 use crate::exit_code;
-use crate::profile::Role;
+use crate::profile::{Role, Service};
 use crate::stdout::outln;
 use futures::FutureExt;
 use redis::aio::MultiplexedConnection;
@@ -32,72 +32,155 @@ pub struct FlushOptions {
 }
 
 pub async fn flush(args: &FlushOptions, profile: &Deployment) -> Result<u8, Error> {
-    let service = profile.named_service(&args.service)?;
-    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
-    let ctx = Context::new(profile.clone());
-    let container = service.container(Role::Redis);
-    let mut connection = redis_client::connect(&ctx, service)
-        .await
-        .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
-    let before = dbsize(&mut connection).await?;
-    // Counting takes a full SCAN: only worth it for a dry run or a question.
-    let counted = match &args.pattern {
-        Some(pattern) if !args.confirmation.yes || args.confirmation.dry_run => {
-            Some(count_matching(&mut connection, pattern, args.batch as usize).await?)
-        }
-        _ => None,
+    let flush = Flush {
+        args,
+        profile,
+        service: profile.named_service(&args.service)?,
     };
-    let examples = counted.as_ref().map(|(_, e)| e.clone()).unwrap_or_default();
-    let what = match (&args.pattern, &counted) {
-        (Some(pattern), Some((matching, _))) => {
-            format!("{matching} keys matching {pattern:?} of {before} in {container}")
-        }
-        (Some(pattern), None) => {
-            format!("the keys matching {pattern:?} of {before} in {container}")
-        }
-        (None, _) => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
-    };
-    if args.confirmation.dry_run {
-        outln!("dry run: would delete {what}; nothing changed");
-        for key in &examples {
+    skeleton::run(&flush, &args.confirmation, Locking::Take).await
+}
+
+struct Flush<'a> {
+    args: &'a FlushOptions,
+    profile: &'a Deployment,
+    service: &'a Service,
+}
+
+/// The keys there are, on the connection that will delete them.
+struct Keys {
+    connection: MultiplexedConnection,
+    container: String,
+    before: u64,
+    /// What a dry run or the question needs: the keys matching and a few of them.
+    counted: Option<(u64, Vec<String>)>,
+}
+
+/// What the flush deleted, and where a signal stopped it.
+struct Flushed {
+    container: String,
+    before: u64,
+    deleted: u64,
+    after: u64,
+    /// The signal, and the keys still matching when they could be counted.
+    interrupted: Option<(&'static str, Option<u64>)>,
+}
+
+impl Runbook for Flush<'_> {
+    type Plan<'a>
+        = Keys
+    where
+        Self: 'a;
+    type Done = Flushed;
+
+    async fn plan(&self) -> Result<Keys, Error> {
+        let ctx = Context::new(self.profile.clone());
+        let mut connection = redis_client::connect(&ctx, self.service)
+            .await
+            .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
+        let before = dbsize(&mut connection).await?;
+        let confirmation = &self.args.confirmation;
+        // Counting takes a full SCAN: only worth it for a dry run or a question.
+        let counted = match &self.args.pattern {
+            Some(pattern) if !confirmation.yes || confirmation.dry_run => {
+                Some(count_matching(&mut connection, pattern, self.args.batch as usize).await?)
+            }
+            _ => None,
+        };
+        Ok(Keys {
+            connection,
+            container: self.service.container(Role::Redis).to_string(),
+            before,
+            counted,
+        })
+    }
+
+    fn propose(&self, plan: &Keys) -> Proposal {
+        Proposal::Ask(format!("Delete {}?", self.what(plan)))
+    }
+
+    fn dry_run(&self, plan: &Keys) {
+        outln!("dry run: would delete {}; nothing changed", self.what(plan));
+        for key in plan.counted.iter().flat_map(|(_, examples)| examples) {
             outln!("  e.g. {key}");
         }
-        return Ok(exit_code::OK);
     }
-    confirm(&format!("Delete {what}?"), &args.confirmation)?;
-    // From here SIGINT and SIGTERM stop the flush between two batches, even
-    // when the doctor was started with them ignored (nohup, `trap '' INT`):
-    // catching one replaces an inherited SIG_IGN.
-    let mut signals =
-        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
-    let (deleted, interrupted) = match &args.pattern {
-        Some(pattern) => {
-            unlink_matching(&mut connection, pattern, args.batch as usize, &mut signals).await?
+
+    async fn act(&self, plan: Keys, signals: &mut Signals) -> Result<Flushed, Error> {
+        let Keys {
+            mut connection,
+            container,
+            before,
+            ..
+        } = plan;
+        let batch = self.args.batch as usize;
+        let (deleted, interrupted) = match &self.args.pattern {
+            Some(pattern) => unlink_matching(&mut connection, pattern, batch, signals).await?,
+            None => {
+                redis::cmd("FLUSHDB")
+                    .arg("ASYNC")
+                    .query_async::<()>(&mut connection)
+                    .await
+                    .map_err(|e| command_error("FLUSHDB", &e))?;
+                (before, signals.received().now_or_never())
+            }
+        };
+        let after = dbsize(&mut connection).await?;
+        let interrupted = match (interrupted, &self.args.pattern) {
+            (None, _) => None,
+            (Some(signal), Some(pattern)) => {
+                Some((signal, remaining(&mut connection, pattern, signals).await))
+            }
+            (Some(signal), None) => Some((signal, None)),
+        };
+        Ok(Flushed {
+            container,
+            before,
+            deleted,
+            after,
+            interrupted,
+        })
+    }
+
+    fn report(&self, done: Flushed) -> u8 {
+        let Flushed {
+            container,
+            before,
+            deleted,
+            after,
+            interrupted,
+        } = done;
+        let Some((signal, left)) = interrupted else {
+            outln!("{container}: keys before {before}, deleted {deleted}, after {after}");
+            return exit_code::OK;
+        };
+        let left = left.map_or_else(|| "not counted".to_string(), |n| format!("{n} matching"));
+        outln!(
+            "{container}: interrupted by {signal}: keys before {before}, deleted {deleted}, remaining {left}, after {after}"
+        );
+        eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
+        exit_code::INTERRUPTED
+    }
+}
+
+impl Flush<'_> {
+    /// The keys the flush deletes, as the dry run and the question say them.
+    fn what(&self, plan: &Keys) -> String {
+        let Keys {
+            container,
+            before,
+            counted,
+            ..
+        } = plan;
+        match (&self.args.pattern, counted) {
+            (Some(pattern), Some((matching, _))) => {
+                format!("{matching} keys matching {pattern:?} of {before} in {container}")
+            }
+            (Some(pattern), None) => {
+                format!("the keys matching {pattern:?} of {before} in {container}")
+            }
+            (None, _) => format!("all {before} keys of {container} (FLUSHDB ASYNC)"),
         }
-        None => {
-            redis::cmd("FLUSHDB")
-                .arg("ASYNC")
-                .query_async::<()>(&mut connection)
-                .await
-                .map_err(|e| command_error("FLUSHDB", &e))?;
-            (before, signals.received().now_or_never())
-        }
-    };
-    let after = dbsize(&mut connection).await?;
-    let Some(signal) = interrupted else {
-        outln!("{container}: keys before {before}, deleted {deleted}, after {after}");
-        return Ok(exit_code::OK);
-    };
-    let left = match &args.pattern {
-        Some(pattern) => remaining(&mut connection, pattern, &mut signals).await,
-        None => None,
-    };
-    let left = left.map_or_else(|| "not counted".to_string(), |n| format!("{n} matching"));
-    outln!(
-        "{container}: interrupted by {signal}: keys before {before}, deleted {deleted}, remaining {left}, after {after}"
-    );
-    eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
-    Ok(exit_code::INTERRUPTED)
+    }
 }
 
 /// How many keys still match, counted for at most `REMAINING_COUNT_TIME`

@@ -70,15 +70,6 @@ fn holder(file: &mut File) -> String {
     }
 }
 
-/// The lock for a runbook that will change things; none for a dry run.
-pub fn unless_dry_run(dry_run: bool) -> Result<Option<RunbookLock>, Error> {
-    if dry_run {
-        Ok(None)
-    } else {
-        acquire().map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

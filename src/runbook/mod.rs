@@ -1,5 +1,6 @@
-//! Runbooks: the guide's repair procedures, done safely — a plan first,
-//! `--dry-run`, a confirmation (or `--yes`), one runbook at a time.
+//! Runbooks: the guide's repair procedures, done safely — each one a plan, a
+//! `--dry-run`, a confirmation (or `--yes`), one runbook at a time, in the
+//! order `skeleton` runs them.
 
 pub mod backup;
 pub mod cache;
@@ -13,10 +14,12 @@ pub mod manifest;
 mod pg_session;
 pub mod pg_tool;
 mod progress;
+pub mod prune;
 pub mod restore;
 mod restore_role;
 pub mod signals;
 mod signing;
+pub mod skeleton;
 mod snapshot;
 mod sql_stream;
 pub mod tokens;

@@ -15,8 +15,9 @@ use super::pg_session::{self, Login};
 use super::pg_tool::Via;
 use super::restore_role::{self, Restorer};
 use super::signals::Signals;
+use super::skeleton::{self, Locking, Proposal, Runbook};
 use super::sql_stream;
-use super::{Confirmation, backup, confirm, lock};
+use super::{Confirmation, backup};
 use crate::deployment::Deployment;
 use crate::deployment::{Context, EngineError, containers, http, postgres};
 use crate::error::Error;
@@ -50,112 +51,197 @@ const HEALTH_POLL: Duration = Duration::from_millis(200);
 pub async fn run(args: &RestoreOptions, profile: &Deployment) -> Result<u8, Error> {
     let ctx = Context::new(profile.clone());
     if args.finish {
-        return finish(&ctx).await;
+        let finish = Finish { ctx };
+        return skeleton::run(&finish, &args.confirmation, Locking::Take).await;
     }
-    if let Some(left) = Record::left_behind() {
-        return Err(Error::Refused(format!(
-            "{}\nnothing was changed",
-            left.warning()
-        )));
+    let restore = Restore { args, profile, ctx };
+    skeleton::run(&restore, &args.confirmation, Locking::Take).await
+}
+
+struct Restore<'a> {
+    args: &'a RestoreOptions,
+    profile: &'a Deployment,
+    ctx: Context,
+}
+
+/// A verified backup, what it restores and what it stops meanwhile.
+struct Planned<'a> {
+    dir: &'a Path,
+    manifest: Manifest,
+    /// Whether the doctor did not sign it (restored as an unprivileged role).
+    foreign: bool,
+    targets: Vec<(&'a Service, DatabaseEntry)>,
+    apps: Vec<String>,
+    /// Each target's tables and their rows now (`None`: not counted).
+    rows_now: Vec<Vec<(String, Option<i64>)>>,
+}
+
+impl Planned<'_> {
+    fn targets(&self) -> Vec<(&Service, &DatabaseEntry)> {
+        self.targets.iter().map(|(s, e)| (*s, e)).collect()
     }
-    let dir = args
-        .dir
-        .as_ref()
-        .expect("clap requires DIR without --finish");
-    let trust = if args.trust_foreign_backup {
-        Trust::AlsoForeign
-    } else {
-        Trust::OwnOnly
-    };
-    let manifest = Manifest::verify(dir, trust)
-        .map_err(|e| Error::Refused(format!("backup invalid: {e}; nothing was changed")))?;
-    // Only a backup the doctor signed is restored as the database's own user.
-    let foreign = !manifest.is_signed_by_us().unwrap_or(false);
-    let targets = targets(profile, &manifest, &args.only)?;
-    check_versions(&ctx, args.via, &targets).await?;
-    let apps = application_containers(&ctx, &targets).await?;
-    let rows_now = rows_now(&ctx, &targets).await;
-    print_plan(args, dir, &manifest, &targets, &apps, &rows_now);
-    if args.confirmation.dry_run {
-        outln!("dry run: nothing was changed");
-        return Ok(exit_code::OK);
-    }
-    confirm("Restore these databases now?", &args.confirmation)?;
-    let _lock = lock::acquire()?;
-    let mut signals =
-        Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
-    let stopped = AtomicBool::new(false);
-    let in_flight = InFlight::default();
-    if foreign {
-        // What a killed restore left behind.
-        sweep_roles(&ctx, args.via, &targets).await;
-    }
-    let source = Source { dir, foreign };
-    let work = restore_all(args, source, &ctx, &targets, &apps, &stopped, &in_flight);
-    let outcome = tokio::select! {
-        outcome = work => Ok(outcome),
-        signal = signals.received() => Err(signal),
-    };
-    // A stop still on its way would undo the start below.
-    in_flight.settle().await;
-    if foreign {
-        // An interrupted restore's role (and its session) must not outlive it.
-        sweep_roles(&ctx, args.via, &targets).await;
-    }
-    // Whatever happened (a failure, Ctrl-C), the applications run again.
-    let restarted = if stopped.load(Ordering::SeqCst) {
-        let restarted = start_and_wait(&ctx, &apps, &targets).await;
-        if restarted.is_ok() {
-            Record::clear();
+}
+
+/// Each database's outcome (or the signal that rolled them all back), and
+/// whether the applications started again.
+struct Restored {
+    outcomes: Result<Vec<Outcome>, &'static str>,
+    /// `None`: nothing was stopped.
+    restarted: Option<Result<(), NotStarted>>,
+}
+
+/// A database, and whether it was restored.
+type Outcome = (String, Result<(), Failure>);
+
+impl Runbook for Restore<'_> {
+    type Plan<'a>
+        = Planned<'a>
+    where
+        Self: 'a;
+    type Done = Restored;
+
+    async fn plan(&self) -> Result<Planned<'_>, Error> {
+        if let Some(left) = Record::left_behind() {
+            return Err(Error::Refused(format!(
+                "{}\nnothing was changed",
+                left.warning()
+            )));
         }
-        Some(restarted)
-    } else {
-        None
-    };
-    if let Some(Err(e)) = &restarted {
-        eprintln!("helpdesk-doctor: the application containers did not come back healthy: {e}");
+        let dir = self
+            .args
+            .dir
+            .as_deref()
+            .expect("clap requires DIR without --finish");
+        let trust = if self.args.trust_foreign_backup {
+            Trust::AlsoForeign
+        } else {
+            Trust::OwnOnly
+        };
+        let manifest = Manifest::verify(dir, trust)
+            .map_err(|e| Error::Refused(format!("backup invalid: {e}; nothing was changed")))?;
+        // Only a backup the doctor signed is restored as the database's own user.
+        let foreign = !manifest.is_signed_by_us().unwrap_or(false);
+        let targets: Vec<(&Service, DatabaseEntry)> =
+            targets(self.profile, &manifest, &self.args.only)?
+                .into_iter()
+                .map(|(service, entry)| (service, entry.clone()))
+                .collect();
+        let view: Vec<(&Service, &DatabaseEntry)> = targets.iter().map(|(s, e)| (*s, e)).collect();
+        check_versions(&self.ctx, self.args.via, &view).await?;
+        let apps = application_containers(&self.ctx, &view).await?;
+        let rows_now = rows_now(&self.ctx, &view).await;
+        Ok(Planned {
+            dir,
+            manifest,
+            foreign,
+            targets,
+            apps,
+            rows_now,
+        })
     }
-    let outcomes = match outcome {
-        Err(signal) => {
-            eprintln!(
-                "helpdesk-doctor: interrupted by {signal}: every database transaction was rolled \
-                 back (nothing restored){}",
-                match restarted {
-                    Some(Ok(())) => "; application containers started again",
-                    Some(Err(_)) =>
-                        "; start the application containers with `helpdesk-doctor restore --finish`",
-                    None => "",
-                }
-            );
-            return Ok(exit_code::INTERRUPTED);
+
+    fn propose(&self, plan: &Planned<'_>) -> Proposal {
+        print_plan(self.args, plan);
+        Proposal::Ask("Restore these databases now?".into())
+    }
+
+    async fn act<'a>(
+        &'a self,
+        plan: Planned<'a>,
+        signals: &mut Signals,
+    ) -> Result<Restored, Error> {
+        let ctx = &self.ctx;
+        let targets = plan.targets();
+        let stopped = AtomicBool::new(false);
+        let in_flight = InFlight::default();
+        if plan.foreign {
+            // What a killed restore left behind.
+            sweep_roles(ctx, self.args.via, &targets).await;
         }
-        Ok(outcomes) => outcomes?,
-    };
-    let mut failed = false;
-    for ((service, _), outcome) in targets.iter().zip(&outcomes) {
-        match outcome {
-            Ok(()) => outln!(
-                "  {:<10} restored, row counts match the backup",
-                service.database
-            ),
-            Err(e) => {
-                failed = true;
-                outln!(
-                    "  {:<10} {}",
-                    service.database,
-                    ctx.secrets.redact(&e.to_string())
+        let source = Source {
+            dir: plan.dir,
+            foreign: plan.foreign,
+        };
+        let work = restore_all(
+            self.args, source, ctx, &targets, &plan.apps, &stopped, &in_flight,
+        );
+        let outcome = signals.unless_interrupted(work).await;
+        // A stop still on its way would undo the start below.
+        in_flight.settle().await;
+        if plan.foreign {
+            // An interrupted restore's role (and its session) must not outlive it.
+            sweep_roles(ctx, self.args.via, &targets).await;
+        }
+        // Whatever happened (a failure, Ctrl-C), the applications run again.
+        let restarted = if stopped.load(Ordering::SeqCst) {
+            let restarted = start_and_wait(ctx, &plan.apps, &targets).await;
+            if restarted.is_ok() {
+                Record::clear();
+            }
+            Some(restarted)
+        } else {
+            None
+        };
+        if let Some(Err(e)) = &restarted {
+            eprintln!("helpdesk-doctor: the application containers did not come back healthy: {e}");
+        }
+        let outcomes = match outcome {
+            Err(signal) => Err(signal),
+            Ok(outcomes) => Ok(targets
+                .iter()
+                .map(|(service, _)| service.database.clone())
+                .zip(outcomes?)
+                .collect()),
+        };
+        Ok(Restored {
+            outcomes,
+            restarted,
+        })
+    }
+
+    fn report(&self, done: Restored) -> u8 {
+        let Restored {
+            outcomes,
+            restarted,
+        } = done;
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
+            Err(signal) => {
+                eprintln!(
+                    "helpdesk-doctor: interrupted by {signal}: every database transaction was rolled \
+                     back (nothing restored){}",
+                    match restarted {
+                        Some(Ok(())) => "; application containers started again",
+                        Some(Err(_)) =>
+                            "; start the application containers with `helpdesk-doctor restore --finish`",
+                        None => "",
+                    }
                 );
+                return exit_code::INTERRUPTED;
+            }
+        };
+        let mut failed = false;
+        for (database, outcome) in &outcomes {
+            match outcome {
+                Ok(()) => outln!("  {database:<10} restored, row counts match the backup"),
+                Err(e) => {
+                    failed = true;
+                    outln!(
+                        "  {database:<10} {}",
+                        self.ctx.secrets.redact(&e.to_string())
+                    );
+                }
             }
         }
-    }
-    match restarted {
-        Some(Err(_)) => Ok(exit_code::RUNBOOK_FAILED),
-        _ if failed => Ok(exit_code::RUNBOOK_FAILED),
-        Some(Ok(())) => {
-            outln!("application containers running and healthy again");
-            Ok(exit_code::OK)
+        match restarted {
+            Some(Err(_)) => exit_code::RUNBOOK_FAILED,
+            _ if failed => exit_code::RUNBOOK_FAILED,
+            Some(Ok(())) => {
+                outln!("application containers running and healthy again");
+                exit_code::OK
+            }
+            None => exit_code::OK,
         }
-        None => Ok(exit_code::OK),
     }
 }
 
@@ -206,31 +292,73 @@ async fn restore_all(
 }
 
 /// `restore --finish`: start what an interrupted restore left stopped.
-async fn finish(ctx: &Context) -> Result<u8, Error> {
-    let Some(record) = Record::left_behind() else {
-        outln!("no interrupted restore: nothing to finish");
-        return Ok(exit_code::OK);
-    };
-    let _lock = lock::acquire()?;
-    outln!(
-        "starting {} again (left stopped by the restore started {})",
-        record.stopped.join(", "),
-        record.started_at
-    );
-    start_and_wait(ctx, &record.stopped, &[])
-        .await
-        .map_err(|e| Error::Runbook(format!("starting the containers again: {e}")))?;
-    Record::clear();
-    outln!("application containers running again");
-    Ok(exit_code::OK)
+struct Finish {
+    ctx: Context,
+}
+
+impl Runbook for Finish {
+    type Plan<'a> = Option<Record>;
+    type Done = Option<&'static str>;
+
+    async fn plan(&self) -> Result<Option<Record>, Error> {
+        Ok(Record::left_behind())
+    }
+
+    fn propose(&self, record: &Option<Record>) -> Proposal {
+        let Some(record) = record else {
+            outln!("no interrupted restore: nothing to finish");
+            return Proposal::Nothing(exit_code::OK);
+        };
+        outln!(
+            "starting {} again (left stopped by the restore started {})",
+            record.stopped.join(", "),
+            record.started_at
+        );
+        Proposal::Proceed
+    }
+
+    async fn act(
+        &self,
+        record: Option<Record>,
+        signals: &mut Signals,
+    ) -> Result<Option<&'static str>, Error> {
+        let stopped = record.map(|r| r.stopped).unwrap_or_default();
+        match signals
+            .unless_interrupted(start_and_wait(&self.ctx, &stopped, &[]))
+            .await
+        {
+            Ok(started) => {
+                started
+                    .map_err(|e| Error::Runbook(format!("starting the containers again: {e}")))?;
+                Record::clear();
+                Ok(None)
+            }
+            Err(signal) => Ok(Some(signal)),
+        }
+    }
+
+    fn report(&self, interrupted: Option<&'static str>) -> u8 {
+        match interrupted {
+            None => {
+                outln!("application containers running again");
+                exit_code::OK
+            }
+            Some(signal) => {
+                eprintln!(
+                    "helpdesk-doctor: interrupted by {signal}: run `helpdesk-doctor restore --finish` again"
+                );
+                exit_code::INTERRUPTED
+            }
+        }
+    }
 }
 
 /// The services to restore and their entries in the manifest.
-fn targets<'a>(
-    profile: &'a Deployment,
-    manifest: &'a Manifest,
+fn targets<'p, 'm>(
+    profile: &'p Deployment,
+    manifest: &'m Manifest,
     only: &[String],
-) -> Result<Vec<(&'a Service, &'a DatabaseEntry)>, Error> {
+) -> Result<Vec<(&'p Service, &'m DatabaseEntry)>, Error> {
     let services = backup::select(profile, only)?;
     services
         .into_iter()
@@ -339,14 +467,15 @@ fn age(created_at: &str) -> String {
     }
 }
 
-fn print_plan(
-    args: &RestoreOptions,
-    dir: &Path,
-    manifest: &Manifest,
-    targets: &[(&Service, &DatabaseEntry)],
-    apps: &[String],
-    rows_now: &[Vec<(String, Option<i64>)>],
-) {
+fn print_plan(args: &RestoreOptions, plan: &Planned<'_>) {
+    let Planned {
+        dir,
+        manifest,
+        apps,
+        rows_now,
+        ..
+    } = plan;
+    let targets = plan.targets();
     outln!(
         "restore plan from {} (taken {}, {}):",
         dir.display(),

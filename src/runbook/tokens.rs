@@ -2,13 +2,17 @@
 //! (one short transaction each, so a busy table is never locked for long).
 
 use super::Confirmation;
-use super::{confirm, lock};
+use super::signals::Signals;
+use super::skeleton::{self, Locking, Proposal, Runbook};
 use crate::deployment::Deployment;
 use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::stdout::outln;
+use futures::FutureExt;
+use std::sync::Arc;
 use std::time::SystemTime;
+use tokio_postgres::Client;
 
 /// What `tokens purge` is asked.
 #[derive(Clone, Debug)]
@@ -22,8 +26,8 @@ pub struct PurgeOptions {
 const AUTH_SERVICE: &str = "auth";
 
 pub async fn purge(args: &PurgeOptions, profile: &Deployment) -> Result<u8, Error> {
-    let _lock = lock::unless_dry_run(args.confirmation.dry_run)?;
-    purge_holding_the_lock(args, profile).await
+    let purge = Purge { args, profile };
+    skeleton::run(&purge, &args.confirmation, Locking::Take).await
 }
 
 /// `purge` for a caller that already holds the runbook lock (`fix`).
@@ -31,68 +35,163 @@ pub async fn purge_holding_the_lock(
     args: &PurgeOptions,
     profile: &Deployment,
 ) -> Result<u8, Error> {
-    let service = profile.service(AUTH_SERVICE).ok_or_else(|| {
-        Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
-    })?;
-    let ctx = Context::new(profile.clone());
-    let client = postgres::client(&ctx, service)
-        .await
-        .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
-    let sql_error = |e: tokio_postgres::Error| Error::Runbook(format!("{}: {e}", service.database));
-    // One cutoff for the whole purge: a token expiring meanwhile is left for next time.
-    let cutoff = SystemTime::now();
-    let count = |sql: &'static str| {
-        let client = client.clone();
-        async move { client.query_one(sql, &[]).await.map(|r| r.get::<_, i64>(0)) }
-    };
-    let total = count("SELECT count(*) FROM refresh_tokens")
-        .await
-        .map_err(sql_error)?;
-    let expired: i64 = client
-        .query_one(
-            "SELECT count(*) FROM refresh_tokens WHERE expires_at < $1",
-            &[&cutoff],
-        )
-        .await
-        .map_err(sql_error)?
-        .get(0);
-    let what = format!(
-        "{expired} expired of {total} refresh tokens in {}",
-        service.database
-    );
-    if args.confirmation.dry_run {
-        outln!(
-            "dry run: would delete {what}, {} per batch; nothing changed",
-            args.batch
-        );
-        return Ok(exit_code::OK);
-    }
-    if expired == 0 {
-        outln!("no expired refresh tokens in {}", service.database);
-        return Ok(exit_code::OK);
-    }
-    confirm(&format!("Delete {what}?"), &args.confirmation)?;
-    let mut deleted = 0u64;
-    loop {
-        let removed = client
-            .execute(
-                "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
-                    SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
-                &[&cutoff, &args.batch],
+    let purge = Purge { args, profile };
+    skeleton::run(&purge, &args.confirmation, Locking::HeldByCaller).await
+}
+
+struct Purge<'a> {
+    args: &'a PurgeOptions,
+    profile: &'a Deployment,
+}
+
+/// The expired tokens counted, on the session that will delete them.
+struct Expired {
+    database: String,
+    client: Arc<Client>,
+    /// One cutoff for the whole purge: a token expiring meanwhile is left for next time.
+    cutoff: SystemTime,
+    total: i64,
+    expired: i64,
+}
+
+/// What the batches deleted, and the signal that stopped them, if one did.
+struct Deleted {
+    database: String,
+    deleted: u64,
+    left: Option<i64>,
+    interrupted: Option<&'static str>,
+}
+
+impl Runbook for Purge<'_> {
+    type Plan<'a>
+        = Expired
+    where
+        Self: 'a;
+    type Done = Deleted;
+
+    async fn plan(&self) -> Result<Expired, Error> {
+        let service = self.profile.service(AUTH_SERVICE).ok_or_else(|| {
+            Error::Config("the profile has no auth service (it owns refresh_tokens)".into())
+        })?;
+        let ctx = Context::new(self.profile.clone());
+        let client = postgres::client(&ctx, service)
+            .await
+            .map_err(|f| Error::CannotRun(format!("{}\nfix: {}", f.message, f.hint)))?;
+        let cutoff = SystemTime::now();
+        let sql_error = sql_error(&service.database);
+        let total = count_all(&client).await.map_err(&sql_error)?;
+        let expired: i64 = client
+            .query_one(
+                "SELECT count(*) FROM refresh_tokens WHERE expires_at < $1",
+                &[&cutoff],
             )
             .await
-            .map_err(sql_error)?;
-        deleted += removed;
-        if removed == 0 {
-            break;
+            .map_err(&sql_error)?
+            .get(0);
+        Ok(Expired {
+            database: service.database.clone(),
+            client,
+            cutoff,
+            total,
+            expired,
+        })
+    }
+
+    fn propose(&self, plan: &Expired) -> Proposal {
+        if plan.expired == 0 {
+            outln!("no expired refresh tokens in {}", plan.database);
+            return Proposal::Nothing(exit_code::OK);
+        }
+        Proposal::Ask(format!("Delete {}?", what(plan)))
+    }
+
+    fn dry_run(&self, plan: &Expired) {
+        outln!(
+            "dry run: would delete {}, {} per batch; nothing changed",
+            what(plan),
+            self.args.batch
+        );
+    }
+
+    async fn act(&self, plan: Expired, signals: &mut Signals) -> Result<Deleted, Error> {
+        let sql_error = sql_error(&plan.database);
+        let mut deleted = 0u64;
+        let mut interrupted = None;
+        loop {
+            // Between two batches, each its own short transaction.
+            if let Some(signal) = signals.received().now_or_never() {
+                interrupted = Some(signal);
+                break;
+            }
+            let removed = plan
+                .client
+                .execute(
+                    "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
+                    SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+                    &[&plan.cutoff, &self.args.batch],
+                )
+                .await
+                .map_err(&sql_error)?;
+            deleted += removed;
+            if removed == 0 {
+                break;
+            }
+        }
+        let counted = count_all(&plan.client).await;
+        // Interrupted, what is left is said if it could be counted.
+        let left = match interrupted {
+            Some(_) => counted.ok(),
+            None => Some(counted.map_err(&sql_error)?),
+        };
+        Ok(Deleted {
+            database: plan.database,
+            deleted,
+            left,
+            interrupted,
+        })
+    }
+
+    fn report(&self, done: Deleted) -> u8 {
+        let left = done
+            .left
+            .map_or_else(|| "not counted".to_string(), |n| n.to_string());
+        match done.interrupted {
+            None => {
+                outln!(
+                    "{}: deleted {} expired refresh tokens; {left} remain",
+                    done.database,
+                    done.deleted
+                );
+                exit_code::OK
+            }
+            Some(signal) => {
+                outln!(
+                    "{}: interrupted by {signal}: deleted {} expired refresh tokens; {left} remain",
+                    done.database,
+                    done.deleted
+                );
+                eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
+                exit_code::INTERRUPTED
+            }
         }
     }
-    let left = count("SELECT count(*) FROM refresh_tokens")
-        .await
-        .map_err(sql_error)?;
-    outln!(
-        "{}: deleted {deleted} expired refresh tokens; {left} remain",
-        service.database
-    );
-    Ok(exit_code::OK)
+}
+
+fn what(plan: &Expired) -> String {
+    format!(
+        "{} expired of {} refresh tokens in {}",
+        plan.expired, plan.total, plan.database
+    )
+}
+
+async fn count_all(client: &Client) -> Result<i64, tokio_postgres::Error> {
+    let row = client
+        .query_one("SELECT count(*) FROM refresh_tokens", &[])
+        .await?;
+    Ok(row.get(0))
+}
+
+fn sql_error(database: &str) -> impl Fn(tokio_postgres::Error) -> Error + use<> {
+    let database = database.to_string();
+    move |e| Error::Runbook(format!("{database}: {e}"))
 }
