@@ -86,12 +86,18 @@ struct Repairs<'a> {
     by_hand: Vec<CheckResult>,
 }
 
-/// What the repairs did: the checks after them, or the signal that stopped them.
+/// What the repairs did: the checks after them, or where a signal stopped them.
 struct Repaired {
     /// The results the repairs were planned from.
     before: Vec<CheckResult>,
     failed: usize,
-    after: Result<Vec<CheckResult>, &'static str>,
+    after: Result<Vec<CheckResult>, Interrupted>,
+}
+
+/// A signal, and how many repairs it left unrun (still recorded).
+struct Interrupted {
+    signal: &'static str,
+    repairs_left: usize,
 }
 
 impl Runbook for Fix<'_> {
@@ -150,10 +156,14 @@ impl Runbook for Fix<'_> {
                 }
                 // What is left stays recorded: the next command says so.
                 Err(signal) => {
+                    let repairs_left = steps.len() - number;
                     return Ok(Repaired {
                         before: repaired_ones(steps),
                         failed,
-                        after: Err(signal),
+                        after: Err(Interrupted {
+                            signal,
+                            repairs_left,
+                        }),
                     });
                 }
             }
@@ -166,21 +176,42 @@ impl Runbook for Fix<'_> {
             project,
             checks_dirs,
         } = self.reload;
-        let diagnose = Plan::load(config, project, checks_dirs, &Default::default()).await?;
-        let (after, _) = diagnose.run().await;
+        let checked = async {
+            let diagnose = Plan::load(config, project, checks_dirs, &Default::default()).await?;
+            Ok::<_, Error>(diagnose.run().await.0)
+        };
+        let after = match signals.unless_interrupted(checked).await {
+            Ok(after) => Ok(after?),
+            Err(signal) => Err(Interrupted {
+                signal,
+                repairs_left: 0,
+            }),
+        };
         Ok(Repaired {
             before: repaired_ones(steps),
             failed,
-            after: Ok(after),
+            after,
         })
     }
 
     fn report(&self, done: Repaired) -> u8 {
         let after = match done.after {
             Ok(after) => after,
-            Err(signal) => {
+            Err(Interrupted {
+                signal,
+                repairs_left: 0,
+            }) => {
                 eprintln!(
-                    "helpdesk-doctor: interrupted by {signal}: the repairs left were not run \
+                    "helpdesk-doctor: interrupted by {signal}: every repair ran; the checks after them did not"
+                );
+                return exit_code::INTERRUPTED;
+            }
+            Err(Interrupted {
+                signal,
+                repairs_left,
+            }) => {
+                eprintln!(
+                    "helpdesk-doctor: interrupted by {signal}: {repairs_left} repairs not run or not finished \
                      (recorded: the next command says which)"
                 );
                 return exit_code::INTERRUPTED;

@@ -172,3 +172,67 @@ fn a_missing_container_is_created_by_compose_and_expired_tokens_are_purged() {
     );
     assert_eq!(psql("helpdesk-auth-db", "user", "auth_db", expired), "0");
 }
+
+/// SIGINT once the first repair is done: the fix stops before the second
+/// ends (exit 130), the next command names the repair left and how to
+/// finish it, and the fix that finishes it forgets it.
+#[test]
+fn sigint_stops_a_fix_between_repairs_and_the_next_command_says_what_is_left() {
+    use std::io::{BufRead, BufReader};
+    let _stack = stack_exclusive();
+    let _restore = Restore(|| {
+        std::fs::remove_file(state_dir().join("interrupted-fix.json")).ok();
+        sh("docker start helpdesk-ticket-db helpdesk-ticket-service >/dev/null");
+    });
+    sh("docker stop -t 3 helpdesk-ticket-service helpdesk-ticket-db >/dev/null");
+    let mut child = doctor()
+        .args(["fix", "--yes", "ticket"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // The first repair's line appears twice: in the plan, then once done.
+    let mut first_repair = 0;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("  1. container.ticket.db:") {
+            first_repair += 1;
+            if first_repair == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(first_repair, 2, "the database's repair ran: {seen}");
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{seen}{stderr}");
+    assert!(
+        stderr.contains("interrupted by SIGINT: 1 repairs not run or not finished"),
+        "{seen}{stderr}"
+    );
+    let next = run(doctor().args(["fix", "--dry-run", "ticket"]));
+    assert!(
+        next.stderr
+            .contains("was interrupted before it finished: container.ticket.service")
+            && next
+                .stderr
+                .contains("Finish it with `helpdesk-doctor fix --yes container.ticket.service`"),
+        "{}",
+        next.stderr
+    );
+    let finished = run(doctor().args(["fix", "--yes", "ticket"]));
+    assert_eq!(finished.code, 0, "{}{}", finished.stdout, finished.stderr);
+    assert!(running("helpdesk-ticket-service"));
+    let after = run(doctor().args(["checks", "list"]));
+    assert!(
+        !after.stderr.contains("was interrupted"),
+        "the finished fix is no longer told: {}",
+        after.stderr
+    );
+}
