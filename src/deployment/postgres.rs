@@ -9,6 +9,7 @@ use super::route;
 use super::{Context, CredentialKind, EngineError, Failure, bridge};
 use crate::profile::{Role, Service};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
@@ -23,6 +24,13 @@ pub fn quote_identifier(name: &str) -> String {
 
 pub async fn password(ctx: &Context, service: &Service) -> Result<Credential, Unreadable> {
     ctx.credential(service, CredentialKind::Postgres).await
+}
+
+/// How long a statement of the doctor's waits for a lock before it gives up
+/// (the session's `lock_timeout`): a quarter of the probe time-out, from 100 ms
+/// to 1 s.
+pub fn lock_wait(ctx: &Context) -> Duration {
+    (ctx.timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(1))
 }
 
 pub async fn client(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> {
@@ -42,7 +50,12 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         .application_name("helpdesk-doctor")
         // Not "$user" first: a schema named like the user (which a restored
         // dump may create) never shadows the tables and views the doctor reads.
-        .options("-c search_path=pg_catalog,public")
+        // A statement waiting on a lock gives up soon: the checks sharing this
+        // session are not held behind it until their own time-outs.
+        .options(&format!(
+            "-c search_path=pg_catalog,public -c lock_timeout={}",
+            lock_wait(ctx).as_millis()
+        ))
         .connect_timeout(ctx.timeout);
     let credential = credential.map_err(|e| Failure {
         message: format!("{}: the password cannot be read from {e}", service.database),

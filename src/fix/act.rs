@@ -229,6 +229,15 @@ async fn create_indexes(
             message: f.message,
             hint: f.hint,
         })?;
+    // A concurrent build waits for every transaction older than it, by
+    // design: this session of fix's own waits as long as it takes.
+    client
+        .batch_execute("SET lock_timeout = 0")
+        .await
+        .map_err(|source| RepairError::Query {
+            database: service.database.clone(),
+            source,
+        })?;
     let mut built = Vec::new();
     for column in columns {
         let index = format!("{table}_{column}_idx");

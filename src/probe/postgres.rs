@@ -4,7 +4,7 @@
 
 use super::client_failure;
 use crate::check::Outcome;
-use crate::deployment::postgres::{client, password};
+use crate::deployment::postgres::{client, lock_wait, password};
 use crate::deployment::route;
 use crate::deployment::{Context, CredentialKind};
 use crate::profile::{Role, Service};
@@ -25,16 +25,29 @@ where
     match client(ctx, service).await {
         Ok(client) => probe(client)
             .await
-            .unwrap_or_else(|e| {
-                Outcome::fail(format!(
-                    "{}: {}",
-                    service.database,
-                    crate::deployment::postgres::reason(&e)
-                ))
-            })
+            .unwrap_or_else(|e| query_failed(ctx, service, &e))
             .reached(address.reached()),
         Err(failure) => client_failure(ctx, service, CredentialKind::Postgres, failure).await,
     }
+}
+
+/// A query that failed: FAIL with the server's reason; WARN when it only
+/// waited too long for a lock another session holds (that session is what
+/// the locks check names).
+fn query_failed(ctx: &Context, service: &Service, e: &tokio_postgres::Error) -> Outcome {
+    if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        return Outcome::warn(format!(
+            "{}: not read: what it reads was locked by another session for over {} ms",
+            service.database,
+            lock_wait(ctx).as_millis()
+        ))
+        .with_hint("See the locks check of this database: it names the session holding the lock.");
+    }
+    Outcome::fail(format!(
+        "{}: {}",
+        service.database,
+        crate::deployment::postgres::reason(e)
+    ))
 }
 
 pub async fn connect(ctx: &Context, service: &Service) -> Outcome {

@@ -745,3 +745,59 @@ fn no_backup_newer_than_the_threshold_warns_and_a_fresh_verified_one_passes() {
         "{broken:#}"
     );
 }
+
+/// A table a check reads locked by an open transaction: that check says so
+/// soon (WARN, pointing to the locks check), and the checks sharing its
+/// PostgreSQL session are not held behind it until they time out.
+#[test]
+fn a_locked_table_a_check_reads_holds_no_other_check_of_its_database() {
+    // Exclusive: every reader of `refresh_tokens` waits meanwhile.
+    let _stack = stack_exclusive();
+    let rt = runtime();
+    let password = sh("docker exec helpdesk-auth-db printenv POSTGRES_PASSWORD")
+        .trim()
+        .to_string();
+    let holder = rt
+        .block_on(async {
+            let (client, connection) = tokio_postgres::Config::new()
+                .host("127.0.0.1")
+                .port(5401)
+                .user("user")
+                .password(&password)
+                .dbname("auth_db")
+                .application_name("incident-holder")
+                .connect_timeout(Duration::from_secs(5))
+                .connect(tokio_postgres::NoTls)
+                .await?;
+            tokio::spawn(connection);
+            Ok::<_, tokio_postgres::Error>(client)
+        })
+        .unwrap();
+    rt.block_on(holder.batch_execute("BEGIN; LOCK TABLE refresh_tokens IN ACCESS EXCLUSIVE MODE"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "");
+
+    let (run, report) = diagnose_with(&config, "postgres.auth.*");
+    let expired = result(&report, "postgres.auth.expired_tokens");
+    assert_eq!(expired["status"], "warn", "{expired:#}");
+    says(
+        expired,
+        "message",
+        &["auth_db: not read: what it reads was locked by another session for over"],
+    );
+    says(expired, "hint", &["the locks check"]);
+    let held: Vec<String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| text(r, "message").contains("timed out"))
+        .map(|r| format!("{}: {}", text(r, "id"), text(r, "message")))
+        .collect();
+    assert!(
+        held.is_empty(),
+        "held behind the lock: {held:?}\n{}",
+        run.stdout
+    );
+    rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+}
