@@ -52,7 +52,7 @@ async fn open(ctx: &Context, service: &Service) -> Result<Arc<Client>, Failure> 
         // dump may create) never shadows the tables and views the doctor reads.
         // A statement waiting on a lock gives up soon: the checks sharing this
         // session are not held behind it until their own time-outs.
-        .options(&format!(
+        .options(format!(
             "-c search_path=pg_catalog,public -c lock_timeout={}",
             lock_wait(ctx).as_millis()
         ))
