@@ -97,6 +97,7 @@ pub async fn cancel(
         clean(&now.application)
     );
     runbook::confirm(&question, confirmation)
+        .await
         .map_err(|e| Refusal::NotConfirmed(seen.pid, e.to_string()))?;
     let sql = format!("SELECT {function}($1)");
     let signalled: bool = client.query_one(&sql, &[&seen.pid]).await?.get(0);

@@ -93,10 +93,13 @@ pub(super) async fn repair(
                     yes: true,
                 },
             };
-            runbook::tokens::purge_holding_the_lock(&options, profile)
-                .await
-                .map(|_| "expired refresh tokens purged".to_string())
-                .map_err(RepairError::Purge)
+            match runbook::tokens::purge_holding_the_lock(&options, profile).await {
+                Ok(crate::exit_code::OK) => Ok("expired refresh tokens purged".to_string()),
+                Ok(stopped) => Err(RepairError::Purge(Error::Runbook(format!(
+                    "the purge stopped before its end (exit {stopped})"
+                )))),
+                Err(e) => Err(RepairError::Purge(e)),
+            }
         }
         (Repair::CreateIndex { table, columns }, probe) => {
             let service = database_service(probe, profile, "create_index")?;

@@ -36,8 +36,10 @@ pub struct Confirmation {
     pub yes: bool,
 }
 
-/// Asks `question` on the terminal; without a TTY, only `--yes` proceeds.
-pub fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error> {
+/// Asks `question` on the terminal; without a TTY, only `--yes` proceeds. The
+/// answer is read off the async workers, so a signal watched meanwhile (fix's
+/// own questions come during its act) is not held up by the read.
+pub async fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error> {
     if confirmation.yes {
         return Ok(());
     }
@@ -48,10 +50,17 @@ pub fn confirm(question: &str, confirmation: &Confirmation) -> Result<(), Error>
     }
     eprint!("{question} [y/N] ");
     std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer)
+    });
+    let answer = read
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|read| read)
         .map_err(|e| Error::CannotRun(format!("reading the answer: {e}")))?;
     match answer.trim().to_lowercase().as_str() {
         "y" | "yes" => Ok(()),

@@ -1,7 +1,9 @@
-//! The one shape of every runbook and of `fix`: plan → dry run → confirm →
-//! lock → signals → act → report. A runbook says what it would change, how to
-//! do it and what it did; the order of the steps, the refusals and the moment
-//! signals start being caught are written here once.
+//! The one shape of every runbook and of `fix`: lock → plan → dry run →
+//! confirm → signals → act → report. A runbook says what it would change, how
+//! to do it and what it did; the order of the steps, the refusals and the
+//! moment signals start being caught are written here once. The lock comes
+//! first for a run that may act, so that what the plan read is what the act
+//! changes (no other runbook in between); a dry run takes none.
 
 use super::Confirmation;
 use super::signals::Signals;
@@ -63,13 +65,18 @@ pub trait Runbook {
     fn report(&self, done: Self::Done) -> u8;
 }
 
-/// Runs `runbook` through every step, in order: a dry run or a refusal never
-/// reaches the lock or the act, and the lock is held until the report is made.
+/// Runs `runbook` through every step, in order: a refusal (the lock held, no
+/// confirmation) changes nothing, a dry run never reaches the lock or the act,
+/// and the lock is held from before the plan until the report is made.
 pub async fn run<R: Runbook>(
     runbook: &R,
     confirmation: &Confirmation,
     locking: Locking,
 ) -> Result<u8, Error> {
+    let _lock = match locking {
+        Locking::Take if !confirmation.dry_run => Some(lock::acquire()?),
+        Locking::Take | Locking::HeldByCaller => None,
+    };
     let plan = runbook.plan().await?;
     let question = match runbook.propose(&plan) {
         Proposal::Nothing(code) => return Ok(code),
@@ -81,12 +88,8 @@ pub async fn run<R: Runbook>(
         return Ok(exit_code::OK);
     }
     if let Some(question) = question {
-        confirm(&question, confirmation)?;
+        confirm(&question, confirmation).await?;
     }
-    let _lock = match locking {
-        Locking::Take => Some(lock::acquire()?),
-        Locking::HeldByCaller => None,
-    };
     let mut signals =
         Signals::catch().map_err(|e| Error::CannotRun(format!("catching signals: {e}")))?;
     let done = runbook.act(plan, &mut signals).await?;
@@ -210,12 +213,16 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_held_by_another_runbook_refuses_before_acting() {
+    fn a_lock_held_by_another_runbook_refuses_before_the_plan_but_not_a_dry_run() {
         // Held here, or already by a runbook running on this machine: held either way.
         let _holder = lock::acquire();
         let runbook = Recorder::proposing(Proposal::Proceed);
         let refused = run_now(&runbook, confirmation(false, true), Locking::Take);
         assert!(matches!(refused, Err(Error::Refused(_))), "{refused:?}");
-        assert_eq!(runbook.steps(), ["plan", "propose"]);
+        assert!(runbook.steps().is_empty(), "{:?}", runbook.steps());
+        let dry = Recorder::proposing(Proposal::Proceed);
+        let code = run_now(&dry, confirmation(true, false), Locking::Take);
+        assert_eq!(code.unwrap(), exit_code::OK);
+        assert_eq!(dry.steps(), ["plan", "propose", "dry run"]);
     }
 }

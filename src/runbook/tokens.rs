@@ -9,10 +9,10 @@ use crate::deployment::{Context, postgres};
 use crate::error::Error;
 use crate::exit_code;
 use crate::stdout::outln;
-use futures::FutureExt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
 
 /// What `tokens purge` is asked.
 #[derive(Clone, Debug)]
@@ -58,9 +58,16 @@ struct Expired {
 struct Deleted {
     database: String,
     deleted: u64,
+    /// The tokens left, when they could be counted.
     left: Option<i64>,
-    interrupted: Option<&'static str>,
+    /// The signal, and whether the batch under way was left unanswered.
+    interrupted: Option<(&'static str, bool)>,
 }
+
+/// After a signal, how long the batch under way may take to end.
+const BATCH_END_WAIT: Duration = Duration::from_secs(5);
+/// How long the tokens left may take to count.
+const COUNT_WAIT: Duration = Duration::from_secs(5);
 
 impl Runbook for Purge<'_> {
     type Plan<'a>
@@ -117,37 +124,48 @@ impl Runbook for Purge<'_> {
         let sql_error = sql_error(&plan.database);
         let mut deleted = 0u64;
         let mut interrupted = None;
-        loop {
-            // Between two batches, each its own short transaction.
-            if let Some(signal) = signals.received().now_or_never() {
-                interrupted = Some(signal);
-                break;
-            }
-            let removed = plan
-                .client
-                .execute(
-                    "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
+        let mut cut = false;
+        while interrupted.is_none() {
+            let parameters: [&(dyn ToSql + Sync); 2] = [&plan.cutoff, &self.args.batch];
+            let batch = plan.client.execute(
+                "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(
                     SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
-                    &[&plan.cutoff, &self.args.batch],
-                )
-                .await
-                .map_err(&sql_error)?;
+                &parameters,
+            );
+            let mut batch = std::pin::pin!(batch);
+            let removed = tokio::select! {
+                removed = &mut batch => removed,
+                signal = signals.received() => {
+                    interrupted = Some(signal);
+                    // The batch under way (one short transaction) ends first,
+                    // so what is said deleted is; unless it hangs.
+                    match tokio::time::timeout(BATCH_END_WAIT, batch).await {
+                        Ok(removed) => removed,
+                        Err(_) => {
+                            cut = true;
+                            break;
+                        }
+                    }
+                }
+            };
+            let removed = removed.map_err(&sql_error)?;
             deleted += removed;
             if removed == 0 {
                 break;
             }
         }
-        let counted = count_all(&plan.client).await;
-        // Interrupted, what is left is said if it could be counted.
-        let left = match interrupted {
-            Some(_) => counted.ok(),
-            None => Some(counted.map_err(&sql_error)?),
+        let left = tokio::time::timeout(COUNT_WAIT, count_all(&plan.client)).await;
+        // What is left is said if it could be counted in time.
+        let left = match (left, interrupted) {
+            (Ok(counted), None) => Some(counted.map_err(&sql_error)?),
+            (Ok(counted), Some(_)) => counted.ok(),
+            (Err(_), _) => None,
         };
         Ok(Deleted {
             database: plan.database,
             deleted,
             left,
-            interrupted,
+            interrupted: interrupted.map(|signal| (signal, cut)),
         })
     }
 
@@ -155,25 +173,29 @@ impl Runbook for Purge<'_> {
         let left = done
             .left
             .map_or_else(|| "not counted".to_string(), |n| n.to_string());
-        match done.interrupted {
-            None => {
-                outln!(
-                    "{}: deleted {} expired refresh tokens; {left} remain",
-                    done.database,
-                    done.deleted
-                );
-                exit_code::OK
-            }
-            Some(signal) => {
-                outln!(
-                    "{}: interrupted by {signal}: deleted {} expired refresh tokens; {left} remain",
-                    done.database,
-                    done.deleted
-                );
-                eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
-                exit_code::INTERRUPTED
-            }
-        }
+        let Some((signal, cut)) = done.interrupted else {
+            outln!(
+                "{}: deleted {} expired refresh tokens; {left} remain",
+                done.database,
+                done.deleted
+            );
+            return exit_code::OK;
+        };
+        let under_way = if cut {
+            format!(
+                " (and up to {} more: the batch under way did not answer)",
+                self.args.batch
+            )
+        } else {
+            String::new()
+        };
+        outln!(
+            "{}: interrupted by {signal}: deleted {}{under_way} expired refresh tokens; {left} remain",
+            done.database,
+            done.deleted
+        );
+        eprintln!("helpdesk-doctor: interrupted by {signal}: stopped between two batches");
+        exit_code::INTERRUPTED
     }
 }
 
