@@ -8,17 +8,13 @@ use sysinfo::{Disks, System};
 const GB: f64 = 1_000_000_000.0;
 
 pub async fn disk(ctx: &Context, warn_gb: f64, fail_gb: f64) -> Outcome {
-    let docker_root = match ctx.engine().await {
-        Ok(engine) => engine
-            .host("docker info")
-            .await
-            .ok()
-            .map(|host| host.root_dir)
-            .filter(|root| !root.is_empty()),
-        Err(_) => None,
-    };
-    let disks = match Disks::new_with_refreshed_list() {
-        Ok(disks) => disks,
+    // statvfs of every mount blocks (for ever on a dead network share): off the
+    // async workers, beside the engine's answer.
+    let listing = tokio::task::spawn_blocking(Disks::new_with_refreshed_list);
+    let (docker_root, disks) = tokio::join!(docker_root(ctx), listing);
+    let disks = match disks {
+        Ok(Ok(disks)) => disks,
+        Ok(Err(e)) => return Outcome::fail(format!("cannot list filesystems: {e}")),
         Err(e) => return Outcome::fail(format!("cannot list filesystems: {e}")),
     };
     let mut rows = Vec::new();
@@ -61,6 +57,13 @@ pub async fn disk(ctx: &Context, warn_gb: f64, fail_gb: f64) -> Outcome {
     Outcome::new(worst, message)
         .detail("filesystems", rows)
         .detail("docker_root", docker_root)
+}
+
+/// Docker's data root, as the engine says it (`None` without an engine).
+async fn docker_root(ctx: &Context) -> Option<String> {
+    let engine = ctx.engine().await.ok()?;
+    let host = engine.host("docker info").await.ok()?;
+    Some(host.root_dir).filter(|root| !root.is_empty())
 }
 
 fn is_pseudo(fs: &str) -> bool {
