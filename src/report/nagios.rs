@@ -87,6 +87,14 @@ mod tests {
             "{first}"
         );
         assert!(text.contains("[CRITICAL] port.ticket.db: port 5403 closed"));
+        // Only the problems follow: no line for a passed or a skipped check.
+        let problems: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(problems.len(), 2, "{text}");
+        assert!(
+            problems[0].starts_with("[CRITICAL] port.ticket.db:")
+                && problems[1].starts_with("[WARNING] redis.auth.info:"),
+            "{text}"
+        );
         assert_eq!(exit_code(Status::Error), 3);
     }
 
