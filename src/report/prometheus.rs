@@ -109,5 +109,10 @@ mod tests {
             "helpdesk_check_duration_seconds{id=\"port.auth.app\",kind=\"tcp\",service=\"auth\"} 0.003\n"
         ));
         assert!(text.contains("helpdesk_run_status 2\n"));
+        // The sample run took 42 ms.
+        assert!(
+            text.contains("helpdesk_run_duration_seconds 0.042\n"),
+            "{text}"
+        );
     }
 }
