@@ -83,4 +83,30 @@ mod tests {
         let text = serde_json::to_string(&inspected).unwrap();
         assert!(serde_json::from_str::<Value>(&text).is_ok());
     }
+
+    #[test]
+    fn every_other_string_goes_through_the_free_text_redactor_and_only_command_lines_are_argv() {
+        let mut inspected = serde_json::json!({
+            "Config": {
+                "Labels": {"note": "token s3cret here"},
+                "Binds": ["/srv/s3cret:/data", "--requirepass", "kept"],
+                "Cmd": ["sh", 1, "s3cret"],
+                "Image": "app:1"
+            }
+        });
+        mask(&mut inspected, &|t: &str| t.replace("s3cret", "****"));
+        assert_eq!(
+            inspected,
+            serde_json::json!({
+                "Config": {
+                    "Labels": {"note": "token **** here"},
+                    // Not a command line: each string masked as text, none as an argument.
+                    "Binds": ["/srv/****:/data", "--requirepass", "kept"],
+                    // A command line holding a non-string is kept whole, its strings masked as text.
+                    "Cmd": ["sh", 1, "****"],
+                    "Image": "app:1"
+                }
+            })
+        );
+    }
 }
