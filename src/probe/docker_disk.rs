@@ -55,10 +55,7 @@ pub async fn check(ctx: &Context, limits: &Limits) -> Outcome {
     let (bytes_status, inodes_status) = judge(&space, limits);
     // Measured within what is left of the probe's time: the free space is
     // told even when a busy engine is slow to inspect the containers.
-    let left = ctx
-        .timeout
-        .saturating_sub(started.elapsed() + ANSWER_MARGIN);
-    let logs = tokio::time::timeout(left / 2, project_logs(ctx))
+    let logs = tokio::time::timeout(left(ctx, started) / 2, project_logs(ctx))
         .await
         .unwrap_or(Logs {
             total: 0,
@@ -75,10 +72,7 @@ pub async fn check(ctx: &Context, limits: &Limits) -> Outcome {
     );
     let mut outcome = Outcome::new(bytes_status.max(inodes_status), String::new());
     if bytes_status != Status::Pass {
-        let left = ctx
-            .timeout
-            .saturating_sub(started.elapsed() + ANSWER_MARGIN);
-        match disk_usage::of_engine(ctx, left).await {
+        match disk_usage::of_engine(ctx, left(ctx, started)).await {
             Ok(usage) => {
                 message.push_str(&format!("; the engine holds {}", describe(&usage)));
                 outcome = outcome.detail("engine_usage", usage);
@@ -103,6 +97,12 @@ pub async fn check(ctx: &Context, limits: &Limits) -> Outcome {
         .detail("total_inodes", space.total_inodes)
         .detail("log_bytes", logs.total)
         .detail("largest_log", logs.largest.map(|(name, _)| name))
+}
+
+/// What is left of the probe's time, less what answering takes.
+fn left(ctx: &Context, started: Instant) -> Duration {
+    ctx.timeout
+        .saturating_sub(started.elapsed() + ANSWER_MARGIN)
 }
 
 /// The verdicts on free bytes and on free inodes.
